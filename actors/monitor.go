@@ -1,0 +1,92 @@
+package actors
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"github.com/anthdm/hollywood/actor"
+)
+
+// watch asks the monitor to send msg to notify once target has stopped. If
+// target is already gone, msg is sent at once.
+type watch struct {
+	target *actor.PID
+	notify *actor.PID
+	msg    any
+}
+
+func (w watch) traceInfo() (reader, post string, summary []any) {
+	reader, post, summary = traceOf(w.msg)
+	return reader, post, append(summary, "target", w.target.ID)
+}
+
+// monitor stands in for Erlang's process monitors, which Hollywood lacks: it
+// subscribes to the engine's event stream and, when a watched actor stops
+// (a connection closed, a reader or room failed), tells whoever asked. It
+// also puts the failures Hollywood v1.0.5 does not log on the log.
+type monitor struct {
+	sys     *system
+	watches map[string][]watch // by target PID ID
+}
+
+func newMonitor(sys *system) actor.Producer {
+	return func() actor.Receiver {
+		return &monitor{sys: sys, watches: make(map[string][]watch)}
+	}
+}
+
+func (m *monitor) Receive(c *actor.Context) {
+	switch msg := c.Message().(type) {
+	case actor.Started:
+		c.Engine().Subscribe(c.PID())
+	case actor.Stopped:
+		// A subscriber that stops without unsubscribing makes v1.0.5 loop
+		// on dead letters forever; unsubscribe with the same *PID.
+		c.Engine().Unsubscribe(c.PID())
+	case watch:
+		// Hollywood unregisters an actor before it publishes the stop
+		// event, so a target seen alive here will still report its stop.
+		if !alive(c.Engine(), msg.target) {
+			m.notify(c, msg)
+			return
+		}
+		m.watches[msg.target.ID] = append(m.watches[msg.target.ID], msg)
+	case actor.ActorStoppedEvent:
+		ws, ok := m.watches[msg.PID.ID]
+		if !ok {
+			return
+		}
+		delete(m.watches, msg.PID.ID)
+		for _, w := range ws {
+			m.notify(c, w)
+		}
+	case actor.DeadLetterEvent:
+		// A room may still send to a connection whose socket just closed,
+		// before the room hears of it: routine, so debug. Anything else is
+		// a message lost for a reason worth a warning.
+		level := slog.LevelWarn
+		if strings.HasPrefix(msg.Target.GetID(), kindConn+"/") {
+			level = slog.LevelDebug
+		}
+		m.sys.log.Log(context.Background(), level, "dead letter",
+			"target", pidString(msg.Target), "from", pidString(msg.Sender), "type", typeName(msg.Message))
+	case actor.RemoteUnreachableEvent:
+		m.sys.log.Warn("remote unreachable", "addr", msg.ListenAddr)
+	}
+}
+
+// notify delivers a watch's message unless its recipient has stopped too
+// (a room that emptied, say), which would only make a dead letter.
+func (m *monitor) notify(c *actor.Context, w watch) {
+	if alive(c.Engine(), w.notify) {
+		c.Send(w.notify, w.msg)
+	}
+}
+
+func pidString(pid *actor.PID) string {
+	if pid == nil {
+		return ""
+	}
+	return pid.String()
+}

@@ -1,0 +1,307 @@
+package actors
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+
+	"github.com/readtag/readtag"
+)
+
+// client records what the engine tells one reader.
+type client struct {
+	mu      sync.Mutex
+	you     readtag.Reader
+	ghosts  map[string]readtag.Reader // the other readers this client knows
+	welcome bool
+	moves   int // Moves calls
+	dropped string
+}
+
+func newClient() *client { return &client{ghosts: make(map[string]readtag.Reader)} }
+
+func (c *client) Welcome(you readtag.Reader, others []readtag.Reader) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.you, c.welcome = you, true
+	clear(c.ghosts)
+	for _, r := range others {
+		c.ghosts[r.ID] = r
+	}
+}
+
+func (c *client) Join(r readtag.Reader) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ghosts[r.ID] = r
+}
+
+func (c *client) Leave(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.ghosts, id)
+}
+
+func (c *client) Moves(moves []readtag.Move) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.moves++
+	for _, m := range moves {
+		if r, ok := c.ghosts[m.ID]; ok {
+			r.Position = m.Position
+			c.ghosts[m.ID] = r
+		}
+	}
+}
+
+func (c *client) Drop(reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dropped == "" {
+		c.dropped = reason
+	}
+}
+
+// view is the client's ghosts as "id@position", sorted.
+func (c *client) view() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var v []string
+	for _, r := range c.ghosts {
+		v = append(v, fmt.Sprintf("%s@%g", r.ID, r.Position))
+	}
+	slices.Sort(v)
+	return v
+}
+
+func (c *client) welcomed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.welcome
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func wantView(t testing.TB, c *client, want ...string) {
+	t.Helper()
+	slices.Sort(want)
+	if want == nil {
+		want = []string{}
+	}
+	eventually(t, fmt.Sprintf("view %v", want), func() bool {
+		v := c.view()
+		if v == nil {
+			v = []string{}
+		}
+		return slices.Equal(v, want)
+	})
+}
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newPresence(t testing.TB, cfg Config) (*Presence, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	if cfg.Tick == 0 {
+		cfg.Tick = 10 * time.Millisecond
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.Close(ctx); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return p, logs
+}
+
+func mustJoin(t testing.TB, p *Presence, slug, id string) (*client, readtag.Session) {
+	t.Helper()
+	c := newClient()
+	s := p.Join(slug, id, c)
+	eventually(t, id+" welcomed", c.welcomed)
+	return c, s
+}
+
+func TestWelcomeJoinMovesLeave(t *testing.T) {
+	p, _ := newPresence(t, Config{})
+	a, sa := mustJoin(t, p, "post", "a")
+	a.mu.Lock()
+	if a.you.ID != "a" || a.you.Color == "" || a.you.Position != 0 {
+		t.Errorf("welcome you = %+v", a.you)
+	}
+	a.mu.Unlock()
+	wantView(t, a)
+
+	sa.Scroll(0.25)
+	b, sb := mustJoin(t, p, "post", "b")
+	wantView(t, b, "a@0.25") // the welcome snapshot has a's position
+	wantView(t, a, "b@0")    // a is told b joined
+
+	c, _ := mustJoin(t, p, "other", "c")
+	sb.Scroll(0.5)
+	wantView(t, a, "b@0.5")
+	wantView(t, c) // another post's reader sees nothing of this one
+
+	sb.Leave()
+	wantView(t, a)
+	sa.Leave()
+	// Left: monitor, rooms, and c's conn, room and reader.
+	eventually(t, "the post's room to stop", func() bool { return p.Stats().Actors == 5 })
+}
+
+func TestCoalescedMoves(t *testing.T) {
+	p, _ := newPresence(t, Config{Tick: 200 * time.Millisecond})
+	a, _ := mustJoin(t, p, "post", "a")
+	_, sb := mustJoin(t, p, "post", "b")
+	wantView(t, a, "b@0")
+	for i := 1; i <= 20; i++ {
+		sb.Scroll(float64(i) / 100)
+	}
+	wantView(t, a, "b@0.2")
+	a.mu.Lock()
+	n := a.moves
+	a.mu.Unlock()
+	if n != 1 {
+		t.Errorf("20 scrolls within one tick gave %d moves batches, want 1", n)
+	}
+}
+
+func TestRoomStopsWhenEmpty(t *testing.T) {
+	p, _ := newPresence(t, Config{})
+	base := p.Stats().Actors // monitor and rooms
+	var sessions []readtag.Session
+	for i := range 5 {
+		_, s := mustJoin(t, p, "post", fmt.Sprint("r", i))
+		sessions = append(sessions, s)
+	}
+	// 5 conns + 1 room + 5 readers
+	eventually(t, "11 more actors", func() bool { return p.Stats().Actors == base+11 })
+	for _, s := range sessions {
+		s.Leave()
+	}
+	eventually(t, "every actor but monitor and rooms to stop", func() bool { return p.Stats().Actors == base })
+	// A reader arriving after the room stopped gets a fresh room.
+	a, _ := mustJoin(t, p, "post", "late")
+	wantView(t, a)
+}
+
+// panicky makes reader actors that panic on their first scroll.
+func panicky(id string, _ *actor.PID) actor.Producer {
+	return func() actor.Receiver {
+		return actorFunc(func(c *actor.Context) {
+			if _, ok := c.Message().(scroll); ok {
+				panic("boom from " + id)
+			}
+		})
+	}
+}
+
+type actorFunc func(*actor.Context)
+
+func (f actorFunc) Receive(c *actor.Context) { f(c) }
+
+func TestPanickingReaderLeaves(t *testing.T) {
+	p, logs := newPresence(t, Config{})
+	a, _ := mustJoin(t, p, "post", "a")
+	p.sys.newReader = panicky
+	b, sb := mustJoin(t, p, "post", "b")
+	wantView(t, a, "b@0")
+	sb.Scroll(0.5)
+	wantView(t, a) // b's reader failed: b leaves a's screen
+	eventually(t, "b dropped", func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.dropped != ""
+	})
+	if !strings.Contains(logs.String(), "boom from b") {
+		t.Errorf("log lacks the panic reason:\n%s", logs)
+	}
+}
+
+func TestSurvivesRepeatedPanics(t *testing.T) {
+	p, _ := newPresence(t, Config{})
+	a, sa := mustJoin(t, p, "post", "a")
+	p.sys.newReader = panicky
+	for i := range 10 { // well past Hollywood's MaxRestarts of 3
+		_, s := mustJoin(t, p, "post", fmt.Sprint("p", i))
+		s.Scroll(0.5)
+	}
+	eventually(t, "10 panics", func() bool { return p.Stats().Panics == 10 })
+	wantView(t, a)
+	// The room and the rest of the engine still work.
+	p.sys.newReader = newReader
+	b, sb := mustJoin(t, p, "post", "b")
+	sb.Scroll(0.75)
+	sa.Scroll(0.5)
+	wantView(t, a, "b@0.75")
+	wantView(t, b, "a@0.5")
+}
+
+func TestParseTrace(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Trace
+		err  string
+	}{
+		{in: "", want: Trace{}},
+		{in: "all", want: Trace{}},
+		{in: "room,reader", want: Trace{Kinds: []string{"room", "reader"}}},
+		{in: "conn, post=hello-world", want: Trace{Kinds: []string{"conn"}, Post: "hello-world"}},
+		{in: "rom", err: `unknown actor kind "rom"`},
+		{in: "post=../x", err: "not a post slug"},
+		{in: "post=a,post=b", err: "only one post"},
+	} {
+		got, err := ParseTrace(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("ParseTrace(%q) error = %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got.Kinds, tc.want.Kinds) || got.Post != tc.want.Post {
+			t.Errorf("ParseTrace(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+}

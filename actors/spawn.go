@@ -1,0 +1,155 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+)
+
+// Actor kinds, as they appear in PIDs, logs and the --trace filter.
+const (
+	kindMonitor = "monitor"
+	kindRooms   = "rooms"
+	kindRoom    = "room"
+	kindReader  = "reader"
+	kindConn    = "conn"
+)
+
+// Kinds lists every actor kind readtag spawns, for validating --trace.
+var Kinds = []string{kindConn, kindMonitor, kindReader, kindRoom, kindRooms}
+
+// inboxSize is small on purpose: an idle actor then costs ~1 KB instead of
+// ~28 KB (the inbox grows when it must; what we queue per client is bounded
+// elsewhere).
+const inboxSize = 16
+
+// system is what every actor of one engine shares: the engine, the logger,
+// the configuration and the counters. It is read-only after newSystem except
+// for the atomics.
+type system struct {
+	engine *actor.Engine
+	log    *slog.Logger
+	cfg    Config
+	trace  bool // message tracing is on (debug level enabled)
+
+	live   atomic.Int64 // actors started and not yet stopped
+	panics atomic.Int64
+
+	// newReader makes a room's reader actors; tests swap it to inject faults.
+	newReader func(id string, room *actor.PID) actor.Producer
+}
+
+func newSystem(e *actor.Engine, cfg Config) *system {
+	return &system{
+		engine:    e,
+		log:       cfg.Logger,
+		cfg:       cfg,
+		trace:     cfg.Logger.Enabled(context.Background(), slog.LevelDebug),
+		newReader: newReader,
+	}
+}
+
+// spawn starts a top-level actor. Every actor readtag runs is started by spawn
+// or spawnChild, so none can miss the guard and the tracer.
+func (s *system) spawn(p actor.Producer, kind, id string, who tags) *actor.PID {
+	return s.engine.Spawn(p, kind, s.opts(kind, id, who)...)
+}
+
+// spawnUnder starts an actor that parent supervises, named under it
+// ("rooms/local/room/hello/reader/x") as a Hollywood child would be. It is
+// not spawned with SpawnChild: in v1.0.5 a stopping parent poisons each child
+// and waits for it, and when the child is stopping at that moment the pill
+// lands in its stopped inbox and the parent waits forever (seen here as a
+// room that never stopped). So the parent stops its own actors instead, and
+// learns of their failures through the monitor.
+func (s *system) spawnUnder(parent *actor.PID, p actor.Producer, kind, id string, who tags) *actor.PID {
+	return s.engine.Spawn(p, parent.ID+"/"+kind, s.opts(kind, id, who)...)
+}
+
+func (s *system) opts(kind, id string, who tags) []actor.OptFunc {
+	mw := []actor.MiddlewareFunc{s.guard(kind)}
+	if s.trace && s.cfg.Trace.kind(kind) {
+		mw = append(mw, s.tracer(kind, who))
+	}
+	return []actor.OptFunc{
+		actor.WithID(id),
+		actor.WithInboxSize(inboxSize),
+		actor.WithMiddleware(mw...),
+	}
+}
+
+// guard is the outermost middleware of every actor. Hollywood v1.0.5 crashes
+// the whole process when an actor exceeds MaxRestarts, and a restart loses the
+// actor's state anyway, so no panic is ever left to the engine: it is logged
+// with its reason and stack, and the actor is stopped cleanly (its Stopped
+// handler runs, and the monitor tells whoever depends on it). The monitor and
+// the room registry instead drop the message and carry on, since everything
+// else depends on them.
+func (s *system) guard(kind string) actor.MiddlewareFunc {
+	resume := kind == kindMonitor || kind == kindRooms
+	return func(next actor.ReceiveFunc) actor.ReceiveFunc {
+		return func(c *actor.Context) {
+			defer func() {
+				v := recover()
+				if v == nil {
+					return
+				}
+				s.panics.Add(1)
+				_, stopping := c.Message().(actor.Stopped)
+				s.log.Error("actor panicked",
+					"actor", c.PID().ID,
+					"type", typeName(c.Message()),
+					"reason", fmt.Sprint(v),
+					"action", panicAction(resume, stopping),
+					"stack", string(debug.Stack()))
+				if !resume && !stopping {
+					c.Engine().Poison(c.PID())
+				}
+			}()
+			switch c.Message().(type) {
+			case actor.Started:
+				s.live.Add(1)
+			case actor.Stopped:
+				defer s.live.Add(-1)
+			}
+			next(c)
+		}
+	}
+}
+
+func panicAction(resume, stopping bool) string {
+	switch {
+	case stopping:
+		return "stopped"
+	case resume:
+		return "message dropped, actor kept"
+	default:
+		return "actor stopped"
+	}
+}
+
+// typeName is the message's Go type as "package.Type", e.g. "actor.Started".
+func typeName(msg any) string { return fmt.Sprintf("%T", msg) }
+
+// alive reports whether the actor behind pid is still registered. Hollywood
+// removes an actor from its registry before it publishes ActorStoppedEvent,
+// so an actor seen alive here will still have its stop event delivered.
+func alive(e *actor.Engine, pid *actor.PID) bool {
+	i := strings.LastIndexByte(pid.ID, '/')
+	if i < 0 {
+		return false
+	}
+	return e.Registry.GetPID(pid.ID[:i], pid.ID[i+1:]) != nil
+}
+
+// after sends msg to pid once d has passed, from a timer goroutine, as
+// Hollywood's examples do for work that finishes outside Receive.
+func after(e *actor.Engine, pid *actor.PID, d time.Duration, msg any) *time.Timer {
+	return time.AfterFunc(d, func() { e.Send(pid, msg) })
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/posts"
+	"github.com/readtag/readtag/views"
+	"github.com/readtag/readtag/web"
+)
+
+// shutdownTimeout bounds the whole graceful stop.
+const shutdownTimeout = 4 * time.Second
+
+// usageError is a bad flag or environment value: exit code 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// options are the command line, each flag also readable from READTAG_<NAME>.
+type options struct {
+	addr           string
+	postsDir       string
+	viewsDir       string
+	allowedOrigins []string
+	logLevel       slog.Level
+	logFormat      string
+	trace          actors.Trace
+}
+
+func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (*options, error) {
+	fset := flag.NewFlagSet("readtag", flag.ContinueOnError)
+	fset.SetOutput(stdout)
+	env := func(name, def string) string {
+		if v := getenv("READTAG_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+			return v
+		}
+		return def
+	}
+	addr := fset.String("addr", env("addr", "127.0.0.1:8080"), "`host:port` to serve HTTP on (READTAG_ADDR)")
+	postsDir := fset.String("posts", env("posts", ""), "serve posts from this `folder` instead of the embedded ones,\nre-reading files when they change (READTAG_POSTS)")
+	viewsDir := fset.String("views", env("views", ""), "serve templates from this `folder` instead of the embedded ones,\nre-reading them on every request (READTAG_VIEWS)")
+	origins := fset.String("allowed-origins", env("allowed-origins", ""), "comma-separated `origins` (https://example.com) besides the site's own\nwhose pages may connect to the live readers; * allows any (READTAG_ALLOWED_ORIGINS)")
+	level := fset.String("log-level", env("log-level", "info"), "`level` of the log: debug, info, warn or error; debug traces\nevery actor message and WebSocket frame (READTAG_LOG_LEVEL)")
+	format := fset.String("log-format", env("log-format", "text"), "`format` of the log: text or json (READTAG_LOG_FORMAT)")
+	trace := fset.String("trace", env("trace", "all"), "at debug level, trace only these actor `kinds` (conn, monitor, reader,\nroom, rooms) and/or one post, e.g. room,reader or post=hello (READTAG_TRACE)")
+	fset.Usage = func() {
+		fmt.Fprintf(fset.Output(), "Usage: readtag [flags]\n\nServes the blog with live reader ghosts. Every flag can also be set\nwith the environment variable named after it.\n\nFlags:\n")
+		fset.PrintDefaults()
+	}
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, &usageError{err}
+	}
+	if fset.NArg() > 0 {
+		return nil, &usageError{fmt.Errorf("unexpected argument %q (all settings are flags)", fset.Arg(0))}
+	}
+	o := &options{addr: *addr, postsDir: *postsDir, viewsDir: *viewsDir, logFormat: *format}
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+		return nil, &usageError{fmt.Errorf("--addr %q: want host:port, e.g. 127.0.0.1:8080", o.addr)}
+	}
+	for _, origin := range strings.Split(*origins, ",") {
+		if origin = strings.TrimSpace(origin); origin == "" {
+			continue
+		}
+		if origin != "*" && !strings.HasPrefix(origin, "http://") && !strings.HasPrefix(origin, "https://") {
+			return nil, &usageError{fmt.Errorf("--allowed-origins: %q is not an origin like https://example.com", origin)}
+		}
+		o.allowedOrigins = append(o.allowedOrigins, origin)
+	}
+	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil || !validLevel(*level) {
+		return nil, &usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", *level)}
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return nil, &usageError{fmt.Errorf("--log-format %q: want text or json", o.logFormat)}
+	}
+	t, err := actors.ParseTrace(*trace)
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("--trace: %w", err)}
+	}
+	o.trace = t
+	for _, dir := range []struct{ flag, path string }{{"posts", o.postsDir}, {"views", o.viewsDir}} {
+		if dir.path == "" {
+			continue
+		}
+		if st, err := os.Stat(dir.path); err != nil || !st.IsDir() {
+			return nil, &usageError{fmt.Errorf("--%s %q: not a folder", dir.flag, dir.path)}
+		}
+	}
+	return o, nil
+}
+
+func validLevel(s string) bool {
+	switch strings.ToLower(s) {
+	case "debug", "info", "warn", "error":
+		return true
+	}
+	return false
+}
+
+func (o *options) logger(w io.Writer) *slog.Logger {
+	h := &slog.HandlerOptions{Level: o.logLevel}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, h))
+	}
+	return slog.New(slog.NewTextHandler(w, h))
+}
+
+// run is the whole program, callable from tests: it serves until ctx ends,
+// then shuts down gracefully.
+func run(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	o, err := parseOptions(args, stdout, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := o.logger(stdout)
+	// Hollywood logs through the default logger: keep it on our stream.
+	slog.SetDefault(log)
+
+	postsFS, viewsFS := fs.FS(posts.Embedded), fs.FS(views.Embedded)
+	if o.postsDir != "" {
+		postsFS = os.DirFS(o.postsDir)
+	}
+	if o.viewsDir != "" {
+		viewsFS = os.DirFS(o.viewsDir)
+	}
+	library, err := posts.Open(postsFS, o.postsDir != "")
+	if err != nil {
+		return fmt.Errorf("load posts: %w", err)
+	}
+	presence, err := actors.New(actors.Config{Logger: log, Trace: o.trace})
+	if err != nil {
+		return err
+	}
+	srv, err := web.New(web.Config{
+		Posts:          library,
+		Views:          viewsFS,
+		LiveViews:      o.viewsDir != "",
+		Presence:       presence,
+		Logger:         log,
+		AllowedOrigins: o.allowedOrigins,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	list, _ := library.List()
+	log.Info("readtag listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/",
+		"posts", len(list), "posts_from", source(o.postsDir), "node", "local")
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	errs := []error{srv.Shutdown(sctx), presence.Close(sctx)}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func source(dir string) string {
+	if dir == "" {
+		return "embedded"
+	}
+	return dir
+}

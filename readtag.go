@@ -1,0 +1,53 @@
+// Package readtag holds the few domain types that the presence engine (package
+// actors) and the HTTP edge (package web) share: a reader's ghost, a move, and
+// the two narrow interfaces through which a connection and the engine talk.
+//
+// Neither side knows the other: web never imports Hollywood and actors never
+// imports Fiber. cmd/readtag wires them together.
+package readtag
+
+// Reader is one person reading a post, as every other reader of it sees them.
+type Reader struct {
+	// ID is random, unique per connection, and the only identity a reader has.
+	ID string
+	// Color is a "#rrggbb" hue that is readable on light and dark pages.
+	Color string
+	// Position is how far through the article the top of the reader's
+	// viewport is: 0 is the start of the article, 1 its end.
+	Position float64
+}
+
+// Move is the latest position of one reader.
+type Move struct {
+	ID       string
+	Position float64
+}
+
+// Client is the outgoing half of one reader's connection. The engine calls it
+// from actor goroutines, so every method must return at once: implementations
+// queue (and coalesce) what they are given and write it on their own time.
+type Client interface {
+	// Welcome is the first call: the reader's own identity and everyone else
+	// already reading the post.
+	Welcome(you Reader, others []Reader)
+	// Join announces a reader who arrived after the welcome.
+	Join(r Reader)
+	// Leave announces that the reader with this id has gone.
+	Leave(id string)
+	// Moves carries the latest positions of readers who moved since the last
+	// tick. The slice is shared with other clients and must not be modified;
+	// it may include the client's own id, which the client skips.
+	Moves(moves []Move)
+	// Drop tells the client that the engine can no longer serve it (its actor
+	// failed or the server is stopping); the connection should be closed so
+	// the browser reconnects and gets a fresh welcome.
+	Drop(reason string)
+}
+
+// Session is the incoming half of one reader's connection.
+type Session interface {
+	// Scroll records the reader's new position, already validated to [0,1].
+	Scroll(position float64)
+	// Leave ends the session; the reader's ghost leaves every other screen.
+	Leave()
+}
