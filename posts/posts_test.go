@@ -1,0 +1,179 @@
+package posts
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+)
+
+func TestValidSlug(t *testing.T) {
+	for s, want := range map[string]bool{
+		"hello":                        true,
+		"hello-world-2":                true,
+		"":                             false,
+		"..":                           false,
+		"a/b":                          false,
+		"%2e%2e":                       false,
+		"Hello":                        false,
+		"a--b":                         false,
+		"-a":                           false,
+		"a-":                           false,
+		"a.md":                         false,
+		strings.Repeat("a", 100):       true,
+		strings.Repeat("a", 101):       false,
+		"caf\u00e9":                    false,
+		"hello\x00":                    false,
+		"hello world":                  false,
+		"../../etc/passwd":             false,
+		strings.Repeat("ab-", 40):      false,
+		strings.Repeat("ab-", 3) + "c": true,
+	} {
+		if got := ValidSlug(s); got != want {
+			t.Errorf("ValidSlug(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+const good = "---\ntitle: Hello\ndate: 2026-11-01\nsummary: A post.\n---\n\n## Part one\n\nSome *words*.\n\n```go\nfunc main() {}\n```\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n<script>alert(1)</script>\n"
+
+func TestRender(t *testing.T) {
+	l, err := Open(fstest.MapFS{
+		"hello.md": {Data: []byte(good)},
+		"older.md": {Data: []byte("---\ntitle: Older\ndate: 2025-01-01\nsummary: Old.\n---\n" + strings.Repeat("word ", 2300))},
+		"draft.md": {Data: []byte("---\ntitle: D\ndate: 2026-12-01\nsummary: S\ndraft: true\n---\nx\n")},
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := l.Get("hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Title != "Hello" || p.Summary != "A post." || !p.Date.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("front matter: %+v", p)
+	}
+	html := string(p.HTML)
+	for _, want := range []string{
+		`<h2 id="part-one">Part one</h2>`, // heading anchors
+		`<em>words</em>`,
+		`class="chroma"`, // highlighted code, with classes
+		`<table>`,        // GFM
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML lacks %s:\n%s", want, html)
+		}
+	}
+	if strings.Contains(html, "<script>") {
+		t.Errorf("raw HTML passed through:\n%s", html)
+	}
+	if _, err := l.Get("draft"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("draft: %v, want ErrNotFound", err)
+	}
+	for _, slug := range []string{"nope", "..", "../hello", "HELLO", ""} {
+		if _, err := l.Get(slug); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(%q): %v, want ErrNotFound", slug, err)
+		}
+	}
+	list, err := l.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Slug != "hello" || list[1].Slug != "older" {
+		t.Errorf("List: %v", list)
+	}
+	if list[1].ReadingMinutes != 10 {
+		t.Errorf("2300 words read in %d minutes, want 10", list[1].ReadingMinutes)
+	}
+}
+
+func TestBrokenFrontMatterStopsStartup(t *testing.T) {
+	for name, tc := range map[string]struct{ src, want string }{
+		"no front matter": {"# Hi\n", "bad.md: line 1: missing front matter"},
+		"bad yaml":        {"---\ntitle: [oops\ndate: 2026-01-01\n---\nx\n", "bad.md: front matter: yaml: line"},
+		"missing title":   {"---\ndate: 2026-01-01\nsummary: s\n---\nx\n", `bad.md: front matter: "title" is required`},
+		"bad date":        {"---\ntitle: t\ndate: yesterday\nsummary: s\n---\nx\n", `"date" must be a date like 2026-11-27, got "yesterday"`},
+		"unknown key":     {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ntilte: x\n---\nx\n", `unknown key "tilte"`},
+		"bad draft":       {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ndraft: maybe\n---\nx\n", `"draft" must be true or false`},
+	} {
+		_, err := Open(fstest.MapFS{"ok.md": {Data: []byte(good)}, "bad.md": {Data: []byte(tc.src)}}, false)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want it to contain %q", name, err, tc.want)
+		}
+	}
+	_, err := Open(fstest.MapFS{"Bad Name.md": {Data: []byte(good)}}, false)
+	if err == nil || !strings.Contains(err.Error(), "Bad Name.md: file name is not a valid slug") {
+		t.Errorf("bad file name: %v", err)
+	}
+}
+
+func TestLiveReload(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hello.md")
+	write := func(src string, mod time.Time) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(file, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	write(good, now.Add(-time.Hour))
+	l, err := Open(os.DirFS(dir), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(strings.Replace(good, "title: Hello", "title: Hello again", 1), now.Add(-time.Minute))
+	if p, err := l.Get("hello"); err != nil || p.Title != "Hello again" {
+		t.Fatalf("after edit: %v, %v", p, err)
+	}
+	// Breaking the post shows its error instead of crashing or serving the old one.
+	write("---\ntitle: [oops\n---\n", now)
+	if _, err := l.Get("hello"); err == nil || !strings.Contains(err.Error(), "hello.md: front matter") {
+		t.Fatalf("broken post: %v", err)
+	}
+	if list, err := l.List(); err != nil || len(list) != 0 {
+		t.Errorf("List with the only post broken: %v, %v", list, err)
+	}
+	// A new file shows up without a restart.
+	if err := os.WriteFile(filepath.Join(dir, "new.md"), []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Get("new"); err != nil {
+		t.Errorf("new post: %v", err)
+	}
+}
+
+func TestEmbeddedPosts(t *testing.T) {
+	l, err := Open(Embedded, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := l.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) < 4 {
+		t.Fatalf("%d embedded posts, want at least 4", len(list))
+	}
+	for _, p := range list {
+		if p.ReadingMinutes < 5 {
+			t.Errorf("%s reads in %d minutes: too short to scroll through", p.Slug, p.ReadingMinutes)
+		}
+	}
+}
+
+func TestCodeCSS(t *testing.T) {
+	css, err := CodeCSS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(css), ".chroma") || !strings.Contains(string(css), "prefers-color-scheme: dark") {
+		t.Errorf("code CSS lacks classes or the dark scheme")
+	}
+}

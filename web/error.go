@@ -1,0 +1,81 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Error codes. Each maps to one HTTP status.
+const (
+	ENOTFOUND  = "not_found"
+	EINVALID   = "invalid"
+	EFORBIDDEN = "forbidden"
+	EINTERNAL  = "internal"
+)
+
+var codeStatus = map[string]int{
+	ENOTFOUND:  http.StatusNotFound,
+	EINVALID:   http.StatusBadRequest,
+	EFORBIDDEN: http.StatusForbidden,
+	EINTERNAL:  http.StatusInternalServerError,
+}
+
+// Error is readtag's one error shape: a code that picks the status and a
+// message that is safe to show to users. Err, if set, is the internal cause;
+// it is logged and never shown.
+type Error struct {
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return e.Code + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func internal(err error) *Error {
+	return &Error{Code: EINTERNAL, Message: "Something went wrong on our side.", Err: err}
+}
+
+// handleError is the app's one ErrorHandler: it renders the error page with
+// the status for the error's code, and logs only internal errors.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	var e *Error
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &fe) && fe.Code == http.StatusNotFound:
+		e = errorf(ENOTFOUND, "There is no page at this address.")
+	case errors.As(err, &fe) && fe.Code < 500:
+		e = &Error{Code: EINVALID, Message: fe.Message}
+	default:
+		e = internal(err)
+	}
+	status, ok := codeStatus[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if fe != nil && fe.Code < 500 && fe.Code != http.StatusNotFound {
+		status = fe.Code
+	}
+	if status >= 500 {
+		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	}
+	return s.render(c.Status(status), "error", page{
+		Title:   http.StatusText(status),
+		Status:  status,
+		Message: e.Message,
+	})
+}

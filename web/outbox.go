@@ -1,0 +1,215 @@
+package web
+
+import (
+	"sync"
+
+	"github.com/readtag/readtag"
+)
+
+// itemKind is the type of frame an outbox item becomes.
+type itemKind uint8
+
+const (
+	kindWelcome itemKind = iota + 1
+	kindJoin
+	kindLeave
+	kindMoves
+	kindError
+)
+
+var kindNames = [...]string{kindWelcome: "welcome", kindJoin: "join", kindLeave: "leave", kindMoves: "moves", kindError: "error"}
+
+func (k itemKind) String() string { return kindNames[k] }
+
+// item is one queued frame, encoded only when the writer gets to it.
+type item struct {
+	kind   itemKind
+	reader readtag.Reader   // welcome (you), join
+	others []readtag.Reader // welcome
+	text   string           // leave (id), error (reason)
+	moves  []readtag.Move   // moves: shared with other clients unless owned
+	owned  bool             // moves is this outbox's own copy (merged)
+}
+
+// Close codes the server sends.
+const (
+	closeNormal        = 1000
+	closeGoingAway     = 1001
+	closePolicy        = 1008
+	closeInternalError = 1011
+)
+
+// outbox is the readtag.Client of one WebSocket: a bounded queue that the
+// engine fills without ever blocking and that one writer goroutine drains.
+// Moves coalesce: while a moves frame is still queued, later moves merge
+// into it (latest position wins), so a slow reader gets fewer, fuller frames
+// instead of a backlog. A reader that still falls limit frames behind is
+// closed, never allowed to hold memory or a room hostage.
+type outbox struct {
+	limit int
+	wake  chan struct{} // signalled when there is work; capacity 1
+
+	mu      sync.Mutex
+	you     string // the reader's own id, skipped in moves
+	queue   []item
+	spare   []item         // the previous batch's array, reused
+	index   map[string]int // reader id → entry in the tail moves item, when owned
+	closing bool
+	code    int // close frame to send after the queue; 0 sends none
+	reason  string
+}
+
+func newOutbox(limit int) *outbox {
+	return &outbox{limit: limit, wake: make(chan struct{}, 1)}
+}
+
+func (o *outbox) Welcome(you readtag.Reader, others []readtag.Reader) {
+	o.mu.Lock()
+	o.you = you.ID
+	o.pushLocked(item{kind: kindWelcome, reader: you, others: others})
+	o.mu.Unlock()
+}
+
+func (o *outbox) Join(r readtag.Reader) { o.push(item{kind: kindJoin, reader: r}) }
+
+func (o *outbox) Leave(id string) { o.push(item{kind: kindLeave, text: id}) }
+
+func (o *outbox) Moves(moves []readtag.Move) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if n := len(o.queue); n > 0 && o.queue[n-1].kind == kindMoves && !o.closing {
+		o.merge(&o.queue[n-1], moves)
+		return
+	}
+	o.pushLocked(item{kind: kindMoves, moves: moves})
+}
+
+func (o *outbox) Drop(reason string) { o.close(closeInternalError, reason) }
+
+// sendError queues an error frame for the client.
+func (o *outbox) sendError(reason string) { o.push(item{kind: kindError, text: reason}) }
+
+func (o *outbox) push(it item) {
+	o.mu.Lock()
+	o.pushLocked(it)
+	o.mu.Unlock()
+}
+
+func (o *outbox) pushLocked(it item) {
+	if o.closing {
+		return
+	}
+	if len(o.queue) >= o.limit {
+		o.queue = o.queue[:0]
+		o.closeLocked(closePolicy, "too slow: the connection fell too far behind")
+		return
+	}
+	o.queue = append(o.queue, it)
+	o.signal()
+}
+
+// merge folds moves into the queued moves item it.
+func (o *outbox) merge(it *item, moves []readtag.Move) {
+	if !it.owned {
+		own := make([]readtag.Move, 0, len(it.moves)+len(moves))
+		if o.index == nil {
+			o.index = make(map[string]int)
+		}
+		clear(o.index)
+		for _, m := range it.moves {
+			o.index[m.ID] = len(own)
+			own = append(own, m)
+		}
+		it.moves, it.owned = own, true
+	}
+	for _, m := range moves {
+		if i, ok := o.index[m.ID]; ok {
+			it.moves[i].Position = m.Position
+			continue
+		}
+		o.index[m.ID] = len(it.moves)
+		it.moves = append(it.moves, m)
+	}
+}
+
+// close asks the writer to send what is queued, then a close frame with code
+// and reason. The first close wins.
+func (o *outbox) close(code int, reason string) {
+	o.mu.Lock()
+	o.closeLocked(code, reason)
+	o.mu.Unlock()
+}
+
+func (o *outbox) closeLocked(code int, reason string) {
+	if o.closing {
+		return
+	}
+	o.closing, o.code, o.reason = true, code, reason
+	o.signal()
+}
+
+// stop ends the writer without a close frame: the peer has gone (or the
+// WebSocket library already answered its close), so queued frames are moot.
+func (o *outbox) stop() {
+	o.mu.Lock()
+	if !o.closing {
+		o.queue = o.queue[:0]
+		o.closeLocked(0, "")
+	}
+	o.mu.Unlock()
+}
+
+func (o *outbox) closed() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.closing
+}
+
+func (o *outbox) signal() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take hands the writer everything queued, and whether to close after it.
+// done returns the batch's array for reuse once it is written.
+func (o *outbox) take() (batch []item, closing bool, code int, reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	batch, o.queue = o.queue, o.spare[:0]
+	o.spare = nil
+	return batch, o.closing, o.code, o.reason
+}
+
+func (o *outbox) done(batch []item) {
+	clear(batch)
+	o.mu.Lock()
+	o.spare = batch[:0]
+	o.mu.Unlock()
+}
+
+// you returns the reader's own id, known after the welcome.
+func (o *outbox) self() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.you
+}
+
+// encode appends the frame for it to b; ok is false for a moves item that
+// held only the reader's own move.
+func encode(b []byte, it *item, you string) ([]byte, bool) {
+	switch it.kind {
+	case kindWelcome:
+		return appendWelcome(b, it.reader, it.others), true
+	case kindJoin:
+		return appendJoin(b, it.reader), true
+	case kindLeave:
+		return appendLeave(b, it.text), true
+	case kindMoves:
+		return appendMoves(b, it.moves, you)
+	case kindError:
+		return appendError(b, it.text), true
+	}
+	return b, false
+}

@@ -1,0 +1,80 @@
+package web_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/web"
+)
+
+func TestPages(t *testing.T) {
+	ts := startServer(t, nil)
+	status, body := ts.get(t, "/")
+	if status != 200 || strings.Index(body, "Beta") > strings.Index(body, "Alpha") || strings.Contains(body, "Draft") {
+		t.Errorf("index: %d, want Beta before Alpha and no Draft:\n%s", status, body)
+	}
+	status, body = ts.get(t, "/posts/alpha")
+	if status != 200 || !strings.Contains(body, "<article") || !strings.Contains(body, `id="one"`) {
+		t.Errorf("post: %d\n%s", status, body)
+	}
+	for _, path := range []string{"/posts/draft", "/posts/nope", "/posts/%2e%2e", "/posts/..%2fgo.mod", "/posts/" + strings.Repeat("a", 200), "/nope", "/static/nope.js"} {
+		if status, body := ts.get(t, path); status != 404 || !strings.Contains(body, "Not Found") {
+			t.Errorf("%s: %d, want a 404 page:\n%.300s", path, status, body)
+		}
+	}
+}
+
+func TestRawDotDotIs404(t *testing.T) {
+	ts := startServer(t, nil)
+	// net/http would clean the path; send it raw.
+	req, _ := http.NewRequest("GET", ts.URL+"/posts/x", nil)
+	req.URL.Opaque = "/posts/../../go.mod"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("raw ../: %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestStaticCaching(t *testing.T) {
+	ts := startServer(t, nil)
+	_, body := ts.get(t, "/posts/alpha")
+	i := strings.Index(body, "/static/readtag.js?v=")
+	if i < 0 {
+		t.Fatalf("no versioned script in the post page")
+	}
+	url := body[i : i+strings.IndexByte(body[i:], '"')]
+	resp, err := http.Get(ts.URL + url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
+		t.Errorf("versioned asset: %d %v", resp.StatusCode, resp.Header)
+	}
+	req, _ := http.NewRequest("GET", ts.URL+"/static/readtag.js", nil)
+	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 304 {
+		t.Errorf("conditional request: %d, want 304", resp.StatusCode)
+	}
+}
+
+func TestLiveViewsError(t *testing.T) {
+	// A broken template on disk is an error page, not a crash.
+	_, err := web.New(web.Config{Views: nil})
+	if err == nil {
+		t.Fatal("New without posts, views and presence succeeded")
+	}
+	_ = actors.Config{}
+}

@@ -1,0 +1,136 @@
+package web
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/readtag/readtag"
+)
+
+func TestDecodeScroll(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want float64
+		err  string
+	}{
+		{in: `{"type":"scroll","position":0.5}`, want: 0.5},
+		{in: `{"type":"scroll","position":0}`, want: 0},
+		{in: `{"type":"scroll","position":1}`, want: 1},
+		{in: `{"type":"scroll","position":0.123456}`, want: 0.1235},
+		{in: `{"position":0.2,"type":"scroll","extra":true}`, want: 0.2},
+		{in: `{"type":"scroll","position":1e-7}`, want: 0},
+		{in: ``, err: "invalid JSON"},
+		{in: `nope`, err: "invalid JSON"},
+		{in: `"scroll"`, err: "invalid JSON"},
+		{in: `{"type":1}`, err: `non-string "type"`},
+		{in: `{}`, err: `missing or non-string "type"`},
+		{in: `{"type":"hello"}`, err: `unknown message type "hello"`},
+		{in: `{"type":"` + strings.Repeat("x", 100) + `"}`, err: "unknown message type (the only one"},
+		{in: `{"type":"scroll"}`, err: `"position" must be`},
+		{in: `{"type":"scroll","position":null}`, err: `"position" must be`},
+		{in: `{"type":"scroll","position":"0.5"}`, err: `"position" must be`},
+		{in: `{"type":"scroll","position":1.0001}`, err: `"position" must be`},
+		{in: `{"type":"scroll","position":-1}`, err: `"position" must be`},
+		{in: `{"type":"scroll","position":1e400}`, err: `"position" must be`},
+		{in: `{"type":"scroll","position":[0.5]}`, err: `"position" must be`},
+	} {
+		got, err := decodeScroll([]byte(tc.in))
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("decodeScroll(%s) error = %v, want %q", tc.in, err, tc.err)
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("decodeScroll(%s) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func FuzzDecodeScroll(f *testing.F) {
+	f.Add([]byte(`{"type":"scroll","position":0.5}`))
+	f.Add([]byte(`{"type":"x"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := decodeScroll(data)
+		if err == nil && (p < 0 || p > 1) {
+			t.Fatalf("accepted position %v from %q", p, data)
+		}
+	})
+}
+
+// valid reports whether b is JSON and decodes it into v.
+func mustJSON(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("invalid JSON %s: %v", b, err)
+	}
+}
+
+func TestEncodeFrames(t *testing.T) {
+	you := readtag.Reader{ID: "abc", Color: "#e5484d", Position: 0}
+	others := []readtag.Reader{{ID: "def", Color: "#30a46c", Position: 0.25}}
+	var w struct {
+		Type    string
+		You     readtag.Reader
+		Readers []readtag.Reader
+	}
+	b := appendWelcome(nil, you, others)
+	if string(b) != `{"type":"welcome","you":{"id":"abc","color":"#e5484d","position":0},"readers":[{"id":"def","color":"#30a46c","position":0.25}]}` {
+		t.Errorf("welcome: %s", b)
+	}
+	mustJSON(t, b, &w)
+	if string(appendWelcome(nil, you, nil)) != `{"type":"welcome","you":{"id":"abc","color":"#e5484d","position":0},"readers":[]}` {
+		t.Errorf("empty welcome: %s", appendWelcome(nil, you, nil))
+	}
+	if got := string(appendJoin(nil, others[0])); got != `{"type":"join","reader":{"id":"def","color":"#30a46c","position":0.25}}` {
+		t.Errorf("join: %s", got)
+	}
+	if got := string(appendLeave(nil, "def")); got != `{"type":"leave","id":"def"}` {
+		t.Errorf("leave: %s", got)
+	}
+	moves := []readtag.Move{{ID: "abc", Position: 0.5}, {ID: "def", Position: 1}}
+	if got, ok := appendMoves(nil, moves, "abc"); !ok || string(got) != `{"type":"moves","moves":[{"id":"def","position":1}]}` {
+		t.Errorf("moves: %s", got)
+	}
+	if got, ok := appendMoves([]byte("x"), moves[:1], "abc"); ok || string(got) != "x" {
+		t.Errorf("moves with only one's own: %q, %v", got, ok)
+	}
+	var e struct{ Type, Error string }
+	reason := "bad \"quote\" \\ and \n newline and <tag> and é"
+	mustJSON(t, appendError(nil, reason), &e)
+	if e.Type != "error" || e.Error != reason {
+		t.Errorf("error frame round trip: %+v", e)
+	}
+}
+
+func TestOutboxCoalescesAndBounds(t *testing.T) {
+	o := newOutbox(4)
+	o.Welcome(readtag.Reader{ID: "me"}, nil)
+	o.Moves([]readtag.Move{{ID: "a", Position: 0.1}, {ID: "me", Position: 0.2}})
+	shared := []readtag.Move{{ID: "a", Position: 0.3}, {ID: "b", Position: 0.4}}
+	o.Moves(shared)
+	if shared[0].Position != 0.3 {
+		t.Fatal("merging modified the shared slice")
+	}
+	batch, closing, _, _ := o.take()
+	if len(batch) != 2 || closing {
+		t.Fatalf("queued %d items (closing %v), want welcome + one merged moves", len(batch), closing)
+	}
+	got, _ := appendMoves(nil, batch[1].moves, o.self())
+	if string(got) != `{"type":"moves","moves":[{"id":"a","position":0.3},{"id":"b","position":0.4}]}` {
+		t.Errorf("merged moves: %s", got)
+	}
+	o.done(batch)
+
+	// Joins and leaves do not merge: a client that lets them pile up past
+	// the limit is closed, and what it had queued is dropped.
+	for i := 0; i < 5; i++ {
+		o.Join(readtag.Reader{ID: "x"})
+	}
+	batch, closing, code, reason := o.take()
+	if !closing || code != closePolicy || !strings.Contains(reason, "too slow") || len(batch) != 0 {
+		t.Errorf("overflow: %d items, closing %v, %d %q", len(batch), closing, code, reason)
+	}
+	o.Join(readtag.Reader{ID: "y"}) // after closing: ignored, never blocks
+	if batch, _, _, _ := o.take(); len(batch) != 0 {
+		t.Errorf("queued after close: %v", batch)
+	}
+}

@@ -1,0 +1,243 @@
+// Package web is readtag's HTTP and WebSocket edge: the blog pages, the
+// static assets, and the WebSocket endpoint that connects each reader to the
+// presence engine through the Presence interface. It knows nothing of actors.
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	fws "github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/readtag/readtag"
+	"github.com/readtag/readtag/posts"
+	"github.com/readtag/readtag/views"
+)
+
+// Presence is the engine that tracks who reads what (package actors).
+type Presence interface {
+	// Join adds a reader with the given id to the post's room; the engine
+	// reports the room to client and takes the reader's scrolls through the
+	// returned session.
+	Join(slug, readerID string, client readtag.Client) readtag.Session
+}
+
+// Config configures a Server. Posts, Views and Presence are required.
+type Config struct {
+	Posts *posts.Library
+	// Views is the folder of templates (views.Embedded, or one on disk).
+	Views fs.FS
+	// LiveViews parses the templates again on every render, for editing.
+	LiveViews bool
+	Presence  Presence
+	// Logger: zero value means slog.Default().
+	Logger *slog.Logger
+	// AllowedOrigins are origins ("https://example.com") besides the site's
+	// own whose pages may open WebSockets; "*" allows any. Zero value: none.
+	AllowedOrigins []string
+	// PingInterval: zero value means 5 * time.Second.
+	PingInterval time.Duration
+	// PongWait is how long a silent connection lives: a browser that vanished
+	// without a close frame is gone after at most this. Zero value means
+	// 12 * time.Second.
+	PongWait time.Duration
+	// WriteWait bounds one frame's write. Zero value means 10 * time.Second.
+	WriteWait time.Duration
+	// MaxFrameBytes: bigger client frames close the connection with 1009.
+	// Zero value means 1024.
+	MaxFrameBytes int
+	// MaxFramesPerSecond: a client sending faster is closed with 1008.
+	// Zero value means 50.
+	MaxFramesPerSecond int
+	// OutboxLimit is how many frames may wait for a slow client before it is
+	// closed (moves coalesce, so this is a backlog of joins and leaves).
+	// Zero value means 256.
+	OutboxLimit int
+}
+
+// Server serves the blog and the live readers.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	debug    bool
+	app      *fiber.App
+	posts    *posts.Library
+	views    *views.Views
+	presence Presence
+	assets   map[string]*asset
+
+	mu       sync.Mutex
+	conns    map[*outbox]struct{}
+	stopping bool
+	handlers sync.WaitGroup
+}
+
+// New builds a Server; call Serve to run it.
+func New(cfg Config) (*Server, error) {
+	if cfg.Posts == nil || cfg.Views == nil || cfg.Presence == nil {
+		return nil, errors.New("web: Posts, Views and Presence are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	setDefault(&cfg.PingInterval, 5*time.Second)
+	setDefault(&cfg.PongWait, 12*time.Second)
+	setDefault(&cfg.WriteWait, 10*time.Second)
+	setDefault(&cfg.MaxFrameBytes, 1024)
+	setDefault(&cfg.MaxFramesPerSecond, 50)
+	setDefault(&cfg.OutboxLimit, 256)
+	for i, o := range cfg.AllowedOrigins {
+		cfg.AllowedOrigins[i] = strings.TrimSuffix(o, "/")
+	}
+	code, err := posts.CodeCSS()
+	if err != nil {
+		return nil, err
+	}
+	assets, err := loadAssets(map[string][]byte{"chroma.css": code})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		debug:    cfg.Logger.Enabled(context.Background(), slog.LevelDebug),
+		posts:    cfg.Posts,
+		presence: cfg.Presence,
+		assets:   assets,
+		conns:    make(map[*outbox]struct{}),
+	}
+	s.views, err = views.Open(cfg.Views, cfg.LiveViews, template.FuncMap{"asset": s.assetURL})
+	if err != nil {
+		return nil, err
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "readtag",
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+		ReadTimeout:           10 * time.Second,
+		WriteTimeout:          10 * time.Second,
+		IdleTimeout:           60 * time.Second,
+	})
+	s.routes()
+	return s, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func (s *Server) routes() {
+	s.app.Use(s.headers)
+	s.app.Get("/", s.handleIndex)
+	s.app.Get("/posts/:slug", s.handlePost)
+	s.app.Get("/static/:name", s.handleStatic)
+	s.app.Get("/ws/posts/:slug", s.handleUpgrade, fws.New(s.serveWS, fws.Config{
+		// Origins are checked in handleUpgrade (same-origin by default).
+		ReadBufferSize:  1024,
+		WriteBufferSize: 1024,
+	}))
+	s.app.Use(func(c *fiber.Ctx) error { return errorf(ENOTFOUND, "There is no page at this address.") })
+}
+
+// headers sets security headers on every response and refuses paths that
+// try to climb out of their folder ("..", "%2e%2e", encoded slashes)
+// before the router normalises them away.
+func (s *Server) headers(c *fiber.Ctx) error {
+	c.Set("X-Content-Type-Options", "nosniff")
+	c.Set("Referrer-Policy", "same-origin")
+	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "+
+		"script-src 'self'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+	raw := strings.ToLower(string(c.Request().RequestURI()))
+	if p, _, _ := strings.Cut(raw, "?"); strings.Contains(p, "/..") || strings.Contains(p, "%2e") ||
+		strings.Contains(p, "%2f") || strings.Contains(p, "%5c") || strings.Contains(p, "\\") {
+		return errorf(ENOTFOUND, "There is no page at this address.")
+	}
+	return c.Next()
+}
+
+// render writes a view as the response, buffered so that a template error
+// becomes a clean error page rather than half a page.
+func (s *Server) render(c *fiber.Ctx, name string, data page) error {
+	var buf bytes.Buffer
+	if err := s.views.Render(&buf, name, data); err != nil {
+		if name == "error" {
+			c.Status(fiber.StatusInternalServerError).Type("txt")
+			return c.SendString("internal error")
+		}
+		return internal(err)
+	}
+	c.Type("html", "utf-8")
+	return c.Send(buf.Bytes())
+}
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.app.Listener(ln); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) track(ob *outbox) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return false
+	}
+	s.conns[ob] = struct{}{}
+	s.handlers.Add(1)
+	return true
+}
+
+func (s *Server) untrack(ob *outbox) {
+	s.mu.Lock()
+	delete(s.conns, ob)
+	s.mu.Unlock()
+	s.handlers.Done()
+}
+
+// Connections reports how many WebSockets are open.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Shutdown stops accepting, closes every WebSocket with 1001 (going away)
+// and waits for their handlers, then for the remaining requests.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.stopping = true
+	for ob := range s.conns {
+		ob.close(closeGoingAway, "server shutting down")
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.handlers.Wait()
+		close(done)
+	}()
+	var errs []error
+	if err := s.app.ShutdownWithContext(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("shut down http: %w", err))
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("close websockets: %w", ctx.Err()))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,236 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	fws "github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+)
+
+// localReader is the c.Locals key carrying the reader id from the upgrade
+// check into the WebSocket handler (only string keys survive the upgrade).
+const localReader = "readtag.reader"
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newReaderID returns 13 random characters (64 bits).
+func newReaderID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// handleUpgrade serves GET /ws/posts/:slug before the upgrade: the post must
+// exist (404 otherwise), the Origin must be this site or an allowed one
+// (403 otherwise), and the request must be a WebSocket upgrade (426).
+func (s *Server) handleUpgrade(c *fiber.Ctx) error {
+	if _, err := s.lookup(c.Params("slug")); err != nil {
+		return err
+	}
+	if !s.originAllowed(c) {
+		s.log.Debug("websocket origin refused", "origin", c.Get(fiber.HeaderOrigin), "host", c.Hostname())
+		return errorf(EFORBIDDEN, "This site's live readers are not available to pages of other sites.")
+	}
+	if !fws.IsWebSocketUpgrade(c) {
+		return fiber.NewError(fiber.StatusUpgradeRequired, "This address speaks WebSocket only.")
+	}
+	id := newReaderID()
+	c.Locals(localReader, id)
+	s.log.Debug("websocket upgrade", "reader", id, "post", c.Params("slug"), "remote", c.IP())
+	return c.Next()
+}
+
+// originAllowed accepts requests without an Origin (not a browser, so not a
+// cross-site page), the page's own origin, and the configured extra ones.
+func (s *Server) originAllowed(c *fiber.Ctx) bool {
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return true
+	}
+	if slices.Contains(s.cfg.AllowedOrigins, "*") || slices.Contains(s.cfg.AllowedOrigins, strings.TrimSuffix(origin, "/")) {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, string(c.Request().Host()))
+}
+
+// serveWS runs one reader's WebSocket: this goroutine reads, one writer
+// goroutine writes (concurrent writes would panic), and nothing touches ws
+// after it returns (Fiber hands the wrapper to the next client).
+func (s *Server) serveWS(ws *fws.Conn) {
+	slug := ws.Params("slug")
+	id, _ := ws.Locals(localReader).(string)
+	log := s.log.With("reader", id, "post", slug)
+
+	ob := newOutbox(s.cfg.OutboxLimit)
+	if !s.track(ob) {
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(closeGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		return
+	}
+	defer s.untrack(ob)
+	log.Debug("websocket open")
+
+	sess := s.presence.Join(slug, id, ob)
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		s.write(ws, ob, log)
+	}()
+	reason := s.read(ws, ob, sess, log)
+	sess.Leave()
+	ob.stop()
+	<-writerDone
+	log.Debug("websocket closed", "why", reason)
+}
+
+// read is the reader's incoming side: frames are checked and turned into
+// scrolls; bad ones get an error frame and the connection stays open.
+func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) }, log *slog.Logger) string {
+	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
+	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) }
+	extend()
+	ws.SetPongHandler(func(string) error {
+		if !ob.closed() {
+			extend()
+		}
+		return nil
+	})
+	bucket := newBucket(s.cfg.MaxFramesPerSecond, time.Now())
+	for {
+		mt, data, err := ws.ReadMessage()
+		if err != nil {
+			return readError(err)
+		}
+		if ob.closed() {
+			return "closed by server"
+		}
+		extend()
+		if s.debug {
+			log.Debug("websocket frame in", "bytes", len(data), "frame", truncate(data, 200))
+		}
+		if !bucket.take(time.Now()) {
+			ob.close(closePolicy, fmt.Sprintf("too many messages: at most %d per second", s.cfg.MaxFramesPerSecond))
+			return "rate limit"
+		}
+		if mt != websocket.TextMessage {
+			ob.sendError("binary frames are not supported: send JSON text frames")
+			continue
+		}
+		pos, err := decodeScroll(data)
+		if err != nil {
+			ob.sendError(err.Error())
+			continue
+		}
+		sess.Scroll(pos)
+	}
+}
+
+func readError(err error) string {
+	var ce *websocket.CloseError
+	switch {
+	case errors.As(err, &ce):
+		return "client closed: " + ce.Error()
+	case errors.Is(err, websocket.ErrReadLimit):
+		return "frame too large"
+	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "timeout"):
+		return "no pong in time"
+	}
+	return err.Error()
+}
+
+// write is the connection's only writer: it drains the outbox, pings, and
+// sends the close frame the server asked for.
+func (s *Server) write(ws *fws.Conn, ob *outbox, log *slog.Logger) {
+	ping := time.NewTicker(s.cfg.PingInterval)
+	defer ping.Stop()
+	var buf []byte
+	for {
+		select {
+		case <-ob.wake:
+		case <-ping.C:
+			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteWait)); err != nil {
+				s.abort(ws, ob)
+				return
+			}
+			continue
+		}
+		batch, closing, code, reason := ob.take()
+		you := ob.self()
+		for i := range batch {
+			var ok bool
+			buf, ok = encode(buf[:0], &batch[i], you)
+			if !ok {
+				continue
+			}
+			_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
+			if err := ws.WriteMessage(websocket.TextMessage, buf); err != nil {
+				log.Debug("websocket write failed", "err", err)
+				s.abort(ws, ob)
+				return
+			}
+			if s.debug {
+				log.Debug("websocket frame out", "type", batch[i].kind.String(), "bytes", len(buf))
+			}
+		}
+		ob.done(batch)
+		if closing {
+			if code != 0 {
+				if len(reason) > 123 { // the close frame's limit
+					reason = reason[:123]
+				}
+				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason),
+					time.Now().Add(s.cfg.WriteWait))
+				log.Debug("websocket close sent", "code", code, "reason", reason)
+				// Give the client a moment to answer the close, then stop reading.
+				_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+			}
+			return
+		}
+	}
+}
+
+// abort ends a connection whose writes fail: the reader loop stops at once.
+func (s *Server) abort(ws *fws.Conn, ob *outbox) {
+	ob.stop()
+	_ = ws.SetReadDeadline(time.Now())
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
+// bucket is a token bucket: up to rate frames at once, refilled at rate per
+// second, so a client may burst but not sustain more than rate a second.
+type bucket struct {
+	rate   float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate int, now time.Time) *bucket {
+	return &bucket{rate: float64(rate), tokens: float64(rate), last: now}
+}
+
+func (b *bucket) take(now time.Time) bool {
+	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
