@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/readtag/readtag/web/client"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want string
+	}{
+		{args: []string{"--log-level", "loud"}, want: `--log-level "loud": want debug, info, warn or error`},
+		{args: []string{"--log-level", "debug+2"}, want: `--log-level "debug+2"`},
+		{args: []string{"--log-format", "xml"}, want: `--log-format "xml": want text or json`},
+		{args: []string{"--trace", "rom"}, want: `unknown actor kind "rom"`},
+		{args: []string{"--addr", "8080"}, want: `--addr "8080": want host:port`},
+		{args: []string{"--posts", "/does/not/exist"}, want: `--posts "/does/not/exist": not a folder`},
+		{args: []string{"--allowed-origins", "evil.example"}, want: `is not an origin like https://example.com`},
+		{args: []string{"--no-such-flag"}, want: "flag provided but not defined: -no-such-flag"},
+		{args: []string{"extra"}, want: `unexpected argument "extra"`},
+		{env: []string{"READTAG_LOG_LEVEL", "chatty"}, want: `--log-level "chatty"`},
+		{env: []string{"READTAG_TRACE", "post=Bad Slug"}, want: "not a post slug"},
+	} {
+		var out bytes.Buffer
+		err := run(context.Background(), tc.args, &out, env(tc.env...))
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: error %v, want a usage error containing %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, &out, env()); err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"-addr", "-posts", "-views", "-allowed-origins", "-log-level", "-log-format", "-trace", "READTAG_ADDR"} {
+		if !strings.Contains(out.String(), flag) {
+			t.Errorf("--help does not mention %s:\n%s", flag, out.String())
+		}
+	}
+}
+
+// logLines collects a process's JSON log lines.
+type logLines struct {
+	mu    sync.Mutex
+	lines []map[string]any
+	raw   bytes.Buffer
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.raw.Write(p)
+	for _, line := range bytes.Split(bytes.TrimSpace(p), []byte("\n")) {
+		var m map[string]any
+		if json.Unmarshal(line, &m) == nil {
+			l.lines = append(l.lines, m)
+		}
+	}
+	return len(p), nil
+}
+
+// find returns the first line with msg, waiting up to 10 s.
+func (l *logLines) find(t *testing.T, msg string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		l.mu.Lock()
+		for _, m := range l.lines {
+			if m["msg"] == msg {
+				l.mu.Unlock()
+				return m
+			}
+		}
+		l.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no %q log line in:\n%s", msg, l.raw.String())
+	return nil
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &logLines{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--log-format", "json"}, logs, env())
+	}()
+	start := logs.find(t, "readtag listening")
+	base := "http://" + start["addr"].(string)
+	if n := start["posts"].(float64); n < 4 {
+		t.Errorf("serving %v embedded posts, want at least 4", n)
+	}
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /: %d", resp.StatusCode)
+	}
+	c, err := client.Dial(ctx, client.URL(base, "how-readtag-works"), client.Options{Origin: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer wcancel()
+	if err := c.Wait(wctx, c.Welcomed); err != nil {
+		t.Fatal(err)
+	}
+
+	stopped := time.Now()
+	cancel() // as SIGINT would
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after its context ended")
+	}
+	t.Logf("shut down in %v", time.Since(stopped))
+	var ce *websocket.CloseError
+	if err := c.WaitClosed(wctx); !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Errorf("open WebSocket ended with %v, want close 1001", err)
+	}
+}
+
+// TestSignals builds the real binary and stops it with SIGTERM and SIGINT.
+func TestSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "readtag")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--log-format", "json")
+			stdout, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			logs := &logLines{}
+			go func() { _, _ = io.Copy(logs, bufio.NewReader(stdout)) }()
+			base := "http://" + logs.find(t, "readtag listening")["addr"].(string)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, err := client.Dial(ctx, client.URL(base, "actors-in-go"), client.Options{Origin: base})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Wait(ctx, c.Welcomed); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			select {
+			case err := <-exited:
+				if err != nil {
+					t.Fatalf("exit after %v: %v", sig, err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("still running 5 s after %v", sig)
+			}
+			t.Logf("exit 0 %v after %v", time.Since(start), sig)
+			var ce *websocket.CloseError
+			if err := c.WaitClosed(ctx); !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+				t.Errorf("WebSocket ended with %v, want close 1001", err)
+			}
+		})
+	}
+}
+
+func TestBadFlagExitCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "readtag")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "--log-format", "xml").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "--log-format") {
+		t.Errorf("bad flag: %v, output %q; want exit 2 with the reason", err, out)
+	}
+	out, err = exec.Command(bin, "--posts", t.TempDir()).CombinedOutput()
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "no posts") {
+		t.Errorf("empty posts folder: %v, output %q; want exit 1 with the reason", err, out)
+	}
+	dir := t.TempDir()
+	_ = os.WriteFile(filepath.Join(dir, "broken.md"), []byte("---\ntitle: [x\n---\n"), 0o644)
+	out, err = exec.Command(bin, "--posts", dir).CombinedOutput()
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "broken.md: front matter") {
+		t.Errorf("broken post: %v, output %q; want exit 1 naming the file", err, out)
+	}
+
+}

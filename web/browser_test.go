@@ -1,0 +1,191 @@
+package web_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/posts"
+	"github.com/readtag/readtag/web"
+)
+
+var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screenshot.png from the browser test")
+
+// newBrowser starts Debian's chromium, headless. Without it the browser
+// tests are skipped loudly, unless READTAG_E2E=1 (as in CI) makes that a
+// failure.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("READTAG_E2E") == "1" {
+			t.Fatalf("READTAG_E2E=1 but chromium is not installed: %v", err)
+		}
+		t.Skip("SKIPPING BROWSER TEST: chromium not found (apt-get install chromium, or run .ci/run); set READTAG_E2E=1 to make this a failure")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	bctx, cancelB := chromedp.NewContext(actx)
+	t.Cleanup(cancelB)
+	if err := chromedp.Do(bctx); err != nil { // starts the browser; no timeout on this first run
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
+// tab opens url in a new, isolated browser context (its own cookies and
+// storage, like another person's browser) with the given viewport.
+func tab(t *testing.T, browser context.Context, url string, w, h int64, setup ...chromedp.Action[chromedp.Void]) context.Context {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	steps := append([]chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(w, h)}, setup...)
+	if err := chromedp.Do(ctx, append(steps, chromedp.Navigate(url))...); err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	return ctx
+}
+
+// reducedMotion makes the tab prefer reduced motion, as a phone set so would.
+var reducedMotion = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
+	})
+	return err
+})
+
+// eval runs JavaScript in the tab with a deadline.
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("eval %s: %v", js, err)
+	}
+	return v
+}
+
+// poll waits until the JavaScript expression is truthy, for at most d.
+func poll(t *testing.T, ctx context.Context, what, js string, d time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	tctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if _, err := chromedp.Run(tctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(10*time.Millisecond))); err != nil {
+		t.Fatalf("waiting %v for %s: %v", d, what, err)
+	}
+	return time.Since(start)
+}
+
+// scrollTo puts the top of the viewport at fraction p of the article.
+func scrollTo(t *testing.T, ctx context.Context, p float64) {
+	t.Helper()
+	eval[any](t, ctx, fmt.Sprintf(`(() => { const a = document.getElementById("article");
+		window.scrollTo(0, a.getBoundingClientRect().top + window.scrollY + %g * a.offsetHeight); return true })()`, p))
+}
+
+func TestBrowserGhosts(t *testing.T) {
+	browser := newBrowser(t)
+	ts := startServer(t, func(w *web.Config, _ *actors.Config) {
+		lib, err := posts.Open(posts.Embedded, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Posts = lib
+	})
+	url := ts.URL + "/posts/how-readtag-works"
+
+	a := tab(t, browser, url, 1280, 800)
+	b := tab(t, browser, url, 1280, 800)
+	phone := tab(t, browser, url, 390, 844, reducedMotion)
+	for name, ctx := range map[string]context.Context{"a": a, "b": b, "phone": phone} {
+		poll(t, ctx, name+" connected", `window.readtag && window.readtag.state().connected`, 5*time.Second)
+	}
+	idA := eval[string](t, a, `window.readtag.state().you`)
+	poll(t, b, "3 reading now", `document.getElementById("presence").textContent.includes("3 reading now")`, 5*time.Second)
+
+	// a scrolls to the middle; b (desktop) and the phone must draw a's ghost
+	// at the middle of their own article, whatever its height there.
+	scrollTo(t, a, 0.5)
+	ghost := fmt.Sprintf(`document.querySelector('#ghost-rail .ghost[data-id=%q]')`, idA)
+	atMiddle := fmt.Sprintf(`(() => { const g = %s; return g && Math.abs(parseFloat(g.dataset.position) - 0.5) < 0.01 })()`, ghost)
+	took := poll(t, b, "a's ghost to reach the middle on b", atMiddle, time.Second)
+	t.Logf("a's scroll reached b's page in %v", took)
+	poll(t, phone, "a's ghost to reach the middle on the phone", atMiddle, time.Second)
+
+	// Drawn at the right height: the ghost's top is at article top + 0.5 ×
+	// article height, in each page's own layout. Measured with the move
+	// transition switched off, since a headless tab in the background does
+	// not run its transitions.
+	offset := fmt.Sprintf(`(() => { const g = %s, a = document.getElementById("article");
+		g.style.transition = "none"; void g.offsetTop;
+		const r = a.getBoundingClientRect(), want = r.top + 0.5 * r.height;
+		return g.getBoundingClientRect().top - want })()`, ghost)
+	for name, ctx := range map[string]context.Context{"b": b, "phone": phone} {
+		off := eval[float64](t, ctx, offset)
+		h := eval[float64](t, ctx, `document.getElementById("article").getBoundingClientRect().height`)
+		t.Logf("%s: ghost %.1f px from article top + 0.5 × %.0f px", name, off, h)
+		if math.Abs(off) > 6 { // the tag is nudged a few px to sit on the line
+			t.Errorf("%s: ghost drawn %.1f px away from the middle of the article", name, off)
+		}
+	}
+	if d := eval[string](t, phone, ghost+`.style.transition = "", getComputedStyle(`+ghost+`).transitionDuration`); d != "0s" {
+		t.Errorf("phone prefers reduced motion, but ghosts move with a %s transition", d)
+	}
+	if eval[bool](t, b, `!!document.querySelector('#ghost-rail .ghost[data-id="'+window.readtag.state().you+'"]:not(.ghost-self)')`) {
+		t.Error("b draws a ghost for itself")
+	}
+
+	// The picture for the README: b, scrolled near a, with a's and the
+	// phone reader's ghosts in its margin.
+	scrollTo(t, phone, 0.47)
+	scrollTo(t, b, 0.46)
+	poll(t, b, "the phone's ghost", fmt.Sprintf(`(() => { const s = window.readtag.state().ghosts; return Object.keys(s).length == 2 && Object.values(s).some(p => Math.abs(p - 0.47) < 0.01) })()`), 2*time.Second)
+	time.Sleep(400 * time.Millisecond) // let the 250 ms move transition finish, for the picture only
+	shot, err := chromedp.Run(b, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(os.TempDir(), "readtag-browser.png")
+	if *updateScreenshot {
+		out = filepath.Join("..", "docs", "screenshot.png")
+	}
+	if err := os.WriteFile(out, shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot saved to %s", out)
+
+	// Closing a's tab removes its ghost from the others within a second.
+	start := time.Now()
+	chromedp.Cancel(a)
+	gone := fmt.Sprintf(`!%s && window.readtag.state().ghosts[%q] === undefined`, ghost, idA)
+	poll(t, b, "a's ghost to vanish on b", gone, time.Second)
+	poll(t, phone, "a's ghost to vanish on the phone", gone, time.Second)
+	t.Logf("a's ghost vanished %v after its tab closed", time.Since(start))
+	poll(t, b, "2 reading now", `document.getElementById("presence").textContent.includes("2 reading now")`, time.Second)
+}
+
