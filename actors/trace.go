@@ -79,43 +79,65 @@ func traceOf(msg any) (reader, post string, summary []any) {
 	}
 	switch m := msg.(type) {
 	case actor.ActorStoppedEvent:
-		return "", "", []any{"actor", m.PID.ID}
+		return readerOf(m.PID), "", []any{"actor", m.PID.ID}
 	case actor.ActorStartedEvent:
-		return "", "", []any{"actor", m.PID.ID}
+		return readerOf(m.PID), "", []any{"actor", m.PID.ID}
+	case actor.ActorInitializedEvent:
+		return readerOf(m.PID), "", []any{"actor", m.PID.ID}
 	case actor.DeadLetterEvent:
-		return "", "", []any{"target", pidString(m.Target), "message", typeName(m.Message)}
+		return readerOf(m.Target), "", []any{"target", pidString(m.Target), "message", typeName(m.Message)}
 	}
 	return "", "", nil
+}
+
+// readerOf is the reader id in a conn or reader actor's PID, else "".
+func readerOf(pid *actor.PID) string {
+	if pid == nil {
+		return ""
+	}
+	id := pid.ID
+	i := strings.LastIndexByte(id, '/')
+	if i < 0 {
+		return ""
+	}
+	kind := id[:i]
+	if kind == kindConn || strings.HasSuffix(kind, "/"+kindReader) {
+		return id[i+1:]
+	}
+	return ""
 }
 
 // tracer logs one debug line per message the actor receives, before it
 // handles it: to, from, type, reader, post and a summary. It is installed
 // only when the logger is at debug level and the actor's kind is traced, so
 // with tracing off the message path does not pay for it at all.
-func (s *system) tracer(kind string, who tags) actor.MiddlewareFunc {
+func (s *system) tracer(kind string, who tags) func(*actor.Context) {
 	filterPost := s.cfg.Trace.Post
-	return func(next actor.ReceiveFunc) actor.ReceiveFunc {
-		return func(c *actor.Context) {
-			msg := c.Message()
-			reader, post, summary := traceOf(msg)
-			if reader == "" {
-				reader = who.reader
-			}
-			if post == "" {
-				post = who.post
-			}
-			if filterPost == "" || post == filterPost {
-				attrs := make([]any, 0, 12+len(summary))
-				attrs = append(attrs,
-					"to", c.PID().String(),
-					"from", pidString(c.Sender()),
-					"type", typeName(msg),
-					"kind", kind,
-					"reader", reader,
-					"post", post)
-				s.log.Debug("actor message", append(attrs, summary...)...)
-			}
-			next(c)
+	return func(c *actor.Context) {
+		msg := c.Message()
+		reader, post, summary := traceOf(msg)
+		if reader == "" {
+			reader = who.reader
 		}
+		if post == "" {
+			post = who.post
+		}
+		if filterPost != "" && post != filterPost {
+			return
+		}
+		from := c.Sender()
+		switch msg.(type) {
+		case actor.Initialized, actor.Started, actor.Stopped:
+			from = nil // Hollywood leaves the previous message's sender here
+		}
+		attrs := make([]any, 0, 12+len(summary))
+		attrs = append(attrs,
+			"to", c.PID().String(),
+			"from", pidString(from),
+			"type", typeName(msg),
+			"kind", kind,
+			"reader", reader,
+			"post", post)
+		s.log.Debug("actor message", append(attrs, summary...)...)
 	}
 }

@@ -1,0 +1,100 @@
+package actors
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/anthdm/hollywood/actor"
+)
+
+// sink counts scrolls (or moves) and closes done at the n-th.
+type sink struct {
+	n, seen int64
+	done    chan struct{}
+}
+
+func (s *sink) Receive(c *actor.Context) {
+	switch c.Message().(type) {
+	case scroll, moved:
+		s.seen++
+		if s.seen == s.n {
+			close(s.done)
+		}
+	}
+}
+
+// BenchmarkMessagePath measures one message from Send to Receive through
+// an actor spawned bare (no middleware), through readtag's spawn helper with
+// tracing off (the guard only: info level), and with tracing on at debug
+// level into a discarding handler.
+func BenchmarkMessagePath(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		level slog.Level
+		bare  bool
+	}{
+		{name: "bare", bare: true},
+		{name: "readtag-tracing-off", level: slog.LevelInfo},
+		{name: "readtag-tracing-on", level: slog.LevelDebug},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			e, err := actor.NewEngine(actor.NewEngineConfig())
+			if err != nil {
+				b.Fatal(err)
+			}
+			log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: tc.level}))
+			sys := newSystem(e, Config{Logger: log})
+			s := &sink{n: int64(b.N), done: make(chan struct{})}
+			p := func() actor.Receiver { return s }
+			var pid *actor.PID
+			if tc.bare {
+				pid = e.Spawn(p, kindReader, actor.WithID("x"), actor.WithInboxSize(inboxSize))
+			} else {
+				pid = sys.spawn(p, kindReader, "x", tags{post: "bench", reader: "x"})
+			}
+			msg := scroll{position: 0.5}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				e.Send(pid, msg)
+			}
+			<-s.done
+			b.StopTimer()
+			<-e.Poison(pid).Done()
+		})
+	}
+}
+
+// BenchmarkReaderHop measures a scroll through a real reader actor to its
+// room (a counting sink here): the reader's work plus two message hops, bare
+// and through readtag's spawn helper with tracing off.
+func BenchmarkReaderHop(b *testing.B) {
+	for _, bare := range []bool{true, false} {
+		name := map[bool]string{true: "bare", false: "readtag-tracing-off"}[bare]
+		b.Run(name, func(b *testing.B) {
+			e, err := actor.NewEngine(actor.NewEngineConfig())
+			if err != nil {
+				b.Fatal(err)
+			}
+			sys := newSystem(e, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			s := &sink{n: int64(b.N), done: make(chan struct{})}
+			room := e.Spawn(func() actor.Receiver { return s }, kindRoom, actor.WithID("bench"), actor.WithInboxSize(inboxSize))
+			var pid *actor.PID
+			if bare {
+				pid = e.Spawn(newReader("x", room), kindReader, actor.WithID("x"), actor.WithInboxSize(inboxSize))
+			} else {
+				pid = sys.spawn(newReader("x", room), kindReader, "x", tags{post: "bench", reader: "x"})
+			}
+			msgs := [2]scroll{{position: 0.25}, {position: 0.75}} // every scroll is a move
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				e.Send(pid, msgs[i&1])
+			}
+			<-s.done
+			b.StopTimer()
+			<-e.Poison(pid).Done()
+		})
+	}
+}

@@ -1,0 +1,66 @@
+// Package actors is readtag's presence engine, built on Hollywood actors
+// (github.com/anthdm/hollywood v1.0.5). It knows who is reading which post and
+// where, and tells every reader of a post about the others. It knows nothing
+// of HTTP: the web package reaches it through readtag.Client and
+// readtag.Session, wired together in cmd/readtag.
+//
+// # The actor tree
+//
+// It mirrors the Phoenix LiveView design readtag re-creates: one process per
+// reader under a per-post dynamic supervisor, and a monitor that removes
+// readers whose connection died.
+//
+//	engine
+//	├── monitor/<node>                      watches actors stop (event stream)
+//	├── rooms/<node>                        the dynamic supervisor: slug → room
+//	│   └── rooms/<node>/room/<slug>        one per post with readers: table, tick, fan-out
+//	│       └── …/room/<slug>/reader/<id>   one per connection: id, colour, position
+//	└── conn/<id>                           one per WebSocket: the only bridge to the socket
+//
+// Rooms and readers are named under their supervisor but are not spawned with
+// Hollywood's SpawnChild: in v1.0.5 a stopping parent poisons each child and
+// waits for it, and a child that is stopping at that moment swallows the pill
+// and the parent waits forever. Each supervisor stops its own actors instead
+// and learns of their failures through the monitor.
+//
+// # Message flow
+//
+//	join:   web handler ──Join──▶ conn ──join──▶ rooms ──join──▶ room
+//	        room spawns reader/<id>; room ──watch(conn), watch(reader)──▶ monitor
+//	        room ──welcome──▶ new conn ──Client.Welcome──▶ socket
+//	        room ──joined──▶ every other conn ──Client.Join──▶ socket
+//	scroll: web handler ──Session.Scroll──▶ conn ──scroll──▶ reader ──moved──▶ room
+//	        (the room keeps the latest position per reader; the first move
+//	        after a quiet spell starts a 50 ms timer)
+//	tick:   room ──movesMsg (one shared slice)──▶ every conn ──Client.Moves──▶ socket
+//	leave:  web handler ──Session.Leave──▶ conn stops ──ActorStoppedEvent──▶ monitor
+//	        monitor ──readerGone──▶ room; room stops reader, ──left──▶ every other conn
+//	failed: reader panics → guard logs it and stops it → monitor ──readerGone──▶ room
+//	        room ──dropped──▶ its conn ──Client.Drop──▶ socket closes 1011, browser reconnects
+//	idle:   room empties ──roomIdle(joins seen)──▶ rooms; if no join is in flight,
+//	        rooms stops the room (joins arriving meanwhile wait for its successor)
+//
+// # Guards
+//
+// Every actor is spawned through one helper (system.spawn / spawnUnder), which
+// installs the guard middleware and, at debug level, the tracer, so no actor
+// can be added untraced or unguarded. The guard recovers every panic: v1.0.5
+// kills the whole process once an actor exceeds MaxRestarts, and a restart
+// would lose the actor's state anyway. A panicking room, reader or conn is
+// logged at error and stopped cleanly; the monitor and the room registry drop
+// the message and carry on.
+//
+// Nothing a client does can grow an actor's inbox without bound: a room sends
+// each conn at most one message per tick (plus one per join and leave), and a
+// conn hands everything to a Client that never blocks (web's outbox, which
+// coalesces moves and closes clients that fall too far behind). Actors are
+// spawned with a 16-slot inbox (about 1 KB idle, against about 28 KB with
+// Hollywood's default).
+//
+// # Tracing
+//
+// With the logger at debug level, every message every actor receives is one
+// log line "actor message" with to, from, type, kind, reader, post and a short
+// summary of the payload. Config.Trace narrows it to some kinds or one post.
+// With the logger above debug the tracer is not installed at all.
+package actors

@@ -1,0 +1,194 @@
+package web_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/web"
+)
+
+// logLine is one JSON log line, decoded.
+type logLine map[string]any
+
+func (l logLine) s(key string) string { v, _ := l[key].(string); return v }
+
+func parseLogs(t *testing.T, raw string) []logLine {
+	t.Helper()
+	var lines []logLine
+	sc := bufio.NewScanner(strings.NewReader(raw))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var l logLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("log line is not JSON: %s", sc.Text())
+		}
+		lines = append(lines, l)
+	}
+	return lines
+}
+
+// step matches a log line: every field given must be equal (for "to",
+// the PID must end with it).
+type step map[string]string
+
+func (s step) match(l logLine) bool {
+	for k, want := range s {
+		got := l.s(k)
+		if k == "to" {
+			if !strings.HasSuffix(got, want) {
+				return false
+			}
+			continue
+		}
+		if got != want {
+			return false
+		}
+	}
+	return true
+}
+
+func TestTraceFollowsOneReader(t *testing.T) {
+	ts := startServer(t, nil)
+	watcher := ts.dial(t, "alpha")
+	c := ts.dial(t, "alpha")
+	rid := id(c)
+	_ = c.Scroll(0.4)
+	waitGhosts(t, watcher, rid+"@0.4")
+	n := len(c.Frames())
+	_ = c.WriteText([]byte(`{"type":"jump"}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, _, err := c.WaitFrame(ctx, "error", n); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	waitGhosts(t, watcher)
+
+	var mine []logLine
+	eventually(t, "the leave in the log", func() bool {
+		mine = nil
+		for _, l := range parseLogs(t, ts.Logs.String()) {
+			if strings.Contains(l.s("reader")+" "+l.s("to")+" "+l.s("actor"), rid) {
+				mine = append(mine, l)
+			}
+		}
+		for _, l := range mine {
+			if l.s("type") == "actors.readerGone" {
+				return true
+			}
+		}
+		return false
+	})
+	room := "/rooms/local/room/alpha"
+	want := []step{
+		{"msg": "websocket upgrade", "post": "alpha"},
+		{"msg": "websocket open"},
+		{"msg": "actor message", "to": "/conn/" + rid, "type": "actor.Started", "kind": "conn", "post": "alpha"},
+		{"msg": "actor message", "to": "/rooms/local", "type": "actors.join", "from": "local/conn/" + rid},
+		{"msg": "actor message", "to": room, "type": "actors.join", "kind": "room"},
+		{"msg": "actor message", "to": room + "/reader/" + rid, "type": "actor.Started", "kind": "reader"},
+		{"msg": "actor message", "to": "/conn/" + rid, "type": "actors.welcome", "from": "local" + room},
+		{"msg": "websocket frame out", "type": "welcome"},
+		{"msg": "websocket frame in"},
+		{"msg": "actor message", "to": "/conn/" + rid, "type": "actors.scroll", "position": ""},
+		{"msg": "actor message", "to": room + "/reader/" + rid, "type": "actors.scroll"},
+		{"msg": "actor message", "to": room, "type": "actors.moved"},
+		{"msg": "websocket frame in"},
+		{"msg": "websocket frame out", "type": "error"},
+		{"msg": "actor message", "to": "/conn/" + rid, "type": "actor.Stopped"},
+		{"msg": "actor message", "to": "/monitor/local", "type": "actor.ActorStoppedEvent"},
+		{"msg": "actor message", "to": room, "type": "actors.readerGone"},
+	}
+	// "position" is a number; an empty string in a step means "any".
+	i := 0
+	for _, l := range mine {
+		if i < len(want) && matchLoose(want[i], l) {
+			if l.s("reader") != rid {
+				t.Errorf("step %d (%v) has reader %q, want %q", i, want[i], l.s("reader"), rid)
+			}
+			i++
+		}
+	}
+	if i < len(want) {
+		var got strings.Builder
+		for _, l := range mine {
+			b, _ := json.Marshal(l)
+			got.Write(append(b, '\n'))
+		}
+		t.Fatalf("trace stops matching at step %d %v; the reader's lines:\n%s", i, want[i], got.String())
+	}
+	// The handler's own close line races the actors' stop lines; it is there.
+	closed := false
+	for _, l := range mine {
+		closed = closed || (l.s("msg") == "websocket closed" && l.s("why") != "")
+	}
+	if !closed {
+		t.Error("no websocket closed line with a reason")
+	}
+	// The scroll's position is in the summary.
+	for _, l := range mine {
+		if l.s("type") == "actors.moved" && l["position"] != 0.4 {
+			t.Errorf("moved line without the position: %v", l)
+		}
+	}
+}
+
+func matchLoose(s step, l logLine) bool {
+	strict := step{}
+	for k, v := range s {
+		if v == "" {
+			if _, ok := l[k]; !ok {
+				return false
+			}
+			continue
+		}
+		strict[k] = v
+	}
+	return strict.match(l)
+}
+
+func TestTraceFilter(t *testing.T) {
+	ts := startServer(t, func(_ *web.Config, a *actors.Config) {
+		a.Trace = actors.Trace{Kinds: []string{"reader"}}
+	})
+	watcher := ts.dial(t, "alpha")
+	c := ts.dial(t, "alpha")
+	_ = c.Scroll(0.7)
+	waitGhosts(t, watcher, id(c)+"@0.7")
+	var kinds = map[string]int{}
+	eventually(t, "the reader's scroll traced", func() bool {
+		clear(kinds)
+		for _, l := range parseLogs(t, ts.Logs.String()) {
+			if l.s("msg") == "actor message" {
+				kinds[l.s("kind")]++
+			}
+		}
+		return kinds["reader"] > 0
+	})
+	if len(kinds) != 1 {
+		t.Errorf("--trace reader traced kinds %v, want only reader", kinds)
+	}
+}
+
+func TestTracePostFilter(t *testing.T) {
+	ts := startServer(t, func(_ *web.Config, a *actors.Config) {
+		a.Trace = actors.Trace{Post: "beta"}
+	})
+	a := ts.dial(t, "alpha")
+	b := ts.dial(t, "beta")
+	_ = a.Scroll(0.1)
+	_ = b.Scroll(0.2)
+	eventually(t, "beta traced", func() bool {
+		return strings.Contains(ts.Logs.String(), `"post":"beta"`)
+	})
+	for _, l := range parseLogs(t, ts.Logs.String()) {
+		if l.s("msg") == "actor message" && l.s("post") != "beta" {
+			t.Errorf("traced a line outside post beta: %v", l)
+		}
+	}
+}
