@@ -188,4 +188,3 @@ func TestBrowserGhosts(t *testing.T) {
 	t.Logf("a's ghost vanished %v after its tab closed", time.Since(start))
 	poll(t, b, "2 reading now", `document.getElementById("presence").textContent.includes("2 reading now")`, time.Second)
 }
-
