@@ -17,8 +17,8 @@ type watch struct {
 }
 
 func (w watch) traceInfo() (reader, post string, summary []any) {
-	reader, post, summary = traceOf(w.msg)
-	return reader, post, append(summary, "target", w.target.ID)
+	reader, post, _ = traceOf(w.msg)
+	return reader, post, []any{"target", w.target.ID, "then", typeName(w.msg)}
 }
 
 // monitor stands in for Erlang's process monitors, which Hollywood lacks: it
