@@ -191,6 +191,21 @@ func TestWelcomeJoinMovesLeave(t *testing.T) {
 	eventually(t, "the post's room to stop", func() bool { return p.Stats().Actors == 5 })
 }
 
+func TestDistinctColors(t *testing.T) {
+	p, _ := newPresence(t, Config{})
+	seen := map[string]string{}
+	for i := range 12 {
+		c, _ := mustJoin(t, p, "post", fmt.Sprint("r", i))
+		c.mu.Lock()
+		color := c.you.Color
+		c.mu.Unlock()
+		if other, dup := seen[color]; dup {
+			t.Errorf("reader %d got %s, already %s's", i, color, other)
+		}
+		seen[color] = fmt.Sprint("r", i)
+	}
+}
+
 func TestCoalescedMoves(t *testing.T) {
 	p, _ := newPresence(t, Config{Tick: 200 * time.Millisecond})
 	a, _ := mustJoin(t, p, "post", "a")
@@ -255,8 +270,8 @@ func TestPanickingReaderLeaves(t *testing.T) {
 		defer b.mu.Unlock()
 		return b.dropped != ""
 	})
-	if !strings.Contains(logs.String(), "boom from b") {
-		t.Errorf("log lacks the panic reason:\n%s", logs)
+	if !strings.Contains(logs.String(), `level=ERROR msg="actor panicked" actor=rooms/local/room/post/reader/b type=actors.scroll reason="boom from b"`) {
+		t.Errorf("log lacks the panic line with its reason:\n%s", logs)
 	}
 }
 

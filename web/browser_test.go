@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,4 +188,45 @@ func TestBrowserGhosts(t *testing.T) {
 	poll(t, phone, "a's ghost to vanish on the phone", gone, time.Second)
 	t.Logf("a's ghost vanished %v after its tab closed", time.Since(start))
 	poll(t, b, "2 reading now", `document.getElementById("presence").textContent.includes("2 reading now")`, time.Second)
+}
+
+// TestBrowserReconnects restarts the server under two open pages: both must
+// reconnect by themselves and rebuild from the new welcome, with no stale or
+// doubled ghosts.
+func TestBrowserReconnects(t *testing.T) {
+	browser := newBrowser(t)
+	embedded := func(w *web.Config, _ *actors.Config) {
+		lib, err := posts.Open(posts.Embedded, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Posts = lib
+	}
+	ts := startServer(t, embedded)
+	url := ts.URL + "/posts/reading-together"
+	a := tab(t, browser, url, 1024, 768)
+	b := tab(t, browser, url, 1024, 768)
+	for name, ctx := range map[string]context.Context{"a": a, "b": b} {
+		poll(t, ctx, name+" sees the other", `window.readtag && Object.keys(window.readtag.state().ghosts).length == 1`, 5*time.Second)
+	}
+	oldA := eval[string](t, a, `window.readtag.state().you`)
+
+	ts.Stop() // closes both sockets with 1001
+	poll(t, b, "b to notice", `!window.readtag.state().connected && Object.keys(window.readtag.state().ghosts).length == 0`, 5*time.Second)
+	startServerAt(t, strings.TrimPrefix(ts.URL, "http://"), embedded)
+	scrollTo(t, a, 0.3)
+
+	// Both come back with new ids and see exactly each other, once.
+	for name, ctx := range map[string]context.Context{"a": a, "b": b} {
+		poll(t, ctx, name+" reconnected", `window.readtag.state().connected && window.readtag.state().you != ""`, 20*time.Second)
+	}
+	newA := eval[string](t, a, `window.readtag.state().you`)
+	if newA == oldA {
+		t.Errorf("a kept its id %s across the restart", oldA)
+	}
+	check := fmt.Sprintf(`(() => { const s = window.readtag.state(); const ids = Object.keys(s.ghosts);
+		return ids.length == 1 && ids[0] == %q && Math.abs(s.ghosts[ids[0]] - 0.3) < 0.01
+			&& document.querySelectorAll('#ghost-rail .ghost:not(.ghost-self)').length == 1
+			&& document.getElementById("presence").textContent.includes("2 reading now") })()`, newA)
+	poll(t, b, "b to show exactly the new a, at 30%", check, 20*time.Second)
 }

@@ -28,6 +28,7 @@ type testServer struct {
 	Server   *web.Server
 	Presence *actors.Presence
 	Logs     *syncBuffer
+	Stop     func() // shuts the server down (also done at cleanup)
 }
 
 type syncBuffer struct {
@@ -56,6 +57,12 @@ var testPosts = fstest.MapFS{
 
 func startServer(t testing.TB, mutate func(*web.Config, *actors.Config)) *testServer {
 	t.Helper()
+	return startServerAt(t, "127.0.0.1:0", mutate)
+}
+
+// startServerAt starts a server on addr (to restart one on the same port).
+func startServerAt(t testing.TB, addr string, mutate func(*web.Config, *actors.Config)) *testServer {
+	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	library, err := posts.Open(testPosts, false)
@@ -76,26 +83,30 @@ func startServer(t testing.TB, mutate func(*web.Config, *actors.Config)) *testSe
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := presence.Close(ctx); err != nil {
-			t.Errorf("close presence: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return &testServer{URL: "http://" + ln.Addr().String(), Server: srv, Presence: presence, Logs: logs}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+			if err := presence.Close(ctx); err != nil {
+				t.Errorf("close presence: %v", err)
+			}
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &testServer{URL: "http://" + ln.Addr().String(), Server: srv, Presence: presence, Logs: logs, Stop: stop}
 }
 
 // dial connects a reader to slug as a same-origin page would.

@@ -2,10 +2,14 @@ package web_test
 
 import (
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/posts"
 	"github.com/readtag/readtag/web"
 )
 
@@ -70,11 +74,34 @@ func TestStaticCaching(t *testing.T) {
 	}
 }
 
-func TestLiveViewsError(t *testing.T) {
-	// A broken template on disk is an error page, not a crash.
-	_, err := web.New(web.Config{Views: nil})
-	if err == nil {
-		t.Fatal("New without posts, views and presence succeeded")
+func TestLivePostErrorPage(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "alpha.md")
+	if err := os.WriteFile(file, []byte("---\ntitle: Alpha\ndate: 2026-01-02\nsummary: S.\n---\nText.\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	_ = actors.Config{}
+	ts := startServer(t, func(w *web.Config, _ *actors.Config) {
+		lib, err := posts.Open(os.DirFS(dir), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Posts = lib
+	})
+	if status, _ := ts.get(t, "/posts/alpha"); status != 200 {
+		t.Fatalf("post: %d", status)
+	}
+	// The writer breaks the front matter: that post shows why, the rest of
+	// the site (and the process) carries on.
+	later := time.Now().Add(time.Minute)
+	if err := os.WriteFile(file, []byte("---\ntitle: [Alpha\n---\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chtimes(file, later, later)
+	status, body := ts.get(t, "/posts/alpha")
+	if status != 500 || !strings.Contains(body, "alpha.md: front matter") {
+		t.Errorf("broken post: %d, want 500 naming the file:\n%.2000s", status, body)
+	}
+	if status, _ := ts.get(t, "/"); status != 200 {
+		t.Errorf("index with a broken post: %d", status)
+	}
 }
