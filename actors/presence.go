@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
+	"github.com/anthdm/hollywood/cluster"
+	"github.com/anthdm/hollywood/remote"
 
 	"github.com/readtag/readtag"
 )
@@ -24,8 +27,12 @@ type Config struct {
 	// Trace narrows message tracing to some actor kinds or one post. Zero
 	// value traces every message of every actor (when Logger is at debug).
 	Trace Trace
-	// NodeID names this engine in actor ids and logs. Zero value means "local".
+	// NodeID names this engine in actor ids and logs. Zero value means
+	// "local"; cluster mode needs a real one, unique in the cluster.
 	NodeID string
+	// Cluster, if set, makes this engine one node of a cluster: readers on
+	// every node see each other. Zero value means a single node.
+	Cluster *ClusterConfig
 }
 
 // Presence is the actor engine behind readtag: it tracks who reads which post
@@ -37,6 +44,11 @@ type Presence struct {
 	monitor  *actor.PID
 	sessions sync.Map // *session → struct{}: the connections Close must stop
 	closed   atomic.Bool
+
+	// cluster mode only
+	remote  *remote.Remote
+	cluster []*actor.PID // tracker, provider, agent: stopped after the rooms
+	state   *clusterState
 }
 
 // New starts an engine with its monitor and room registry.
@@ -56,15 +68,100 @@ func New(cfg Config) (*Presence, error) {
 	if err := cfg.Trace.validate(); err != nil {
 		return nil, err
 	}
-	e, err := actor.NewEngine(actor.NewEngineConfig())
+	p := &Presence{state: &clusterState{}}
+	ecfg := actor.NewEngineConfig()
+	if cfg.Cluster != nil {
+		if err := cfg.Cluster.validate(cfg.NodeID); err != nil {
+			return nil, err
+		}
+		setDefault(&cfg.Cluster.Heartbeat, 500*time.Millisecond)
+		setDefault(&cfg.Cluster.PeerTimeout, 3*time.Second)
+		setDefault(&cfg.Cluster.ReadyAfter, 10*time.Second)
+		p.remote = remote.New(cfg.Cluster.Addr, remote.NewConfig())
+		ecfg = ecfg.WithRemote(p.remote)
+	} else {
+		p.state.ready.Store(true)
+	}
+	e, err := actor.NewEngine(ecfg)
 	if err != nil {
 		return nil, fmt.Errorf("start actor engine: %w", err)
 	}
 	sys := newSystem(e, cfg)
-	p := &Presence{sys: sys}
+	p.sys = sys
 	p.monitor = sys.spawn(newMonitor(sys), kindMonitor, cfg.NodeID, tags{})
-	p.rooms = sys.spawn(newRooms(sys, p.monitor), kindRooms, cfg.NodeID, tags{})
+	var tracker *actor.PID
+	if cfg.Cluster != nil {
+		tracker = p.startCluster(cfg)
+	}
+	p.rooms = sys.spawn(newRooms(sys, p.monitor, tracker), kindRooms, cfg.NodeID, tags{})
 	return p, nil
+}
+
+// startCluster spawns the cluster-side actors through readtag's own spawn
+// helper, so that they are guarded and traced like the rest. That is also
+// why Hollywood's cluster.Start is not called: it spawns the agent and the
+// provider bare. The agent is Hollywood's own; the provider is readtag's.
+func (p *Presence) startCluster(cfg Config) (tracker *actor.PID) {
+	sys, node := p.sys, cfg.NodeID
+	cl, _ := cluster.New(cluster.NewConfig().WithEngine(sys.engine).WithID(node).WithListenAddr(cfg.Cluster.Addr))
+	l := newLinks(sys.engine)
+	agent := sys.spawn(cluster.NewAgent(cl), kindAgent, node, tags{})
+	tracker = sys.spawn(newTracker(sys, node, l), kindTracker, node, tags{})
+	prov := sys.spawn(newProvider(sys, *cfg.Cluster, cl.Member(), agent, l, p.state), kindProvider, node, tags{})
+	p.cluster = []*actor.PID{prov, tracker, agent}
+	return tracker
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// ConfigError is a bad cluster configuration (a user error, not a failure).
+type ConfigError struct{ msg string }
+
+func (e *ConfigError) Error() string { return e.msg }
+
+func configErrorf(format string, args ...any) error {
+	return &ConfigError{msg: fmt.Sprintf(format, args...)}
+}
+
+func (cc *ClusterConfig) validate(node string) error {
+	if node == "" || node == "local" || !slugRE.MatchString(node) {
+		return configErrorf("cluster: node id %q must be set, unique, and made of lowercase letters, digits and dashes", node)
+	}
+	if _, _, err := net.SplitHostPort(cc.Addr); err != nil {
+		return configErrorf("cluster: address %q: want host:port", cc.Addr)
+	}
+	seen := map[string]bool{node: true}
+	addrs := map[string]bool{cc.Addr: true}
+	for _, peer := range cc.Peers {
+		if !slugRE.MatchString(peer.ID) {
+			return configErrorf("cluster: peer id %q: lowercase letters, digits and dashes", peer.ID)
+		}
+		if seen[peer.ID] {
+			return configErrorf("cluster: node id %q appears twice (peers must differ from each other and from this node)", peer.ID)
+		}
+		if _, _, err := net.SplitHostPort(peer.Addr); err != nil {
+			return configErrorf("cluster: peer %s address %q: want host:port", peer.ID, peer.Addr)
+		}
+		if addrs[peer.Addr] {
+			return configErrorf("cluster: address %q appears twice", peer.Addr)
+		}
+		seen[peer.ID], addrs[peer.Addr] = true, true
+	}
+	return nil
+}
+
+// Health reports whether the node is ready (in cluster mode: it has heard
+// from its peers, or waited long enough) and which nodes it sees.
+func (p *Presence) Health() (ready bool, node string, members []string) {
+	if m := p.state.members.Load(); m != nil {
+		members = *m
+	}
+	return p.state.ready.Load(), p.sys.cfg.NodeID, members
 }
 
 // Join connects a new reader with the given id to the post's room. Updates for
@@ -119,6 +216,9 @@ func (p *Presence) Close(ctx context.Context) error {
 		return true
 	})
 	p.sys.engine.Poison(p.rooms)
+	for _, pid := range p.cluster {
+		p.sys.engine.Poison(pid)
+	}
 	// Everything but the monitor stops on its own now; the monitor goes last
 	// so that it sees the others go.
 	tick := time.NewTicker(5 * time.Millisecond)
@@ -132,8 +232,11 @@ func (p *Presence) Close(ctx context.Context) error {
 	}
 	select {
 	case <-p.sys.engine.Poison(p.monitor).Done():
-		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("stop monitor: %w", ctx.Err())
 	}
+	if p.remote != nil {
+		p.remote.Stop().Wait()
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -44,30 +45,42 @@ type room struct {
 	slug    string
 	rooms   *actor.PID
 	monitor *actor.PID
+	tracker *actor.PID // nil on a single node
 
-	members  map[string]*member
-	joins    int // join messages seen, for the idle handshake with rooms
+	members  map[string]*member // local and remote readers
+	local    int                // how many members are this node's own
+	joins    int                // join messages seen, for the idle handshake with rooms
 	colorUse [len(palette)]int
+
+	// synced is false, in cluster mode, until the tracker has sent the
+	// readers other nodes have; joins wait in early until then so that
+	// every welcome is complete.
+	synced bool
+	early  []join
 
 	pending []readtag.Move // moves since the last tick, one per reader
 	index   map[string]int // reader id → position in pending
+	ours    []readtag.Move // this node's own moves since the last tick, for the tracker
 	timer   *time.Timer    // the next tick, nil when none is due
 }
 
 type member struct {
 	reader readtag.Reader
-	color  int // index into palette
-	conn   *actor.PID
-	pid    *actor.PID // the reader actor
+	color  int        // index into palette, -1 for a colour from elsewhere
+	node   string     // "" for this node's own readers
+	conn   *actor.PID // own readers only
+	pid    *actor.PID // the reader actor, own readers only
 }
 
-func newRoom(sys *system, slug string, rooms, monitor *actor.PID) actor.Producer {
+func newRoom(sys *system, slug string, rooms, monitor, tracker *actor.PID) actor.Producer {
 	return func() actor.Receiver {
 		return &room{
 			sys:     sys,
 			slug:    slug,
 			rooms:   rooms,
 			monitor: monitor,
+			tracker: tracker,
+			synced:  tracker == nil,
 			members: make(map[string]*member),
 			index:   make(map[string]int),
 		}
@@ -76,24 +89,62 @@ func newRoom(sys *system, slug string, rooms, monitor *actor.PID) actor.Producer
 
 func (r *room) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
+	case actor.Started:
+		if r.tracker != nil {
+			c.Send(r.tracker, roomSubscribe{post: r.slug, room: c.PID()})
+		}
 	case join:
+		if !r.synced {
+			r.early = append(r.early, msg)
+			return
+		}
 		r.join(c, msg)
 	case moved:
-		r.move(c, msg)
+		r.move(c, msg.id, msg.position, true)
 	case tick:
 		r.flush(c)
 	case readerGone:
 		r.leave(c, msg)
+	case remoteSnapshot:
+		for _, rr := range msg.readers {
+			r.remoteJoin(c, rr)
+		}
+		r.synced = true
+		for _, j := range r.early {
+			r.join(c, j)
+		}
+		r.early = nil
+	case remoteJoin:
+		r.remoteJoin(c, msg.reader)
+	case remoteMoves:
+		for _, m := range msg.moves {
+			if mem, ok := r.members[m.ID]; ok && mem.node == msg.node {
+				r.move(c, m.ID, m.Position, false)
+			}
+		}
+	case remoteLeave:
+		if m, ok := r.members[msg.id]; ok && m.node == msg.node {
+			r.remove(c, msg.id, m)
+		}
 	case actor.Stopped:
 		if r.timer != nil {
 			r.timer.Stop()
+		}
+		if r.tracker != nil {
+			c.Send(r.tracker, roomUnsubscribe{post: r.slug, room: c.PID()})
 		}
 		// Only a room that failed (or a server that is stopping) stops with
 		// readers in it: stop them, and drop their connections so the
 		// browsers reconnect to a fresh room.
 		for _, m := range r.members {
+			if m.node != "" {
+				continue
+			}
 			c.Engine().Poison(m.pid)
 			c.Send(m.conn, dropped{reason: "the post's room stopped; reconnecting"})
+			if r.tracker != nil {
+				c.Send(r.tracker, localLeave{post: r.slug, id: m.reader.ID})
+			}
 		}
 	}
 }
@@ -109,10 +160,16 @@ func (r *room) join(c *actor.Context, msg join) {
 	others := make([]readtag.Reader, 0, len(r.members))
 	for _, m := range r.members {
 		others = append(others, m.reader)
-		c.Send(m.conn, joined{reader: you})
+		if m.node == "" {
+			c.Send(m.conn, joined{reader: you})
+		}
 	}
 	r.members[you.ID] = &member{reader: you, color: color, conn: msg.conn, pid: pid}
+	r.local++
 	r.colorUse[color]++
+	if r.tracker != nil {
+		c.Send(r.tracker, localJoin{post: r.slug, reader: you})
+	}
 	c.Send(r.monitor, watch{target: msg.conn, notify: c.PID(), msg: readerGone{id: you.ID, pid: msg.conn}})
 	c.Send(r.monitor, watch{target: pid, notify: c.PID(), msg: readerGone{id: you.ID, pid: pid}})
 	c.Send(msg.conn, welcome{you: you, others: others, reader: pid})
@@ -129,17 +186,42 @@ func (r *room) pickColor() int {
 	return best
 }
 
-func (r *room) move(c *actor.Context, msg moved) {
-	m, ok := r.members[msg.id]
+// remoteJoin adds (or updates) a reader of another node and tells ours.
+func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
+	if m, ok := r.members[rr.ID]; ok {
+		if m.node == rr.node {
+			r.move(c, rr.ID, rr.Position, false)
+		}
+		return
+	}
+	color := slices.Index(palette[:], rr.Color)
+	if color >= 0 {
+		r.colorUse[color]++
+	}
+	r.members[rr.ID] = &member{reader: rr.Reader, color: color, node: rr.node}
+	for _, m := range r.members {
+		if m.node == "" {
+			c.Send(m.conn, joined{reader: rr.Reader})
+		}
+	}
+}
+
+// move records a reader's new position for the next tick; own moves are
+// also kept for the tracker.
+func (r *room) move(c *actor.Context, id string, position float64, own bool) {
+	m, ok := r.members[id]
 	if !ok {
 		return
 	}
-	m.reader.Position = msg.position
-	if i, ok := r.index[msg.id]; ok {
-		r.pending[i].Position = msg.position
+	m.reader.Position = position
+	if i, ok := r.index[id]; ok {
+		r.pending[i].Position = position
 	} else {
-		r.index[msg.id] = len(r.pending)
-		r.pending = append(r.pending, readtag.Move{ID: msg.id, Position: msg.position})
+		r.index[id] = len(r.pending)
+		r.pending = append(r.pending, readtag.Move{ID: id, Position: position})
+	}
+	if own && r.tracker != nil {
+		r.ours = append(r.ours, readtag.Move{ID: id, Position: position})
 	}
 	if r.timer == nil {
 		r.timer = after(c.Engine(), c.PID(), r.sys.cfg.Tick, tick{})
@@ -157,36 +239,70 @@ func (r *room) flush(c *actor.Context) {
 	r.pending = make([]readtag.Move, 0, len(moves))
 	clear(r.index)
 	for _, m := range r.members {
-		if len(moves) == 1 && moves[0].ID == m.reader.ID {
-			continue // nothing for the only mover itself
+		if m.node != "" || (len(moves) == 1 && moves[0].ID == m.reader.ID) {
+			continue // remote readers are served by their own node; nothing for the only mover
 		}
 		c.Send(m.conn, movesMsg{moves: moves})
 	}
+	if len(r.ours) > 0 {
+		c.Send(r.tracker, localMoves{post: r.slug, moves: dedupe(r.ours)})
+		r.ours = nil
+	}
+}
+
+// dedupe keeps the last move of each reader, in order of last move.
+func dedupe(moves []readtag.Move) []readtag.Move {
+	last := make(map[string]int, len(moves))
+	for i, m := range moves {
+		last[m.ID] = i
+	}
+	out := moves[:0]
+	for i, m := range moves {
+		if last[m.ID] == i {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (r *room) leave(c *actor.Context, msg readerGone) {
 	m, ok := r.members[msg.id]
-	if !ok {
+	if !ok || m.node != "" {
 		return // already gone: the other of its two watches fired first
-	}
-	delete(r.members, msg.id)
-	r.colorUse[m.color]--
-	if i, ok := r.index[msg.id]; ok {
-		last := len(r.pending) - 1
-		r.pending[i] = r.pending[last]
-		r.index[r.pending[i].ID] = i
-		r.pending = r.pending[:last]
-		delete(r.index, msg.id)
 	}
 	if msg.pid.Equals(m.pid) {
 		c.Send(m.conn, dropped{reason: "your reader failed on the server; reconnecting"})
 	} else {
 		c.Engine().Poison(m.pid)
 	}
-	for _, o := range r.members {
-		c.Send(o.conn, left{id: msg.id})
+	r.remove(c, msg.id, m)
+	if r.tracker != nil {
+		c.Send(r.tracker, localLeave{post: r.slug, id: msg.id})
 	}
-	if len(r.members) == 0 {
+	if r.local == 0 {
 		c.Send(r.rooms, roomIdle{slug: r.slug, joins: r.joins})
+	}
+}
+
+// remove takes a reader out of the room and tells this node's others.
+func (r *room) remove(c *actor.Context, id string, m *member) {
+	delete(r.members, id)
+	if m.color >= 0 {
+		r.colorUse[m.color]--
+	}
+	if m.node == "" {
+		r.local--
+	}
+	if i, ok := r.index[id]; ok {
+		last := len(r.pending) - 1
+		r.pending[i] = r.pending[last]
+		r.index[r.pending[i].ID] = i
+		r.pending = r.pending[:last]
+		delete(r.index, id)
+	}
+	for _, o := range r.members {
+		if o.node == "" {
+			c.Send(o.conn, left{id: id})
+		}
 	}
 }

@@ -37,6 +37,7 @@ func (m roomGone) traceInfo() (string, string, []any) { return "", m.slug, nil }
 type rooms struct {
 	sys     *system
 	monitor *actor.PID
+	tracker *actor.PID // nil on a single node
 	byslug  map[string]*roomRef
 }
 
@@ -50,9 +51,9 @@ type roomRef struct {
 	pending  []join
 }
 
-func newRooms(sys *system, monitor *actor.PID) actor.Producer {
+func newRooms(sys *system, monitor, tracker *actor.PID) actor.Producer {
 	return func() actor.Receiver {
-		return &rooms{sys: sys, monitor: monitor, byslug: make(map[string]*roomRef)}
+		return &rooms{sys: sys, monitor: monitor, tracker: tracker, byslug: make(map[string]*roomRef)}
 	}
 }
 
@@ -100,7 +101,7 @@ func (r *rooms) Receive(c *actor.Context) {
 }
 
 func (r *rooms) start(c *actor.Context, slug string) *roomRef {
-	pid := r.sys.spawnUnder(c.PID(), newRoom(r.sys, slug, c.PID(), r.monitor), kindRoom, slug, tags{post: slug})
+	pid := r.sys.spawnUnder(c.PID(), newRoom(r.sys, slug, c.PID(), r.monitor, r.tracker), kindRoom, slug, tags{post: slug})
 	c.Send(r.monitor, watch{target: pid, notify: c.PID(), msg: roomGone{slug: slug, pid: pid}})
 	ref := &roomRef{pid: pid}
 	r.byslug[slug] = ref

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -14,15 +15,18 @@ import (
 
 // Actor kinds, as they appear in PIDs, logs and the --trace filter.
 const (
-	kindMonitor = "monitor"
-	kindRooms   = "rooms"
-	kindRoom    = "room"
-	kindReader  = "reader"
-	kindConn    = "conn"
+	kindMonitor  = "monitor"
+	kindRooms    = "rooms"
+	kindRoom     = "room"
+	kindReader   = "reader"
+	kindConn     = "conn"
+	kindTracker  = "tracker"  // cluster mode: presence between nodes
+	kindProvider = "provider" // cluster mode: membership
+	kindAgent    = "cluster"  // cluster mode: Hollywood's cluster agent
 )
 
 // Kinds lists every actor kind readtag spawns, for validating --trace.
-var Kinds = []string{kindConn, kindMonitor, kindReader, kindRoom, kindRooms}
+var Kinds = []string{kindAgent, kindConn, kindMonitor, kindProvider, kindReader, kindRoom, kindRooms, kindTracker}
 
 // inboxSize is small on purpose: an idle actor then costs ~1 KB instead of
 // ~28 KB (the inbox grows when it must; what we queue per client is bounded
@@ -41,17 +45,21 @@ type system struct {
 	live   atomic.Int64 // actors started and not yet stopped
 	panics atomic.Int64
 
+	// incarnation is drawn at start: peers tell a restarted node by it.
+	incarnation uint64
+
 	// newReader makes a room's reader actors; tests swap it to inject faults.
 	newReader func(id string, room *actor.PID) actor.Producer
 }
 
 func newSystem(e *actor.Engine, cfg Config) *system {
 	return &system{
-		engine:    e,
-		log:       cfg.Logger,
-		cfg:       cfg,
-		trace:     cfg.Logger.Enabled(context.Background(), slog.LevelDebug),
-		newReader: newReader,
+		engine:      e,
+		log:         cfg.Logger,
+		cfg:         cfg,
+		trace:       cfg.Logger.Enabled(context.Background(), slog.LevelDebug),
+		newReader:   newReader,
+		incarnation: rand.Uint64() | 1, // never 0, which means "not heard from yet"
 	}
 }
 
@@ -82,7 +90,7 @@ func (s *system) wrap(p actor.Producer, kind string, who tags) actor.Producer {
 	if s.trace && s.cfg.Trace.kind(kind) {
 		trace = s.tracer(kind, who)
 	}
-	resume := kind == kindMonitor || kind == kindRooms
+	resume := kind != kindRoom && kind != kindReader && kind != kindConn
 	return func() actor.Receiver {
 		return &guarded{sys: s, inner: p(), trace: trace, resume: resume}
 	}
@@ -93,8 +101,9 @@ func (s *system) wrap(p actor.Producer, kind string, who tags) actor.Producer {
 // actor's state anyway, so no panic is ever left to the engine: it is logged
 // with its reason and stack, and the actor is stopped cleanly (its Stopped
 // handler runs, and the monitor tells whoever depends on it). The monitor and
-// the room registry instead drop the message and carry on (resume), since
-// everything else depends on them.
+// the room registry (and in cluster mode the tracker, the provider and the
+// agent) instead drop the message and carry on (resume), since everything
+// else depends on them.
 type guarded struct {
 	sys    *system
 	inner  actor.Receiver

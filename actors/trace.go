@@ -7,6 +7,9 @@ import (
 	"strings"
 
 	"github.com/anthdm/hollywood/actor"
+	"github.com/anthdm/hollywood/cluster"
+
+	"github.com/readtag/readtag/actors/clusterpb"
 )
 
 // Trace narrows message tracing (which happens only when the logger is at
@@ -86,8 +89,53 @@ func traceOf(msg any) (reader, post string, summary []any) {
 		return readerOf(m.PID), "", []any{"actor", m.PID.ID}
 	case actor.DeadLetterEvent:
 		return readerOf(m.Target), "", []any{"target", pidString(m.Target), "message", typeName(m.Message)}
+	case *clusterpb.Envelope:
+		return envelopeTrace(m)
+	case cluster.MemberJoinEvent:
+		return "", "", []any{"member", m.Member.GetID(), "addr", m.Member.GetHost()}
+	case cluster.MemberLeaveEvent:
+		return "", "", []any{"member", m.Member.GetID(), "addr", m.Member.GetHost()}
+	case *cluster.Members:
+		ids := make([]string, 0, len(m.Members))
+		for _, mem := range m.Members {
+			ids = append(ids, mem.GetID())
+		}
+		return "", "", []any{"members", ids}
 	}
 	return "", "", nil
+}
+
+// envelopeTrace summarises a message from another node: which node, what
+// kind, and the readers it is about (so a grep for a reader id finds its
+// life on every node).
+func envelopeTrace(m *clusterpb.Envelope) (reader, post string, summary []any) {
+	summary = []any{"node", m.GetNode()}
+	switch b := m.GetBody().(type) {
+	case *clusterpb.Envelope_Heartbeat:
+		summary = append(summary, "body", "heartbeat", "seq", b.Heartbeat.GetSeq())
+	case *clusterpb.Envelope_SyncRequest:
+		summary = append(summary, "body", "sync_request")
+	case *clusterpb.Envelope_Snapshot:
+		n := 0
+		for _, pr := range b.Snapshot.GetPosts() {
+			n += len(pr.GetReaders())
+		}
+		summary = append(summary, "body", "snapshot", "seq", b.Snapshot.GetSeq(), "readers", n)
+	case *clusterpb.Envelope_Deltas:
+		ds := b.Deltas.GetDeltas()
+		ids := make([]string, 0, min(len(ds), 8))
+		for _, d := range ds[:min(len(ds), 8)] {
+			ids = append(ids, d.GetReader().GetId())
+		}
+		if len(ds) == 1 {
+			reader, post = ds[0].GetReader().GetId(), ds[0].GetPost()
+			summary = append(summary, "delta", ds[0].GetKind().String(), "position", ds[0].GetReader().GetPosition())
+		}
+		summary = append(summary, "body", "deltas", "seq", b.Deltas.GetSeq(), "count", len(ds), "readers", ids)
+	default:
+		summary = append(summary, "body", "unknown")
+	}
+	return reader, post, summary
 }
 
 // readerOf is the reader id in a conn or reader actor's PID, else "".

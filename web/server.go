@@ -40,6 +40,9 @@ type Config struct {
 	// LiveViews parses the templates again on every render, for editing.
 	LiveViews bool
 	Presence  Presence
+	// Health reports readiness for GET /healthz: whether this node is ready,
+	// its id, and the cluster members it sees. Zero value means always ready.
+	Health func() (ready bool, node string, members []string)
 	// Logger: zero value means slog.Default().
 	Logger *slog.Logger
 	// AllowedOrigins are origins ("https://example.com") besides the site's
@@ -144,6 +147,7 @@ func (s *Server) routes() {
 	s.app.Get("/", s.handleIndex)
 	s.app.Get("/posts/:slug", s.handlePost)
 	s.app.Get("/static/:name", s.handleStatic)
+	s.app.Get("/healthz", s.handleHealth)
 	s.app.Get("/ws/posts/:slug", s.handleUpgrade, fws.New(s.serveWS, fws.Config{
 		// Origins are checked in handleUpgrade (same-origin by default).
 		ReadBufferSize:  1024,
@@ -240,4 +244,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("close websockets: %w", ctx.Err()))
 	}
 	return errors.Join(errs...)
+}
+
+// handleHealth serves GET /healthz: 200 once the node is ready (in a
+// cluster: it has joined its peers), 503 before, with the members it sees.
+func (s *Server) handleHealth(c *fiber.Ctx) error {
+	ready, node, members := true, "local", []string{"local"}
+	if s.cfg.Health != nil {
+		ready, node, members = s.cfg.Health()
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	if !ready {
+		c.Status(fiber.StatusServiceUnavailable)
+	}
+	return c.JSON(fiber.Map{"ready": ready, "node": node, "members": members})
 }

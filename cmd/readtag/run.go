@@ -37,6 +37,8 @@ type options struct {
 	logLevel       slog.Level
 	logFormat      string
 	trace          actors.Trace
+	nodeID         string
+	cluster        *actors.ClusterConfig // nil: a single node
 }
 
 func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (*options, error) {
@@ -55,6 +57,9 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	level := fset.String("log-level", env("log-level", "info"), "`level` of the log: debug, info, warn or error; debug traces\nevery actor message and WebSocket frame (READTAG_LOG_LEVEL)")
 	format := fset.String("log-format", env("log-format", "text"), "`format` of the log: text or json (READTAG_LOG_FORMAT)")
 	trace := fset.String("trace", env("trace", "all"), "at debug level, trace only these actor `kinds` (conn, monitor, reader,\nroom, rooms) and/or one post, e.g. room,reader or post=hello (READTAG_TRACE)")
+	nodeID := fset.String("node-id", env("node-id", ""), "cluster mode: this node's `id`, unique in the cluster (READTAG_NODE_ID)")
+	clusterAddr := fset.String("cluster-addr", env("cluster-addr", ""), "cluster mode: `host:port` this node listens on for its peers (READTAG_CLUSTER_ADDR)")
+	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); only these can join, there is no discovery")
 	fset.Usage = func() {
 		fmt.Fprintf(fset.Output(), "Usage: readtag [flags]\n\nServes the blog with live reader ghosts. Every flag can also be set\nwith the environment variable named after it.\n\nFlags:\n")
 		fset.PrintDefaults()
@@ -92,6 +97,9 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		return nil, &usageError{fmt.Errorf("--trace: %w", err)}
 	}
 	o.trace = t
+	if err := o.parseCluster(*nodeID, *clusterAddr, *peers); err != nil {
+		return nil, &usageError{err}
+	}
 	for _, dir := range []struct{ flag, path string }{{"posts", o.postsDir}, {"views", o.viewsDir}} {
 		if dir.path == "" {
 			continue
@@ -101,6 +109,28 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		}
 	}
 	return o, nil
+}
+
+func (o *options) parseCluster(nodeID, addr, peers string) error {
+	if nodeID == "" && addr == "" && peers == "" {
+		return nil
+	}
+	if nodeID == "" || addr == "" {
+		return errors.New("cluster mode needs both --node-id and --cluster-addr (and --peers for the other nodes)")
+	}
+	cc := &actors.ClusterConfig{Addr: addr}
+	for _, item := range strings.Split(peers, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		id, paddr, ok := strings.Cut(item, "@")
+		if !ok {
+			return fmt.Errorf("--peers: %q is not id@host:port", item)
+		}
+		cc.Peers = append(cc.Peers, actors.Peer{ID: id, Addr: paddr})
+	}
+	o.nodeID, o.cluster = nodeID, cc
+	return nil
 }
 
 func validLevel(s string) bool {
@@ -144,7 +174,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	if err != nil {
 		return fmt.Errorf("load posts: %w", err)
 	}
-	presence, err := actors.New(actors.Config{Logger: log, Trace: o.trace})
+	presence, err := actors.New(actors.Config{Logger: log, Trace: o.trace, NodeID: o.nodeID, Cluster: o.cluster})
+	var usage *actors.ConfigError
+	if errors.As(err, &usage) {
+		return &usageError{err}
+	}
 	if err != nil {
 		return err
 	}
@@ -153,6 +187,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		Views:          viewsFS,
 		LiveViews:      o.viewsDir != "",
 		Presence:       presence,
+		Health:         presence.Health,
 		Logger:         log,
 		AllowedOrigins: o.allowedOrigins,
 	})
@@ -164,8 +199,13 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	list, _ := library.List()
-	log.Info("readtag listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/",
-		"posts", len(list), "posts_from", source(o.postsDir), "node", "local")
+	_, node, _ := presence.Health()
+	attrs := []any{"addr", ln.Addr().String(), "url", "http://" + ln.Addr().String() + "/",
+		"posts", len(list), "posts_from", source(o.postsDir), "node", node}
+	if o.cluster != nil {
+		attrs = append(attrs, "cluster_addr", o.cluster.Addr, "peers", len(o.cluster.Peers))
+	}
+	log.Info("readtag listening", attrs...)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -1,0 +1,400 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/anthdm/hollywood/cluster"
+
+	"github.com/readtag/readtag"
+	"github.com/readtag/readtag/actors/clusterpb"
+)
+
+// Messages between a node's rooms and its tracker.
+type (
+	// localJoin, localMoves and localLeave report this node's own readers.
+	localJoin struct {
+		post   string
+		reader readtag.Reader
+	}
+	localMoves struct {
+		post  string
+		moves []readtag.Move
+	}
+	localLeave struct {
+		post string
+		id   string
+	}
+	// roomSubscribe asks for the remote readers of a post, now (answered
+	// with remoteSnapshot) and as they change; roomUnsubscribe stops that.
+	roomSubscribe struct {
+		post string
+		room *actor.PID
+	}
+	roomUnsubscribe struct {
+		post string
+		room *actor.PID
+	}
+	// remoteSnapshot, remoteJoin, remoteMoves and remoteLeave tell a room
+	// about readers on other nodes.
+	remoteSnapshot struct{ readers []remoteReader }
+	remoteJoin     struct{ reader remoteReader }
+	remoteMoves    struct {
+		node  string
+		moves []readtag.Move
+	}
+	remoteLeave struct {
+		node string
+		id   string
+	}
+	// syncTick makes the tracker heartbeat and retry pending syncs.
+	syncTick struct{}
+)
+
+type remoteReader struct {
+	node string
+	readtag.Reader
+}
+
+func (m localJoin) traceInfo() (string, string, []any) { return m.reader.ID, m.post, nil }
+func (m localMoves) traceInfo() (string, string, []any) {
+	return "", m.post, []any{"moves", len(m.moves)}
+}
+func (m localLeave) traceInfo() (string, string, []any) { return m.id, m.post, nil }
+func (m roomSubscribe) traceInfo() (string, string, []any) {
+	return "", m.post, nil
+}
+func (m roomUnsubscribe) traceInfo() (string, string, []any) { return "", m.post, nil }
+func (m remoteSnapshot) traceInfo() (string, string, []any) {
+	return "", "", []any{"readers", len(m.readers)}
+}
+func (m remoteJoin) traceInfo() (string, string, []any) {
+	return m.reader.ID, "", []any{"node", m.reader.node, "position", m.reader.Position}
+}
+func (m remoteMoves) traceInfo() (string, string, []any) {
+	return "", "", []any{"node", m.node, "moves", len(m.moves), "readers", moveIDs(m.moves)}
+}
+func (m remoteLeave) traceInfo() (string, string, []any) { return m.id, "", []any{"node", m.node} }
+
+// moveIDs lists up to eight reader ids, so one reader's life can be grepped
+// across nodes too.
+func moveIDs(moves []readtag.Move) []string {
+	ids := make([]string, 0, min(len(moves), 8))
+	for _, m := range moves[:min(len(moves), 8)] {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// tracker replicates presence between nodes, like Phoenix's Tracker: every
+// node has its own rooms, and its tracker sends its own readers' changes to
+// every peer's tracker and applies theirs to its rooms. No node owns a post,
+// so losing one loses only its readers. Messages between trackers are one
+// proto type (clusterpb.Envelope): deltas in seq order, heartbeats carrying
+// the last seq, and a snapshot on request whenever a peer is new, restarted
+// (new incarnation) or missed a delta. A peer that leaves the membership
+// takes its readers with it.
+type tracker struct {
+	sys   *system
+	node  string
+	links *links
+
+	seq    uint64                // our Deltas sent
+	local  map[string]localEntry // our readers, by id
+	peers  map[string]*peerState // by node id, members only
+	rooms  map[string]*actor.PID // subscribed rooms, by post
+	repeat actor.SendRepeater
+}
+
+type localEntry struct {
+	post   string
+	reader readtag.Reader
+}
+
+type peerState struct {
+	addr        string
+	incarnation uint64
+	seq         uint64
+	synced      bool
+	asked       time.Time // last SyncRequest
+	readers     map[string]remoteEntry
+}
+
+type remoteEntry struct {
+	post   string
+	reader readtag.Reader
+}
+
+// syncEvery is how often the tracker heartbeats and re-asks for snapshots.
+const syncEvery = time.Second
+
+func newTracker(sys *system, node string, l *links) actor.Producer {
+	return func() actor.Receiver {
+		return &tracker{
+			sys: sys, node: node, links: l,
+			local: make(map[string]localEntry),
+			peers: make(map[string]*peerState),
+			rooms: make(map[string]*actor.PID),
+		}
+	}
+}
+
+func (t *tracker) Receive(c *actor.Context) {
+	switch msg := c.Message().(type) {
+	case actor.Started:
+		c.Engine().Subscribe(c.PID())
+		t.repeat = c.Engine().SendRepeat(c.PID(), syncTick{}, syncEvery)
+	case actor.Stopped:
+		t.repeat.Stop()
+		c.Engine().Unsubscribe(c.PID())
+
+	case localJoin:
+		t.local[msg.reader.ID] = localEntry{post: msg.post, reader: msg.reader}
+		t.broadcast(c, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_JOIN, Post: msg.post, Reader: pbReader(msg.reader)})
+	case localMoves:
+		deltas := make([]*clusterpb.Delta, 0, len(msg.moves))
+		for _, m := range msg.moves {
+			e, ok := t.local[m.ID]
+			if !ok {
+				continue
+			}
+			e.reader.Position = m.Position
+			t.local[m.ID] = e
+			deltas = append(deltas, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_MOVE, Post: msg.post, Reader: &clusterpb.Reader{Id: m.ID, Position: m.Position}})
+		}
+		t.broadcast(c, deltas...)
+	case localLeave:
+		delete(t.local, msg.id)
+		t.broadcast(c, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_LEAVE, Post: msg.post, Reader: &clusterpb.Reader{Id: msg.id}})
+
+	case roomSubscribe:
+		t.rooms[msg.post] = msg.room
+		var readers []remoteReader
+		for node, p := range t.peers {
+			for _, e := range p.readers {
+				if e.post == msg.post {
+					readers = append(readers, remoteReader{node: node, Reader: e.reader})
+				}
+			}
+		}
+		c.Send(msg.room, remoteSnapshot{readers: readers})
+	case roomUnsubscribe:
+		if pid, ok := t.rooms[msg.post]; ok && pid.Equals(msg.room) {
+			delete(t.rooms, msg.post)
+		}
+
+	case cluster.MemberJoinEvent:
+		if msg.Member.ID == t.node {
+			return
+		}
+		t.peers[msg.Member.ID] = &peerState{addr: msg.Member.Host, readers: make(map[string]remoteEntry)}
+		t.askSync(c, msg.Member.ID)
+	case cluster.MemberLeaveEvent:
+		if p, ok := t.peers[msg.Member.ID]; ok {
+			t.replace(c, msg.Member.ID, p, nil)
+			delete(t.peers, msg.Member.ID)
+		}
+	case syncTick:
+		t.tick(c)
+	case *clusterpb.Envelope:
+		t.receive(c, msg)
+	}
+}
+
+// broadcast sends our deltas to every member peer.
+func (t *tracker) broadcast(c *actor.Context, deltas ...*clusterpb.Delta) {
+	if len(deltas) == 0 || len(t.peers) == 0 {
+		return
+	}
+	t.seq++
+	env := t.envelope()
+	env.Body = &clusterpb.Envelope_Deltas{Deltas: &clusterpb.Deltas{Seq: t.seq, Deltas: deltas}}
+	for node := range t.peers {
+		t.sendTo(c, node, env)
+	}
+}
+
+// envelope starts a message to a peer; the caller sets its Body.
+func (t *tracker) envelope() *clusterpb.Envelope {
+	return &clusterpb.Envelope{Node: t.node, Incarnation: t.sys.incarnation}
+}
+
+func (t *tracker) sendTo(c *actor.Context, node string, env *clusterpb.Envelope) {
+	p, ok := t.peers[node]
+	if !ok {
+		return
+	}
+	t.links.send(c, actor.NewPID(p.addr, kindTracker+"/"+node), env)
+}
+
+func (t *tracker) askSync(c *actor.Context, node string) {
+	p := t.peers[node]
+	p.synced = false
+	p.asked = time.Now()
+	env := t.envelope()
+	env.Body = &clusterpb.Envelope_SyncRequest{SyncRequest: &clusterpb.SyncRequest{}}
+	t.sendTo(c, node, env)
+}
+
+// tick heartbeats our seq to every peer and asks again for snapshots that
+// have not come.
+func (t *tracker) tick(c *actor.Context) {
+	hb := t.envelope()
+	hb.Body = &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Seq: t.seq}}
+	for node, p := range t.peers {
+		t.sendTo(c, node, hb)
+		if !p.synced && time.Since(p.asked) >= syncEvery {
+			t.askSync(c, node)
+		}
+	}
+}
+
+func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
+	p, ok := t.peers[env.GetNode()]
+	if !ok {
+		return // not (yet) a member: its snapshot will come after it joins
+	}
+	switch {
+	case p.incarnation == 0:
+		p.incarnation = env.GetIncarnation() // first contact; a sync is already asked for
+	case env.GetIncarnation() != p.incarnation:
+		// The node restarted between two heartbeats: what we had is void.
+		t.replace(c, env.GetNode(), p, nil)
+		p.incarnation = env.GetIncarnation()
+		if _, isSnap := env.GetBody().(*clusterpb.Envelope_Snapshot); !isSnap {
+			t.askSync(c, env.GetNode())
+		}
+	}
+	switch b := env.GetBody().(type) {
+	case *clusterpb.Envelope_SyncRequest:
+		reply := t.envelope()
+		reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
+		t.sendTo(c, env.GetNode(), reply)
+	case *clusterpb.Envelope_Snapshot:
+		readers := make(map[string]remoteEntry)
+		for _, pr := range b.Snapshot.GetPosts() {
+			for _, r := range pr.GetReaders() {
+				if validRemote(pr.GetPost(), r) {
+					readers[r.GetId()] = remoteEntry{post: pr.GetPost(), reader: fromPB(r)}
+				}
+			}
+		}
+		t.replace(c, env.GetNode(), p, readers)
+		p.seq = b.Snapshot.GetSeq()
+		p.synced = true
+	case *clusterpb.Envelope_Deltas:
+		if !p.synced {
+			return // the snapshot we asked for covers these
+		}
+		if b.Deltas.GetSeq() != p.seq+1 {
+			t.askSync(c, env.GetNode())
+			return
+		}
+		p.seq = b.Deltas.GetSeq()
+		t.apply(c, env.GetNode(), p, b.Deltas.GetDeltas())
+	case *clusterpb.Envelope_Heartbeat:
+		if p.synced && b.Heartbeat.GetSeq() != p.seq {
+			t.askSync(c, env.GetNode()) // we missed deltas (or they raced the heartbeat)
+		}
+	default:
+		// A body from a newer readtag: skipped, the link stays up.
+	}
+}
+
+func (t *tracker) snapshot() *clusterpb.Snapshot {
+	byPost := make(map[string]*clusterpb.PostReaders)
+	for _, e := range t.local {
+		pr, ok := byPost[e.post]
+		if !ok {
+			pr = &clusterpb.PostReaders{Post: e.post}
+			byPost[e.post] = pr
+		}
+		pr.Readers = append(pr.Readers, pbReader(e.reader))
+	}
+	s := &clusterpb.Snapshot{Seq: t.seq}
+	for _, pr := range byPost {
+		s.Posts = append(s.Posts, pr)
+	}
+	return s
+}
+
+// apply takes a peer's deltas into the replica and tells the rooms.
+func (t *tracker) apply(c *actor.Context, node string, p *peerState, deltas []*clusterpb.Delta) {
+	moves := make(map[string][]readtag.Move)
+	for _, d := range deltas {
+		r := d.GetReader()
+		if r == nil || !validRemote(d.GetPost(), r) {
+			continue
+		}
+		switch d.GetKind() {
+		case clusterpb.Delta_KIND_JOIN:
+			e := remoteEntry{post: d.GetPost(), reader: fromPB(r)}
+			p.readers[r.GetId()] = e
+			t.toRoom(c, e.post, remoteJoin{reader: remoteReader{node: node, Reader: e.reader}})
+		case clusterpb.Delta_KIND_MOVE:
+			e, ok := p.readers[r.GetId()]
+			if !ok {
+				continue
+			}
+			e.reader.Position = r.GetPosition()
+			p.readers[r.GetId()] = e
+			moves[e.post] = append(moves[e.post], readtag.Move{ID: r.GetId(), Position: r.GetPosition()})
+		case clusterpb.Delta_KIND_LEAVE:
+			if e, ok := p.readers[r.GetId()]; ok {
+				delete(p.readers, r.GetId())
+				t.toRoom(c, e.post, remoteLeave{node: node, id: r.GetId()})
+			}
+		}
+	}
+	for post, m := range moves {
+		t.toRoom(c, post, remoteMoves{node: node, moves: m})
+	}
+}
+
+// replace swaps a peer's readers for next (nil: it left), telling the rooms
+// only what changed, so that nobody's ghost flickers.
+func (t *tracker) replace(c *actor.Context, node string, p *peerState, next map[string]remoteEntry) {
+	moves := make(map[string][]readtag.Move)
+	for id, old := range p.readers {
+		if n, ok := next[id]; !ok || n.post != old.post {
+			t.toRoom(c, old.post, remoteLeave{node: node, id: id})
+		}
+	}
+	for id, n := range next {
+		old, ok := p.readers[id]
+		switch {
+		case !ok || old.post != n.post:
+			t.toRoom(c, n.post, remoteJoin{reader: remoteReader{node: node, Reader: n.reader}})
+		case old.reader.Position != n.reader.Position:
+			moves[n.post] = append(moves[n.post], readtag.Move{ID: id, Position: n.reader.Position})
+		}
+	}
+	for post, m := range moves {
+		t.toRoom(c, post, remoteMoves{node: node, moves: m})
+	}
+	if next == nil {
+		next = make(map[string]remoteEntry)
+	}
+	p.readers = next
+}
+
+func (t *tracker) toRoom(c *actor.Context, post string, msg any) {
+	if room, ok := t.rooms[post]; ok {
+		c.Send(room, msg)
+	}
+}
+
+// validRemote keeps a bad or hostile peer from feeding rooms junk.
+func validRemote(post string, r *clusterpb.Reader) bool {
+	p := r.GetPosition()
+	return slugRE.MatchString(post) && len(post) <= 100 && r.GetId() != "" && len(r.GetId()) <= 64 &&
+		len(r.GetColor()) <= 16 && p >= 0 && p <= 1
+}
+
+func pbReader(r readtag.Reader) *clusterpb.Reader {
+	return &clusterpb.Reader{Id: r.ID, Color: r.Color, Position: r.Position}
+}
+
+func fromPB(r *clusterpb.Reader) readtag.Reader {
+	return readtag.Reader{ID: r.GetId(), Color: r.GetColor(), Position: r.GetPosition()}
+}

@@ -1,0 +1,98 @@
+package web_test
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/web"
+)
+
+// freeAddrs returns n loopback addresses that were free a moment ago.
+func freeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	var addrs []string
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		addrs = append(addrs, ln.Addr().String())
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return addrs
+}
+
+// startCluster runs n nodes in this process, each a real engine with
+// Hollywood's remote on loopback and its own HTTP server.
+func startCluster(t *testing.T, n int) []*testServer {
+	t.Helper()
+	addrs := freeAddrs(t, n)
+	ids := []string{"a", "b", "c", "d", "e"}[:n]
+	var nodes []*testServer
+	for i := range n {
+		var peers []actors.Peer
+		for j := range n {
+			if j != i {
+				peers = append(peers, actors.Peer{ID: ids[j], Addr: addrs[j]})
+			}
+		}
+		nodes = append(nodes, startServer(t, func(w *web.Config, a *actors.Config) {
+			a.NodeID = ids[i]
+			a.Cluster = &actors.ClusterConfig{Addr: addrs[i], Peers: peers, Heartbeat: 100 * time.Millisecond, PeerTimeout: time.Second}
+		}))
+
+	}
+	for _, node := range nodes {
+		eventually(t, "the cluster to form", func() bool {
+			ready, _, members := node.Presence.Health()
+			return ready && len(members) == n
+		})
+	}
+	return nodes
+}
+
+func TestClusterReadersSeeEachOther(t *testing.T) {
+	nodes := startCluster(t, 3)
+	a := nodes[0].dial(t, "alpha")
+	b := nodes[1].dial(t, "alpha")
+	c := nodes[2].dial(t, "alpha")
+	other := nodes[1].dial(t, "beta")
+
+	waitGhosts(t, a, id(b)+"@0", id(c)+"@0")
+	waitGhosts(t, b, id(a)+"@0", id(c)+"@0")
+	waitGhosts(t, c, id(a)+"@0", id(b)+"@0")
+
+	_ = a.Scroll(0.25)
+	_ = b.Scroll(0.5)
+	_ = c.Scroll(0.75)
+	waitGhosts(t, a, id(b)+"@0.5", id(c)+"@0.75")
+	waitGhosts(t, b, id(a)+"@0.25", id(c)+"@0.75")
+	waitGhosts(t, c, id(a)+"@0.25", id(b)+"@0.5")
+	waitGhosts(t, other)
+
+	// A reader joining later gets everyone, from every node, in its welcome.
+	d := nodes[2].dial(t, "alpha")
+	w, _, _ := d.WaitFrame(t.Context(), "welcome", 0)
+	if len(w.Readers) != 3 {
+		t.Errorf("late welcome on node c lists %d readers, want 3: %s", len(w.Readers), w.Raw)
+	}
+
+	// Leaving on one node reaches the others.
+	_ = b.Close()
+	waitGhosts(t, a, id(c)+"@0.75", id(d)+"@0")
+	waitGhosts(t, c, id(a)+"@0.25", id(d)+"@0")
+
+	// A node that stops takes only its own readers with it.
+	nodes[2].Stop()
+	waitGhosts(t, a)
+	eventually(t, "a's node to see the member leave", func() bool {
+		_, _, members := nodes[0].Presence.Health()
+		return len(members) == 2
+	})
+}
