@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"testing"
@@ -96,7 +98,11 @@ func startServerAt(t testing.TB, addr string, mutate func(*web.Config, *actors.C
 			defer cancel()
 			if err := srv.Shutdown(ctx); err != nil {
 				t.Errorf("shutdown: %v", err)
+				// What is still running says why; worth the noise on a failure.
+				_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
 			}
+			ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
 			if err := presence.Close(ctx); err != nil {
 				t.Errorf("close presence: %v", err)
 			}

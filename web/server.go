@@ -83,6 +83,7 @@ type Server struct {
 	conns    map[*outbox]struct{}
 	stopping bool
 	handlers sync.WaitGroup
+	listener *trackingListener
 }
 
 // New builds a Server; call Serve to run it.
@@ -189,10 +190,60 @@ func (s *Server) render(c *fiber.Ctx, name string, data page) error {
 
 // Serve answers requests on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.app.Listener(ln); err != nil {
+	tl := &trackingListener{Listener: ln, conns: make(map[net.Conn]struct{})}
+	s.mu.Lock()
+	s.listener = tl
+	s.mu.Unlock()
+	if err := s.app.Listener(tl); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// trackingListener remembers open connections so Shutdown can close the
+// ones fasthttp would wait for forever: a browser's speculative preconnect
+// sends no request, is never idle, and holds ShutdownWithContext until its
+// deadline (seen with Chromium).
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, l: l}
+	l.mu.Lock()
+	l.conns[tc] = struct{}{}
+	l.mu.Unlock()
+	return tc, nil
+}
+
+func (l *trackingListener) closeAll() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c := range l.conns {
+		_ = c.(*trackedConn).Conn.Close()
+		delete(l.conns, c)
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	l    *trackingListener
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.conns, c)
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 func (s *Server) track(ob *outbox) bool {
@@ -220,30 +271,51 @@ func (s *Server) Connections() int {
 	return len(s.conns)
 }
 
-// Shutdown stops accepting, closes every WebSocket with 1001 (going away)
-// and waits for their handlers, then for the remaining requests.
+// Shutdown closes every WebSocket with 1001 (going away) and waits for
+// their handlers, then stops the HTTP server: requests in flight get until
+// a second before ctx's deadline, after which the connections still open
+// (idle preconnects, stalled clients) are closed.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.stopping = true
 	for ob := range s.conns {
 		ob.close(closeGoingAway, "server shutting down")
 	}
+	tl := s.listener
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		s.handlers.Wait()
 		close(done)
 	}()
-	var errs []error
-	if err := s.app.ShutdownWithContext(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("shut down http: %w", err))
-	}
 	select {
 	case <-done:
 	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("close websockets: %w", ctx.Err()))
+		return fmt.Errorf("close websockets: %w", ctx.Err())
 	}
-	return errors.Join(errs...)
+	grace := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		grace, cancel = context.WithDeadline(ctx, deadline.Add(-time.Second))
+		defer cancel()
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- s.app.ShutdownWithContext(ctx) }()
+	select {
+	case err := <-shut:
+		if err != nil {
+			return fmt.Errorf("shut down http: %w", err)
+		}
+		return nil
+	case <-grace.Done():
+	}
+	if tl != nil {
+		tl.closeAll()
+	}
+	if err := <-shut; err != nil {
+		return fmt.Errorf("shut down http: %w", err)
+	}
+	return nil
 }
 
 // handleHealth serves GET /healthz: 200 once the node is ready (in a
