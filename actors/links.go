@@ -41,19 +41,26 @@ func (l *links) ok(addr string) bool {
 	return time.Since(l.probed[addr]) < probeFresh
 }
 
+// linkUp tells an actor whose send was held back that a probe of addr
+// succeeded, so it can send again at once.
+type linkUp struct{ addr string }
+
+func (m linkUp) traceInfo() (string, string, []any) { return "", "", []any{"addr", m.addr} }
+
 // send delivers msg to pid if its node is reachable without a stall, and
-// otherwise starts a probe in the background; it reports whether it sent.
+// otherwise starts a probe in the background, which sends linkUp to the
+// caller if the node answers; it reports whether it sent.
 func (l *links) send(c *actor.Context, pid *actor.PID, msg any) bool {
 	if l.ok(pid.Address) {
 		c.Send(pid, msg)
 		return true
 	}
-	l.probe(pid.Address)
+	l.probe(pid.Address, c.PID())
 	return false
 }
 
 // probe dials addr in the background, once at a time per address.
-func (l *links) probe(addr string) {
+func (l *links) probe(addr string, notify *actor.PID) {
 	l.mu.Lock()
 	if l.probing[addr] {
 		l.mu.Unlock()
@@ -64,11 +71,14 @@ func (l *links) probe(addr string) {
 	go func() {
 		conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
 		l.mu.Lock()
-		defer l.mu.Unlock()
 		delete(l.probing, addr)
 		if err == nil {
 			_ = conn.Close()
 			l.probed[addr] = time.Now()
+		}
+		l.mu.Unlock()
+		if err == nil {
+			l.engine.Send(notify, linkUp{addr: addr})
 		}
 	}()
 }

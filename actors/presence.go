@@ -106,7 +106,7 @@ func (p *Presence) startCluster(cfg Config) (tracker *actor.PID) {
 	cl, _ := cluster.New(cluster.NewConfig().WithEngine(sys.engine).WithID(node).WithListenAddr(cfg.Cluster.Addr))
 	l := newLinks(sys.engine)
 	agent := sys.spawn(cluster.NewAgent(cl), kindAgent, node, tags{})
-	tracker = sys.spawn(newTracker(sys, node, l), kindTracker, node, tags{})
+	tracker = sys.spawn(newTracker(sys, node, l, cfg.Cluster.Peers), kindTracker, node, tags{})
 	prov := sys.spawn(newProvider(sys, *cfg.Cluster, cl.Member(), agent, l, p.state), kindProvider, node, tags{})
 	p.cluster = []*actor.PID{prov, tracker, agent}
 	return tracker

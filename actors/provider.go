@@ -94,6 +94,8 @@ func (p *provider) Receive(c *actor.Context) {
 		c.Engine().Unsubscribe(c.PID())
 	case beat:
 		p.beat(c)
+	case linkUp:
+		p.beat(c)
 	case *clusterpb.Envelope:
 		p.heard(c, msg)
 	case actor.RemoteUnreachableEvent:

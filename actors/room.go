@@ -38,8 +38,9 @@ func (m readerGone) traceInfo() (string, string, []any) { return m.id, "", []any
 type tick struct{}
 
 // room is one post's dynamic supervisor: it spawns a reader actor per
-// connection, keeps the table of who is where, and every tick sends each
-// connection one batch with the latest position of everyone who moved.
+// connection, keeps the table of who is where, and sends each connection
+// at most one batch per tick with the latest position of everyone who moved
+// (the first move after a quiet tick at once, later ones at the next tick).
 type room struct {
 	sys     *system
 	slug    string
@@ -62,6 +63,7 @@ type room struct {
 	index   map[string]int // reader id → position in pending
 	ours    []readtag.Move // this node's own moves since the last tick, for the tracker
 	timer   *time.Timer    // the next tick, nil when none is due
+	flushed time.Time      // the last tick
 }
 
 type member struct {
@@ -223,9 +225,16 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 	if own && r.tracker != nil {
 		r.ours = append(r.ours, readtag.Move{ID: id, Position: position})
 	}
-	if r.timer == nil {
-		r.timer = after(c.Engine(), c.PID(), r.sys.cfg.Tick, tick{})
+	if r.timer != nil {
+		return
 	}
+	// The first move after a quiet tick goes out at once; later ones wait
+	// for the next tick, so connections still get at most one batch a tick.
+	if wait := r.sys.cfg.Tick - time.Since(r.flushed); wait > 0 {
+		r.timer = after(c.Engine(), c.PID(), wait, tick{})
+		return
+	}
+	r.flush(c)
 }
 
 // flush sends every connection the moves of this tick. The slice is shared
@@ -235,6 +244,7 @@ func (r *room) flush(c *actor.Context) {
 	if len(r.pending) == 0 {
 		return
 	}
+	r.flushed = time.Now()
 	moves := r.pending
 	r.pending = make([]readtag.Move, 0, len(moves))
 	clear(r.index)

@@ -98,6 +98,7 @@ type tracker struct {
 	sys   *system
 	node  string
 	links *links
+	known map[string]string // configured peers: node id → address
 
 	seq    uint64                // our Deltas sent
 	local  map[string]localEntry // our readers, by id
@@ -128,10 +129,14 @@ type remoteEntry struct {
 // syncEvery is how often the tracker heartbeats and re-asks for snapshots.
 const syncEvery = time.Second
 
-func newTracker(sys *system, node string, l *links) actor.Producer {
+func newTracker(sys *system, node string, l *links, peers []Peer) actor.Producer {
+	known := make(map[string]string, len(peers))
+	for _, p := range peers {
+		known[p.ID] = p.Addr
+	}
 	return func() actor.Receiver {
 		return &tracker{
-			sys: sys, node: node, links: l,
+			sys: sys, node: node, links: l, known: known,
 			local: make(map[string]localEntry),
 			peers: make(map[string]*peerState),
 			rooms: make(map[string]*actor.PID),
@@ -196,6 +201,12 @@ func (t *tracker) Receive(c *actor.Context) {
 		}
 	case syncTick:
 		t.tick(c)
+	case linkUp:
+		for node, p := range t.peers {
+			if p.addr == msg.addr && !p.synced {
+				t.askSync(c, node)
+			}
+		}
 	case *clusterpb.Envelope:
 		t.receive(c, msg)
 	}
@@ -252,7 +263,17 @@ func (t *tracker) tick(c *actor.Context) {
 func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 	p, ok := t.peers[env.GetNode()]
 	if !ok {
-		return // not (yet) a member: its snapshot will come after it joins
+		// Not (yet) a member here, though it may already count us as one:
+		// answer a configured peer's sync request so it need not wait for
+		// our membership to catch up. Its own state comes after it joins.
+		if addr, known := t.known[env.GetNode()]; known {
+			if _, isReq := env.GetBody().(*clusterpb.Envelope_SyncRequest); isReq {
+				reply := t.envelope()
+				reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
+				t.links.send(c, actor.NewPID(addr, kindTracker+"/"+env.GetNode()), reply)
+			}
+		}
+		return
 	}
 	switch {
 	case p.incarnation == 0:
