@@ -23,6 +23,17 @@ import (
 
 var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screenshot.png from the browser test")
 
+// embeddedPosts serves the real, long posts instead of the small test ones.
+func embeddedPosts(t *testing.T) func(*web.Config, *actors.Config) {
+	return func(w *web.Config, _ *actors.Config) {
+		lib, err := posts.Open(posts.Embedded, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Posts = lib
+	}
+}
+
 // newBrowser starts Debian's chromium, headless. Without it the browser
 // tests are skipped loudly, unless READTAG_E2E=1 (as in CI) makes that a
 // failure.
@@ -111,13 +122,7 @@ func scrollTo(t *testing.T, ctx context.Context, p float64) {
 
 func TestBrowserGhosts(t *testing.T) {
 	browser := newBrowser(t)
-	ts := startServer(t, func(w *web.Config, _ *actors.Config) {
-		lib, err := posts.Open(posts.Embedded, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Posts = lib
-	})
+	ts := startServer(t, embeddedPosts(t))
 	url := ts.URL + "/posts/how-readtag-works"
 
 	a := tab(t, browser, url, 1280, 800)
@@ -195,13 +200,7 @@ func TestBrowserGhosts(t *testing.T) {
 // doubled ghosts.
 func TestBrowserReconnects(t *testing.T) {
 	browser := newBrowser(t)
-	embedded := func(w *web.Config, _ *actors.Config) {
-		lib, err := posts.Open(posts.Embedded, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Posts = lib
-	}
+	embedded := embeddedPosts(t)
 	ts := startServer(t, embedded)
 	url := ts.URL + "/posts/reading-together"
 	a := tab(t, browser, url, 1024, 768)
@@ -229,4 +228,28 @@ func TestBrowserReconnects(t *testing.T) {
 			&& document.querySelectorAll('#ghost-rail .ghost:not(.ghost-self)').length == 1
 			&& document.getElementById("presence").textContent.includes("2 reading now") })()`, newA)
 	poll(t, b, "b to show exactly the new a, at 30%", check, 20*time.Second)
+}
+
+// TestBrowserAcrossNodes opens one post on two nodes of a cluster: each
+// page must draw the other's ghost, and lose it when that tab closes.
+func TestBrowserAcrossNodes(t *testing.T) {
+	browser := newBrowser(t)
+	nodes := startCluster(t, 2, embeddedPosts(t))
+	a := tab(t, browser, nodes[0].URL+"/posts/fractions-not-pixels", 1024, 768)
+	b := tab(t, browser, nodes[1].URL+"/posts/fractions-not-pixels", 390, 844)
+	for name, ctx := range map[string]context.Context{"a": a, "b": b} {
+		poll(t, ctx, name+" connected", `window.readtag && window.readtag.state().connected`, 5*time.Second)
+	}
+	idA := eval[string](t, a, `window.readtag.state().you`)
+	idB := eval[string](t, b, `window.readtag.state().you`)
+	poll(t, a, "b's ghost on node a's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] !== undefined`, idB), 5*time.Second)
+	poll(t, b, "a's ghost on node b's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] !== undefined`, idA), 5*time.Second)
+
+	scrollTo(t, a, 0.6)
+	p := eval[float64](t, a, `(() => { const r = document.getElementById("article").getBoundingClientRect(); return Math.min(1, Math.max(0, -r.top / r.height)) })()`)
+	took := poll(t, b, "a's scroll on node b's page", fmt.Sprintf(`Math.abs(window.readtag.state().ghosts[%q] - %g) < 0.01`, idA, p), time.Second)
+	t.Logf("a scrolled to %.3f on node a; node b's page drew it after %v", p, took)
+
+	chromedp.Cancel(a)
+	poll(t, b, "a's ghost to vanish from node b's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] === undefined`, idA), time.Second)
 }

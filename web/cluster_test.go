@@ -30,7 +30,7 @@ func freeAddrs(t testing.TB, n int) []string {
 
 // startCluster runs n nodes in this process, each a real engine with
 // Hollywood's remote on loopback and its own HTTP server.
-func startCluster(t *testing.T, n int) []*testServer {
+func startCluster(t *testing.T, n int, extra ...func(*web.Config, *actors.Config)) []*testServer {
 	t.Helper()
 	addrs := freeAddrs(t, n)
 	ids := []string{"a", "b", "c", "d", "e"}[:n]
@@ -45,6 +45,9 @@ func startCluster(t *testing.T, n int) []*testServer {
 		nodes = append(nodes, startServer(t, func(w *web.Config, a *actors.Config) {
 			a.NodeID = ids[i]
 			a.Cluster = &actors.ClusterConfig{Addr: addrs[i], Peers: peers, Heartbeat: 100 * time.Millisecond, PeerTimeout: time.Second}
+			for _, f := range extra {
+				f(w, a)
+			}
 		}))
 
 	}
