@@ -17,6 +17,12 @@
 //	│       └── …/room/<slug>/reader/<id>   one per connection: id, colour, position
 //	└── conn/<id>                           one per WebSocket: the only bridge to the socket
 //
+// In cluster mode (Config.Cluster) three more actors run on every node:
+//
+//	├── cluster/<node>     Hollywood's cluster agent: the member list, MemberJoin/LeaveEvent
+//	├── provider/<node>    readtag's membership provider: static peers, heartbeats, timeouts
+//	└── tracker/<node>     replicates presence: our readers' deltas out, the peers' in
+//
 // Rooms and readers are named under their supervisor but are not spawned with
 // Hollywood's SpawnChild: in v1.0.5 a stopping parent poisons each child and
 // waits for it, and a child that is stopping at that moment swallows the pill
@@ -39,6 +45,22 @@
 //	        room ──dropped──▶ its conn ──Client.Drop──▶ socket closes 1011, browser reconnects
 //	idle:   room empties ──roomIdle(joins seen)──▶ rooms; if no join is in flight,
 //	        rooms stops the room (joins arriving meanwhile wait for its successor)
+//
+// Between nodes (cluster mode), every room also reports its own readers to
+// the node's tracker, and the tracker feeds it the other nodes' readers:
+//
+//	room ──localJoin / localMoves (once per tick) / localLeave──▶ tracker
+//	tracker ──Envelope{Deltas seq=n}──▶ every peer's tracker ──remoteJoin / remoteMoves / remoteLeave──▶ its room
+//	room (new) ──roomSubscribe──▶ tracker ──remoteSnapshot──▶ room (joins wait for it)
+//	provider ──Envelope{Heartbeat}──▶ peers' providers; silence or a broken stream ──▶ *cluster.Members ──▶ agent
+//	agent ──MemberJoinEvent──▶ tracker ──SyncRequest──▶ peer ──Snapshot──▶ tracker (replaces that node's readers)
+//	agent ──MemberLeaveEvent──▶ tracker: that node's readers leave every room
+//
+// A gap in a peer's seq, a heartbeat whose seq we have not seen, or a new
+// incarnation (the peer restarted) makes the tracker ask for a snapshot
+// instead of applying deltas. Remote sends go through links, which never lets
+// a message reach Hollywood's router for a node with no live stream (that
+// would stall all remote traffic for ~3 s while it dials).
 //
 // # Guards
 //
