@@ -38,10 +38,31 @@ type Client interface {
 	// tick. The slice is shared with other clients and must not be modified;
 	// it may include the client's own id, which the client skips.
 	Moves(moves []Move)
+	// Crowd is one tick's update for a reader of a crowded post, where each
+	// reader is shown only the readers nearest to it and those who moved
+	// last, plus a density summary of everyone. Slices are the client's own.
+	Crowd(update Crowd)
 	// Drop tells the client that the engine can no longer serve it (its actor
 	// failed or the server is stopping); the connection should be closed so
 	// the browser reconnects and gets a fresh welcome.
 	Drop(reason string)
+}
+
+// Crowd is what changed for one reader of a crowded post since the last tick.
+// The client applies Leave, then Join, then Moves.
+type Crowd struct {
+	// Total is how many readers the post has (including this one).
+	Total int
+	// Bands counts the readers in each 2 % band of the article (50 bands,
+	// band i covers positions [i/50, (i+1)/50), the last one includes 1).
+	// It is shared between clients and must not be modified.
+	Bands []int
+	// Join are readers that became visible to this reader; Leave the ids
+	// that stopped being visible (or left); Moves new positions of visible
+	// readers.
+	Join  []Reader
+	Leave []string
+	Moves []Move
 }
 
 // Session is the incoming half of one reader's connection.

@@ -95,6 +95,8 @@ func (cn *conn) Receive(c *actor.Context) {
 		cn.client.Leave(msg.id)
 	case movesMsg:
 		cn.client.Moves(msg.moves)
+	case crowdMsg:
+		cn.client.Crowd(msg.update)
 	case dropped:
 		cn.client.Drop(msg.reason)
 	case joinExpired:

@@ -30,6 +30,13 @@ type Config struct {
 	// NodeID names this engine in actor ids and logs. Zero value means
 	// "local"; cluster mode needs a real one, unique in the cluster.
 	NodeID string
+	// CrowdThreshold is the room size from which a room switches to crowd
+	// mode (see crowd.go); it switches back below three quarters of it.
+	// Zero value means 64.
+	CrowdThreshold int
+	// CrowdVisible is how many other readers each reader is shown in crowd
+	// mode. Zero value means 24.
+	CrowdVisible int
 	// Cluster, if set, makes this engine one node of a cluster: readers on
 	// every node see each other. Zero value means a single node.
 	Cluster *ClusterConfig
@@ -46,7 +53,7 @@ type Presence struct {
 	closed   atomic.Bool
 
 	// cluster mode only
-	remote  *remote.Remote
+	remote  *lateRemote
 	cluster []*actor.PID // tracker, provider, agent: stopped after the rooms
 	state   *clusterState
 }
@@ -61,6 +68,11 @@ func New(cfg Config) (*Presence, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	setDefault(&cfg.CrowdThreshold, 64)
+	setDefault(&cfg.CrowdVisible, 24)
+	if cfg.CrowdThreshold < 2 || cfg.CrowdVisible < 1 {
+		return nil, fmt.Errorf("crowd threshold %d and visible %d must be at least 2 and 1", cfg.CrowdThreshold, cfg.CrowdVisible)
 	}
 	if cfg.NodeID == "" {
 		cfg.NodeID = "local"
@@ -77,7 +89,7 @@ func New(cfg Config) (*Presence, error) {
 		setDefault(&cfg.Cluster.Heartbeat, 500*time.Millisecond)
 		setDefault(&cfg.Cluster.PeerTimeout, 3*time.Second)
 		setDefault(&cfg.Cluster.ReadyAfter, 10*time.Second)
-		p.remote = remote.New(cfg.Cluster.Addr, remote.NewConfig())
+		p.remote = &lateRemote{Remote: remote.New(cfg.Cluster.Addr, remote.NewConfig())}
 		ecfg = ecfg.WithRemote(p.remote)
 	} else {
 		p.state.ready.Store(true)
@@ -94,6 +106,15 @@ func New(cfg Config) (*Presence, error) {
 		tracker = p.startCluster(cfg)
 	}
 	p.rooms = sys.spawn(newRooms(sys, p.monitor, tracker), kindRooms, cfg.NodeID, tags{})
+	if p.remote != nil {
+		if err := p.remote.listen(); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			p.remote = nil
+			_ = p.Close(ctx)
+			return nil, fmt.Errorf("cluster: listen on %s: %w", cfg.Cluster.Addr, err)
+		}
+	}
 	return p, nil
 }
 

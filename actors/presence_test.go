@@ -24,6 +24,9 @@ type client struct {
 	welcome bool
 	moves   int // Moves calls
 	dropped string
+	crowds  int // Crowd calls
+	total   int
+	bands   []int
 }
 
 func newClient() *client { return &client{ghosts: make(map[string]readtag.Reader)} }
@@ -55,6 +58,25 @@ func (c *client) Moves(moves []readtag.Move) {
 	defer c.mu.Unlock()
 	c.moves++
 	for _, m := range moves {
+		if r, ok := c.ghosts[m.ID]; ok {
+			r.Position = m.Position
+			c.ghosts[m.ID] = r
+		}
+	}
+}
+
+func (c *client) Crowd(u readtag.Crowd) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.crowds++
+	c.total, c.bands = u.Total, u.Bands
+	for _, id := range u.Leave {
+		delete(c.ghosts, id)
+	}
+	for _, r := range u.Join {
+		c.ghosts[r.ID] = r
+	}
+	for _, m := range u.Moves {
 		if r, ok := c.ghosts[m.ID]; ok {
 			r.Position = m.Position
 			c.ghosts[m.ID] = r

@@ -64,6 +64,12 @@ type room struct {
 	ours    []readtag.Move // this node's own moves since the last tick, for the tracker
 	timer   *time.Timer    // the next tick, nil when none is due
 	flushed time.Time      // the last tick
+
+	// crowd mode (see crowd.go)
+	crowd     bool
+	dirty     bool     // something changed since the last crowd tick
+	recent    []string // the latest movers, newest first
+	lastBands []int
 }
 
 type member struct {
@@ -72,6 +78,9 @@ type member struct {
 	node   string     // "" for this node's own readers
 	conn   *actor.PID // own readers only
 	pid    *actor.PID // the reader actor, own readers only
+	// seen is, in crowd mode, what this (own) reader is shown: id → the
+	// position it was last sent.
+	seen map[string]float64
 }
 
 func newRoom(sys *system, slug string, rooms, monitor, tracker *actor.PID) actor.Producer {
@@ -159,14 +168,24 @@ func (r *room) join(c *actor.Context, msg join) {
 	color := r.pickColor()
 	you := readtag.Reader{ID: msg.readerID, Color: palette[color]}
 	pid := r.sys.spawnUnder(c.PID(), r.sys.newReader(you.ID, c.PID()), kindReader, you.ID, tags{post: r.slug, reader: you.ID})
-	others := make([]readtag.Reader, 0, len(r.members))
-	for _, m := range r.members {
-		others = append(others, m.reader)
-		if m.node == "" {
-			c.Send(m.conn, joined{reader: you})
+	m := &member{reader: you, color: color, conn: msg.conn, pid: pid}
+	var others []readtag.Reader
+	if r.crowd {
+		m.seen = r.visible(r.byPosition(), m)
+		for id := range m.seen {
+			others = append(others, r.members[id].reader)
+		}
+		r.dirty = true // the newcomer changes everyone's bands
+	} else {
+		others = make([]readtag.Reader, 0, len(r.members))
+		for _, o := range r.members {
+			others = append(others, o.reader)
+			if o.node == "" {
+				c.Send(o.conn, joined{reader: you})
+			}
 		}
 	}
-	r.members[you.ID] = &member{reader: you, color: color, conn: msg.conn, pid: pid}
+	r.members[you.ID] = m
 	r.local++
 	r.colorUse[color]++
 	if r.tracker != nil {
@@ -175,6 +194,10 @@ func (r *room) join(c *actor.Context, msg join) {
 	c.Send(r.monitor, watch{target: msg.conn, notify: c.PID(), msg: readerGone{id: you.ID, pid: msg.conn}})
 	c.Send(r.monitor, watch{target: pid, notify: c.PID(), msg: readerGone{id: you.ID, pid: pid}})
 	c.Send(msg.conn, welcome{you: you, others: others, reader: pid})
+	if r.crowd {
+		r.schedule(c) // after the welcome: the newcomer's first crowd frame must follow it
+	}
+	r.checkMode(c)
 }
 
 // pickColor returns the least used hue, the first such in palette order.
@@ -201,11 +224,17 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 		r.colorUse[color]++
 	}
 	r.members[rr.ID] = &member{reader: rr.Reader, color: color, node: rr.node}
-	for _, m := range r.members {
-		if m.node == "" {
-			c.Send(m.conn, joined{reader: rr.Reader})
+	if r.crowd {
+		r.dirty = true
+		r.schedule(c)
+	} else {
+		for _, m := range r.members {
+			if m.node == "" {
+				c.Send(m.conn, joined{reader: rr.Reader})
+			}
 		}
 	}
+	r.checkMode(c)
 }
 
 // move records a reader's new position for the next tick; own moves are
@@ -216,15 +245,26 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 		return
 	}
 	m.reader.Position = position
-	if i, ok := r.index[id]; ok {
-		r.pending[i].Position = position
-	} else {
-		r.index[id] = len(r.pending)
-		r.pending = append(r.pending, readtag.Move{ID: id, Position: position})
+	switch {
+	case r.crowd:
+		r.dirty = true
+		r.noteMover(id)
+	default:
+		if i, ok := r.index[id]; ok {
+			r.pending[i].Position = position
+		} else {
+			r.index[id] = len(r.pending)
+			r.pending = append(r.pending, readtag.Move{ID: id, Position: position})
+		}
 	}
 	if own && r.tracker != nil {
 		r.ours = append(r.ours, readtag.Move{ID: id, Position: position})
 	}
+	r.schedule(c)
+}
+
+// schedule arranges the next tick.
+func (r *room) schedule(c *actor.Context) {
 	if r.timer != nil {
 		return
 	}
@@ -241,7 +281,14 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 // by all of them, so the next tick starts a new one.
 func (r *room) flush(c *actor.Context) {
 	r.timer = nil
+	if r.crowd {
+		r.flushed = time.Now()
+		r.crowdFlush(c)
+		r.tellTracker(c)
+		return
+	}
 	if len(r.pending) == 0 {
+		r.tellTracker(c)
 		return
 	}
 	r.flushed = time.Now()
@@ -254,6 +301,11 @@ func (r *room) flush(c *actor.Context) {
 		}
 		c.Send(m.conn, movesMsg{moves: moves})
 	}
+	r.tellTracker(c)
+}
+
+// tellTracker hands this tick's own moves to the tracker (cluster mode).
+func (r *room) tellTracker(c *actor.Context) {
 	if len(r.ours) > 0 {
 		c.Send(r.tracker, localMoves{post: r.slug, moves: dedupe(r.ours)})
 		r.ours = nil
@@ -310,9 +362,18 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 		r.pending = r.pending[:last]
 		delete(r.index, id)
 	}
-	for _, o := range r.members {
-		if o.node == "" {
-			c.Send(o.conn, left{id: id})
+	if i := slices.Index(r.recent, id); i >= 0 {
+		r.recent = slices.Delete(r.recent, i, i+1)
+	}
+	if r.crowd {
+		r.dirty = true
+		r.schedule(c)
+	} else {
+		for _, o := range r.members {
+			if o.node == "" {
+				c.Send(o.conn, left{id: id})
+			}
 		}
 	}
+	r.checkMode(c)
 }

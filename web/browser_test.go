@@ -253,3 +253,28 @@ func TestBrowserAcrossNodes(t *testing.T) {
 	chromedp.Cancel(a)
 	poll(t, b, "a's ghost to vanish from node b's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] === undefined`, idA), time.Second)
 }
+
+// TestBrowserCrowd opens a post that 80 other readers (Go clients) read:
+// the page shows the count of everyone, at most 24 ghosts, and the heat strip.
+func TestBrowserCrowd(t *testing.T) {
+	browser := newBrowser(t)
+	ts := startServer(t, embeddedPosts(t))
+	for i := range 80 {
+		c := ts.dial(t, "reading-together")
+		_ = c.Scroll(float64(i) / 80)
+	}
+	page := tab(t, browser, ts.URL+"/posts/reading-together", 1280, 800)
+	poll(t, page, "81 reading now", `document.getElementById("presence").textContent.includes("81 reading now")`, 10*time.Second)
+	n := eval[int](t, page, `Object.keys(window.readtag.state().ghosts).length`)
+	if n == 0 || n > 24 {
+		t.Errorf("the page draws %d ghosts, want 1 to 24", n)
+	}
+	if !eval[bool](t, page, `(() => { const h = document.querySelector("#ghost-rail .ghost-heat"); return !!h && !h.hidden && h.style.background.includes("gradient") })()`) {
+		t.Error("no density strip on a crowded post")
+	}
+	shot, err := chromedp.Run(page, chromedp.CaptureScreenshot())
+	if err == nil {
+		_ = os.WriteFile(filepath.Join(os.TempDir(), "readtag-crowd.png"), shot, 0o644)
+	}
+	t.Logf("crowded post: %d ghosts drawn for 81 readers", n)
+}

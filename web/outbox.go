@@ -15,9 +15,10 @@ const (
 	kindLeave
 	kindMoves
 	kindError
+	kindCrowd
 )
 
-var kindNames = [...]string{kindWelcome: "welcome", kindJoin: "join", kindLeave: "leave", kindMoves: "moves", kindError: "error"}
+var kindNames = [...]string{kindWelcome: "welcome", kindJoin: "join", kindLeave: "leave", kindMoves: "moves", kindError: "error", kindCrowd: "crowd"}
 
 func (k itemKind) String() string { return kindNames[k] }
 
@@ -29,6 +30,7 @@ type item struct {
 	text   string           // leave (id), error (reason)
 	moves  []readtag.Move   // moves: shared with other clients unless owned
 	owned  bool             // moves is this outbox's own copy (merged)
+	crowd  readtag.Crowd    // crowd
 }
 
 // Close codes the server sends.
@@ -82,6 +84,38 @@ func (o *outbox) Moves(moves []readtag.Move) {
 		return
 	}
 	o.pushLocked(item{kind: kindMoves, moves: moves})
+}
+
+// Crowd queues a crowd update. One that only moves readers merges into a
+// queued one that only moves readers (latest positions and bands win); one
+// that changes who is visible is queued as is, in order.
+func (o *outbox) Crowd(u readtag.Crowd) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if n := len(o.queue); n > 0 && !o.closing && len(u.Join)+len(u.Leave) == 0 {
+		if tail := &o.queue[n-1]; tail.kind == kindCrowd && len(tail.crowd.Join)+len(tail.crowd.Leave) == 0 {
+			tail.crowd.Total, tail.crowd.Bands = u.Total, u.Bands
+			tail.crowd.Moves = mergeMoves(tail.crowd.Moves, u.Moves)
+			return
+		}
+	}
+	o.pushLocked(item{kind: kindCrowd, crowd: u})
+}
+
+// mergeMoves folds later moves into earlier ones (both the outbox's own).
+func mergeMoves(into, later []readtag.Move) []readtag.Move {
+	for _, m := range later {
+		i := 0
+		for i < len(into) && into[i].ID != m.ID {
+			i++
+		}
+		if i < len(into) {
+			into[i].Position = m.Position
+		} else {
+			into = append(into, m)
+		}
+	}
+	return into
 }
 
 func (o *outbox) Drop(reason string) { o.close(closeInternalError, reason) }
@@ -210,6 +244,8 @@ func encode(b []byte, it *item, you string) ([]byte, bool) {
 		return appendMoves(b, it.moves, you)
 	case kindError:
 		return appendError(b, it.text), true
+	case kindCrowd:
+		return appendCrowd(b, it.crowd), true
 	}
 	return b, false
 }

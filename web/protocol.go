@@ -108,6 +108,46 @@ func appendMoves(b []byte, moves []readtag.Move, skip string) ([]byte, bool) {
 	return append(b, "]}"...), true
 }
 
+// appendCrowd writes a crowd frame: the post's reader count, the density
+// bands, and the changes to the readers this client is shown.
+func appendCrowd(b []byte, u readtag.Crowd) []byte {
+	b = append(b, `{"type":"crowd","total":`...)
+	b = strconv.AppendInt(b, int64(u.Total), 10)
+	b = append(b, `,"bands":[`...)
+	for i, n := range u.Bands {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(n), 10)
+	}
+	b = append(b, `],"leave":[`...)
+	for i, id := range u.Leave {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, id)
+	}
+	b = append(b, `],"join":[`...)
+	for i, r := range u.Join {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendReader(b, r)
+	}
+	b = append(b, `],"moves":[`...)
+	for i, m := range u.Moves {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = appendString(b, m.ID)
+		b = append(b, `,"position":`...)
+		b = strconv.AppendFloat(b, m.Position, 'f', -1, 64)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
 func appendError(b []byte, reason string) []byte {
 	b = append(b, `{"type":"error","error":`...)
 	b = appendString(b, reason)

@@ -39,6 +39,11 @@ type Frame struct {
 	ID      string   `json:"id,omitempty"`
 	Moves   []Move   `json:"moves,omitempty"`
 	Error   string   `json:"error,omitempty"`
+	// crowd frames
+	Total int      `json:"total,omitempty"`
+	Bands []int    `json:"bands,omitempty"`
+	Leave []string `json:"leave,omitempty"`
+	Join  []Reader `json:"join,omitempty"`
 	// Received is when the frame arrived; Raw is its text.
 	Received time.Time `json:"-"`
 	Raw      []byte    `json:"-"`
@@ -59,6 +64,8 @@ type Conn struct {
 	you     Reader
 	ghosts  map[string]Reader
 	closed  error // why reading stopped
+	total   int   // from crowd frames
+	bands   []int
 	// OnFrame, if set before frames arrive, is called for every frame.
 	onFrame func(Frame)
 }
@@ -146,6 +153,7 @@ func (c *Conn) apply(f Frame) {
 			c.you = *f.You
 		}
 		clear(c.ghosts)
+		c.total, c.bands = 0, nil
 		for _, r := range f.Readers {
 			c.ghosts[r.ID] = r
 		}
@@ -156,13 +164,34 @@ func (c *Conn) apply(f Frame) {
 	case "leave":
 		delete(c.ghosts, f.ID)
 	case "moves":
-		for _, m := range f.Moves {
-			if r, ok := c.ghosts[m.ID]; ok {
-				r.Position = m.Position
-				c.ghosts[m.ID] = r
-			}
+		c.move(f.Moves)
+	case "crowd":
+		for _, id := range f.Leave {
+			delete(c.ghosts, id)
+		}
+		for _, r := range f.Join {
+			c.ghosts[r.ID] = r
+		}
+		c.move(f.Moves)
+		c.total, c.bands = f.Total, f.Bands
+	}
+}
+
+func (c *Conn) move(moves []Move) {
+	for _, m := range moves {
+		if r, ok := c.ghosts[m.ID]; ok {
+			r.Position = m.Position
+			c.ghosts[m.ID] = r
 		}
 	}
+}
+
+// Crowd is the post's reader count and density bands from the last crowd
+// frame (zero and nil while the post is not crowded).
+func (c *Conn) Crowd() (total int, bands []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.total, c.bands
 }
 
 // You is this reader as the welcome described it (zero before the welcome).

@@ -144,6 +144,35 @@
   function clearGhosts() {
     for (const g of ghosts.values()) g.el.remove();
     ghosts.clear();
+    setCrowd(0, null);
+  }
+
+  // ---------- Crowd (a post with many readers) ----------
+
+  // In a crowded post the server shows each reader only the readers nearest
+  // to it (and the latest movers), and sends the post's reader count and a
+  // density summary: 50 bands of 2 % each, drawn as a faint heat strip.
+  let crowdTotal = 0;
+  const heat = document.createElement("div");
+  heat.className = "ghost-heat";
+  heat.hidden = true;
+  rail.prepend(heat);
+
+  function setCrowd(total, bands) {
+    crowdTotal = total > 0 ? total : 0;
+    if (!Array.isArray(bands) || bands.length === 0) {
+      heat.hidden = true;
+      return;
+    }
+    const peak = Math.max(1, ...bands.map((n) => Number(n) || 0));
+    const step = 100 / bands.length;
+    const stops = bands.map((n, i) => {
+      const a = (0.08 + 0.5 * (Number(n) || 0) / peak).toFixed(3);
+      const c = (Number(n) || 0) > 0 ? "rgb(120 120 140 / " + a + ")" : "transparent";
+      return c + " " + (i * step).toFixed(2) + "% " + ((i + 1) * step).toFixed(2) + "%";
+    });
+    heat.style.background = "linear-gradient(to bottom, " + stops.join(", ") + ")";
+    heat.hidden = false;
   }
 
   // ---------- Presence line ----------
@@ -155,7 +184,7 @@
       presence.hidden = true;
       presence.textContent = "";
     } else {
-      const n = ghosts.size + 1;
+      const n = crowdTotal > 0 ? crowdTotal : ghosts.size + 1;
       const text = n === 1 ? "1 reading now — just you" : n + " reading now";
       if (presence.textContent !== text) presence.textContent = text;
       presence.hidden = false;
@@ -203,6 +232,15 @@
 
   // ---------- Incoming frames ----------
 
+  function applyMoves(moves) {
+    if (!Array.isArray(moves)) return;
+    for (const m of moves) {
+      if (!m || m.id === youId) continue;
+      const g = ghosts.get(m.id);
+      if (g) setPosition(g, m.position);
+    }
+  }
+
   function handle(msg) {
     switch (msg.type) {
       case "welcome": {
@@ -231,12 +269,14 @@
         updatePresence();
         break;
       case "moves":
-        if (!Array.isArray(msg.moves)) break;
-        for (const m of msg.moves) {
-          if (!m || m.id === youId) continue;
-          const g = ghosts.get(m.id);
-          if (g) setPosition(g, m.position);
-        }
+        applyMoves(msg.moves);
+        break;
+      case "crowd":
+        if (Array.isArray(msg.leave)) msg.leave.forEach(removeGhost);
+        if (Array.isArray(msg.join)) msg.join.forEach(upsertGhost);
+        applyMoves(msg.moves);
+        setCrowd(Number(msg.total) || 0, msg.bands);
+        updatePresence();
         break;
       case "error":
         console.warn("readtag: server error:", msg.error);
@@ -351,6 +391,7 @@
         connected,
         you: youId,
         ghosts: Object.fromEntries([...ghosts].map(([id, g]) => [id, g.position])),
+        total: crowdTotal,
       }),
     }),
     enumerable: true,

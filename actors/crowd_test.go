@@ -1,0 +1,78 @@
+package actors
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/readtag/readtag"
+)
+
+func TestCrowdMode(t *testing.T) {
+	p, _ := newPresence(t, Config{CrowdThreshold: 8, CrowdVisible: 4})
+	var clients []*client
+	var sessions []readtag.Session
+	// Readers at 0.05, 0.15, …, 0.95: ten of them, past the threshold of 8.
+	for i := range 10 {
+		c, s := mustJoin(t, p, "post", fmt.Sprint("r", i))
+		clients = append(clients, c)
+		sessions = append(sessions, s)
+	}
+	for i, s := range sessions {
+		s.Scroll(float64(i*10+5) / 100)
+	}
+	// Everyone is shown 4 readers: the latest mover and the nearest others.
+	// r5 (at 0.55) has r4 and r6 nearest, whoever moved last.
+	eventually(t, "r5 to see four readers incl. its neighbours", func() bool {
+		v := clients[5].view()
+		return len(v) == 4 && slices.Contains(v, "r4@0.45") && slices.Contains(v, "r6@0.65")
+	})
+	clients[5].mu.Lock()
+	total, bands := clients[5].total, clients[5].bands
+	clients[5].mu.Unlock()
+	if total != 10 || len(bands) != bandCount {
+		t.Fatalf("crowd total %d, %d bands; want 10, %d", total, len(bands), bandCount)
+	}
+	sum := 0
+	for i, n := range bands {
+		sum += n
+		if n > 0 && (i-2)%5 != 0 { // 0.05 is band 2, 0.15 band 7, …
+			t.Errorf("band %d has %d readers; positions are at bands 2, 7, 12, …", i, n)
+		}
+	}
+	if sum != 10 {
+		t.Errorf("bands add up to %d, want 10", sum)
+	}
+	for i, c := range clients {
+		if n := len(c.view()); n > 4 {
+			t.Errorf("r%d is shown %d readers in crowd mode, want at most 4", i, n)
+		}
+	}
+
+	// A mover far away becomes visible to r5 as the latest mover.
+	sessions[0].Scroll(0.01)
+	eventually(t, "r0, the latest mover, to be shown to r5", func() bool {
+		return slices.Contains(clients[5].view(), "r0@0.01")
+	})
+
+	// Shrinking below three quarters of the threshold (6) welcomes everyone
+	// again with the whole room.
+	stay := []int{0, 2, 3, 4, 5}
+	for _, i := range []int{1, 6, 7, 8, 9} {
+		sessions[i].Leave()
+	}
+	for _, i := range stay {
+		var want []string
+		for _, j := range stay {
+			if j == i {
+				continue
+			}
+			pos := float64(j*10+5) / 100
+			if j == 0 {
+				pos = 0.01
+			}
+			want = append(want, fmt.Sprintf("r%d@%g", j, pos))
+		}
+		wantView(t, clients[i], want...)
+	}
+}

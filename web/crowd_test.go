@@ -1,0 +1,78 @@
+package web_test
+
+import (
+	"context"
+	"math"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/readtag/readtag/web/client"
+)
+
+// TestCrowdedPost puts 300 readers on one post: past the crowd threshold
+// (64) each is shown at most 24 others, every frame stays under 4 KiB, and
+// the density bands account for everyone.
+func TestCrowdedPost(t *testing.T) {
+	ts := startServer(t, nil)
+	const n = 300
+	var conns []*client.Conn
+	for range n {
+		conns = append(conns, ts.dial(t, "alpha"))
+	}
+	want := map[string]float64{}
+	for i, c := range conns {
+		p := math.Round(float64(i)/n*1e4) / 1e4 // the server keeps four decimals
+		want[c.You().ID] = p
+		if err := c.Scroll(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, c := range conns {
+		err := c.Wait(ctx, func() bool {
+			total, bands := c.Crowd()
+			sum := 0
+			for _, b := range bands {
+				sum += b
+			}
+			if total != n || sum != n {
+				return false
+			}
+			for _, g := range c.Ghosts() {
+				if math.Abs(g.Position-want[g.ID]) > 1e-9 {
+					return false
+				}
+			}
+			return true
+		})
+		if err != nil {
+			total, bands := c.Crowd()
+			t.Fatalf("%s: crowd total %d, bands %v: %v", c.You().ID, total, bands, err)
+		}
+	}
+	biggest := 0
+	for _, c := range conns {
+		if g := len(c.Ghosts()); g > 24 {
+			t.Errorf("%s is shown %d readers, want at most 24", c.You().ID, g)
+		}
+		for _, f := range c.Frames() {
+			biggest = max(biggest, len(f.Raw))
+			if len(f.Raw) >= 4096 {
+				t.Errorf("a %s frame of %d bytes", f.Type, len(f.Raw))
+			}
+		}
+	}
+	// The reader in the middle is shown its nearest neighbours.
+	mid := conns[n/2]
+	var dists []float64
+	for _, g := range mid.Ghosts() {
+		dists = append(dists, math.Abs(g.Position-want[mid.You().ID]))
+	}
+	sort.Float64s(dists)
+	if len(dists) < 12 || dists[11] > 7.0/n {
+		t.Errorf("the middle reader's 12 nearest shown are up to %v away; want its neighbours (≤ %v)", dists, 7.0/n)
+	}
+	t.Logf("300 readers: largest frame %d bytes; the middle reader is shown %d readers", biggest, len(mid.Ghosts()))
+}

@@ -1,0 +1,472 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/posts"
+	"github.com/readtag/readtag/views"
+	"github.com/readtag/readtag/web"
+	"github.com/readtag/readtag/web/client"
+)
+
+// TestSlowClientDoesNotDelayOthers puts a reader that stops reading into a
+// busy post: its socket's buffers fill, the server's writes to it block, and
+// its outbox fills with joins and leaves (which do not coalesce). Meanwhile
+// the other readers must keep seeing each other's moves promptly, and the
+// stalled reader must be closed by the server and leave their screens.
+//
+// Linux autotunes a loopback socket's send buffer to 4 MB: a reader that
+// never reads absorbs about 4 MB (tens of thousands of frames) before a
+// single write blocks, which this test's traffic would take minutes to send.
+// So the server here caps every accepted socket's send buffer (8 KiB, as
+// SO_SNDBUF) and the stalled client caps its receive buffer (4 KiB): the
+// stall bites after about 40 KB. Pings and the pong timeout are pushed past
+// the test's end, so only the slow-client handling (the outbox limit and
+// the write deadline) can close the stalled reader.
+func TestSlowClientDoesNotDelayOthers(t *testing.T) {
+	const (
+		normals  = 4                     // readers that scroll and read
+		scrolls  = 100                   // per normal reader
+		every    = 30 * time.Millisecond // 33 frames/s each: under the 50/s limit
+		churners = 2                     // goroutines joining and leaving,
+		churnGap = 10 * time.Millisecond // each at most one cycle per churnGap
+		promptly = 2 * time.Second       // the bound on any move's delay
+		closedIn = 15 * time.Second      // the bound on the stalled reader's close
+	)
+	ts := startSlowServer(t, 8<<10, func(w *web.Config, _ *actors.Config) {
+		w.OutboxLimit = 16
+		w.WriteWait = time.Second
+		w.PingInterval = time.Minute
+		w.PongWait = 2 * time.Minute
+	})
+	lat := &slowLatency{sent: make(map[string]time.Time)}
+
+	// The normal readers, each watching the others.
+	watchers := make([]*slowWatcher, normals)
+	for i := range watchers {
+		watchers[i] = dialSlowWatcher(t, ts, i, lat)
+	}
+	for _, w := range watchers {
+		eventually(t, "the normal readers to see each other", func() bool { return len(w.c.Ghosts()) == normals-1 })
+	}
+
+	// The stalled reader: a raw socket that completes the handshake and
+	// never reads a byte again.
+	dialer := websocket.Dialer{
+		HandshakeTimeout: 5 * time.Second,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err == nil {
+				err = c.(*net.TCPConn).SetReadBuffer(4 << 10)
+			}
+			return c, err
+		},
+	}
+	slug := "alpha"
+	if os.Getenv("NOSTALL") != "" {
+		slug = "beta"
+	}
+	stalled, _, err := dialer.Dial(client.URL(ts.URL, slug), http.Header{"Origin": {ts.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	stalledAt := time.Now()
+	var stalledID string
+	if slug == "beta" { stalledID = "none" }
+	eventually(t, "the stalled reader to appear", func() bool {
+		for _, g := range watchers[0].c.Ghosts() {
+			if !slices.ContainsFunc(watchers, func(w *slowWatcher) bool { return w.id == g.ID }) {
+				stalledID = g.ID
+			}
+		}
+		return stalledID != ""
+	})
+	t.Logf("stalled reader %s joined", stalledID)
+
+	// Other readers join and leave the post until the stalled one is gone
+	// (or the deadline): every join and leave is one more frame queued for it.
+	// They are paced: unpaced, two churners managed about 2500 cycles a
+	// second here, 5000 frames a second to every reader, and with an outbox
+	// of 16 even the normal readers were closed as too slow within 150 ms.
+	stopChurn := make(chan struct{})
+	var churned atomic.Int64
+	var churning sync.WaitGroup
+	for range churners {
+		churning.Add(1)
+		go func() {
+			defer churning.Done()
+			tick := time.NewTicker(churnGap)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stopChurn:
+					return
+				case <-tick.C:
+				}
+				if err := slowChurnOnce(ts); err != nil {
+					t.Errorf("churn: %v", err)
+					return
+				}
+				churned.Add(1)
+			}
+		}()
+	}
+	churnStopped := false
+	endChurn := func() {
+		if !churnStopped {
+			churnStopped = true
+			close(stopChurn)
+			churning.Wait()
+		}
+	}
+	defer endChurn()
+
+	// The normal readers scroll, each to positions of its own (so that every
+	// position names its sender), at most one frame every 30 ms.
+	final := make([]float64, normals)
+	var scrolling sync.WaitGroup
+	start := time.Now()
+	for i, w := range watchers {
+		scrolling.Add(1)
+		go func() {
+			defer scrolling.Done()
+			tick := time.NewTicker(every)
+			defer tick.Stop()
+			for k := 1; k <= scrolls; k++ {
+				<-tick.C
+				p := float64(i*2500+k*20) / 10000
+				lat.send(w.id, p)
+				if err := w.c.Scroll(p); err != nil {
+					t.Errorf("reader %d scroll %d: %v", i, k, err)
+					return
+				}
+				final[i] = p
+			}
+		}()
+	}
+	scrolling.Wait()
+	lastSent := time.Now()
+	t.Logf("%d readers sent %d scrolls each in %v; %d join/leave cycles so far",
+		normals, scrolls, lastSent.Sub(start).Round(time.Millisecond), churned.Load())
+
+	// (a) Every normal reader has every other's final position, promptly.
+	for i, w := range watchers {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := w.c.Wait(ctx, func() bool {
+			for j, o := range watchers {
+				if j != i && !slices.Contains(view(w.c), fmt.Sprintf("%s@%g", o.id, final[j])) {
+					return false
+				}
+			}
+			return true
+		})
+		cancel()
+		if err != nil {
+			t.Fatalf("reader %d never got the others' final positions: sees %v: %v", i, view(w.c), err)
+		}
+	}
+	n, maxAll, meanAll, maxFinal, worst := lat.summary(watchers, final)
+	t.Logf("moves: %d deliveries between normal readers, delay mean %v, max %v (%s); final positions: slowest %v after it was sent",
+		n, meanAll, maxAll, worst, maxFinal)
+	if maxAll > promptly {
+		t.Errorf("a move took %v to reach another normal reader (%s), want at most %v", maxAll, worst, promptly)
+	}
+
+	// (b) The server closes the stalled reader, which leaves every screen.
+	var leftAfter time.Duration
+	for i, w := range watchers {
+		ctx, cancel := context.WithDeadline(context.Background(), stalledAt.Add(closedIn))
+		err := w.c.Wait(ctx, func() bool { return w.leftAt(stalledID) != (time.Time{}) })
+		cancel()
+		if err != nil {
+			t.Fatalf("reader %d: the stalled reader %s did not leave within %v of joining (%d join/leave cycles, %d sockets open): %v",
+				i, stalledID, closedIn, churned.Load(), ts.Server.Connections(), err)
+		}
+		leftAfter = max(leftAfter, w.leftAt(stalledID).Sub(stalledAt))
+	}
+	endChurn()
+	eventually(t, "only the normal readers' sockets to stay open", func() bool { return ts.Server.Connections() == normals })
+	t.Logf("stalled reader left every screen %v after it joined (scrolling started %v after it joined, ended %v after); %d join/leave cycles in all",
+		leftAfter.Round(time.Millisecond), start.Sub(stalledAt).Round(time.Millisecond),
+		lastSent.Sub(stalledAt).Round(time.Millisecond), churned.Load())
+	for _, w := range watchers {
+		if slices.ContainsFunc(w.c.Ghosts(), func(g client.Reader) bool { return g.ID == stalledID }) {
+			t.Errorf("%s still sees the stalled reader", w.id)
+		}
+	}
+	moved := lat.deliveredWhile(stalledAt, stalledAt.Add(leftAfter))
+	t.Logf("%d moves reached normal readers while the stalled reader was connected", moved)
+	if moved == 0 {
+		t.Errorf("no move was delivered while the stalled reader was connected: the test did not overlap the stall")
+	}
+
+	// Why the server let go of it, and what it had managed to send.
+	for _, line := range strings.Split(ts.Logs.String(), "\n") {
+		var l map[string]any
+		if json.Unmarshal([]byte(line), &l) == nil && l["reader"] == stalledID {
+			delete(l, "time")
+			delete(l, "post")
+			delete(l, "reader")
+			t.Logf("server log for the stalled reader: %v", l)
+		}
+	}
+	_ = stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
+	frames, bytes := 0, 0
+	var end error
+	for {
+		_, data, err := stalled.ReadMessage()
+		if err != nil {
+			end = err
+			break
+		}
+		frames++
+		bytes += len(data)
+	}
+	t.Logf("the stalled socket held %d frames (%d bytes of payload), then: %v", frames, bytes, end)
+	var ne net.Error
+	if errors.As(end, &ne) && ne.Timeout() {
+		t.Errorf("the stalled socket was still open 5 s after the server let go of its reader")
+	}
+}
+
+// slowWatcher is a normal reader that records when each leave arrived.
+type slowWatcher struct {
+	c  *client.Conn
+	id string
+
+	mu   sync.Mutex
+	left map[string]time.Time
+}
+
+func (w *slowWatcher) leftAt(id string) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.left[id]
+}
+
+func dialSlowWatcher(t *testing.T, ts *testServer, i int, lat *slowLatency) *slowWatcher {
+	t.Helper()
+	w := &slowWatcher{left: make(map[string]time.Time)}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, client.URL(ts.URL, "alpha"), client.Options{
+		Origin: ts.URL,
+		OnFrame: func(f client.Frame) {
+			switch f.Type {
+			case "moves":
+				lat.receive(i, f)
+			case "leave":
+				w.mu.Lock()
+				if _, ok := w.left[f.ID]; !ok {
+					w.left[f.ID] = f.Received
+				}
+				w.mu.Unlock()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Kill() })
+	if err := c.Wait(ctx, c.Welcomed); err != nil {
+		t.Fatalf("welcome: %v", err)
+	}
+	w.c, w.id = c, c.You().ID
+	return w
+}
+
+// slowLatency matches the moves the normal readers receive with the scrolls
+// that caused them (every position is unique to its sender).
+type slowLatency struct {
+	mu   sync.Mutex
+	sent map[string]time.Time // "id@position" → when it was sent
+	got  []slowDelivery
+}
+
+type slowDelivery struct {
+	to      int
+	key     string
+	at      time.Time
+	latency time.Duration
+}
+
+func (l *slowLatency) send(id string, p float64) {
+	l.mu.Lock()
+	l.sent[fmt.Sprintf("%s@%g", id, p)] = time.Now()
+	l.mu.Unlock()
+}
+
+func (l *slowLatency) receive(to int, f client.Frame) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, m := range f.Moves {
+		key := fmt.Sprintf("%s@%g", m.ID, m.Position)
+		if sent, ok := l.sent[key]; ok {
+			l.got = append(l.got, slowDelivery{to: to, key: key, at: f.Received, latency: f.Received.Sub(sent)})
+		}
+	}
+}
+
+// summary reports every matched delivery's mean and worst delay, and the
+// worst delay of a final position.
+func (l *slowLatency) summary(ws []*slowWatcher, final []float64) (n int, maxAll, mean, maxFinal time.Duration, worst string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	finals := map[string]bool{}
+	for i, w := range ws {
+		finals[fmt.Sprintf("%s@%g", w.id, final[i])] = true
+	}
+	var sum time.Duration
+	for _, d := range l.got {
+		sum += d.latency
+		if d.latency > maxAll {
+			maxAll = d.latency
+			worst = fmt.Sprintf("%s to reader %d", d.key, d.to)
+		}
+		if finals[d.key] {
+			maxFinal = max(maxFinal, d.latency)
+		}
+	}
+	if n = len(l.got); n > 0 {
+		mean = sum / time.Duration(n)
+	}
+	return n, maxAll.Round(time.Microsecond), mean.Round(time.Microsecond), maxFinal.Round(time.Microsecond), worst
+}
+
+func (l *slowLatency) deliveredWhile(from, to time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, d := range l.got {
+		if d.at.After(from) && d.at.Before(to) {
+			n++
+		}
+	}
+	return n
+}
+
+// slowChurnOnce is one reader arriving on the post and leaving again.
+func slowChurnOnce(ts *testServer) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, client.URL(ts.URL, "alpha"), client.Options{Origin: ts.URL})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Wait(ctx, c.Welcomed)
+}
+
+// startSlowServer is startServer with every accepted socket's kernel send
+// buffer capped at sndbuf bytes (the kernel doubles it), so that a client
+// that stops reading blocks the server's writes within a few KB. The web
+// logger keeps, from debug level, only the lines that say why a socket
+// closed; the engine logs at info (tracing off, as in production).
+func startSlowServer(t *testing.T, sndbuf int, mutate func(*web.Config, *actors.Config)) *testServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	library, err := posts.Open(testPosts, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webLog := slog.New(slowLogFilter{slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
+	acfg := actors.Config{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Tick: 20 * time.Millisecond}
+	wcfg := web.Config{Posts: library, Views: views.Embedded, Logger: webLog}
+	if mutate != nil {
+		mutate(&wcfg, &acfg)
+	}
+	presence, err := actors.New(acfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wcfg.Presence = presence
+	srv, err := web.New(wcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(slowListener{ln.(*net.TCPListener), sndbuf}) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+			ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := presence.Close(ctx); err != nil {
+				t.Errorf("close presence: %v", err)
+			}
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &testServer{URL: "http://" + ln.Addr().String(), Server: srv, Presence: presence, Logs: logs, Stop: stop}
+}
+
+// slowListener caps each accepted socket's send buffer.
+type slowListener struct {
+	*net.TCPListener
+	sndbuf int
+}
+
+func (l slowListener) Accept() (net.Conn, error) {
+	c, err := l.TCPListener.AcceptTCP()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.SetWriteBuffer(l.sndbuf); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// slowLogFilter passes info and above, and of the debug lines only those
+// about a socket closing: the rest (every frame in and out) would make the
+// log the test's bottleneck.
+type slowLogFilter struct{ slog.Handler }
+
+func (f slowLogFilter) Handle(ctx context.Context, r slog.Record) error {
+	switch {
+	case r.Level >= slog.LevelInfo,
+		r.Message == "websocket closed",
+		r.Message == "websocket close sent",
+		r.Message == "websocket write failed":
+		return f.Handler.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (f slowLogFilter) WithAttrs(as []slog.Attr) slog.Handler {
+	return slowLogFilter{f.Handler.WithAttrs(as)}
+}
+
+func (f slowLogFilter) WithGroup(name string) slog.Handler {
+	return slowLogFilter{f.Handler.WithGroup(name)}
+}
