@@ -62,6 +62,7 @@ func (m *monitor) Receive(c *actor.Context) {
 			m.notify(c, w)
 		}
 	case actor.DeadLetterEvent:
+		m.sys.deadLetters.Add(1)
 		// A room may still send to a connection whose socket just closed,
 		// before the room hears of it: routine, so debug. Anything else is
 		// a message lost for a reason worth a warning.

@@ -226,6 +226,12 @@ func (p *Presence) Stats() Stats {
 	return Stats{Actors: p.sys.live.Load(), Panics: p.sys.panics.Load()}
 }
 
+// EngineStats is Stats in the shape web.Config.EngineStats wants, with the
+// dead letters the monitor counted.
+func (p *Presence) EngineStats() (actors, panics, deadLetters int64) {
+	return p.sys.live.Load(), p.sys.panics.Load(), p.sys.deadLetters.Load()
+}
+
 // Close stops every connection, room and reader, then the monitor, and
 // waits for them. The web server should have closed its sockets first.
 func (p *Presence) Close(ctx context.Context) error {

@@ -42,8 +42,9 @@ type system struct {
 	cfg    Config
 	trace  bool // message tracing is on (debug level enabled)
 
-	live   atomic.Int64 // actors started and not yet stopped
-	panics atomic.Int64
+	live        atomic.Int64 // actors started and not yet stopped
+	panics      atomic.Int64
+	deadLetters atomic.Int64
 
 	// incarnation is drawn at start: peers tell a restarted node by it.
 	incarnation uint64

@@ -81,6 +81,7 @@ func startServerAt(t testing.TB, addr string, mutate func(*web.Config, *actors.C
 		t.Fatal(err)
 	}
 	wcfg.Presence = presence
+	wcfg.EngineStats = presence.EngineStats
 	srv, err := web.New(wcfg)
 	if err != nil {
 		t.Fatal(err)

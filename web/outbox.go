@@ -2,6 +2,7 @@ package web
 
 import (
 	"sync"
+	"time"
 
 	"github.com/readtag/readtag"
 )
@@ -31,6 +32,7 @@ type item struct {
 	moves  []readtag.Move   // moves: shared with other clients unless owned
 	owned  bool             // moves is this outbox's own copy (merged)
 	crowd  readtag.Crowd    // crowd
+	at     time.Time        // when it was queued (the oldest of merged ones)
 }
 
 // Close codes the server sends.
@@ -48,8 +50,9 @@ const (
 // instead of a backlog. A reader that still falls limit frames behind is
 // closed, never allowed to hold memory or a room hostage.
 type outbox struct {
-	limit int
-	wake  chan struct{} // signalled when there is work; capacity 1
+	limit   int
+	wake    chan struct{} // signalled when there is work; capacity 1
+	metrics *metrics      // nil in unit tests
 
 	mu      sync.Mutex
 	you     string // the reader's own id, skipped in moves
@@ -61,8 +64,8 @@ type outbox struct {
 	reason  string
 }
 
-func newOutbox(limit int) *outbox {
-	return &outbox{limit: limit, wake: make(chan struct{}, 1)}
+func newOutbox(limit int, m *metrics) *outbox {
+	return &outbox{limit: limit, wake: make(chan struct{}, 1), metrics: m}
 }
 
 func (o *outbox) Welcome(you readtag.Reader, others []readtag.Reader) {
@@ -81,6 +84,7 @@ func (o *outbox) Moves(moves []readtag.Move) {
 	defer o.mu.Unlock()
 	if n := len(o.queue); n > 0 && o.queue[n-1].kind == kindMoves && !o.closing {
 		o.merge(&o.queue[n-1], moves)
+		o.count(func(m *metrics) { m.coalesced.Inc() })
 		return
 	}
 	o.pushLocked(item{kind: kindMoves, moves: moves})
@@ -96,6 +100,7 @@ func (o *outbox) Crowd(u readtag.Crowd) {
 		if tail := &o.queue[n-1]; tail.kind == kindCrowd && len(tail.crowd.Join)+len(tail.crowd.Leave) == 0 {
 			tail.crowd.Total, tail.crowd.Bands = u.Total, u.Bands
 			tail.crowd.Moves = mergeMoves(tail.crowd.Moves, u.Moves)
+			o.count(func(m *metrics) { m.coalesced.Inc() })
 			return
 		}
 	}
@@ -136,10 +141,18 @@ func (o *outbox) pushLocked(it item) {
 	if len(o.queue) >= o.limit {
 		o.queue = o.queue[:0]
 		o.closeLocked(closePolicy, "too slow: the connection fell too far behind")
+		o.count(func(m *metrics) { m.slowClosed.Inc() })
 		return
 	}
+	it.at = time.Now()
 	o.queue = append(o.queue, it)
 	o.signal()
+}
+
+func (o *outbox) count(f func(*metrics)) {
+	if o.metrics != nil {
+		f(o.metrics)
+	}
 }
 
 // merge folds moves into the queued moves item it.

@@ -105,3 +105,32 @@ func TestLivePostErrorPage(t *testing.T) {
 		t.Errorf("index with a broken post: %d", status)
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	ts := startServer(t, nil)
+	a := ts.dial(t, "alpha")
+	b := ts.dial(t, "alpha")
+	_ = a.Scroll(0.5)
+	_ = a.WriteText([]byte(`{"type":"nope"}`))
+	waitGhosts(t, b, id(a)+"@0.5")
+	var body string
+	eventually(t, "the bad frame counted", func() bool {
+		_, body = ts.get(t, "/metrics")
+		return strings.Contains(body, "readtag_bad_frames_total 1")
+	})
+	for _, want := range []string{
+		"readtag_readers 2",
+		"readtag_joins_total 2",
+		"readtag_frames_in_total 2",
+		`readtag_frames_out_total{type="welcome"} 2`,
+		`readtag_frames_out_total{type="moves"} 1`,
+		"readtag_fanout_delay_seconds_bucket",
+		"readtag_actors ",
+		"go_goroutines ",
+		"process_resident_memory_bytes ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

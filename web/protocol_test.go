@@ -102,7 +102,7 @@ func TestEncodeFrames(t *testing.T) {
 }
 
 func TestOutboxCoalescesAndBounds(t *testing.T) {
-	o := newOutbox(4)
+	o := newOutbox(4, nil)
 	o.Welcome(readtag.Reader{ID: "me"}, nil)
 	o.Moves([]readtag.Move{{ID: "a", Position: 0.1}, {ID: "me", Position: 0.2}})
 	shared := []readtag.Move{{ID: "a", Position: 0.3}, {ID: "b", Position: 0.4}}

@@ -43,6 +43,9 @@ type Config struct {
 	// Health reports readiness for GET /healthz: whether this node is ready,
 	// its id, and the cluster members it sees. Zero value means always ready.
 	Health func() (ready bool, node string, members []string)
+	// EngineStats feeds the engine's own figures into /metrics. Zero value
+	// leaves them out.
+	EngineStats EngineStats
 	// Logger: zero value means slog.Default().
 	Logger *slog.Logger
 	// AllowedOrigins are origins ("https://example.com") besides the site's
@@ -78,6 +81,7 @@ type Server struct {
 	views    *views.Views
 	presence Presence
 	assets   map[string]*asset
+	metrics  *metrics
 
 	mu       sync.Mutex
 	conns    map[*outbox]struct{}
@@ -119,6 +123,7 @@ func New(cfg Config) (*Server, error) {
 		presence: cfg.Presence,
 		assets:   assets,
 		conns:    make(map[*outbox]struct{}),
+		metrics:  newMetrics(cfg.EngineStats),
 	}
 	s.views, err = views.Open(cfg.Views, cfg.LiveViews, template.FuncMap{"asset": s.assetURL})
 	if err != nil {
@@ -149,6 +154,7 @@ func (s *Server) routes() {
 	s.app.Get("/posts/:slug", s.handlePost)
 	s.app.Get("/static/:name", s.handleStatic)
 	s.app.Get("/healthz", s.handleHealth)
+	s.app.Get("/metrics", s.handleMetrics())
 	s.app.Get("/ws/posts/:slug", s.handleUpgrade, fws.New(s.serveWS, fws.Config{
 		// Origins are checked in handleUpgrade (same-origin by default).
 		ReadBufferSize:  1024,
@@ -254,6 +260,8 @@ func (s *Server) track(ob *outbox) bool {
 	}
 	s.conns[ob] = struct{}{}
 	s.handlers.Add(1)
+	s.metrics.connections.Inc()
+	s.metrics.joins.Inc()
 	return true
 }
 
@@ -261,6 +269,7 @@ func (s *Server) untrack(ob *outbox) {
 	s.mu.Lock()
 	delete(s.conns, ob)
 	s.mu.Unlock()
+	s.metrics.connections.Dec()
 	s.handlers.Done()
 }
 

@@ -72,7 +72,7 @@ func (s *Server) serveWS(ws *fws.Conn) {
 	id, _ := ws.Locals(localReader).(string)
 	log := s.log.With("reader", id, "post", slug)
 
-	ob := newOutbox(s.cfg.OutboxLimit)
+	ob := newOutbox(s.cfg.OutboxLimit, s.metrics)
 	if !s.track(ob) {
 		_ = ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(closeGoingAway, "server shutting down"), time.Now().Add(time.Second))
@@ -88,6 +88,7 @@ func (s *Server) serveWS(ws *fws.Conn) {
 		s.write(ws, ob, log)
 	}()
 	reason := s.read(ws, ob, sess, log)
+	s.metrics.leaves.WithLabelValues(leaveBy(reason)).Inc()
 	sess.Leave()
 	ob.stop()
 	<-writerDone
@@ -116,6 +117,8 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 			return "closed by server"
 		}
 		extend()
+		s.metrics.framesIn.Inc()
+		s.metrics.bytesIn.Add(float64(len(data)))
 		if s.debug {
 			log.Debug("websocket frame in", "bytes", len(data), "frame", truncate(data, 200))
 		}
@@ -124,16 +127,31 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 			return "rate limit"
 		}
 		if mt != websocket.TextMessage {
+			s.metrics.badFrames.Inc()
 			ob.sendError("binary frames are not supported: send JSON text frames")
 			continue
 		}
 		pos, err := decodeScroll(data)
 		if err != nil {
+			s.metrics.badFrames.Inc()
 			ob.sendError(err.Error())
 			continue
 		}
 		sess.Scroll(pos)
 	}
+}
+
+// leaveBy sorts read's reasons for the leaves metric.
+func leaveBy(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, "client closed"):
+		return "client"
+	case reason == "closed by server" || reason == "rate limit" || reason == "frame too large":
+		return "server"
+	case reason == "no pong in time":
+		return "timeout"
+	}
+	return "error"
 }
 
 func readError(err error) string {
@@ -179,6 +197,9 @@ func (s *Server) write(ws *fws.Conn, ob *outbox, log *slog.Logger) {
 				s.abort(ws, ob)
 				return
 			}
+			s.metrics.outByKind[batch[i].kind].Inc()
+			s.metrics.bytesOut.Add(float64(len(buf)))
+			s.metrics.outboxDelay.Observe(time.Since(batch[i].at).Seconds())
 			if s.debug {
 				log.Debug("websocket frame out", "type", batch[i].kind.String(), "bytes", len(buf))
 			}

@@ -189,6 +189,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		LiveViews:      o.viewsDir != "",
 		Presence:       presence,
 		Health:         presence.Health,
+		EngineStats:    presence.EngineStats,
 		Logger:         log,
 		AllowedOrigins: o.allowedOrigins,
 	})
