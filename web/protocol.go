@@ -95,11 +95,7 @@ func appendMoves(b []byte, moves []readtag.Move, skip string) ([]byte, bool) {
 		if n > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"id":`...)
-		b = appendString(b, m.ID)
-		b = append(b, `,"position":`...)
-		b = strconv.AppendFloat(b, m.Position, 'f', -1, 64)
-		b = append(b, '}')
+		b = appendMove(b, m)
 		n++
 	}
 	if n == 0 {
@@ -139,13 +135,17 @@ func appendCrowd(b []byte, u readtag.Crowd) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"id":`...)
-		b = appendString(b, m.ID)
-		b = append(b, `,"position":`...)
-		b = strconv.AppendFloat(b, m.Position, 'f', -1, 64)
-		b = append(b, '}')
+		b = appendMove(b, m)
 	}
 	return append(b, "]}"...)
+}
+
+func appendMove(b []byte, m readtag.Move) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, m.ID)
+	b = append(b, `,"position":`...)
+	b = strconv.AppendFloat(b, m.Position, 'f', -1, 64)
+	return append(b, '}')
 }
 
 func appendError(b []byte, reason string) []byte {
