@@ -50,6 +50,7 @@ func (r *room) checkMode(c *actor.Context) {
 	if r.crowd {
 		order = r.byPosition()
 	}
+	r.order = order
 	for _, m := range r.members {
 		if m.node != "" {
 			continue
@@ -136,7 +137,7 @@ func (r *room) visible(order []*member, m *member) map[string]float64 {
 		default:
 			o, hi = order[hi], hi+1
 		}
-		if o != m {
+		if o != m && r.members[o.reader.ID] == o { // order may be a tick old
 			out[o.reader.ID] = o.reader.Position
 		}
 	}
@@ -159,6 +160,7 @@ func (r *room) crowdFlush(c *actor.Context) {
 	}
 	r.dirty = false
 	order := r.byPosition()
+	r.order = order
 	b := bands(order)
 	bandsChanged := !slices.Equal(b, r.lastBands)
 	r.lastBands = b

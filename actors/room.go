@@ -70,6 +70,7 @@ type room struct {
 	dirty     bool     // something changed since the last crowd tick
 	recent    []string // the latest movers, newest first
 	lastBands []int
+	order     []*member // members by position as of the last crowd tick
 }
 
 type member struct {
@@ -171,7 +172,12 @@ func (r *room) join(c *actor.Context, msg join) {
 	m := &member{reader: you, color: color, conn: msg.conn, pid: pid}
 	var others []readtag.Reader
 	if r.crowd {
-		m.seen = r.visible(r.byPosition(), m)
+		// The order of the last tick will do (a join storm must not sort
+		// the whole room once per join); newer readers come at the next tick.
+		if r.order == nil {
+			r.order = r.byPosition()
+		}
+		m.seen = r.visible(r.order, m)
 		for id := range m.seen {
 			others = append(others, r.members[id].reader)
 		}
@@ -263,18 +269,16 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 	r.schedule(c)
 }
 
-// schedule arranges the next tick.
+// schedule arranges the next tick. The first change after a quiet tick is
+// sent at once, later ones wait for the next tick, so a connection gets at
+// most one batch a tick. Even "at once" goes through the inbox (a timer of
+// zero): a room with joins or moves queued handles them all before it
+// flushes, instead of paying a whole flush for each one.
 func (r *room) schedule(c *actor.Context) {
 	if r.timer != nil {
 		return
 	}
-	// The first move after a quiet tick goes out at once; later ones wait
-	// for the next tick, so connections still get at most one batch a tick.
-	if wait := r.sys.cfg.Tick - time.Since(r.flushed); wait > 0 {
-		r.timer = after(c.Engine(), c.PID(), wait, tick{})
-		return
-	}
-	r.flush(c)
+	r.timer = after(c.Engine(), c.PID(), max(0, r.sys.cfg.Tick-time.Since(r.flushed)), tick{})
 }
 
 // flush sends every connection the moves of this tick. The slice is shared

@@ -119,9 +119,9 @@ func roomBenchAwait(b *testing.B, what string, scale time.Duration, cond func() 
 }
 
 // BenchmarkRoomTick measures one round of a room of N readers on a real
-// engine: every reader scrolls once (through its Session,
-// conn actor and reader actor to the room), and the round ends when every
-// client has been handed every other reader's new position. ns/op is one
+// engine: every reader scrolls once (through its Session, conn actor and
+// reader actor to the room), and the round ends when every client has been
+// handed every other reader's new position. ns/op is one
 // round; allocs/op counts the whole engine's allocations in it;
 // deliveries/s is the positions handed to clients per second (everyone
 // mode: N*(N-1) a round; crowd mode: the Moves and Join entries of crowd
