@@ -1,0 +1,78 @@
+/*
+Readtag-load loads a readtag server with simulated readers over the WebSocket
+protocol v1 (docs/protocol.md) and measures what a reader would feel.
+
+Usage:
+
+	go run ./cmd/readtag-load SCENARIO [flags]
+	go run ./cmd/readtag-load --make-posts DIR --count M
+
+Scenarios:
+
+	hot    --readers N (1000) on --post, each scrolling at --rate Hz (5), measured
+	       for --duration (30s) once all have joined (connects spread over --ramp, 5s).
+	       Reports scroll-to-ghost latency, updates/s, frames and bytes per client.
+	       --baseline runs it against a naive server instead, --compare against both.
+	idle   --readers N over --posts-count M posts (or --posts a,b,c), still, for
+	       --duration: connect success and the server's memory per reader.
+	storm  --readers N joining --post within --ramp: join times (dial to welcome),
+	       then every reader's view must equal the room (all open readers of the
+	       post but itself), polled until it does or --duration (30s) passes.
+	       Exit code 1 when the views never agree.
+	churn  --rate C connects/s, each connection closing --life (1s) after its
+	       welcome, for --duration (60s): errors, and the server's goroutines and
+	       memory before and after (--pid, --metrics) to spot leaks.
+	baseline-server
+	       the naive server alone, on --addr, until interrupted.
+
+# How latency is measured
+
+Every scroll's position encodes its send time: (unix ms mod 10000) / 10000.
+The server keeps four decimals, exactly 1 ms, so a receiver turns a position
+back into its send time and subtracts it from its own clock. This works
+across the worker processes because they share the machine's clock; it wraps
+every 10 s, so latencies of 10 s or more alias. Only delivered positions are
+measured: readtag coalesces moves per 50 ms tick, so what is measured is what a
+reader sees. Welcome and join positions are not samples.
+
+Percentiles come from a log-linear histogram (exact below 128 ms, within 1/64
+above); --json includes its buckets for charts.
+
+# Views (storm)
+
+Each reader keeps its view as a count and the XOR of 64-bit hashes of the ids
+it shows, updated by welcome, join and leave. That is compared with the room
+computed from every reader's welcome (across worker processes) without
+shipping every id of every view. A duplicate join, a missing leave or a
+reader seeing itself all show up as mismatches.
+
+# Scale
+
+Each connection is a file: the tool raises its soft open-file limit to the
+hard one, and (--procs 0) runs enough worker processes, re-executing itself,
+that none holds more than 15,000 connections. Workers get the same plan and
+take every P-th connection, so the schedule does not depend on P; they
+stream their counters to the parent as JSON lines. Past about 28,000
+connections to one server from one address the ephemeral ports
+(32768-60999) run out: pass --source-ips 127.0.0.1,127.0.0.2,... to bind
+connections to several loopback addresses round-robin. The server is a
+process too: with 20,000 open files it cannot hold more than about 19,900
+readers.
+
+An idle run over M posts needs a server with M posts:
+
+	go run ./cmd/readtag-load --make-posts /tmp/posts --count 100
+	go run ./cmd/readtag --posts /tmp/posts &
+	go run ./cmd/readtag-load idle --readers 10000 --posts-count 100
+
+Memory per reader is the server's RSS growth over the open readers, so it is
+only meaningful on a freshly started server. --pid may be the pid of `go run`:
+the tool then samples its only child, the server.
+
+# Safety
+
+Only loopback targets are accepted unless --allow-remote is given. Every phase
+has a time bound and the whole run a hard deadline; worker processes stop when
+their parent's pipe closes.
+*/
+package main

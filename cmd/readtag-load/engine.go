@@ -1,0 +1,387 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Plan is one worker's share of a run. Every worker gets the same plan but
+// its own Worker number: connection g (0 ≤ g < Conns) belongs to worker
+// g mod Workers, and starts at Start + Spread·g/Conns. So the schedule, the
+// target, post and source address of every connection are the same whatever
+// the number of processes.
+type Plan struct {
+	Worker  int `json:"worker"`
+	Workers int `json:"workers"`
+	// Conns is the number of connections of the whole run.
+	Conns  int           `json:"conns"`
+	Start  time.Time     `json:"start"`
+	Spread time.Duration `json:"spread"`
+	// Rate is how often each reader scrolls after its welcome (Hz); 0 never.
+	Rate float64 `json:"rate"`
+	// Life, if set, closes each connection that long after its welcome.
+	Life      time.Duration `json:"life"`
+	Targets   []string      `json:"targets"` // http://host:port
+	Slugs     []string      `json:"slugs"`
+	SourceIPs []string      `json:"source_ips,omitempty"`
+	// Deadline is the hard stop: the worker closes everything by then even
+	// if nobody tells it to.
+	Deadline time.Time `json:"deadline"`
+}
+
+// target, slug and source address of connection g. Readers go round-robin
+// over the targets; consecutive readers on one target go to consecutive
+// posts, so that every post has readers on every target (a cluster run must
+// show readers of node A to readers of node B).
+func (p *Plan) target(g int) string { return p.Targets[g%len(p.Targets)] }
+func (p *Plan) slug(g int) string {
+	return p.Slugs[(g/len(p.Targets))%len(p.Slugs)]
+}
+func (p *Plan) source(g int) int {
+	if len(p.SourceIPs) == 0 {
+		return -1
+	}
+	return (g / len(p.Targets)) % len(p.SourceIPs)
+}
+
+// Timeouts of one connection.
+const (
+	dialTimeout    = 15 * time.Second
+	welcomeTimeout = 10 * time.Second
+	writeTimeout   = 10 * time.Second
+	closeTimeout   = 2 * time.Second
+	// maxFrame bounds one received frame: a welcome to the 20,000th reader
+	// of a post is about 1.2 MB.
+	maxFrame = 16 << 20
+)
+
+// nShards spreads the counters so that thousands of reading goroutines do
+// not queue on one lock.
+const nShards = 16
+
+type shard struct {
+	mu sync.Mutex
+	st Stats
+	_  [64]byte // keep shards on separate cache lines
+}
+
+// engine runs one worker's connections and counts what they see.
+type engine struct {
+	plan    Plan
+	dialers []*websocket.Dialer // one per source address, or one
+	shards  [nShards]shard
+
+	measuring atomic.Bool // count into Stats.Window too
+
+	dialCtx    context.Context // cancelled when stopping, to abort dials
+	cancelDial context.CancelFunc
+	scrollStop chan struct{} // closed when stopping
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	stopping bool
+	wg       sync.WaitGroup // connection goroutines
+	sched    chan struct{}  // closed when the schedule has started every connection
+	rare     sync.Mutex     // the failure maps
+	failures Stats          // DialErrors, Closes, ErrorTexts
+
+	open     atomic.Int64
+	attempts atomic.Int64
+	welcomed atomic.Int64
+	failed   atomic.Int64
+	closed   atomic.Int64
+	lost     atomic.Int64
+}
+
+func newEngine(plan Plan) *engine {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &engine{
+		plan:       plan,
+		dialCtx:    ctx,
+		cancelDial: cancel,
+		scrollStop: make(chan struct{}),
+		conns:      make(map[*conn]struct{}),
+		sched:      make(chan struct{}),
+	}
+	// Scroll frames are tiny: a small shared write buffer pool keeps 10,000
+	// idle connections from holding 4 KB each.
+	pool := &sync.Pool{}
+	if len(plan.SourceIPs) == 0 {
+		e.dialers = []*websocket.Dialer{newDialer(nil, pool)}
+	}
+	for _, ip := range plan.SourceIPs {
+		e.dialers = append(e.dialers, newDialer(net.ParseIP(ip), pool))
+	}
+	return e
+}
+
+func newDialer(local net.IP, pool *sync.Pool) *websocket.Dialer {
+	nd := &net.Dialer{Timeout: dialTimeout}
+	if local != nil {
+		nd.LocalAddr = &net.TCPAddr{IP: local}
+		// Without this, bind() reserves a port per source address for every
+		// destination, which is what limits one address to ~28k sockets.
+		nd.Control = bindNoPort
+	}
+	return &websocket.Dialer{
+		NetDialContext:   nd.DialContext,
+		HandshakeTimeout: dialTimeout,
+		ReadBufferSize:   4096,
+		WriteBufferSize:  512,
+		WriteBufferPool:  pool,
+	}
+}
+
+// start launches the schedule; connections open on their own time.
+func (e *engine) start() {
+	go e.schedule()
+}
+
+func (e *engine) schedule() {
+	defer close(e.sched)
+	p := &e.plan
+	t := time.NewTimer(0)
+	defer t.Stop()
+	<-t.C
+	for g := p.Worker; g < p.Conns; g += p.Workers {
+		at := p.Start
+		if p.Conns > 0 {
+			at = p.Start.Add(time.Duration(float64(p.Spread) * float64(g) / float64(p.Conns)))
+		}
+		if d := time.Until(at); d > 0 {
+			t.Reset(d)
+			select {
+			case <-t.C:
+			case <-e.dialCtx.Done():
+				return
+			}
+		}
+		e.mu.Lock()
+		stopping := e.stopping
+		if !stopping {
+			e.wg.Add(1)
+		}
+		e.mu.Unlock()
+		if stopping {
+			return
+		}
+		go e.connect(g)
+	}
+}
+
+// connect runs connection g from dial to close.
+func (e *engine) connect(g int) {
+	defer e.wg.Done()
+	p := &e.plan
+	d := e.dialers[0]
+	if i := p.source(g); i >= 0 {
+		d = e.dialers[i]
+	}
+	c := &conn{e: e, g: g, slug: p.slug(g), shard: &e.shards[g%nShards], done: make(chan struct{})}
+	e.attempts.Add(1)
+	c.dialStart = time.Now()
+	ctx, cancel := context.WithTimeout(e.dialCtx, dialTimeout)
+	ws, resp, err := d.DialContext(ctx, wsURL(p.target(g), c.slug), nil)
+	cancel()
+	if err != nil {
+		if e.isStopping() {
+			return // aborted by the stop, not a failure of the server
+		}
+		e.failed.Add(1)
+		e.count(&e.failures.DialErrors, dialClass(err, resp))
+		return
+	}
+	c.ws = ws
+	if !e.track(c) {
+		_ = ws.Close()
+		return
+	}
+	defer e.untrack(c)
+	c.run()
+}
+
+func wsURL(base, slug string) string {
+	return "ws" + strings.TrimPrefix(base, "http") + "/ws/posts/" + slug
+}
+
+func (e *engine) track(c *conn) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopping {
+		return false
+	}
+	e.conns[c] = struct{}{}
+	return true
+}
+
+func (e *engine) untrack(c *conn) {
+	e.mu.Lock()
+	delete(e.conns, c)
+	e.mu.Unlock()
+}
+
+func (e *engine) isStopping() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.stopping
+}
+
+// count adds one to a failure map.
+func (e *engine) count(m *map[string]int64, key string) {
+	if len(key) > 200 {
+		key = key[:200]
+	}
+	e.rare.Lock()
+	if *m == nil {
+		*m = make(map[string]int64)
+	}
+	(*m)[key]++
+	e.rare.Unlock()
+}
+
+// dialClass names why a dial failed, coarsely enough to group thousands.
+func dialClass(err error, resp *http.Response) string {
+	if resp != nil {
+		return fmt.Sprintf("HTTP %d", resp.StatusCode)
+	}
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return "timeout"
+	case errors.As(err, &errno):
+		switch errno {
+		case syscall.ECONNREFUSED:
+			return "connection refused"
+		case syscall.ECONNRESET:
+			return "connection reset"
+		case syscall.EADDRNOTAVAIL:
+			return "no free local port (EADDRNOTAVAIL): add --source-ips"
+		case syscall.EMFILE, syscall.ENFILE:
+			return "too many open files (tool)"
+		}
+		return errno.Error()
+	case errors.Is(err, websocket.ErrBadHandshake):
+		return "bad handshake"
+	}
+	return "other: " + err.Error()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// setMeasuring starts or stops counting into the window.
+func (e *engine) setMeasuring(on bool) { e.measuring.Store(on) }
+
+// snapshot merges the shards into one Stats.
+func (e *engine) snapshot() Stats {
+	var s Stats
+	for i := range e.shards {
+		sh := &e.shards[i]
+		sh.mu.Lock()
+		s.Merge(&sh.st)
+		sh.mu.Unlock()
+	}
+	e.rare.Lock()
+	f := e.failures.clone()
+	e.rare.Unlock()
+	s.DialErrors, s.Closes, s.ErrorTexts = f.DialErrors, f.Closes, f.ErrorTexts
+	s.Attempts = e.attempts.Load()
+	s.Welcomed = e.welcomed.Load()
+	s.Failed = e.failed.Load()
+	s.Open = e.open.Load()
+	s.Closed = e.closed.Load()
+	s.Lost = e.lost.Load()
+	s.CPUTicks = selfCPUTicks()
+	s.Workers = 1
+	return s
+}
+
+// View is one reader's view of its post, as a fingerprint: how many other
+// readers it shows and the XOR of their id hashes.
+type View struct {
+	ID    string `json:"id"`
+	Post  string `json:"post"`
+	Count int    `json:"n"`
+	XOR   uint64 `json:"x"`
+	// Crowd is set once the reader got a crowd frame; Total is the room
+	// size that frame announced.
+	Crowd bool `json:"crowd,omitempty"`
+	Total int  `json:"total,omitempty"`
+}
+
+// views reports every open, welcomed connection's view, and how many open
+// connections still wait for their welcome.
+func (e *engine) views() (vs []View, pending int) {
+	e.mu.Lock()
+	conns := make([]*conn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		switch {
+		case c.ending:
+		case c.id == "":
+			pending++
+		default:
+			vs = append(vs, View{ID: c.id, Post: c.slug, Count: c.viewN, XOR: c.viewX, Crowd: c.crowd, Total: c.total})
+		}
+		c.mu.Unlock()
+	}
+	return vs, pending
+}
+
+// stop closes every connection (close frame, then the socket) and waits for
+// them, within bounds, and returns the final stats.
+func (e *engine) stop() Stats {
+	e.mu.Lock()
+	already := e.stopping
+	e.stopping = true
+	conns := make([]*conn, 0, len(e.conns))
+	for c := range e.conns {
+		conns = append(conns, c)
+	}
+	e.mu.Unlock()
+	if !already {
+		e.measuring.Store(false)
+		e.cancelDial()
+		close(e.scrollStop)
+	}
+	for _, c := range conns {
+		c.leave()
+	}
+	done := make(chan struct{})
+	go func() {
+		<-e.sched
+		e.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(closeTimeout + 3*time.Second):
+		// Peers that answer nothing: drop the sockets.
+		e.mu.Lock()
+		for c := range e.conns {
+			_ = c.ws.NetConn().Close()
+		}
+		e.mu.Unlock()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return e.snapshot()
+}

@@ -1,0 +1,425 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+)
+
+// Scroll-to-ghost latency across processes without a shared clock source
+// other than the machine's: every sender scrolls to a position that encodes
+// its send time, position = (unix ms mod 10000) / 10000. The server keeps
+// four decimals, which is exactly 1 ms, and the receiver subtracts the
+// position's time from its own. Wraps every 10 s, so latencies of 10 s or
+// more alias (a server that slow is obvious from everything else).
+const wrapMillis = 10000
+
+// positionFor is the position that encodes the time nowMillis (unix ms).
+func positionFor(nowMillis int64) int {
+	ms := nowMillis % wrapMillis
+	if ms < 0 {
+		ms += wrapMillis
+	}
+	return int(ms)
+}
+
+// appendScroll appends the scroll frame for the encoded position ms
+// (0..9999), written as 0.dddd so that it survives the server's rounding.
+func appendScroll(b []byte, ms int) []byte {
+	b = append(b, `{"type":"scroll","position":0.`...)
+	d := [4]byte{byte('0' + ms/1000%10), byte('0' + ms/100%10), byte('0' + ms/10%10), byte('0' + ms%10)}
+	b = append(b, d[:]...)
+	return append(b, '}')
+}
+
+// millisOf decodes a received position back into the send time's ms
+// (0..9999); ok is false for positions no sender of ours could have sent.
+func millisOf(p float64) (int, bool) {
+	if !(p >= 0 && p < 1) {
+		return 0, false
+	}
+	return int(math.Round(p*wrapMillis)) % wrapMillis, true
+}
+
+// latencyMillis is the time from the encoded send time sentMs to nowMillis,
+// in [0, 10000).
+func latencyMillis(nowMillis int64, sentMs int) int64 {
+	d := (nowMillis - int64(sentMs)) % wrapMillis
+	if d < 0 {
+		d += wrapMillis
+	}
+	return d
+}
+
+// frame is what the tool needs from one server frame. Byte slices point
+// into the frame's buffer and are valid only until the next frame.
+type frame struct {
+	typ      []byte
+	youID    []byte // welcome
+	readerID []byte // join
+	id       []byte // leave
+	errText  []byte // error, raw JSON string contents
+	errEsc   bool   // errText holds escapes
+
+	// readers and readersX summarise a welcome's readers: how many and the
+	// XOR of their id hashes (see idHash).
+	readers  int
+	readersX uint64
+	// moves counts moves entries; sent holds the decoded send time of each
+	// entry whose position carried one; own counts entries about self.
+	moves int
+	sent  []int32
+	own   int
+
+	// A crowd frame (readtag's crowded-post mode, not in protocol v1's
+	// document yet): the room's size, and the readers that became visible
+	// (join) and stopped being visible (leave), summarised as above.
+	total  int
+	hasTot bool
+	joinN  int
+	joinX  uint64
+	leaveN int
+	leaveX uint64
+}
+
+var errBadFrame = errors.New("not a JSON object")
+
+// parseFrame reads a server frame without allocating: thousands of readers
+// each receive 20 moves frames a second holding hundreds of entries, and
+// encoding/json would make the tool, not the server, the bottleneck. It
+// accepts any JSON object, in any key order, skipping keys it does not use.
+// self is the receiving reader's id (empty before the welcome).
+func parseFrame(b []byte, self []byte, f *frame) error {
+	*f = frame{sent: f.sent[:0]}
+	s := scanner{b: b}
+	ok := s.object(func(key []byte) bool {
+		switch string(key) {
+		case "type":
+			v, _, ok := s.str()
+			f.typ = v
+			return ok
+		case "you":
+			return s.reader(func(id []byte) { f.youID = id })
+		case "reader":
+			return s.reader(func(id []byte) { f.readerID = id })
+		case "id":
+			v, _, ok := s.str()
+			f.id = v
+			return ok
+		case "error":
+			v, esc, ok := s.str()
+			f.errText, f.errEsc = v, esc
+			return ok
+		case "readers":
+			return s.array(func() bool {
+				return s.reader(func(id []byte) {
+					f.readers++
+					f.readersX ^= idHash(id)
+				})
+			})
+		case "moves":
+			return s.array(func() bool { return s.move(self, f) })
+		case "total":
+			v, ok := s.num()
+			f.total, f.hasTot = int(v), ok
+			return ok
+		case "join":
+			if !s.peekArray() {
+				return s.skip(0)
+			}
+			return s.array(func() bool {
+				return s.reader(func(id []byte) {
+					f.joinN++
+					f.joinX ^= idHash(id)
+				})
+			})
+		case "leave":
+			if !s.peekArray() {
+				return s.skip(0)
+			}
+			return s.array(func() bool {
+				id, _, ok := s.str()
+				f.leaveN++
+				f.leaveX ^= idHash(id)
+				return ok
+			})
+		}
+		return s.skip(0)
+	})
+	if !ok {
+		return errBadFrame
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return errBadFrame
+	}
+	return nil
+}
+
+// errorText returns an error frame's text, unescaped.
+func (f *frame) errorText() string {
+	if !f.errEsc {
+		return string(f.errText)
+	}
+	var s string
+	if json.Unmarshal(append(append([]byte{'"'}, f.errText...), '"'), &s) != nil {
+		return string(f.errText)
+	}
+	return s
+}
+
+// idHash maps a reader id to 64 bits (FNV-1a, then a mixer so that XOR
+// over sets of similar ids stays well spread). A reader's view is kept as
+// (count, XOR of hashes), which updates in O(1) per join and leave and is
+// compared across processes without shipping every id of every view.
+func idHash(id []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range id {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// scanner is a minimal JSON reader over one buffer.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// eat consumes c (after white space) if it is next.
+func (s *scanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c { // the usual case: no white space
+		s.i++
+		return true
+	}
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string and returns its raw contents (escapes left as they
+// are, esc reporting whether there were any). It is lenient about control
+// characters, which readers of a trusted server need not police.
+func (s *scanner) str() (v []byte, esc bool, ok bool) {
+	if !s.eat('"') {
+		return nil, false, false
+	}
+	start := s.i
+	end := bytes.IndexByte(s.b[start:], '"')
+	if end < 0 {
+		return nil, false, false
+	}
+	if bytes.IndexByte(s.b[start:start+end], '\\') < 0 {
+		s.i = start + end + 1
+		return s.b[start : start+end], false, true
+	}
+	// Escapes: walk, so that an escaped quote does not end the string.
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '"':
+			v = s.b[start:s.i]
+			s.i++
+			return v, true, true
+		case '\\':
+			s.i += 2
+		default:
+			s.i++
+		}
+	}
+	return nil, false, false
+}
+
+// num reads a number. The common case (digits, a point, at most 15 digits)
+// is computed directly; anything else goes through strconv.
+func (s *scanner) num() (float64, bool) {
+	s.ws()
+	start := s.i
+	var mant uint64
+	digits, frac := 0, -1
+	simple := true
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+		simple = false
+	}
+	for ; s.i < len(s.b); s.i++ {
+		c := s.b[s.i]
+		switch {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if frac >= 0 {
+				frac++
+			}
+		case c == '.' && frac < 0:
+			frac = 0
+		case c == 'e' || c == 'E' || c == '+' || c == '-':
+			simple = false
+		default:
+			goto done
+		}
+	}
+done:
+	if digits == 0 {
+		return 0, false
+	}
+	if simple && digits <= 15 {
+		if frac <= 0 {
+			return float64(mant), true
+		}
+		// Both operands are exact, so the division is correctly rounded.
+		return float64(mant) / pow10[frac], true
+	}
+	v, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
+	return v, err == nil
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// peekArray reports whether an array comes next.
+func (s *scanner) peekArray() bool {
+	s.ws()
+	return s.i < len(s.b) && s.b[s.i] == '['
+}
+
+// object reads {"key": value, ...}, calling fn for each key with the value
+// still to be read; fn must consume it.
+func (s *scanner) object(fn func(key []byte) bool) bool {
+	if !s.eat('{') {
+		return false
+	}
+	if s.eat('}') {
+		return true
+	}
+	for {
+		key, _, ok := s.str()
+		if !ok || !s.eat(':') || !fn(key) {
+			return false
+		}
+		if s.eat(',') {
+			continue
+		}
+		return s.eat('}')
+	}
+}
+
+// array reads [value, ...], calling fn to consume each value.
+func (s *scanner) array(fn func() bool) bool {
+	if !s.eat('[') {
+		return false
+	}
+	if s.eat(']') {
+		return true
+	}
+	for {
+		if !fn() {
+			return false
+		}
+		if s.eat(',') {
+			continue
+		}
+		return s.eat(']')
+	}
+}
+
+// reader reads a reader object and reports its id.
+func (s *scanner) reader(fn func(id []byte)) bool {
+	var id []byte
+	ok := s.object(func(key []byte) bool {
+		if string(key) == "id" {
+			v, _, ok := s.str()
+			id = v
+			return ok
+		}
+		return s.skip(0)
+	})
+	if ok && id != nil {
+		fn(id)
+	}
+	return ok
+}
+
+// move reads one moves entry into f.
+func (s *scanner) move(self []byte, f *frame) bool {
+	var id []byte
+	pos, hasPos := 0.0, false
+	ok := s.object(func(key []byte) bool {
+		switch string(key) {
+		case "id":
+			v, _, ok := s.str()
+			id = v
+			return ok
+		case "position":
+			v, ok := s.num()
+			pos, hasPos = v, ok
+			return ok
+		}
+		return s.skip(0)
+	})
+	if !ok {
+		return false
+	}
+	f.moves++
+	if len(self) > 0 && bytes.Equal(id, self) {
+		f.own++
+		return true
+	}
+	if hasPos {
+		if ms, ok := millisOf(pos); ok {
+			f.sent = append(f.sent, int32(ms))
+		}
+	}
+	return true
+}
+
+// skip consumes any value; depth bounds nesting so a hostile frame cannot
+// exhaust the stack.
+func (s *scanner) skip(depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	s.ws()
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, _, ok := s.str()
+		return ok
+	case c == '{':
+		return s.object(func([]byte) bool { return s.skip(depth + 1) })
+	case c == '[':
+		return s.array(func() bool { return s.skip(depth + 1) })
+	case c == '-' || (c >= '0' && c <= '9'):
+		_, ok := s.num()
+		return ok
+	}
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if bytes.HasPrefix(s.b[s.i:], []byte(lit)) {
+			s.i += len(lit)
+			return true
+		}
+	}
+	return false
+}

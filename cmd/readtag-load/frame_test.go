@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+)
+
+func TestPositionEncodesSendTime(t *testing.T) {
+	for _, c := range []struct {
+		sent, now int64
+		want      int64
+	}{
+		{1_700_000_001_234, 1_700_000_001_240, 6},
+		{1_700_000_001_234, 1_700_000_001_234, 0},
+		// Wrap-around: sent at ...9995, received 12 ms later at ...0007.
+		{1_700_000_009_995, 1_700_000_010_007, 12},
+		{1_700_000_009_999, 1_700_000_010_000, 1},
+		// A receiver clock a hair behind would otherwise go negative.
+		{1_700_000_000_005, 1_700_000_000_004, 9999},
+	} {
+		ms := positionFor(c.sent)
+		frame := appendScroll(nil, ms)
+		// What the server does: parse, keep four decimals, send back.
+		var in struct{ Position float64 }
+		if err := json.Unmarshal(frame, &in); err != nil {
+			t.Fatalf("%s: %v", frame, err)
+		}
+		echoed, _ := strconv.ParseFloat(strconv.FormatFloat(math.Round(in.Position*1e4)/1e4, 'f', -1, 64), 64)
+		got, ok := millisOf(echoed)
+		if !ok || got != ms {
+			t.Fatalf("position %v decodes to %d (ok %v), want %d", echoed, got, ok, ms)
+		}
+		if lat := latencyMillis(c.now, got); lat != c.want {
+			t.Errorf("sent %d, now %d: latency %d, want %d", c.sent, c.now, lat, c.want)
+		}
+	}
+}
+
+func TestEveryPositionRoundTrips(t *testing.T) {
+	for ms := range wrapMillis {
+		b := appendScroll(nil, ms)
+		var f struct {
+			Type     string
+			Position float64
+		}
+		if err := json.Unmarshal(b, &f); err != nil || f.Type != "scroll" || f.Position < 0 || f.Position >= 1 {
+			t.Fatalf("%s: %v", b, err)
+		}
+		// The server's rounding and formatting, then our parser.
+		text := strconv.FormatFloat(math.Round(f.Position*1e4)/1e4, 'f', -1, 64)
+		s := scanner{b: []byte(text)}
+		p, ok := s.num()
+		if !ok {
+			t.Fatalf("cannot parse %s", text)
+		}
+		if got, ok := millisOf(p); !ok || got != ms {
+			t.Fatalf("ms %d → %s → %d", ms, text, got)
+		}
+	}
+	if _, ok := millisOf(1); ok {
+		t.Error("position 1 is no send time")
+	}
+	if _, ok := millisOf(-0.1); ok {
+		t.Error("negative position accepted")
+	}
+}
+
+func TestParseFrames(t *testing.T) {
+	var f frame
+	self := []byte("selfselfselfs")
+	cases := []struct {
+		in    string
+		check func() bool
+	}{
+		{`{"type":"welcome","you":{"id":"selfselfselfs","color":"#fff","position":0},"readers":[{"id":"a","color":"#000","position":0.25},{"id":"b","color":"#000","position":1}]}`,
+			func() bool {
+				return string(f.typ) == "welcome" && string(f.youID) == "selfselfselfs" && f.readers == 2 && f.readersX == idHash([]byte("a"))^idHash([]byte("b"))
+			}},
+		{`{"type":"welcome","you":{"id":"x","color":"#fff","position":0},"readers":[]}`,
+			func() bool { return f.readers == 0 && f.readersX == 0 }},
+		{`{"type":"join","reader":{"id":"q3zv7kmd2a4xe","color":"#f76b15","position":0}}`,
+			func() bool { return string(f.typ) == "join" && string(f.readerID) == "q3zv7kmd2a4xe" }},
+		{`{"type":"leave","id":"mb5ynq2c7rk3a"}`,
+			func() bool { return string(f.typ) == "leave" && string(f.id) == "mb5ynq2c7rk3a" }},
+		{`{"type":"moves","moves":[{"id":"a","position":0.1234},{"id":"selfselfselfs","position":0.5},{"id":"b","position":0}]}`,
+			func() bool {
+				return string(f.typ) == "moves" && f.moves == 3 && f.own == 1 && len(f.sent) == 2 && f.sent[0] == 1234 && f.sent[1] == 0
+			}},
+		// Key order, white space and fields a later version might add.
+		{` { "moves" : [ { "position" : 5e-1 , "extra":{"n":[1,2,{"x":null}]}, "id" : "a" } ] , "type" : "moves", "v": true } `,
+			func() bool { return string(f.typ) == "moves" && f.moves == 1 && len(f.sent) == 1 && f.sent[0] == 5000 }},
+		{`{"type":"error","error":"\"position\" must be a number from 0 to 1"}`,
+			func() bool { return f.errorText() == `"position" must be a number from 0 to 1` }},
+		{`{"type":"presence-v2","whatever":[1,"two",{"three":3}]}`,
+			func() bool { return string(f.typ) == "presence-v2" }},
+	}
+	for _, c := range cases {
+		if err := parseFrame([]byte(c.in), self, &f); err != nil {
+			t.Errorf("parseFrame(%s): %v", c.in, err)
+			continue
+		}
+		if !c.check() {
+			t.Errorf("parseFrame(%s) = %+v", c.in, f)
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{"type":"moves"`, `{"type":moves}`, `{"a":1}x`, `{"moves":[{"id":"a","position":}]}`, `{"a":tru}`} {
+		if err := parseFrame([]byte(bad), self, &f); err == nil {
+			t.Errorf("parseFrame(%q) accepted a broken frame", bad)
+		}
+	}
+}
+
+// TestParseMatchesEncodingJSON checks the fast parser against the standard
+// library on random moves frames.
+func TestParseMatchesEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	var f frame
+	for range 200 {
+		n := r.IntN(50)
+		b := []byte(`{"type":"moves","moves":[`)
+		for i := range n {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			p := math.Round(r.Float64()*1e4) / 1e4
+			b = fmt.Appendf(b, `{"id":"r%d","position":%s}`, i, strconv.FormatFloat(p, 'f', -1, 64))
+		}
+		b = append(b, "]}"...)
+		var std struct {
+			Type  string
+			Moves []struct {
+				ID       string
+				Position float64
+			}
+		}
+		if err := json.Unmarshal(b, &std); err != nil {
+			t.Fatal(err)
+		}
+		if err := parseFrame(b, nil, &f); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if f.moves != len(std.Moves) {
+			t.Fatalf("%d moves, want %d", f.moves, len(std.Moves))
+		}
+		k := 0
+		for _, m := range std.Moves {
+			if ms, ok := millisOf(m.Position); ok {
+				if int(f.sent[k]) != ms {
+					t.Fatalf("entry %d: %d, want %d", k, f.sent[k], ms)
+				}
+				k++
+			}
+		}
+		if k != len(f.sent) {
+			t.Fatalf("%d send times, want %d", len(f.sent), k)
+		}
+	}
+}
+
+func TestParseFrameDoesNotAllocate(t *testing.T) {
+	b := []byte(`{"type":"moves","moves":[{"id":"a","position":0.1234},{"id":"b","position":0.5}]}`)
+	f := frame{sent: make([]int32, 0, 8)}
+	allocs := testing.AllocsPerRun(100, func() { _ = parseFrame(b, nil, &f) })
+	if allocs > 0 {
+		t.Errorf("parseFrame allocates %v times per moves frame", allocs)
+	}
+}
+
+func TestParseCrowdFrame(t *testing.T) {
+	var f frame
+	in := `{"type":"crowd","total":120,"bands":[0,3,117],"leave":["a","b"],"join":[{"id":"c","color":"#000","position":0.5}],"moves":[{"id":"d","position":0.0042}]}`
+	if err := parseFrame([]byte(in), []byte("self"), &f); err != nil {
+		t.Fatal(err)
+	}
+	if string(f.typ) != "crowd" || !f.hasTot || f.total != 120 || f.leaveN != 2 || f.joinN != 1 ||
+		f.leaveX != idHash([]byte("a"))^idHash([]byte("b")) || f.joinX != idHash([]byte("c")) ||
+		f.moves != 1 || len(f.sent) != 1 || f.sent[0] != 42 {
+		t.Errorf("parsed %+v", f)
+	}
+}

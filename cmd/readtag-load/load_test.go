@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/posts"
+	"github.com/readtag/readtag/views"
+	"github.com/readtag/readtag/web"
+)
+
+// startReadtag runs the real server on 127.0.0.1:0, wired as in
+// web/helpers_test.go, with the embedded posts, and returns its URL.
+func startReadtag(t *testing.T) string {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
+	library, err := posts.Open(posts.Embedded, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	presence, err := actors.New(actors.Config{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Config{Posts: library, Views: views.Embedded, Presence: presence, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := presence.Close(ctx); err != nil {
+			t.Errorf("close presence: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// runTool runs the tool in-process with --json and returns its report.
+func runTool(t *testing.T, args ...string) (*Report, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "result.json")
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := run(ctx, append(args, "--json", path), &stdout, &stderr)
+	t.Logf("%s\n%s", stdout.String(), stderr.String())
+	b, rerr := os.ReadFile(path)
+	if rerr != nil {
+		t.Fatalf("no JSON written (run: %v): %v", err, rerr)
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	return &rep, err
+}
+
+// checkHot asserts what any healthy hot run must show.
+func checkHot(t *testing.T, res *Result, readers int) {
+	t.Helper()
+	if res.Errors != 0 {
+		t.Errorf("%s: %d errors: dial %v, closes %v, error frames %v", res.Label, res.Errors, res.DialErrors, res.Closes, res.ErrorFrames)
+	}
+	if res.Welcomed != int64(readers) {
+		t.Errorf("%s: %d of %d readers welcomed", res.Label, res.Welcomed, readers)
+	}
+	if res.LatencyMs == nil || res.LatencyMs.Count == 0 {
+		t.Fatalf("%s: no latency samples", res.Label)
+	}
+	if res.LatencyMs.P99 >= 2000 {
+		t.Errorf("%s: latency p99 %.0f ms, want under 2 s", res.Label, res.LatencyMs.P99)
+	}
+	if res.UpdatesPerSec <= 0 || res.FramesSentPerSec <= 0 {
+		t.Errorf("%s: updates/s %g, frames sent/s %g", res.Label, res.UpdatesPerSec, res.FramesSentPerSec)
+	}
+	if len(res.LatencyBucketsMs) == 0 {
+		t.Errorf("%s: no latency buckets in the JSON", res.Label)
+	}
+}
+
+func TestHotAgainstReadtag(t *testing.T) {
+	t.Parallel()
+	url := startReadtag(t)
+	rep, err := runTool(t, "hot", "--targets", url, "--readers", "50", "--rate", "5",
+		"--duration", "3s", "--ramp", "500ms", "--procs", "1", "--pid", "0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 1 {
+		t.Fatalf("%d runs", len(rep.Runs))
+	}
+	checkHot(t, rep.Runs[0], 50)
+	if rep.Machine.NumCPU == 0 || rep.Command == "" || rep.Params.Readers != 50 {
+		t.Errorf("report header incomplete: %+v %q %+v", rep.Machine, rep.Command, rep.Params)
+	}
+}
+
+func TestHotAgainstBaseline(t *testing.T) {
+	t.Parallel()
+	rep, err := runTool(t, "hot", "--baseline", "--readers", "50", "--rate", "5",
+		"--duration", "3s", "--ramp", "500ms", "--procs", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 1 || rep.Runs[0].Label != "baseline" {
+		t.Fatalf("runs: %+v", rep.Runs)
+	}
+	res := rep.Runs[0]
+	checkHot(t, res, 50)
+	// The naive server sends one frame per scroll per reader: about
+	// 49 readers × 5 Hz each, far more than readtag's 20 per second.
+	if res.FramesPerClientPerSec < 100 {
+		t.Errorf("baseline frames per client per second %.1f, want about 245", res.FramesPerClientPerSec)
+	}
+	if res.Server == nil || res.Server.PID == 0 {
+		t.Error("the baseline child's process was not sampled")
+	}
+}
+
+func TestStormViewsAgree(t *testing.T) {
+	t.Parallel()
+	url := startReadtag(t)
+	// Two worker processes: the views are checked across them.
+	rep, err := runTool(t, "storm", "--targets", url, "--readers", "100", "--ramp", "500ms",
+		"--duration", "10s", "--procs", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rep.Runs[0]
+	if res.Views == nil || !res.Views.Agree || res.Views.Checked != 100 {
+		t.Fatalf("views: %+v", res.Views)
+	}
+	if res.Errors != 0 || res.JoinMs == nil || res.JoinMs.Count != 100 {
+		t.Errorf("errors %d, join times %+v", res.Errors, res.JoinMs)
+	}
+}
+
+func TestChurn(t *testing.T) {
+	t.Parallel()
+	url := startReadtag(t)
+	// Two source addresses, to exercise binding (127.0.0.0/8 is all local).
+	rep, err := runTool(t, "churn", "--targets", url, "--rate", "20", "--duration", "2s", "--life", "500ms",
+		"--source-ips", "127.0.0.1,127.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rep.Runs[0]
+	if res.Errors != 0 {
+		t.Errorf("%d errors: %v %v %v", res.Errors, res.DialErrors, res.Closes, res.ErrorFrames)
+	}
+	if res.Welcomed != 40 || res.Closed != 40 {
+		t.Errorf("welcomed %d, closed %d, want 40 each", res.Welcomed, res.Closed)
+	}
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var usage *usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &usage):
+		fmt.Fprintln(os.Stderr, "readtag-load:", err)
+		fmt.Fprintln(os.Stderr, "Run 'readtag-load --help' for usage.")
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "readtag-load:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program, callable from tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseOptions(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// Every connection is a file; the soft limit is often far below the hard.
+	if _, err := raiseFileLimit(); err != nil && !o.worker {
+		fmt.Fprintf(stderr, "readtag-load: warning: cannot raise the open-file limit: %v\n", err)
+	}
+	switch {
+	case o.worker:
+		return runWorker(ctx, os.Stdin, stdout)
+	case o.makePosts != "":
+		return makePosts(o.makePosts, o.count, stdout)
+	case o.scenario == "baseline-server":
+		return serveBaseline(ctx, o.addr, o.exitOnEOF, stdout)
+	}
+	if o.pidNote != "" {
+		fmt.Fprintf(stderr, "readtag-load: %s\n", o.pidNote)
+	}
+	r := &runner{o: o, stdout: stdout, stderr: stderr}
+	return r.run(ctx)
+}
