@@ -306,11 +306,13 @@ func scenarioNames() string {
 
 func usage(fs *flag.FlagSet) {
 	w := fs.Output()
-	fmt.Fprintf(w, "Usage: readtag-load SCENARIO [flags]\n       readtag-load --make-posts DIR --count M\n\n"+
+	fmt.Fprintf(w, "Usage: readtag-load SCENARIO [flags]\n       readtag-load --make-posts DIR --count M\n"+
+		"       readtag-load chart --out FILE.png RESULT.json [RESULT.json ...]\n\n"+
 		"Load generator for readtag's WebSocket protocol v1 (docs/protocol.md).\n\nScenarios:\n")
 	for _, s := range scenarios {
 		fmt.Fprintf(w, "  %-16s %s\n", s.name, s.help)
 	}
+	fmt.Fprintf(w, "\nSubcommands:\n  %-16s %s\n", "chart", "draw the scroll-to-ghost latency of --json results as a PNG (chart --help)")
 	fmt.Fprintf(w, "\nFlags:\n")
 	fs.VisitAll(func(f *flag.Flag) {
 		if f.Usage == "" { // hidden
@@ -333,5 +335,6 @@ func usage(fs *flag.FlagSet) {
 		"  readtag-load storm --readers 10000 --ramp 10s\n"+
 		"  readtag-load --make-posts /tmp/posts --count 100 && readtag --posts /tmp/posts &\n"+
 		"  readtag-load idle --readers 10000 --posts-count 100\n"+
-		"  readtag-load churn --rate 200 --life 1s --duration 60s --metrics http://127.0.0.1:8080/metrics\n")
+		"  readtag-load churn --rate 200 --life 1s --duration 60s --metrics http://127.0.0.1:8080/metrics\n"+
+		"  readtag-load chart --out docs/latency.png hot.json\n")
 }
