@@ -62,6 +62,7 @@ type outbox struct {
 	closing bool
 	code    int // close frame to send after the queue; 0 sends none
 	reason  string
+	failed  error // the write that failed, if one did
 }
 
 func newOutbox(limit int, m *metrics) *outbox {
@@ -204,6 +205,21 @@ func (o *outbox) stop() {
 		o.closeLocked(0, "")
 	}
 	o.mu.Unlock()
+}
+
+// fail records that a write failed (a stalled or vanished client) and
+// stops the writer.
+func (o *outbox) fail(err error) {
+	o.mu.Lock()
+	o.failed = err
+	o.mu.Unlock()
+	o.stop()
+}
+
+func (o *outbox) failure() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.failed
 }
 
 func (o *outbox) closed() bool {

@@ -111,6 +111,9 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 	for {
 		mt, data, err := ws.ReadMessage()
 		if err != nil {
+			if failed := ob.failure(); failed != nil {
+				return "write failed: " + failed.Error()
+			}
 			return readError(err)
 		}
 		if ob.closed() {
@@ -150,6 +153,8 @@ func leaveBy(reason string) string {
 		return "server"
 	case reason == "no pong in time":
 		return "timeout"
+	case strings.HasPrefix(reason, "write failed"):
+		return "slow"
 	}
 	return "error"
 }
@@ -178,7 +183,7 @@ func (s *Server) write(ws *fws.Conn, ob *outbox, log *slog.Logger) {
 		case <-ob.wake:
 		case <-ping.C:
 			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteWait)); err != nil {
-				s.abort(ws, ob)
+				s.abort(ws, ob, err)
 				return
 			}
 			continue
@@ -194,7 +199,7 @@ func (s *Server) write(ws *fws.Conn, ob *outbox, log *slog.Logger) {
 			_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
 			if err := ws.WriteMessage(websocket.TextMessage, buf); err != nil {
 				log.Debug("websocket write failed", "err", err)
-				s.abort(ws, ob)
+				s.abort(ws, ob, err)
 				return
 			}
 			s.metrics.outByKind[batch[i].kind].Inc()
@@ -221,9 +226,10 @@ func (s *Server) write(ws *fws.Conn, ob *outbox, log *slog.Logger) {
 	}
 }
 
-// abort ends a connection whose writes fail: the reader loop stops at once.
-func (s *Server) abort(ws *fws.Conn, ob *outbox) {
-	ob.stop()
+// abort ends a connection whose writes fail: the reader loop stops at once
+// and reports why.
+func (s *Server) abort(ws *fws.Conn, ob *outbox, err error) {
+	ob.fail(err)
 	_ = ws.SetReadDeadline(time.Now())
 }
 
