@@ -57,12 +57,12 @@ func (r *room) checkMode(c *actor.Context) {
 		}
 		others := make([]readtag.Reader, 0, min(len(r.members), r.sys.cfg.CrowdVisible))
 		if r.crowd {
-			m.seen = r.visible(order, m)
+			m.seen = r.visible(order, m, nil)
 			for id := range m.seen {
 				others = append(others, r.members[id].reader)
 			}
 		} else {
-			m.seen = nil
+			m.seen, m.spare = nil, nil
 			for _, o := range r.members {
 				if o != m {
 					others = append(others, o.reader)
@@ -105,10 +105,15 @@ func (r *room) byPosition() []*member {
 }
 
 // visible is the set of readers m is shown, with their positions: the
-// latest movers, then the nearest to m's own position.
-func (r *room) visible(order []*member, m *member) map[string]float64 {
+// latest movers, then the nearest to m's own position. It fills into (which
+// it clears), or a new map if into is nil.
+func (r *room) visible(order []*member, m *member, into map[string]float64) map[string]float64 {
 	k := r.sys.cfg.CrowdVisible
-	out := make(map[string]float64, k)
+	out := into
+	if out == nil {
+		out = make(map[string]float64, k)
+	}
+	clear(out)
 	for _, id := range r.recent {
 		if o, ok := r.members[id]; ok && o != m && len(out) < max(1, k/recentShare) {
 			out[id] = o.reader.Position
@@ -168,7 +173,8 @@ func (r *room) crowdFlush(c *actor.Context) {
 		if m.node != "" {
 			continue
 		}
-		vis := r.visible(order, m)
+		// Two maps per reader, swapped each tick: no allocation for the view.
+		vis := r.visible(order, m, m.spare)
 		u := readtag.Crowd{Total: len(r.members), Bands: b}
 		for id := range m.seen {
 			if _, ok := vis[id]; !ok {
@@ -184,7 +190,7 @@ func (r *room) crowdFlush(c *actor.Context) {
 				u.Moves = append(u.Moves, readtag.Move{ID: id, Position: p})
 			}
 		}
-		m.seen = vis
+		m.seen, m.spare = vis, m.seen
 		if bandsChanged || len(u.Leave)+len(u.Join)+len(u.Moves) > 0 {
 			c.Send(m.conn, crowdMsg{update: u})
 		}

@@ -81,7 +81,8 @@ type member struct {
 	pid    *actor.PID // the reader actor, own readers only
 	// seen is, in crowd mode, what this (own) reader is shown: id → the
 	// position it was last sent.
-	seen map[string]float64
+	seen  map[string]float64
+	spare map[string]float64 // the previous tick's seen, reused
 }
 
 func newRoom(sys *system, slug string, rooms, monitor, tracker *actor.PID) actor.Producer {
@@ -177,7 +178,7 @@ func (r *room) join(c *actor.Context, msg join) {
 		if r.order == nil {
 			r.order = r.byPosition()
 		}
-		m.seen = r.visible(r.order, m)
+		m.seen = r.visible(r.order, m, nil)
 		for id := range m.seen {
 			others = append(others, r.members[id].reader)
 		}
