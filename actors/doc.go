@@ -45,6 +45,11 @@
 //	        room ──dropped──▶ its conn ──Client.Drop──▶ socket closes 1011, browser reconnects
 //	idle:   room empties ──roomIdle(joins seen)──▶ rooms; if no join is in flight,
 //	        rooms stops the room (joins arriving meanwhile wait for its successor)
+//	crowd:  from Config.CrowdThreshold readers (64) the room welcomes everyone again
+//	        with only their CrowdVisible (24) nearest/latest movers, and then sends
+//	        each conn one crowdMsg per tick (view changes + density bands) instead
+//	        of joined/left/movesMsg; back below three quarters of the threshold
+//	        it welcomes everyone again with the whole room (crowd.go)
 //
 // Between nodes (cluster mode), every room also reports its own readers to
 // the node's tracker, and the tracker feeds it the other nodes' readers:
