@@ -159,6 +159,9 @@ func (s *Server) routes() {
 		// Origins are checked in handleUpgrade (same-origin by default).
 		ReadBufferSize:  1024,
 		WriteBufferSize: 1024,
+		// Idle connections hold no write buffer: it is taken for a write
+		// and given back (most readers of most posts are idle most of the time).
+		WriteBufferPool: &sync.Pool{},
 	}))
 	s.app.Use(func(c *fiber.Ctx) error { return errorf(ENOTFOUND, "There is no page at this address.") })
 }

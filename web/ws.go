@@ -70,7 +70,10 @@ func (s *Server) originAllowed(c *fiber.Ctx) bool {
 func (s *Server) serveWS(ws *fws.Conn) {
 	slug := ws.Params("slug")
 	id, _ := ws.Locals(localReader).(string)
-	log := s.log.With("reader", id, "post", slug)
+	log := s.log // per-connection attributes only when they will be used
+	if s.debug {
+		log = s.log.With("reader", id, "post", slug)
+	}
 
 	ob := newOutbox(s.cfg.OutboxLimit, s.metrics)
 	if !s.track(ob) {
