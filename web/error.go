@@ -52,23 +52,19 @@ func internal(err error) *Error {
 // handleError is the app's one ErrorHandler: it renders the error page with
 // the status for the error's code, and logs only internal errors.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	status, message := http.StatusInternalServerError, internal(err).Message
 	var e *Error
 	var fe *fiber.Error
 	switch {
 	case errors.As(err, &e):
+		message = e.Message
+		if st, ok := codeStatus[e.Code]; ok {
+			status = st
+		}
 	case errors.As(err, &fe) && fe.Code == http.StatusNotFound:
-		e = errorf(ENOTFOUND, "There is no page at this address.")
+		status, message = fe.Code, "There is no page at this address."
 	case errors.As(err, &fe) && fe.Code < 500:
-		e = &Error{Code: EINVALID, Message: fe.Message}
-	default:
-		e = internal(err)
-	}
-	status, ok := codeStatus[e.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	if fe != nil && fe.Code < 500 && fe.Code != http.StatusNotFound {
-		status = fe.Code
+		status, message = fe.Code, fe.Message // 405, 426, …: Fiber's own checks
 	}
 	if status >= 500 {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
@@ -76,6 +72,6 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	return s.render(c.Status(status), "error", page{
 		Title:   http.StatusText(status),
 		Status:  status,
-		Message: e.Message,
+		Message: message,
 	})
 }

@@ -30,6 +30,21 @@ func TestPages(t *testing.T) {
 	}
 }
 
+func TestNotWebSocketOrWrongMethod(t *testing.T) {
+	ts := startServer(t, nil)
+	if status, body := ts.get(t, "/ws/posts/alpha"); status != 426 || !strings.Contains(body, "WebSocket only") {
+		t.Errorf("plain GET of the live channel: %d, want 426 with a reason:\n%.500s", status, body)
+	}
+	resp, err := http.Post(ts.URL+"/posts/alpha", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 && resp.StatusCode != 404 {
+		t.Errorf("POST to a post: %d, want 405 (or 404)", resp.StatusCode)
+	}
+}
+
 func TestRawDotDotIs404(t *testing.T) {
 	ts := startServer(t, nil)
 	// net/http would clean the path; send it raw.
