@@ -179,6 +179,7 @@ func (cc *ClusterConfig) validate(node string) error {
 // Health reports whether the node is ready (in cluster mode: it has heard
 // from its peers, or waited long enough) and which nodes it sees.
 func (p *Presence) Health() (ready bool, node string, members []string) {
+	members = []string{p.sys.cfg.NodeID}
 	if m := p.state.members.Load(); m != nil {
 		members = *m
 	}

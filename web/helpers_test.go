@@ -82,6 +82,7 @@ func startServerAt(t testing.TB, addr string, mutate func(*web.Config, *actors.C
 	}
 	wcfg.Presence = presence
 	wcfg.EngineStats = presence.EngineStats
+	wcfg.Health = presence.Health
 	srv, err := web.New(wcfg)
 	if err != nil {
 		t.Fatal(err)

@@ -121,6 +121,14 @@ func TestLivePostErrorPage(t *testing.T) {
 	}
 }
 
+func TestHealth(t *testing.T) {
+	ts := startServer(t, nil)
+	status, body := ts.get(t, "/healthz")
+	if status != 200 || strings.TrimSpace(body) != `{"members":["local"],"node":"local","ready":true}` {
+		t.Errorf("/healthz: %d %s", status, body)
+	}
+}
+
 func TestMetrics(t *testing.T) {
 	ts := startServer(t, nil)
 	a := ts.dial(t, "alpha")
