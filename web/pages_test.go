@@ -10,6 +10,7 @@ import (
 
 	"github.com/readtag/readtag/actors"
 	"github.com/readtag/readtag/posts"
+	"github.com/readtag/readtag/views"
 	"github.com/readtag/readtag/web"
 )
 
@@ -155,5 +156,40 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+func TestLiveViews(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"layout.html", "index.html", "post.html", "error.html"} {
+		b, err := views.Embedded.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := startServer(t, func(w *web.Config, _ *actors.Config) {
+		w.Views, w.LiveViews = os.DirFS(dir), true
+	})
+	index := filepath.Join(dir, "index.html")
+	b, _ := os.ReadFile(index)
+	edited := strings.Replace(string(b), `{{define "content"}}`, `{{define "content"}}<p id="edited">edited on disk</p>`, 1)
+	if err := os.WriteFile(index, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := ts.get(t, "/"); !strings.Contains(body, `id="edited"`) {
+		t.Errorf("an edit of views/index.html on disk did not show without a restart")
+	}
+	// A broken template is an error page, and the rest keeps working.
+	if err := os.WriteFile(index, []byte(`{{define "content"}}{{.Nope`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := ts.get(t, "/"); status != 500 {
+		t.Errorf("broken template: %d, want 500", status)
+	}
+	if status, _ := ts.get(t, "/posts/alpha"); status != 200 {
+		t.Errorf("a post with the index template broken: %d", status)
 	}
 }
