@@ -188,6 +188,7 @@ func TestBrowserGhosts(t *testing.T) {
 	// Closing a's tab removes its ghost from the others within a second.
 	start := time.Now()
 	chromedp.Cancel(a)
+	t.Logf("closing a's tab took %v", time.Since(start))
 	gone := fmt.Sprintf(`!%s && window.readtag.state().ghosts[%q] === undefined`, ghost, idA)
 	poll(t, b, "a's ghost to vanish on b", gone, time.Second)
 	poll(t, phone, "a's ghost to vanish on the phone", gone, time.Second)
