@@ -60,9 +60,7 @@ type Presence struct {
 
 // New starts an engine with its monitor and room registry.
 func New(cfg Config) (*Presence, error) {
-	if cfg.Tick == 0 {
-		cfg.Tick = 50 * time.Millisecond
-	}
+	setDefault(&cfg.Tick, 50*time.Millisecond)
 	if cfg.Tick < 0 {
 		return nil, fmt.Errorf("tick must be positive, got %v", cfg.Tick)
 	}
