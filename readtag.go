@@ -6,6 +6,8 @@
 // imports Fiber. cmd/readtag wires them together.
 package readtag
 
+import "time"
+
 // Reader is one person reading a post, as every other reader of it sees them.
 type Reader struct {
 	// ID is random, unique per connection, and the only identity a reader has.
@@ -71,4 +73,30 @@ type Session interface {
 	Scroll(position float64)
 	// Leave ends the session; the reader's ghost leaves every other screen.
 	Leave()
+}
+
+// ClusterStatus is how a cluster node sees its peers, for /healthz and
+// /metrics.
+type ClusterStatus struct {
+	// Peers are the configured peers, sorted by id.
+	Peers []PeerStatus
+	// Missing are the peers that are not up.
+	Missing []string
+	// Counters are cumulative counts by name (resyncs, snapshots_sent,
+	// snapshots_received, link_stalls, …).
+	Counters map[string]int64
+}
+
+// PeerStatus is one peer of a cluster node.
+type PeerStatus struct {
+	ID   string
+	Addr string // where this node sends to it
+	// State is "up" (both directions work), "one-way" (this node hears it
+	// but it does not hear this node) or "down" (nothing heard lately).
+	State string
+	// Link is whether this node has a connection to it now.
+	Link bool
+	// HeardAgo is how long ago this node last heard it; HeardUsAgo how long
+	// ago it last said it hears this node. -1 means never.
+	HeardAgo, HeardUsAgo time.Duration
 }

@@ -1,91 +1,405 @@
 package actors
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
+	"github.com/anthdm/hollywood/remote"
+	"google.golang.org/protobuf/proto"
+	"storj.io/drpc/drpcconn"
 )
 
-// links decides whether a message may be sent to a peer node now. Hollywood
-// v1.0.5 sends everything for every peer through one router actor, and the
-// first message to an address with no open stream makes that router dial it
-// synchronously, with 3 tries and 0+1+2 s of sleeps: a single send to a dead
-// node stalls all remote traffic of this node for ~3 s. So readtag sends to
-// a peer only while Hollywood has a live stream to it, or just after a dial
-// of our own (off the actors' goroutines) found it listening.
+// links carry readtag's messages to its peers: one link per configured peer,
+// each with its own goroutine, connection and bounded queue. A send only
+// queues, so no actor ever waits on the network and one bad peer never
+// delays another.
+//
+// Hollywood's own remote is still what listens for peers (its stream reader
+// delivers their messages to our actors), but nothing of readtag's goes out
+// through its router: in v1.0.5 the router dials a new address inside its
+// own actor, synchronously, with 0+1+2 s of sleeps and no dial timeout (so a
+// black-holed SYN or a stuck TLS handshake would hold it for minutes),
+// stalling every remote send of the node. A link speaks the same wire
+// protocol (a drpc Receive stream of remote.Envelope batches) on a
+// connection it dials itself, off the actors, with a timeout, a write
+// deadline and back-off. Cluster mode never uses Activate, so Hollywood's
+// agent sends nothing remote either: the router is never handed a message.
+//
+// Whether the peer actually receives what a link sends is not the link's
+// business: the provider's heartbeats say which nodes hear which (a round
+// trip of the protocol, see provider.go), and the provider recycles a link
+// whose peer has stopped hearing it.
 type links struct {
 	engine *actor.Engine
+	tls    *tls.Config // nil: plain TCP
+	log    *slog.Logger
+	stats  *clusterStats
+	notify []*actor.PID // told linkUp; set before start
 
-	mu      sync.Mutex
-	probed  map[string]time.Time // addr → when our own dial last succeeded
-	probing map[string]bool
+	dialTimeout  time.Duration
+	writeTimeout time.Duration
+	backoffMax   time.Duration
+
+	byNode map[string]*link // fixed at construction
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
-func newLinks(e *actor.Engine) *links {
-	return &links{engine: e, probed: make(map[string]time.Time), probing: make(map[string]bool)}
+// link is the way to one peer.
+type link struct {
+	l    *links
+	node string
+	wake chan struct{} // cap 1: something was queued, or a retarget or recycle
+
+	mu       sync.Mutex
+	addr     string // where to dial; the configured address until the peer moves
+	queue    []outMsg
+	downAt   time.Time // when the last connection ended (zero while connected)
+	recycle  bool      // drop the current connection and dial again
+	draining bool      // links are closing: send what is queued, then stop
+	up       atomic.Bool
 }
 
-// probeFresh is how long a successful probe lets messages through before
-// Hollywood's own stream has been set up.
-const probeFresh = 2 * time.Second
+type outMsg struct {
+	kind   string // the target actor's kind: kindTracker or kindProvider
+	sender *actor.PID
+	msg    proto.Message
+}
 
-// ok reports whether a send to addr cannot stall the router.
-func (l *links) ok(addr string) bool {
-	if l.engine.Registry.GetPID("stream", addr) != nil {
-		return true
+// linkUp tells the provider and the tracker that a link to node (re)connected,
+// so they can heartbeat at once instead of at their next tick.
+type linkUp struct{ node, addr string }
+
+func (m linkUp) traceInfo() (string, string, []any) {
+	return "", "", []any{"peer", m.node, "addr", m.addr}
+}
+
+const (
+	// linkQueueMax bounds what waits for one peer. Beyond it new messages
+	// are dropped: the peer sees a gap in our seq and asks for a snapshot.
+	linkQueueMax = 4096
+	// linkBatchMax is how many messages go in one remote.Envelope.
+	linkBatchMax = 256
+)
+
+func newLinks(e *actor.Engine, cfg ClusterConfig, log *slog.Logger, stats *clusterStats) *links {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &links{
+		engine: e, tls: cfg.TLS, log: log, stats: stats,
+		dialTimeout:  cfg.PeerTimeout / 2,
+		writeTimeout: cfg.PeerTimeout,
+		backoffMax:   cfg.Heartbeat,
+		byNode:       make(map[string]*link, len(cfg.Peers)),
+		ctx:          ctx, cancel: cancel,
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return time.Since(l.probed[addr]) < probeFresh
-}
-
-// linkUp tells an actor whose send was held back that a probe of addr
-// succeeded, so it can send again at once.
-type linkUp struct{ addr string }
-
-func (m linkUp) traceInfo() (string, string, []any) { return "", "", []any{"addr", m.addr} }
-
-// send delivers msg to pid if its node is reachable without a stall, and
-// otherwise starts a probe in the background, which sends linkUp to the
-// caller if the node answers; it reports whether it sent.
-func (l *links) send(c *actor.Context, pid *actor.PID, msg any) bool {
-	if l.ok(pid.Address) {
-		c.Send(pid, msg)
-		return true
+	for _, p := range cfg.Peers {
+		l.byNode[p.ID] = &link{l: l, node: p.ID, addr: p.Addr, wake: make(chan struct{}, 1)}
 	}
-	l.probe(pid.Address, c.PID())
-	return false
+	return l
 }
 
-// probe dials addr in the background, once at a time per address.
-func (l *links) probe(addr string, notify *actor.PID) {
-	l.mu.Lock()
-	if l.probing[addr] {
-		l.mu.Unlock()
+// start runs one goroutine per link; notify are told of each linkUp.
+func (l *links) start(notify ...*actor.PID) {
+	l.notify = notify
+	for _, k := range l.byNode {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			k.run()
+		}()
+	}
+}
+
+// send queues msg for the actor of the given kind on node. It never blocks
+// and reports false if node is not a peer or its queue is full.
+func (l *links) send(node, kind string, sender *actor.PID, msg proto.Message) bool {
+	k, ok := l.byNode[node]
+	if !ok {
+		return false
+	}
+	k.mu.Lock()
+	// A peer unreachable for longer than the failure timeout has dropped
+	// our readers and will ask for a snapshot: what waits for it is stale.
+	if !k.downAt.IsZero() && time.Since(k.downAt) > l.writeTimeout {
+		clear(k.queue)
+		k.queue = k.queue[:0]
+	}
+	if len(k.queue) >= linkQueueMax {
+		k.mu.Unlock()
+		l.stats.linkDropped.Add(1)
+		return false
+	}
+	k.queue = append(k.queue, outMsg{kind: kind, sender: sender, msg: msg})
+	k.mu.Unlock()
+	k.poke()
+	return true
+}
+
+// addr is where the link to node dials now.
+func (l *links) addr(node string) string {
+	if k, ok := l.byNode[node]; ok {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		return k.addr
+	}
+	return ""
+}
+
+// connected reports whether the link to node has a connection now.
+func (l *links) connected(node string) bool {
+	k, ok := l.byNode[node]
+	return ok && k.up.Load()
+}
+
+// retarget makes the link to node dial addr from now on (the peer moved).
+func (l *links) retarget(node, addr string) {
+	k, ok := l.byNode[node]
+	if !ok {
 		return
 	}
-	l.probing[addr] = true
-	l.mu.Unlock()
-	go func() {
-		conn, err := net.DialTimeout("tcp", addr, 500*time.Millisecond)
-		l.mu.Lock()
-		delete(l.probing, addr)
-		if err == nil {
-			_ = conn.Close()
-			l.probed[addr] = time.Now()
-		}
-		l.mu.Unlock()
-		if err == nil {
-			l.engine.Send(notify, linkUp{addr: addr})
-		}
-	}()
+	k.mu.Lock()
+	changed := k.addr != addr
+	k.addr = addr
+	k.recycle = k.recycle || changed
+	k.mu.Unlock()
+	k.poke()
 }
 
-// down forgets a successful probe: the stream to addr just broke.
-func (l *links) down(addr string) {
-	l.mu.Lock()
-	delete(l.probed, addr)
-	l.mu.Unlock()
+// recycle drops the link's connection and dials again: the peer says it
+// does not hear us although we have a connection (a stalled link).
+func (l *links) recycle(node string) {
+	if k, ok := l.byNode[node]; ok && k.up.Load() {
+		k.mu.Lock()
+		k.recycle = true
+		k.mu.Unlock()
+		k.poke()
+	}
+}
+
+// close sends what is queued (a Goodbye, typically) for at most d, then
+// closes every connection and waits for the links to stop.
+func (l *links) close(d time.Duration) {
+	for _, k := range l.byNode {
+		k.mu.Lock()
+		k.draining = true
+		k.mu.Unlock()
+		k.poke()
+	}
+	done := make(chan struct{})
+	go func() {
+		l.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+	l.cancel()
+	<-done
+}
+
+func (k *link) poke() {
+	select {
+	case k.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run dials, sends, and dials again when the connection breaks, until the
+// links close.
+func (k *link) run() {
+	ctx := k.l.ctx
+	failures := 0
+	for ctx.Err() == nil {
+		k.mu.Lock()
+		addr, draining := k.addr, k.draining
+		k.recycle = false
+		k.mu.Unlock()
+		if draining && !k.pending() {
+			return
+		}
+		conn, stream, err := k.dial(ctx, addr)
+		if err != nil {
+			k.l.stats.linkDialFailures.Add(1)
+			k.l.log.Debug("cluster link dial failed", "peer", k.node, "addr", addr, "err", err)
+			if draining {
+				return
+			}
+			failures++
+			k.sleep(ctx, min(time.Duration(failures)*50*time.Millisecond, k.l.backoffMax))
+			continue
+		}
+		since := time.Now()
+		k.mu.Lock()
+		k.downAt = time.Time{}
+		k.mu.Unlock()
+		k.up.Store(true)
+		k.l.log.Debug("cluster link up", "peer", k.node, "addr", addr)
+		for _, pid := range k.l.notify {
+			k.l.engine.Send(pid, linkUp{node: k.node, addr: addr})
+		}
+		err = k.pump(ctx, conn, stream)
+		k.up.Store(false)
+		_ = conn.Close()
+		k.mu.Lock()
+		k.downAt = time.Now()
+		k.mu.Unlock()
+		if ctx.Err() != nil || errors.Is(err, errDrained) {
+			return
+		}
+		k.l.stats.linkDrops.Add(1)
+		k.l.log.Debug("cluster link down", "peer", k.node, "addr", addr, "err", err, "lived", time.Since(since).Round(time.Millisecond).String())
+		// A connection that keeps breaking at once (a peer that accepts
+		// and resets) backs off; one that lived a while redials at once.
+		if time.Since(since) > time.Second {
+			failures = 0
+		} else {
+			failures++
+		}
+		k.sleep(ctx, min(time.Duration(failures)*50*time.Millisecond, k.l.backoffMax))
+	}
+}
+
+func (k *link) pending() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.queue) > 0
+}
+
+func (k *link) sleep(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+var (
+	errDrained  = errors.New("links closed")
+	errRecycled = errors.New("recycled")
+)
+
+// dial opens a connection and a Receive stream to a peer's remote. The TLS
+// handshake, if any, is inside the dial timeout.
+func (k *link) dial(ctx context.Context, addr string) (*drpcconn.Conn, remote.DRPCRemote_ReceiveClient, error) {
+	d := &net.Dialer{Timeout: k.l.dialTimeout}
+	var raw net.Conn
+	var err error
+	if k.l.tls != nil {
+		raw, err = (&tls.Dialer{NetDialer: d, Config: k.l.tls}).DialContext(ctx, "tcp", addr)
+	} else {
+		raw, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	conn := drpcconn.New(&deadlineConn{Conn: raw, timeout: k.l.writeTimeout})
+	stream, err := remote.NewDRPCRemoteClient(conn).Receive(ctx)
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	return conn, stream, nil
+}
+
+// pump sends queued messages until the connection breaks, the link is
+// recycled, or the links close.
+func (k *link) pump(ctx context.Context, conn *drpcconn.Conn, stream remote.DRPCRemote_ReceiveClient) error {
+	ser := remote.ProtoSerializer{}
+	for {
+		k.mu.Lock()
+		recycle, draining := k.recycle, k.draining
+		batch := k.queue[:min(len(k.queue), linkBatchMax)]
+		addr := k.addr
+		k.mu.Unlock()
+		if recycle {
+			k.l.stats.linkStalls.Add(1)
+			k.l.log.Info("cluster link recycled: the peer does not hear us", "peer", k.node, "addr", addr)
+			return errRecycled
+		}
+		if len(batch) == 0 {
+			if draining {
+				return errDrained
+			}
+			select {
+			case <-k.wake:
+				continue
+			case <-conn.Closed():
+				return errors.New("connection closed")
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		env := &remote.Envelope{}
+		types, targets, senders := map[string]int32{}, map[string]int32{}, map[string]int32{}
+		index := func(m map[string]int32, key string, add func()) int32 {
+			i, ok := m[key]
+			if !ok {
+				i = int32(len(m))
+				m[key] = i
+				add()
+			}
+			return i
+		}
+		for _, m := range batch {
+			data, err := ser.Serialize(m.msg)
+			if err != nil {
+				k.l.log.Error("cluster: serialize", "err", err)
+				continue
+			}
+			name := ser.TypeName(m.msg)
+			target := m.kind + "/" + k.node
+			msg := &remote.Message{
+				Data:          data,
+				TypeNameIndex: index(types, name, func() { env.TypeNames = append(env.TypeNames, name) }),
+				TargetIndex:   index(targets, target, func() { env.Targets = append(env.Targets, actor.NewPID(addr, target)) }),
+			}
+			if m.sender != nil {
+				msg.SenderIndex = index(senders, m.sender.ID, func() { env.Senders = append(env.Senders, m.sender) })
+			}
+			env.Messages = append(env.Messages, msg)
+		}
+		err := stream.Send(env)
+		k.mu.Lock()
+		// Sent or lost with the connection, the batch is done with: a lost
+		// one shows as a gap in seq, and the peer asks for a snapshot.
+		n := copy(k.queue, k.queue[len(batch):])
+		clear(k.queue[n:])
+		k.queue = k.queue[:n]
+		k.mu.Unlock()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				k.l.stats.linkStalls.Add(1)
+				k.l.log.Warn("cluster link stalled: a write took longer than the failure timeout", "peer", k.node, "addr", addr)
+			}
+			return err
+		}
+	}
+}
+
+// deadlineConn bounds every write: a peer (or anything in between) that
+// stops reading breaks the connection instead of holding the link forever.
+type deadlineConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *deadlineConn) Write(b []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
 }

@@ -55,6 +55,7 @@ type Presence struct {
 	// cluster mode only
 	remote  *lateRemote
 	cluster []*actor.PID // tracker, provider, agent: stopped after the rooms
+	links   *links
 	state   *clusterState
 }
 
@@ -123,11 +124,13 @@ func New(cfg Config) (*Presence, error) {
 func (p *Presence) startCluster(cfg Config) (tracker *actor.PID) {
 	sys, node := p.sys, cfg.NodeID
 	cl, _ := cluster.New(cluster.NewConfig().WithEngine(sys.engine).WithID(node).WithListenAddr(cfg.Cluster.Addr))
-	l := newLinks(sys.engine)
+	l := newLinks(sys.engine, *cfg.Cluster, sys.log, &p.state.stats)
 	agent := sys.spawn(cluster.NewAgent(cl), kindAgent, node, tags{})
-	tracker = sys.spawn(newTracker(sys, node, l, cfg.Cluster.Peers), kindTracker, node, tags{})
+	tracker = sys.spawn(newTracker(sys, node, l, *cfg.Cluster, &p.state.stats), kindTracker, node, tags{})
 	prov := sys.spawn(newProvider(sys, *cfg.Cluster, cl.Member(), agent, l, p.state), kindProvider, node, tags{})
 	p.cluster = []*actor.PID{prov, tracker, agent}
+	p.links = l
+	l.start(prov, tracker)
 	return tracker
 }
 
@@ -182,6 +185,15 @@ func (p *Presence) Health() (ready bool, node string, members []string) {
 		members = *m
 	}
 	return p.state.ready.Load(), p.sys.cfg.NodeID, members
+}
+
+// ClusterStatus reports each peer's state, the peers that are not up and
+// the cluster counters (zero value on a single node).
+func (p *Presence) ClusterStatus() readtag.ClusterStatus {
+	if p.links == nil {
+		return readtag.ClusterStatus{}
+	}
+	return p.state.status()
 }
 
 // Join connects a new reader with the given id to the post's room. Updates for
@@ -260,6 +272,10 @@ func (p *Presence) Close(ctx context.Context) error {
 	case <-p.sys.engine.Poison(p.monitor).Done():
 	case <-ctx.Done():
 		return fmt.Errorf("stop monitor: %w", ctx.Err())
+	}
+	if p.links != nil {
+		// The provider's Goodbye is queued: give it a moment to go out.
+		p.links.close(250 * time.Millisecond)
 	}
 	if p.remote != nil {
 		p.remote.Stop().Wait()

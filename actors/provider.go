@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"crypto/tls"
+	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -9,6 +11,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 	"github.com/anthdm/hollywood/cluster"
 
+	"github.com/readtag/readtag"
 	"github.com/readtag/readtag/actors/clusterpb"
 )
 
@@ -24,17 +27,28 @@ type ClusterConfig struct {
 	Addr string
 	// Peers are the other nodes. Only they can join: there is no discovery.
 	Peers []Peer
-	// Heartbeat is how often a node tells its peers it is alive. Zero value
-	// means 500 * time.Millisecond.
+	// Heartbeat is how often a node tells its peers it is alive and what it
+	// hears. Zero value means 500 * time.Millisecond.
 	Heartbeat time.Duration
-	// PeerTimeout is how long a silent peer (frozen, cut off) stays a member.
-	// Zero value means 3 * time.Second.
+	// PeerTimeout is the failure timeout: how long a peer stays a member
+	// (and keeps its readers) while nothing is heard from it, a broken
+	// connection included. Zero value means 3 * time.Second.
 	PeerTimeout time.Duration
-	// ReadyAfter is how long a node waits for every peer before it reports
-	// ready anyway (a cluster with a node down must still serve). Zero
-	// value means 10 * time.Second.
+	// ReadyAfter is the start-up grace: until then the node is ready only
+	// once every peer is up; after it, once at least one is (a cluster with
+	// a node down must still serve). Zero value means 10 * time.Second.
 	ReadyAfter time.Duration
+	// TLS, if set, is what every link to a peer dials with (and, with the
+	// mutual-TLS work, what the remote listens with). Zero value: plain TCP.
+	TLS *tls.Config
 }
+
+// Peer states, as /healthz shows them.
+const (
+	stateUp     = "up"      // both directions work
+	stateDown   = "down"    // nothing heard within the failure timeout
+	stateOneWay = "one-way" // we hear it, it does not hear us
+)
 
 // beat makes the provider send heartbeats and check for silent peers.
 type beat struct{}
@@ -43,9 +57,16 @@ type beat struct{}
 // cluster agent (cluster.Config.WithProvider). It replaces the stock
 // SelfManagedProvider, which starts mDNS, joins any Hollywood cluster on
 // the LAN, log.Fatal()s without multicast and panics on unreachable
-// strangers. Membership here is a static list of peers and a heartbeat
-// with a timeout (v1.0.5 never notices a frozen member): a peer is a member
-// while it has been heard from within PeerTimeout and its stream is up.
+// strangers. docs/notes.md says why it is not built on memberlist.
+//
+// Membership is a static list of peers and a two-way heartbeat: every
+// Heartbeat each node tells each peer which incarnation of it it hears. A
+// peer is up (a member) only while we have heard it within PeerTimeout and
+// its last heartbeat says it hears us: a heartbeat round trip of the real
+// protocol on the real links, in both directions. A broken connection
+// changes nothing by itself (the link re-dials and the peer keeps its
+// readers); only silence past PeerTimeout, a peer that stops hearing us, or
+// a Goodbye makes it leave.
 type provider struct {
 	sys   *system
 	cfg   ClusterConfig
@@ -55,29 +76,59 @@ type provider struct {
 	state *clusterState
 
 	peers   map[string]*peerLiveness // by node id
+	order   []string                 // peer ids, sorted
 	started time.Time
 	repeat  actor.SendRepeater
+	ready   bool
+	members []string
 }
 
 type peerLiveness struct {
 	Peer
-	heard time.Time
-	up    bool
-	ever  bool // heard from at least once
+	incarnation uint64    // of its last heartbeat
+	gone        uint64    // incarnation that said Goodbye: its late messages are ignored
+	heard       time.Time // last heartbeat from it
+	hearsUs     bool      // its last heartbeat said it hears our incarnation
+	acked       time.Time // last heartbeat that said so
+	oneWayAt    time.Time // since when we hear it but it does not hear us
+	announced   string    // the address it says it listens on
+	everUp      bool
+	state       string
 }
 
-// clusterState is what the web side may read: readiness and members.
+// clusterState is what the web side may read: readiness, members, peers,
+// and counters.
 type clusterState struct {
 	ready   atomic.Bool
 	members atomic.Pointer[[]string]
+	peers   atomic.Pointer[[]peerView]
+	missing atomic.Pointer[[]string]
+	stats   clusterStats
+}
+
+// peerView is one peer as the provider last published it.
+type peerView struct {
+	id, addr, state string
+	heard, acked    time.Time
+	link            bool
+}
+
+// clusterStats are the cluster's counters for /metrics.
+type clusterStats struct {
+	resyncs, snapshotsSent, snapshotsReceived  atomic.Int64
+	replicaExpiries                            atomic.Int64
+	linkStalls, linkDrops, linkDialFailures    atomic.Int64
+	linkDropped, addressChanges, peerStateFlip atomic.Int64
 }
 
 func newProvider(sys *system, cfg ClusterConfig, self *cluster.Member, agent *actor.PID, l *links, st *clusterState) actor.Producer {
 	return func() actor.Receiver {
 		p := &provider{sys: sys, cfg: cfg, self: self, agent: agent, links: l, state: st, peers: make(map[string]*peerLiveness)}
 		for _, peer := range cfg.Peers {
-			p.peers[peer.ID] = &peerLiveness{Peer: peer}
+			p.peers[peer.ID] = &peerLiveness{Peer: peer, state: stateDown}
+			p.order = append(p.order, peer.ID)
 		}
+		slices.Sort(p.order)
 		return p
 	}
 }
@@ -86,94 +137,238 @@ func (p *provider) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
 		p.started = time.Now()
-		c.Engine().Subscribe(c.PID())
 		p.repeat = c.Engine().SendRepeat(c.PID(), beat{}, p.cfg.Heartbeat)
-		p.publish(c)
+		p.update(c)
 	case actor.Stopped:
 		p.repeat.Stop()
-		c.Engine().Unsubscribe(c.PID())
+		bye := &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}
+		for _, id := range p.order {
+			p.links.send(id, kindProvider, c.PID(), bye)
+		}
 	case beat:
-		p.beat(c)
+		for _, id := range p.order {
+			p.heartbeat(c, p.peers[id])
+		}
+		p.update(c)
 	case linkUp:
-		p.beat(c)
+		if peer, ok := p.peers[msg.node]; ok {
+			p.heartbeat(c, peer)
+		}
 	case *clusterpb.Envelope:
 		p.heard(c, msg)
-	case actor.RemoteUnreachableEvent:
-		p.links.down(msg.ListenAddr)
-		for _, peer := range p.peers {
-			if peer.Addr == msg.ListenAddr && peer.up {
-				peer.up = false
-				p.sys.log.Info("cluster peer unreachable", "node", p.self.ID, "peer", peer.ID, "addr", peer.Addr)
-				p.publish(c)
-			}
-		}
 	}
 }
 
-func (p *provider) beat(c *actor.Context) {
-	now := time.Now()
-	hb := &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}
-	changed := false
-	for _, peer := range p.peers {
-		p.links.send(c, actor.NewPID(peer.Addr, kindProvider+"/"+peer.ID), hb)
-		if peer.up && now.Sub(peer.heard) > p.cfg.PeerTimeout {
-			peer.up = false
-			changed = true
-			p.sys.log.Info("cluster peer silent", "node", p.self.ID, "peer", peer.ID, "silent_for", now.Sub(peer.heard).Round(time.Millisecond).String())
-		}
+func (p *provider) heartbeat(c *actor.Context, peer *peerLiveness) {
+	hears := uint64(0)
+	if p.hearing(peer, time.Now()) {
+		hears = peer.incarnation
 	}
-	if changed {
-		p.publish(c)
-	}
-	p.checkReady()
+	hb := &clusterpb.Heartbeat{Hears: &hears, Addr: p.advertise()}
+	p.links.send(peer.ID, kindProvider, c.PID(), &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: hb}})
 }
 
-func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
-	peer, ok := p.peers[msg.GetNode()]
+// advertise is the address peers can reach us on, if it is a real one.
+func (p *provider) advertise() string {
+	host, _, err := net.SplitHostPort(p.cfg.Addr)
+	if ip := net.ParseIP(host); err != nil || host == "" || (ip != nil && ip.IsUnspecified()) {
+		return ""
+	}
+	return p.cfg.Addr
+}
+
+func (p *provider) hearing(peer *peerLiveness, now time.Time) bool {
+	return !peer.heard.IsZero() && now.Sub(peer.heard) <= p.cfg.PeerTimeout
+}
+
+// heard takes a peer's heartbeat or goodbye.
+//
+// The envelope's node id is trusted: with mutual TLS the remote checks, for
+// every message, that Envelope.Node is the id in the sending peer's
+// certificate, so only that peer can speak for it (and move its address).
+// Without TLS, anyone who can reach the cluster port can impersonate a peer
+// anyway; the cluster port must then be on a private network.
+func (p *provider) heard(c *actor.Context, env *clusterpb.Envelope) {
+	peer, ok := p.peers[env.GetNode()]
 	if !ok {
-		p.sys.log.Warn("cluster message from a node that is not a peer: ignored", "node", msg.GetNode(), "from", pidString(c.Sender()))
+		p.sys.log.Warn("cluster message from a node that is not a peer: ignored", "node", env.GetNode(), "from", pidString(c.Sender()))
 		return
 	}
-	peer.heard = time.Now()
-	peer.ever = true
-	if !peer.up {
-		peer.up = true
-		p.publish(c)
+	if env.GetIncarnation() == peer.gone {
+		return // late messages of a node that said goodbye
 	}
-	p.checkReady()
+	now := time.Now()
+	switch b := env.GetBody().(type) {
+	case *clusterpb.Envelope_Goodbye:
+		p.sys.log.Info("cluster peer said goodbye", "node", p.self.ID, "peer", peer.ID)
+		peer.gone = env.GetIncarnation()
+		peer.heard, peer.hearsUs, peer.incarnation = time.Time{}, false, 0
+		p.update(c)
+	case *clusterpb.Envelope_Heartbeat:
+		wasHearing := p.hearing(peer, now)
+		peer.incarnation = env.GetIncarnation()
+		peer.heard = now
+		// A node older than the hears field counts as hearing us.
+		peer.hearsUs = b.Heartbeat.Hears == nil || b.Heartbeat.GetHears() == p.sys.incarnation
+		if peer.hearsUs {
+			peer.acked = now
+		}
+		p.learnAddr(peer, b.Heartbeat.GetAddr())
+		if !wasHearing {
+			// Tell it at once that we hear it: the handshake then takes one
+			// round trip, not one heartbeat period.
+			p.heartbeat(c, peer)
+		}
+		p.update(c)
+	}
 }
 
-// publish tells the agent who the members are; it emits MemberJoinEvent
-// and MemberLeaveEvent for the difference.
-func (p *provider) publish(c *actor.Context) {
+// learnAddr follows a peer that moved: when the address it announces
+// changes, our link dials the new one. A peer that announces something
+// other than our configured address for it, which never worked, is also
+// followed once it has heard nothing from us for PeerTimeout (it was
+// restarted on new ports before we started). A configured address that
+// works is never replaced (it may be a proxy or a load balancer).
+func (p *provider) learnAddr(peer *peerLiveness, addr string) {
+	if addr == "" || len(addr) > 255 {
+		return
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return
+	}
+	moved := peer.announced != "" && peer.announced != addr
+	peer.announced = addr
+	if moved && p.links.addr(peer.ID) != addr {
+		p.retarget(peer, addr, "the peer announced a new address")
+	}
+}
+
+func (p *provider) retarget(peer *peerLiveness, addr, why string) {
+	p.sys.log.Info("cluster peer address changed", "node", p.self.ID, "peer", peer.ID, "from", p.links.addr(peer.ID), "to", addr, "why", why)
+	p.state.stats.addressChanges.Add(1)
+	p.links.retarget(peer.ID, addr)
+}
+
+// update works out every peer's state, recycles stalled links, and publishes
+// members, readiness and peers when they change.
+func (p *provider) update(c *actor.Context) {
+	now := time.Now()
+	changed := false
+	for _, id := range p.order {
+		peer := p.peers[id]
+		state := stateDown
+		switch {
+		case !p.hearing(peer, now):
+		case peer.hearsUs:
+			state = stateUp
+		default:
+			state = stateOneWay
+		}
+		if state == stateOneWay && peer.state != stateOneWay {
+			peer.oneWayAt = now
+		}
+		if state != peer.state {
+			p.sys.log.Info("cluster peer "+state, "node", p.self.ID, "peer", id, "was", peer.state, "heard_ago", age(peer.heard, now), "heard_us_ago", age(peer.acked, now))
+			peer.state = state
+			peer.everUp = peer.everUp || state == stateUp
+			p.state.stats.peerStateFlip.Add(1)
+			changed = true
+		}
+		if state == stateOneWay && now.Sub(peer.oneWayAt) > p.cfg.PeerTimeout {
+			switch {
+			case !peer.everUp && peer.announced != "" && peer.announced != p.links.addr(id):
+				p.retarget(peer, peer.announced, "the configured address never worked")
+			default:
+				// We have a connection it does not hear: dial again.
+				p.links.recycle(id)
+			}
+			peer.oneWayAt = now
+		}
+	}
+	p.publish(c, changed)
+}
+
+func age(t, now time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return now.Sub(t).Round(time.Millisecond).String()
+}
+
+// publish tells the agent who the members are (it emits MemberJoinEvent and
+// MemberLeaveEvent for the difference) and stores what /healthz shows.
+func (p *provider) publish(c *actor.Context, changed bool) {
 	members := []*cluster.Member{p.self}
 	names := []string{p.self.ID}
-	for _, peer := range p.peers {
-		if peer.up {
-			members = append(members, &cluster.Member{ID: peer.ID, Host: peer.Addr, Region: p.self.Region, Kinds: []string{}})
+	views := make([]peerView, 0, len(p.order))
+	var missing []string
+	for _, id := range p.order {
+		peer := p.peers[id]
+		if peer.state == stateUp {
+			members = append(members, &cluster.Member{ID: peer.ID, Host: p.links.addr(id), Region: p.self.Region, Kinds: []string{}})
 			names = append(names, peer.ID)
+		} else {
+			missing = append(missing, id)
 		}
+		views = append(views, peerView{id: id, addr: p.links.addr(id), state: peer.state, heard: peer.heard, acked: peer.acked, link: p.links.connected(id)})
 	}
 	slices.Sort(names)
-	if old := p.state.members.Load(); old == nil || !slices.Equal(*old, names) {
+	p.state.peers.Store(&views)
+	p.state.missing.Store(&missing)
+	if !slices.Equal(p.members, names) {
+		p.members = names
 		p.state.members.Store(&names)
 		p.sys.log.Info("cluster membership", "node", p.self.ID, "members", strings.Join(names, ","), "of", len(p.peers)+1)
+		changed = true
 	}
-	c.Send(p.agent, &cluster.Members{Members: members})
+	if changed || p.members == nil {
+		c.Send(p.agent, &cluster.Members{Members: members})
+	}
+	// Ready: during the start-up grace, once every peer is up; after it,
+	// while at least one is (an island must not take readers).
+	up := len(names) - 1
+	ready := up == len(p.peers) || (time.Since(p.started) > p.cfg.ReadyAfter && up > 0)
+	if ready != p.ready {
+		p.ready = ready
+		p.state.ready.Store(ready)
+		p.sys.log.Info("cluster node ready", "node", p.self.ID, "ready", ready, "up", up, "of", len(p.peers), "missing", strings.Join(missing, ","))
+	}
 }
 
-// checkReady marks the node ready once every peer has been heard from, or
-// ReadyAfter has passed (so one node down does not keep the rest unready).
-func (p *provider) checkReady() {
-	if p.state.ready.Load() {
-		return
+// status is the cluster as /healthz and /metrics show it.
+func (st *clusterState) status() readtag.ClusterStatus {
+	var s readtag.ClusterStatus
+	now := time.Now()
+	if v := st.peers.Load(); v != nil {
+		for _, p := range *v {
+			s.Peers = append(s.Peers, readtag.PeerStatus{
+				ID: p.id, Addr: p.addr, State: p.state, Link: p.link,
+				HeardAgo: sinceOr(p.heard, now), HeardUsAgo: sinceOr(p.acked, now),
+			})
+		}
 	}
-	all := true
-	for _, peer := range p.peers {
-		all = all && peer.ever
+	if m := st.missing.Load(); m != nil {
+		s.Missing = *m
 	}
-	if all || time.Since(p.started) > p.cfg.ReadyAfter {
-		p.state.ready.Store(true)
-		p.sys.log.Info("cluster node ready", "node", p.self.ID, "all_peers_seen", all)
+	s.Counters = map[string]int64{
+		"resyncs":            st.stats.resyncs.Load(),
+		"snapshots_sent":     st.stats.snapshotsSent.Load(),
+		"snapshots_received": st.stats.snapshotsReceived.Load(),
+		"replica_expiries":   st.stats.replicaExpiries.Load(),
+		"link_stalls":        st.stats.linkStalls.Load(),
+		"link_drops":         st.stats.linkDrops.Load(),
+		"link_dial_failures": st.stats.linkDialFailures.Load(),
+		"link_dropped":       st.stats.linkDropped.Load(),
+		"address_changes":    st.stats.addressChanges.Load(),
+		"peer_state_changes": st.stats.peerStateFlip.Load(),
 	}
+	return s
+}
+
+// sinceOr is how long ago t was, or -1 for never.
+func sinceOr(t, now time.Time) time.Duration {
+	if t.IsZero() {
+		return -1
+	}
+	return now.Sub(t)
 }

@@ -92,15 +92,19 @@ func moveIDs(moves []readtag.Move) []string {
 // so losing one loses only its readers. Messages between trackers are one
 // proto type (clusterpb.Envelope): deltas in seq order, heartbeats carrying
 // the last seq, and a snapshot on request whenever a peer is new, restarted
-// (new incarnation) or missed a delta. A peer that leaves the membership
-// takes its readers with it.
+// (new incarnation), missed a delta, or went quiet. Every local change is
+// numbered, peers or not, so a heartbeat's seq always tells a peer whether it
+// missed something. A peer that leaves the membership takes its readers with
+// it, and so does one whose tracker is silent for the failure timeout (the
+// tracker does not rely on the membership alone for that).
 type tracker struct {
 	sys   *system
 	node  string
 	links *links
-	known map[string]string // configured peers: node id → address
+	cfg   ClusterConfig
+	stats *clusterStats
 
-	seq    uint64                // our Deltas sent
+	seq    uint64                // our Deltas, numbered whether or not anyone hears them
 	local  map[string]localEntry // our readers, by id
 	peers  map[string]*peerState // by node id, members only
 	rooms  map[string]*actor.PID // subscribed rooms, by post
@@ -113,11 +117,12 @@ type localEntry struct {
 }
 
 type peerState struct {
-	addr        string
 	incarnation uint64
 	seq         uint64
 	synced      bool
 	asked       time.Time // last SyncRequest
+	heard       time.Time // last message from its tracker
+	quiet       bool      // expired for silence: re-sync when heard again
 	readers     map[string]remoteEntry
 }
 
@@ -126,17 +131,10 @@ type remoteEntry struct {
 	reader readtag.Reader
 }
 
-// syncEvery is how often the tracker heartbeats and re-asks for snapshots.
-const syncEvery = time.Second
-
-func newTracker(sys *system, node string, l *links, peers []Peer) actor.Producer {
-	known := make(map[string]string, len(peers))
-	for _, p := range peers {
-		known[p.ID] = p.Addr
-	}
+func newTracker(sys *system, node string, l *links, cfg ClusterConfig, stats *clusterStats) actor.Producer {
 	return func() actor.Receiver {
 		return &tracker{
-			sys: sys, node: node, links: l, known: known,
+			sys: sys, node: node, links: l, cfg: cfg, stats: stats,
 			local: make(map[string]localEntry),
 			peers: make(map[string]*peerState),
 			rooms: make(map[string]*actor.PID),
@@ -148,7 +146,7 @@ func (t *tracker) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
 		c.Engine().Subscribe(c.PID())
-		t.repeat = c.Engine().SendRepeat(c.PID(), syncTick{}, syncEvery)
+		t.repeat = c.Engine().SendRepeat(c.PID(), syncTick{}, t.cfg.Heartbeat)
 	case actor.Stopped:
 		t.repeat.Stop()
 		c.Engine().Unsubscribe(c.PID())
@@ -192,7 +190,7 @@ func (t *tracker) Receive(c *actor.Context) {
 		if msg.Member.ID == t.node {
 			return
 		}
-		t.peers[msg.Member.ID] = &peerState{addr: msg.Member.Host, readers: make(map[string]remoteEntry)}
+		t.peers[msg.Member.ID] = &peerState{readers: make(map[string]remoteEntry), heard: time.Now()}
 		t.askSync(c, msg.Member.ID)
 	case cluster.MemberLeaveEvent:
 		if p, ok := t.peers[msg.Member.ID]; ok {
@@ -202,19 +200,21 @@ func (t *tracker) Receive(c *actor.Context) {
 	case syncTick:
 		t.tick(c)
 	case linkUp:
-		for node, p := range t.peers {
-			if p.addr == msg.addr && !p.synced {
-				t.askSync(c, node)
-			}
+		// What was in flight on the old connection may be lost: a heartbeat
+		// now lets the peer compare seqs at once.
+		if _, ok := t.peers[msg.node]; ok {
+			t.heartbeat(c, msg.node)
 		}
 	case *clusterpb.Envelope:
 		t.receive(c, msg)
 	}
 }
 
-// broadcast sends our deltas to every member peer.
+// broadcast numbers our deltas and sends them to every member peer. The
+// number goes up even with no peer to send to: a peer that comes back then
+// sees from our heartbeat's seq that it missed something.
 func (t *tracker) broadcast(c *actor.Context, deltas ...*clusterpb.Delta) {
-	if len(deltas) == 0 || len(t.peers) == 0 {
+	if len(deltas) == 0 {
 		return
 	}
 	t.seq++
@@ -231,33 +231,44 @@ func (t *tracker) envelope() *clusterpb.Envelope {
 }
 
 func (t *tracker) sendTo(c *actor.Context, node string, env *clusterpb.Envelope) {
-	p, ok := t.peers[node]
-	if !ok {
-		return
+	if _, ok := t.peers[node]; ok {
+		t.links.send(node, kindTracker, c.PID(), env)
 	}
-	t.links.send(c, actor.NewPID(p.addr, kindTracker+"/"+node), env)
 }
 
 func (t *tracker) askSync(c *actor.Context, node string) {
 	p := t.peers[node]
 	p.synced = false
 	p.asked = time.Now()
+	t.stats.resyncs.Add(1)
 	env := t.envelope()
 	env.Body = &clusterpb.Envelope_SyncRequest{SyncRequest: &clusterpb.SyncRequest{}}
 	t.sendTo(c, node, env)
 }
 
-// tick heartbeats our seq to every peer and asks again for snapshots that
-// have not come.
+// tick heartbeats our seq to every peer, expires the replicas of peers whose
+// tracker went quiet, and asks again for snapshots that have not come.
 func (t *tracker) tick(c *actor.Context) {
-	hb := t.envelope()
-	hb.Body = &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Seq: t.seq}}
+	now := time.Now()
 	for node, p := range t.peers {
-		t.sendTo(c, node, hb)
-		if !p.synced && time.Since(p.asked) >= syncEvery {
+		t.heartbeat(c, node)
+		if !p.quiet && now.Sub(p.heard) > t.cfg.PeerTimeout {
+			t.sys.log.Info("cluster replica expired: the peer's tracker is silent", "node", t.node, "peer", node, "readers", len(p.readers), "silent_for", now.Sub(p.heard).Round(time.Millisecond).String())
+			t.stats.replicaExpiries.Add(1)
+			t.replace(c, node, p, nil)
+			p.quiet, p.synced = true, false
+			continue
+		}
+		if !p.quiet && !p.synced && now.Sub(p.asked) >= 2*t.cfg.Heartbeat {
 			t.askSync(c, node)
 		}
 	}
+}
+
+func (t *tracker) heartbeat(c *actor.Context, node string) {
+	hb := t.envelope()
+	hb.Body = &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Seq: t.seq}}
+	t.sendTo(c, node, hb)
 }
 
 func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
@@ -266,14 +277,21 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		// Not (yet) a member here, though it may already count us as one:
 		// answer a configured peer's sync request so it need not wait for
 		// our membership to catch up. Its own state comes after it joins.
-		if addr, known := t.known[env.GetNode()]; known {
-			if _, isReq := env.GetBody().(*clusterpb.Envelope_SyncRequest); isReq {
-				reply := t.envelope()
-				reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
-				t.links.send(c, actor.NewPID(addr, kindTracker+"/"+env.GetNode()), reply)
+		if _, isReq := env.GetBody().(*clusterpb.Envelope_SyncRequest); isReq {
+			reply := t.envelope()
+			reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
+			if t.links.send(env.GetNode(), kindTracker, c.PID(), reply) {
+				t.stats.snapshotsSent.Add(1)
 			}
 		}
 		return
+	}
+	p.heard = time.Now()
+	if p.quiet {
+		// Heard again after its replica expired: whatever comes, start
+		// from a snapshot.
+		p.quiet = false
+		t.askSync(c, env.GetNode())
 	}
 	switch {
 	case p.incarnation == 0:
@@ -291,7 +309,9 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		reply := t.envelope()
 		reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
 		t.sendTo(c, env.GetNode(), reply)
+		t.stats.snapshotsSent.Add(1)
 	case *clusterpb.Envelope_Snapshot:
+		t.stats.snapshotsReceived.Add(1)
 		readers := make(map[string]remoteEntry)
 		for _, pr := range b.Snapshot.GetPosts() {
 			for _, r := range pr.GetReaders() {
