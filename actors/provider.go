@@ -324,10 +324,14 @@ func (p *provider) publish(c *actor.Context, changed bool) {
 	if changed || p.members == nil {
 		c.Send(p.agent, &cluster.Members{Members: members})
 	}
-	// Ready: during the start-up grace, once every peer is up; after it,
-	// while at least one is (an island must not take readers).
-	up := len(names) - 1
-	ready := up == len(p.peers) || (time.Since(p.started) > p.cfg.ReadyAfter && up > 0)
+	// Ready: once every peer has completed the handshake (or the start-up
+	// grace is over), and while at least one is up: an island must not
+	// take readers.
+	up, all := len(names)-1, true
+	for _, peer := range p.peers {
+		all = all && peer.everUp
+	}
+	ready := len(p.peers) == 0 || (up > 0 && (all || time.Since(p.started) > p.cfg.ReadyAfter))
 	if ready != p.ready {
 		p.ready = ready
 		p.state.ready.Store(ready)

@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/readtag/readtag"
 )
 
 // metrics are what GET /metrics serves, in Prometheus' text format.
@@ -29,7 +31,7 @@ type metrics struct {
 // Gauges the engine provides (cmd wires actors.Presence.Stats in).
 type EngineStats func() (actors, panics, deadLetters int64)
 
-func newMetrics(engine EngineStats) *metrics {
+func newMetrics(engine EngineStats, cluster func() readtag.ClusterStatus) *metrics {
 	r := prometheus.NewRegistry()
 	f := func(c prometheus.Collector) { r.MustRegister(c) }
 	m := &metrics{
@@ -68,6 +70,9 @@ func newMetrics(engine EngineStats) *metrics {
 		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "readtag_actors", Help: "Live actors readtag spawned (Hollywood)."}, stat(0)))
 		f(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "readtag_actor_panics_total", Help: "Panics recovered in actors."}, stat(1)))
 		f(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "readtag_dead_letters_total", Help: "Messages to actors that were gone (Hollywood dead letters)."}, stat(2)))
+	}
+	if cluster != nil {
+		f(clusterCollector(cluster))
 	}
 	return m
 }

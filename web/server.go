@@ -46,6 +46,9 @@ type Config struct {
 	// EngineStats feeds the engine's own figures into /metrics. Zero value
 	// leaves them out.
 	EngineStats EngineStats
+	// Cluster, in cluster mode, reports the peers for /healthz and the
+	// cluster figures for /metrics. Zero value: a single node.
+	Cluster func() readtag.ClusterStatus
 	// Logger: zero value means slog.Default().
 	Logger *slog.Logger
 	// AllowedOrigins are origins ("https://example.com") besides the site's
@@ -123,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 		presence: cfg.Presence,
 		assets:   assets,
 		conns:    make(map[*outbox]struct{}),
-		metrics:  newMetrics(cfg.EngineStats),
+		metrics:  newMetrics(cfg.EngineStats, cfg.Cluster),
 	}
 	s.views, err = views.Open(cfg.Views, cfg.LiveViews, template.FuncMap{"asset": s.assetURL})
 	if err != nil {
@@ -330,8 +333,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// handleHealth serves GET /healthz: 200 once the node is ready (in a
-// cluster: it has joined its peers), 503 before, with the members it sees.
+// handleHealth serves GET /healthz: 200 while the node is ready (in a
+// cluster: see actors.ClusterConfig.ReadyAfter), 503 otherwise, with the
+// members it sees and, in a cluster, each peer's state and the missing ones.
 func (s *Server) handleHealth(c *fiber.Ctx) error {
 	ready, node, members := true, "local", []string{"local"}
 	if s.cfg.Health != nil {
@@ -341,5 +345,10 @@ func (s *Server) handleHealth(c *fiber.Ctx) error {
 	if !ready {
 		c.Status(fiber.StatusServiceUnavailable)
 	}
-	return c.JSON(fiber.Map{"ready": ready, "node": node, "members": members})
+	body := fiber.Map{"ready": ready, "node": node, "members": members}
+	if s.cfg.Cluster != nil {
+		st := s.cfg.Cluster()
+		body["peers"], body["missing"] = peersJSON(st.Peers), append([]string{}, st.Missing...)
+	}
+	return c.JSON(body)
 }

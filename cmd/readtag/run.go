@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/readtag/readtag"
 	"github.com/readtag/readtag/actors"
 	"github.com/readtag/readtag/posts"
 	"github.com/readtag/readtag/views"
@@ -183,6 +184,10 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	if err != nil {
 		return err
 	}
+	var clusterStatus func() readtag.ClusterStatus // peers in /healthz and /metrics
+	if o.cluster != nil {
+		clusterStatus = presence.ClusterStatus
+	}
 	srv, err := web.New(web.Config{
 		Posts:          library,
 		Views:          viewsFS,
@@ -190,6 +195,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		Presence:       presence,
 		Health:         presence.Health,
 		EngineStats:    presence.EngineStats,
+		Cluster:        clusterStatus,
 		Logger:         log,
 		AllowedOrigins: o.allowedOrigins,
 	})

@@ -1,0 +1,96 @@
+package web
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/readtag/readtag"
+)
+
+// peerJSON is one peer in /healthz.
+type peerJSON struct {
+	ID    string `json:"id"`
+	Addr  string `json:"addr"`
+	State string `json:"state"`
+	Link  bool   `json:"link"`
+	// Ages in milliseconds; null means never.
+	HeardAgoMS   *int64 `json:"heard_ago_ms"`
+	HeardUsAgoMS *int64 `json:"heard_us_ago_ms"`
+}
+
+func peersJSON(peers []readtag.PeerStatus) []peerJSON {
+	out := make([]peerJSON, 0, len(peers))
+	ms := func(d time.Duration) *int64 {
+		if d < 0 {
+			return nil
+		}
+		v := d.Milliseconds()
+		return &v
+	}
+	for _, p := range peers {
+		out = append(out, peerJSON{ID: p.ID, Addr: p.Addr, State: p.State, Link: p.Link, HeardAgoMS: ms(p.HeardAgo), HeardUsAgoMS: ms(p.HeardUsAgo)})
+	}
+	return out
+}
+
+// peerStates are the values of readtag_cluster_peer_state's state label.
+var peerStates = []string{"up", "one-way", "down"}
+
+// clusterMetrics reads the cluster's status at every scrape.
+type clusterMetrics struct {
+	status   func() readtag.ClusterStatus
+	state    *prometheus.Desc
+	heard    *prometheus.Desc
+	counters map[string]*prometheus.Desc
+}
+
+func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
+	counter := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("readtag_cluster_"+name+"_total", help, nil, nil)
+	}
+	return &clusterMetrics{
+		status: status,
+		state:  prometheus.NewDesc("readtag_cluster_peer_state", "1 for each peer's current state (up: both directions work; one-way: it does not hear us; down: silent).", []string{"peer", "state"}, nil),
+		heard:  prometheus.NewDesc("readtag_cluster_peer_heard_age_seconds", "Seconds since each peer was last heard (absent if never).", []string{"peer"}, nil),
+		counters: map[string]*prometheus.Desc{
+			"resyncs":            counter("resyncs", "Snapshots asked of peers (a new peer, a gap in seq, a restart, a replica that went quiet)."),
+			"snapshots_sent":     counter("snapshots_sent", "Snapshots of this node's readers sent to peers."),
+			"snapshots_received": counter("snapshots_received", "Snapshots received from peers."),
+			"replica_expiries":   counter("replica_expiries", "Peers whose readers were dropped because their tracker went silent."),
+			"link_stalls":        counter("link_stalls", "Links to peers dropped and re-dialled because writes stalled or the peer stopped hearing us."),
+			"link_drops":         counter("link_drops", "Connections to peers that broke."),
+			"link_dial_failures": counter("link_dial_failures", "Failed dials to peers."),
+			"link_dropped":       counter("link_dropped_messages", "Messages for a peer dropped because its queue was full."),
+			"address_changes":    counter("address_changes", "Peers followed to a new address."),
+			"peer_state_changes": counter("peer_state_changes", "Changes of a peer's state."),
+		},
+	}
+}
+
+func (m *clusterMetrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.state
+	ch <- m.heard
+	for _, d := range m.counters {
+		ch <- d
+	}
+}
+
+func (m *clusterMetrics) Collect(ch chan<- prometheus.Metric) {
+	st := m.status()
+	for _, p := range st.Peers {
+		for _, s := range peerStates {
+			v := 0.0
+			if p.State == s {
+				v = 1
+			}
+			ch <- prometheus.MustNewConstMetric(m.state, prometheus.GaugeValue, v, p.ID, s)
+		}
+		if p.HeardAgo >= 0 {
+			ch <- prometheus.MustNewConstMetric(m.heard, prometheus.GaugeValue, p.HeardAgo.Seconds(), p.ID)
+		}
+	}
+	for name, d := range m.counters {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(st.Counters[name]))
+	}
+}
