@@ -55,7 +55,7 @@ type reader struct {
 	c    *client.Conn
 	n    *node
 	pos  float64
-	mark int // frames before the current check window
+	mark int  // frames before the current check window
 	old  bool // was connected at the mark
 }
 
