@@ -101,7 +101,9 @@ func newLinks(e *actor.Engine, cfg ClusterConfig, log *slog.Logger, stats *clust
 		ctx:          ctx, cancel: cancel,
 	}
 	for _, p := range cfg.Peers {
-		l.byNode[p.ID] = &link{l: l, node: p.ID, addr: p.Addr, wake: make(chan struct{}, 1)}
+		// Not connected yet counts as down since now, so that what is
+		// queued for a peer that never answers is dropped after a while.
+		l.byNode[p.ID] = &link{l: l, node: p.ID, addr: p.Addr, wake: make(chan struct{}, 1), downAt: time.Now()}
 	}
 	return l
 }

@@ -24,6 +24,7 @@ type client struct {
 	welcome bool
 	moves   int // Moves calls
 	dropped string
+	left    int // Leave calls
 	crowds  int // Crowd calls
 	total   int
 	bands   []int
@@ -50,7 +51,14 @@ func (c *client) Join(r readtag.Reader) {
 func (c *client) Leave(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.left++
 	delete(c.ghosts, id)
+}
+
+func (c *client) leaves() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.left
 }
 
 func (c *client) Moves(moves []readtag.Move) {

@@ -205,7 +205,7 @@ func (p *provider) heard(c *actor.Context, env *clusterpb.Envelope) {
 		peer.heard, peer.hearsUs, peer.incarnation = time.Time{}, false, 0
 		p.update(c)
 	case *clusterpb.Envelope_Heartbeat:
-		wasHearing := p.hearing(peer, now)
+		wasHearing := p.hearing(peer, now) && peer.incarnation == env.GetIncarnation()
 		peer.incarnation = env.GetIncarnation()
 		peer.heard = now
 		// A node older than the hears field counts as hearing us.
@@ -215,8 +215,8 @@ func (p *provider) heard(c *actor.Context, env *clusterpb.Envelope) {
 		}
 		p.learnAddr(peer, b.Heartbeat.GetAddr())
 		if !wasHearing {
-			// Tell it at once that we hear it: the handshake then takes one
-			// round trip, not one heartbeat period.
+			// Tell it (or its new incarnation) at once that we hear it: the
+			// handshake then takes one round trip, not one heartbeat period.
 			p.heartbeat(c, peer)
 		}
 		p.update(c)

@@ -1,7 +1,10 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +100,42 @@ func TestClusterReadersSeeEachOther(t *testing.T) {
 	eventually(t, "a's node to see the member leave", func() bool {
 		_, _, members := nodes[0].Presence.Health()
 		return len(members) == 2
+	})
+}
+
+// /healthz shows each peer's state and what is missing; /metrics the peer
+// states and the cluster counters. A node left alone is not ready.
+func TestClusterHealthAndMetrics(t *testing.T) {
+	nodes := startCluster(t, 2)
+	a := nodes[0]
+	status, body := a.get(t, "/healthz")
+	var h struct {
+		Ready   bool     `json:"ready"`
+		Missing []string `json:"missing"`
+		Peers   []struct {
+			ID       string `json:"id"`
+			State    string `json:"state"`
+			Link     bool   `json:"link"`
+			HeardAgo *int64 `json:"heard_ago_ms"`
+		} `json:"peers"`
+	}
+	if err := json.Unmarshal([]byte(body), &h); err != nil {
+		t.Fatalf("/healthz: %v: %s", err, body)
+	}
+	if status != 200 || !h.Ready || len(h.Missing) != 0 || len(h.Peers) != 1 || h.Peers[0].ID != "b" || h.Peers[0].State != "up" || h.Peers[0].HeardAgo == nil {
+		t.Errorf("/healthz of a formed cluster: %d %s", status, body)
+	}
+	eventually(t, "cluster metrics", func() bool {
+		_, body = a.get(t, "/metrics")
+		return strings.Contains(body, `readtag_cluster_peer_state{peer="b",state="up"} 1`) &&
+			strings.Contains(body, `readtag_cluster_peer_state{peer="b",state="down"} 0`) &&
+			regexp.MustCompile(`(?m)^readtag_cluster_snapshots_received_total [1-9]`).MatchString(body) &&
+			strings.Contains(body, "readtag_cluster_link_stalls_total ")
+	})
+
+	nodes[1].Stop()
+	eventually(t, "a, alone, to answer 503 with b down and missing", func() bool {
+		status, body = a.get(t, "/healthz")
+		return status == 503 && strings.Contains(body, `"missing":["b"]`) && strings.Contains(body, `"state":"down"`)
 	})
 }

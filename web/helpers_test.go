@@ -83,6 +83,9 @@ func startServerAt(t testing.TB, addr string, mutate func(*web.Config, *actors.C
 	wcfg.Presence = presence
 	wcfg.EngineStats = presence.EngineStats
 	wcfg.Health = presence.Health
+	if acfg.Cluster != nil {
+		wcfg.Cluster = presence.ClusterStatus
+	}
 	srv, err := web.New(wcfg)
 	if err != nil {
 		t.Fatal(err)

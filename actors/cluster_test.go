@@ -1,0 +1,160 @@
+package actors
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/readtag/readtag/internal/faultproxy"
+)
+
+// pair is two cluster nodes in this process whose links go through fault
+// proxies: ab carries a's link to b, ba b's link to a.
+type pair struct {
+	a, b       *Presence
+	ab, ba     *faultproxy.Proxy
+	aLog, bLog *syncBuffer
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startPair(t *testing.T) *pair {
+	t.Helper()
+	aAddr, bAddr := freeAddr(t), freeAddr(t)
+	ab, err := faultproxy.New(bAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ab.Close)
+	ba, err := faultproxy.New(aAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ba.Close)
+	cc := func(addr, peer, via string) *ClusterConfig {
+		return &ClusterConfig{Addr: addr, Peers: []Peer{{ID: peer, Addr: via}}, Heartbeat: 50 * time.Millisecond, PeerTimeout: 400 * time.Millisecond, ReadyAfter: time.Second}
+	}
+	p := &pair{ab: ab, ba: ba}
+	p.a, p.aLog = newPresence(t, Config{NodeID: "a", Cluster: cc(aAddr, "b", ab.Addr())})
+	p.b, p.bLog = newPresence(t, Config{NodeID: "b", Cluster: cc(bAddr, "a", ba.Addr())})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log of a:\n%s\nlog of b:\n%s", p.aLog, p.bLog)
+		}
+	})
+	eventually(t, "the pair to form", func() bool {
+		ra, _, ma := p.a.Health()
+		rb, _, mb := p.b.Health()
+		return ra && rb && len(ma) == 2 && len(mb) == 2
+	})
+	return p
+}
+
+// Changes made while the nodes cannot hear each other reach the peer after
+// the heal: no departed reader stays, no new one stays invisible (issue 10,
+// B1). Two mechanisms make sure of it: every change is numbered, peers or
+// not, and a replica that went quiet is re-synced by snapshot.
+func TestClusterChangesDuringPartitionReachPeerAfterHeal(t *testing.T) {
+	p := startPair(t)
+	_, gone := mustJoin(t, p.a, "alpha", "gone")
+	onB, _ := mustJoin(t, p.b, "alpha", "on-b")
+	wantView(t, onB, "gone@0")
+
+	for _, px := range []*faultproxy.Proxy{p.ab, p.ba} {
+		px.BlackHole(faultproxy.Forward, true)
+		px.BlackHole(faultproxy.Backward, true)
+	}
+	wantView(t, onB) // b dropped a's readers: a is silent
+	eventually(t, "a to count b out", func() bool {
+		_, _, members := p.a.Health()
+		return len(members) == 1
+	})
+	gone.Leave()
+	_, s := mustJoin(t, p.a, "alpha", "new")
+	s.Scroll(0.5)
+	for _, px := range []*faultproxy.Proxy{p.ab, p.ba} {
+		if err := px.Heal(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantView(t, onB, "new@0.5")
+}
+
+// A reset connection is not a departure: the link re-dials and the peer's
+// readers stay, without a leave (issue 10, B4).
+func TestClusterResetIsNoLeave(t *testing.T) {
+	p := startPair(t)
+	onA, s := mustJoin(t, p.a, "alpha", "on-a")
+	onB, _ := mustJoin(t, p.b, "alpha", "on-b")
+	wantView(t, onB, "on-a@0")
+	wantView(t, onA, "on-b@0")
+	leaves := onB.leaves()
+	for i := range 10 {
+		p.ab.Reset()
+		p.ba.Reset()
+		s.Scroll(float64(i+1) / 20)
+	}
+	wantView(t, onB, "on-a@0.5")
+	if n := onB.leaves() - leaves; n != 0 {
+		t.Errorf("10 resets made on-b see %d leaves", n)
+	}
+	if st := p.a.ClusterStatus(); st.Counters["link_drops"] == 0 {
+		t.Errorf("no link drop counted after 10 resets: %v", st.Counters)
+	}
+}
+
+// Nothing of readtag's goes through Hollywood's remote router, whose first
+// send to an address dials synchronously inside its actor (issue 10, B3):
+// no stream writer is ever spawned for a peer.
+func TestClusterNeverUsesHollywoodRouter(t *testing.T) {
+	p := startPair(t)
+	mustJoin(t, p.a, "alpha", "on-a")
+	onB, _ := mustJoin(t, p.b, "alpha", "on-b")
+	wantView(t, onB, "on-a@0")
+	for _, n := range []struct {
+		p    *Presence
+		peer string
+	}{{p.a, p.ab.Addr()}, {p.b, p.ba.Addr()}} {
+		if pid := n.p.sys.engine.Registry.GetPID("stream", n.peer); pid != nil {
+			t.Errorf("Hollywood has a stream writer %v: its router dialled", pid)
+		}
+	}
+}
+
+// Health tells the truth: a peer cut off one way is "one-way" on the side
+// that still hears it and "down" on the other, and an isolated node is not
+// ready (issue 10, B2 and B5).
+func TestClusterOneWayHealth(t *testing.T) {
+	p := startPair(t)
+	// b → a black-holed: b's link to a, and b's data on a's link to b.
+	p.ba.BlackHole(faultproxy.Forward, true)
+	p.ab.BlackHole(faultproxy.Backward, true)
+	eventually(t, "a to see b down and b to see a one-way", func() bool {
+		sa, sb := p.a.ClusterStatus(), p.b.ClusterStatus()
+		return sa.Peers[0].State == stateDown && sb.Peers[0].State == stateOneWay
+	})
+	for _, n := range []*Presence{p.a, p.b} {
+		if ready, node, members := n.Health(); ready || len(members) != 1 {
+			t.Errorf("%s, isolated, reports ready %v with members %v", node, ready, members)
+		}
+	}
+	if err := p.ba.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ab.Heal(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "both up again", func() bool {
+		ra, _, _ := p.a.Health()
+		rb, _, _ := p.b.Health()
+		return ra && rb && p.a.ClusterStatus().Peers[0].State == stateUp && p.b.ClusterStatus().Peers[0].State == stateUp
+	})
+}
