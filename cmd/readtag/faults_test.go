@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -615,12 +616,16 @@ func TestFaults(t *testing.T) {
 		w.readersOn(1)
 		w.converge(5*time.Second, "the cluster to show everyone")
 		b := w.nodes["b"]
-		if err := b.cmd.Process.Kill(); err != nil {
+		w.readers = slices.DeleteFunc(w.readers, func(r *reader) bool { return r.n == b })
+		// A stop on purpose says goodbye: b's readers leave at once, not
+		// after the failure timeout.
+		stopped := time.Now()
+		if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
+		w.converge(time.Second, "b's readers to leave after SIGTERM")
+		left := time.Since(stopped)
 		_ = b.cmd.Wait()
-		w.readers = slices.DeleteFunc(w.readers, func(r *reader) bool { return r.n == b })
-		w.converge(staleBound, "b's readers to leave after SIGKILL")
 		// b comes back on a new cluster port; a and c still have the old one
 		// (through their proxies) in their --peers.
 		moved := freePorts(t, 1)[0]
@@ -646,6 +651,6 @@ func TestFaults(t *testing.T) {
 		w.join("b")
 		seen := w.converge(healBound, "a reader on the moved node to be seen everywhere")
 		w.freshWelcomes()
-		t.Logf("b restarted on a new cluster port: a and c found it after %v, its reader was seen everywhere %v later", found, seen)
+		t.Logf("b stopped (SIGTERM): its readers left the others' screens after %v; restarted on a new cluster port: a and c found it after %v, its reader was seen everywhere %v later", left, found, seen)
 	})
 }
