@@ -20,8 +20,13 @@
 // In cluster mode (Config.Cluster) three more actors run on every node:
 //
 //	├── cluster/<node>     Hollywood's cluster agent: the member list, MemberJoin/LeaveEvent
-//	├── provider/<node>    readtag's membership provider: static peers, heartbeats, timeouts
+//	├── provider/<node>    readtag's membership provider: static peers, two-way heartbeats, timeouts
 //	└── tracker/<node>     replicates presence: our readers' deltas out, the peers' in
+//
+// and, outside the actors, one link per peer (links.go): a goroutine with its
+// own connection and bounded queue that carries the provider's and the
+// tracker's messages to that peer. Peers' messages come in through
+// Hollywood's remote, which delivers them to our actors.
 //
 // Rooms and readers are named under their supervisor but are not spawned with
 // Hollywood's SpawnChild: in v1.0.5 a stopping parent poisons each child and
@@ -57,15 +62,28 @@
 //	room ──localJoin / localMoves (once per tick) / localLeave──▶ tracker
 //	tracker ──Envelope{Deltas seq=n}──▶ every peer's tracker ──remoteJoin / remoteMoves / remoteLeave──▶ its room
 //	room (new) ──roomSubscribe──▶ tracker ──remoteSnapshot──▶ room (joins wait for it)
-//	provider ──Envelope{Heartbeat}──▶ peers' providers; silence or a broken stream ──▶ *cluster.Members ──▶ agent
+//	tracker ──Envelope{Heartbeat seq}──▶ every peer's tracker (every 0.5 s)
+//	provider ──Envelope{Heartbeat hears=<its incarnation>, addr}──▶ every peer's provider (every 0.5 s)
+//	provider: a peer is up when heard within 3 s and its last heartbeat hears us;
+//	          a change of up/one-way/down ──▶ *cluster.Members ──▶ agent
 //	agent ──MemberJoinEvent──▶ tracker ──SyncRequest──▶ peer ──Snapshot──▶ tracker (replaces that node's readers)
 //	agent ──MemberLeaveEvent──▶ tracker: that node's readers leave every room
+//	stop:  provider ──Envelope{Goodbye}──▶ every peer's provider: down at once
+//	links: tracker, provider ──links.send (queue, never blocks)──▶ link/<peer> goroutine
+//	       ──remote.Envelope on its own drpc stream──▶ peer's Hollywood remote ──▶ its actors
+//	       link (re)connected ──linkUp──▶ provider, tracker: heartbeat that peer now
 //
-// A gap in a peer's seq, a heartbeat whose seq we have not seen, or a new
-// incarnation (the peer restarted) makes the tracker ask for a snapshot
-// instead of applying deltas. Remote sends go through links, which never lets
-// a message reach Hollywood's router for a node with no live stream (that
-// would stall all remote traffic for ~3 s while it dials).
+// A gap in a peer's seq, a heartbeat whose seq we have not seen, a new
+// incarnation (the peer restarted), or a peer heard again after its tracker
+// was silent for the failure timeout (the tracker then dropped its readers
+// itself) makes the tracker ask for a snapshot instead of applying deltas.
+// Every local change is numbered, peers or not. A broken connection is not
+// a departure: the link re-dials with back-off and the peer stays a member
+// (with its readers) until it is silent for the failure timeout. A peer we
+// hear but that does not hear us is one-way, not a member, and the link to
+// it is dropped and re-dialled. Nothing of readtag's goes through
+// Hollywood's remote router, which would dial a new address synchronously
+// inside its actor and stall all remote traffic (links.go).
 //
 // # Guards
 //
