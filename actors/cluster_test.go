@@ -2,9 +2,13 @@ package actors
 
 import (
 	"net"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/anthdm/hollywood/cluster"
+
+	"github.com/readtag/readtag/actors/clusterpb"
 	"github.com/readtag/readtag/internal/faultproxy"
 )
 
@@ -157,4 +161,38 @@ func TestClusterOneWayHealth(t *testing.T) {
 		rb, _, _ := p.b.Health()
 		return ra && rb && p.a.ClusterStatus().Peers[0].State == stateUp && p.b.ClusterStatus().Peers[0].State == stateUp
 	})
+}
+
+// A peer's announced address is followed only when it is a host:port and
+// the peer moved (a different announcement than before); junk changes
+// nothing, and a node that is not a peer is not listened to at all.
+func TestClusterAddressAnnouncements(t *testing.T) {
+	addr, nowhere := freeAddr(t), freeAddr(t)
+	cfg := ClusterConfig{Addr: addr, Peers: []Peer{{ID: "b", Addr: nowhere}}, Heartbeat: 20 * time.Millisecond, PeerTimeout: time.Second}
+	p, logs := newPresence(t, Config{NodeID: "a", Cluster: &cfg})
+	// The rule itself, on a provider of our own whose links never start.
+	l := newLinks(p.sys.engine, cfg, p.sys.log, &clusterStats{})
+	prov := &provider{sys: p.sys, self: &cluster.Member{ID: "a"}, links: l, state: &clusterState{}}
+	b := &peerLiveness{Peer: cfg.Peers[0]}
+	prov.learnAddr(b, "127.0.0.1:1") // the first announcement is only noted
+	for _, junk := range []string{"", "not an address", "127.0.0.1", ":::", strings.Repeat("x", 300) + ":1"} {
+		prov.learnAddr(b, junk)
+	}
+	if got := l.addr("b"); got != nowhere {
+		t.Errorf("after a first announcement and junk the link to b dials %s, want %s", got, nowhere)
+	}
+	prov.learnAddr(b, "127.0.0.1:2")
+	if got := l.addr("b"); got != "127.0.0.1:2" {
+		t.Errorf("after b moved the link dials %s, want 127.0.0.1:2", got)
+	}
+
+	// A stranger's heartbeat, through the real provider.
+	p.sys.engine.Send(p.cluster[0], &clusterpb.Envelope{Node: "mallory", Incarnation: 7, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Addr: "127.0.0.1:9"}}})
+	eventually(t, "the stranger to be logged", func() bool { return strings.Contains(logs.String(), "not a peer") })
+	if got := p.links.addr("b"); got != nowhere {
+		t.Errorf("after a stranger's heartbeat the link to b dials %s", got)
+	}
+	if st := p.ClusterStatus(); st.Peers[0].HeardAgo >= 0 || len(st.Peers) != 1 {
+		t.Errorf("a stranger's heartbeat counts: %+v", st.Peers)
+	}
 }
