@@ -188,25 +188,25 @@ func (p *provider) hearing(peer *peerLiveness, now time.Time) bool {
 // certificate, so only that peer can speak for it (and move its address).
 // Without TLS, anyone who can reach the cluster port can impersonate a peer
 // anyway; the cluster port must then be on a private network.
-func (p *provider) heard(c *actor.Context, env *clusterpb.Envelope) {
-	peer, ok := p.peers[env.GetNode()]
+func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
+	peer, ok := p.peers[msg.GetNode()]
 	if !ok {
-		p.sys.log.Warn("cluster message from a node that is not a peer: ignored", "node", env.GetNode(), "from", pidString(c.Sender()))
+		p.sys.log.Warn("cluster message from a node that is not a peer: ignored", "node", msg.GetNode(), "from", pidString(c.Sender()))
 		return
 	}
-	if env.GetIncarnation() == peer.gone {
+	if msg.GetIncarnation() == peer.gone {
 		return // late messages of a node that said goodbye
 	}
 	now := time.Now()
-	switch b := env.GetBody().(type) {
+	switch b := msg.GetBody().(type) {
 	case *clusterpb.Envelope_Goodbye:
 		p.sys.log.Info("cluster peer said goodbye", "node", p.self.ID, "peer", peer.ID)
-		peer.gone = env.GetIncarnation()
+		peer.gone = msg.GetIncarnation()
 		peer.heard, peer.hearsUs, peer.incarnation = time.Time{}, false, 0
 		p.update(c)
 	case *clusterpb.Envelope_Heartbeat:
-		wasHearing := p.hearing(peer, now) && peer.incarnation == env.GetIncarnation()
-		peer.incarnation = env.GetIncarnation()
+		wasHearing := p.hearing(peer, now) && peer.incarnation == msg.GetIncarnation()
+		peer.incarnation = msg.GetIncarnation()
 		peer.heard = now
 		// A node older than the hears field counts as hearing us.
 		peer.hearsUs = b.Heartbeat.Hears == nil || b.Heartbeat.GetHears() == p.sys.incarnation
