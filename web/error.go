@@ -14,6 +14,8 @@ const (
 	EINVALID   = "invalid"
 	EFORBIDDEN = "forbidden"
 	EINTERNAL  = "internal"
+	EBUSY      = "busy"     // a capacity limit of this node
+	ETOOMANY   = "too_many" // a per-client limit
 )
 
 var codeStatus = map[string]int{
@@ -21,6 +23,8 @@ var codeStatus = map[string]int{
 	EINVALID:   http.StatusBadRequest,
 	EFORBIDDEN: http.StatusForbidden,
 	EINTERNAL:  http.StatusInternalServerError,
+	EBUSY:      http.StatusServiceUnavailable,
+	ETOOMANY:   http.StatusTooManyRequests,
 }
 
 // Error is readtag's one error shape: a code that picks the status and a
@@ -66,7 +70,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case errors.As(err, &fe) && fe.Code < 500:
 		status, message = fe.Code, fe.Message // 405, 426, …: Fiber's own checks
 	}
-	if status >= 500 {
+	if status >= 500 && status != http.StatusServiceUnavailable {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}
 	return s.render(c.Status(status), "error", page{

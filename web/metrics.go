@@ -26,6 +26,7 @@ type metrics struct {
 	coalesced   prometheus.Counter
 	slowClosed  prometheus.Counter
 	outboxDelay prometheus.Histogram
+	refused     *prometheus.CounterVec // by why: max_readers, max_readers_per_ip, http_conns, http_idle_evicted
 }
 
 // Gauges the engine provides (cmd wires actors.Presence.Stats in).
@@ -46,6 +47,8 @@ func newMetrics(engine EngineStats, cluster func() readtag.ClusterStatus) *metri
 		badFrames:   prometheus.NewCounter(prometheus.CounterOpts{Name: "readtag_bad_frames_total", Help: "Client frames answered with an error frame."}),
 		coalesced:   prometheus.NewCounter(prometheus.CounterOpts{Name: "readtag_coalesced_updates_total", Help: "Updates merged into one still waiting for a slow client."}),
 		slowClosed:  prometheus.NewCounter(prometheus.CounterOpts{Name: "readtag_slow_clients_closed_total", Help: "Clients closed for falling too far behind."}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "readtag_refused_total",
+			Help: "Connections refused or evicted by a cap, by which."}, []string{"why"}),
 		outboxDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "readtag_fanout_delay_seconds",
 			Help:    "From the engine handing an update to a connection to its frame being written.",
@@ -53,7 +56,7 @@ func newMetrics(engine EngineStats, cluster func() readtag.ClusterStatus) *metri
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.connections, m.joins, m.leaves, m.framesIn, m.bytesIn, m.framesOut,
-		m.bytesOut, m.badFrames, m.coalesced, m.slowClosed, m.outboxDelay,
+		m.bytesOut, m.badFrames, m.coalesced, m.slowClosed, m.outboxDelay, m.refused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}

@@ -39,6 +39,7 @@ type item struct {
 const (
 	closeNormal        = 1000
 	closeGoingAway     = 1001
+	closeInvalidData   = 1007
 	closePolicy        = 1008
 	closeInternalError = 1011
 )

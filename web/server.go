@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/readtag/readtag"
+	"github.com/readtag/readtag/internal/netx"
 	"github.com/readtag/readtag/posts"
 	"github.com/readtag/readtag/views"
 )
@@ -68,6 +70,21 @@ type Config struct {
 	// MaxFramesPerSecond: a client sending faster is closed with 1008.
 	// Zero value means 50.
 	MaxFramesPerSecond int
+	// MaxReaders caps this node's live WebSockets: an upgrade beyond it is
+	// answered 503 with Retry-After. Zero value means 10000.
+	MaxReaders int
+	// MaxReadersPerIP caps one client address's live WebSockets (429).
+	// Zero value means 100.
+	MaxReadersPerIP int
+	// MaxHTTPConns caps plain HTTP connections, WebSockets not counted (see
+	// trackingListener). Zero value means 1000.
+	MaxHTTPConns int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed, for the per-address cap and the logs. Zero value: none.
+	TrustedProxies []netip.Prefix
+	// MetricsApart serves /metrics and /healthz only through ServeMetrics
+	// (a private listener). Zero value: on the public port.
+	MetricsApart bool
 	// OutboxLimit is how many frames may wait for a slow client before it is
 	// closed (moves coalesce, so this is a backlog of joins and leaves).
 	// Zero value means 256.
@@ -91,6 +108,10 @@ type Server struct {
 	stopping bool
 	handlers sync.WaitGroup
 	listener *trackingListener
+	admitted int            // WebSockets reserved (see admit)
+	perIP    map[string]int // of admitted, by client address
+	refusals map[string]*limitedLog
+	private  *fiber.App // /metrics and /healthz when MetricsApart
 }
 
 // New builds a Server; call Serve to run it.
@@ -107,6 +128,9 @@ func New(cfg Config) (*Server, error) {
 	setDefault(&cfg.MaxFrameBytes, 1024)
 	setDefault(&cfg.MaxFramesPerSecond, 50)
 	setDefault(&cfg.OutboxLimit, 256)
+	setDefault(&cfg.MaxReaders, 10000)
+	setDefault(&cfg.MaxReadersPerIP, 100)
+	setDefault(&cfg.MaxHTTPConns, 1000)
 	for i, o := range cfg.AllowedOrigins {
 		cfg.AllowedOrigins[i] = strings.TrimSuffix(o, "/")
 	}
@@ -127,6 +151,11 @@ func New(cfg Config) (*Server, error) {
 		assets:   assets,
 		conns:    make(map[*outbox]struct{}),
 		metrics:  newMetrics(cfg.EngineStats, cfg.Cluster),
+		perIP:    make(map[string]int),
+		refusals: map[string]*limitedLog{
+			"max_readers":        newLimitedLog(cfg.Logger, "websocket refused: this node has as many readers as it may take", "max_readers", cfg.MaxReaders),
+			"max_readers_per_ip": newLimitedLog(cfg.Logger, "websocket refused: too many readers from one address (behind a reverse proxy? list it in --trusted-proxies)", "max_readers_per_ip", cfg.MaxReadersPerIP),
+		},
 	}
 	s.views, err = views.Open(cfg.Views, cfg.LiveViews, template.FuncMap{"asset": s.assetURL})
 	if err != nil {
@@ -141,6 +170,12 @@ func New(cfg Config) (*Server, error) {
 		IdleTimeout:           60 * time.Second,
 	})
 	s.routes()
+	if cfg.MetricsApart {
+		s.private = fiber.New(fiber.Config{AppName: "readtag-metrics", DisableStartupMessage: true,
+			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second})
+		s.private.Get("/healthz", s.handleHealth)
+		s.private.Get("/metrics", s.handleMetrics())
+	}
 	return s, nil
 }
 
@@ -156,8 +191,10 @@ func (s *Server) routes() {
 	s.app.Get("/", s.handleIndex)
 	s.app.Get("/posts/:slug", s.handlePost)
 	s.app.Get("/static/:name", s.handleStatic)
-	s.app.Get("/healthz", s.handleHealth)
-	s.app.Get("/metrics", s.handleMetrics())
+	if !s.cfg.MetricsApart {
+		s.app.Get("/healthz", s.handleHealth)
+		s.app.Get("/metrics", s.handleMetrics())
+	}
 	s.app.Get("/ws/posts/:slug", s.handleUpgrade, fws.New(s.serveWS, fws.Config{
 		// Origins are checked in handleUpgrade (same-origin by default).
 		ReadBufferSize:  1024,
@@ -171,8 +208,14 @@ func (s *Server) routes() {
 
 // headers sets security headers on every response and refuses paths that
 // try to climb out of their folder ("..", "%2e%2e", encoded slashes)
-// before the router normalises them away.
+// before the router normalises them away, and requests framed two ways.
 func (s *Server) headers(c *fiber.Ctx) error {
+	if bothLengths(c.Request().Header.RawHeaders()) {
+		// RFC 9112 §6.3: the framing is ambiguous (request smuggling), so
+		// refuse and close; fasthttp alone would read it as chunked.
+		c.Context().SetConnectionClose()
+		return errorf(EINVALID, "A request may not carry both Content-Length and Transfer-Encoding.")
+	}
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "same-origin")
 	c.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "+
@@ -183,6 +226,22 @@ func (s *Server) headers(c *fiber.Ctx) error {
 		return errorf(ENOTFOUND, "There is no page at this address.")
 	}
 	return c.Next()
+}
+
+// bothLengths reports whether raw request headers have both a
+// Content-Length and a Transfer-Encoding.
+func bothLengths(raw []byte) bool {
+	var cl, te bool
+	for line := range bytes.Lines(raw) {
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.TrimSpace(name)
+		cl = cl || bytes.EqualFold(name, []byte(fiber.HeaderContentLength))
+		te = te || bytes.EqualFold(name, []byte(fiber.HeaderTransferEncoding))
+	}
+	return cl && te
 }
 
 // render writes a view as the response, buffered so that a template error
@@ -200,62 +259,30 @@ func (s *Server) render(c *fiber.Ctx, name string, data page) error {
 	return c.Send(buf.Bytes())
 }
 
-// Serve answers requests on ln until Shutdown.
+// Serve answers requests on ln until Shutdown. Accept errors that pass
+// (out of file descriptors, ...) are retried, never returned.
 func (s *Server) Serve(ln net.Listener) error {
-	tl := &trackingListener{Listener: ln, conns: make(map[net.Conn]struct{})}
+	tl := newTrackingListener(netx.Retry(ln, "http", s.log), s.cfg.MaxHTTPConns, s.metrics, s.log)
 	s.mu.Lock()
 	s.listener = tl
 	s.mu.Unlock()
+	s.app.Server().ConnState = tl.connState
 	if err := s.app.Listener(tl); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
 }
 
-// trackingListener remembers open connections so Shutdown can close the
-// ones fasthttp would wait for forever: a browser's speculative preconnect
-// sends no request, is never idle, and holds ShutdownWithContext until its
-// deadline (seen with Chromium).
-type trackingListener struct {
-	net.Listener
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-}
-
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+// ServeMetrics answers /metrics and /healthz on ln until Shutdown; use it
+// with Config.MetricsApart.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	if s.private == nil {
+		return errors.New("web: ServeMetrics needs Config.MetricsApart")
 	}
-	tc := &trackedConn{Conn: c, l: l}
-	l.mu.Lock()
-	l.conns[tc] = struct{}{}
-	l.mu.Unlock()
-	return tc, nil
-}
-
-func (l *trackingListener) closeAll() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for c := range l.conns {
-		_ = c.(*trackedConn).Conn.Close()
-		delete(l.conns, c)
+	if err := s.private.Listener(netx.Retry(ln, "metrics", s.log)); err != nil {
+		return fmt.Errorf("serve metrics: %w", err)
 	}
-}
-
-type trackedConn struct {
-	net.Conn
-	l    *trackingListener
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.l.mu.Lock()
-		delete(c.l.conns, c)
-		c.l.mu.Unlock()
-	})
-	return c.Conn.Close()
+	return nil
 }
 
 func (s *Server) track(ob *outbox) bool {
@@ -298,6 +325,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	tl := s.listener
 	s.mu.Unlock()
+	if s.private != nil {
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := s.private.ShutdownWithContext(pctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("shut down metrics: %w", err)
+		}
+	}
 	done := make(chan struct{})
 	go func() {
 		s.handlers.Wait()

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/fasthttp/websocket"
 	fws "github.com/gofiber/contrib/websocket"
@@ -32,7 +34,8 @@ func newReaderID() string {
 
 // handleUpgrade serves GET /ws/posts/:slug before the upgrade: the post must
 // exist (404 otherwise), the Origin must be this site or an allowed one
-// (403 otherwise), and the request must be a WebSocket upgrade (426).
+// (403 otherwise), the request must be a WebSocket upgrade (426), and the
+// node and the client's address must be under their caps (503, 429).
 func (s *Server) handleUpgrade(c *fiber.Ctx) error {
 	if _, err := s.lookup(c.Params("slug")); err != nil {
 		return err
@@ -46,8 +49,9 @@ func (s *Server) handleUpgrade(c *fiber.Ctx) error {
 	}
 	id := newReaderID()
 	c.Locals(localReader, id)
-	s.log.Debug("websocket upgrade", "reader", id, "post", c.Params("slug"), "remote", c.IP())
-	return c.Next()
+	ip, viaProxy := s.clientIP(c)
+	s.log.Debug("websocket upgrade", "reader", id, "post", c.Params("slug"), "remote", ip.String())
+	return s.admit(c, ip, viaProxy)
 }
 
 // originAllowed accepts requests without an Origin (not a browser, so not a
@@ -95,6 +99,9 @@ func (s *Server) serveWS(ws *fws.Conn) {
 	sess.Leave()
 	ob.stop()
 	<-writerDone
+	if reason == "rate limit" || reason == "invalid utf-8" {
+		linger(ws)
+	}
 	log.Debug("websocket closed", "why", reason)
 }
 
@@ -104,15 +111,38 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
 	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) }
 	extend()
+	bucket := newBucket(s.cfg.MaxFramesPerSecond, time.Now())
+	tooMany := fmt.Sprintf("too many messages: at most %d per second", s.cfg.MaxFramesPerSecond)
+	// Control frames count toward the rate too: a ping flood is as costly
+	// as a scroll flood (they run on this goroutine, inside ReadMessage).
 	ws.SetPongHandler(func(string) error {
+		if !bucket.take(time.Now()) {
+			return errRateLimit
+		}
 		if !ob.closed() {
 			extend()
 		}
 		return nil
 	})
-	bucket := newBucket(s.cfg.MaxFramesPerSecond, time.Now())
+	ws.SetPingHandler(func(data string) error {
+		if !bucket.take(time.Now()) {
+			return errRateLimit
+		}
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(s.cfg.WriteWait))
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			var ne net.Error
+			if !errors.As(err, &ne) {
+				return err
+			}
+		}
+		return nil
+	})
 	for {
 		mt, data, err := ws.ReadMessage()
+		if errors.Is(err, errRateLimit) {
+			ob.close(closePolicy, tooMany)
+			return "rate limit"
+		}
 		if err != nil {
 			if failed := ob.failure(); failed != nil {
 				return "write failed: " + failed.Error()
@@ -129,8 +159,12 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 			log.Debug("websocket frame in", "bytes", len(data), "frame", truncate(data, 200))
 		}
 		if !bucket.take(time.Now()) {
-			ob.close(closePolicy, fmt.Sprintf("too many messages: at most %d per second", s.cfg.MaxFramesPerSecond))
+			ob.close(closePolicy, tooMany)
 			return "rate limit"
+		}
+		if mt == websocket.TextMessage && !utf8.Valid(data) {
+			ob.close(closeInvalidData, "invalid UTF-8 in a text frame")
+			return "invalid utf-8"
 		}
 		if mt != websocket.TextMessage {
 			s.metrics.badFrames.Inc()
@@ -147,12 +181,15 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 	}
 }
 
+// errRateLimit ends ReadMessage from a control frame handler.
+var errRateLimit = errors.New("rate limit")
+
 // leaveBy sorts read's reasons for the leaves metric.
 func leaveBy(reason string) string {
 	switch {
 	case strings.HasPrefix(reason, "client closed"):
 		return "client"
-	case reason == "closed by server" || reason == "rate limit" || reason == "frame too large":
+	case reason == "closed by server" || reason == "rate limit" || reason == "frame too large" || reason == "invalid utf-8":
 		return "server"
 	case reason == "no pong in time":
 		return "timeout"
@@ -224,6 +261,21 @@ func (s *Server) write(ws *fws.Conn, ob *outbox, log *slog.Logger) {
 				// Give the client a moment to answer the close, then stop reading.
 				_ = ws.SetReadDeadline(time.Now().Add(time.Second))
 			}
+			return
+		}
+	}
+}
+
+// linger reads and discards what a misbehaving client still sends, for at
+// most a second, until it answers the close frame: closing the TCP
+// connection on unread data would reset it, and the client would lose the
+// close frame that says why.
+func linger(ws *fws.Conn) {
+	_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+	ws.SetPingHandler(func(string) error { return nil })
+	ws.SetPongHandler(func(string) error { return nil })
+	for {
+		if _, _, err := ws.NextReader(); err != nil {
 			return
 		}
 	}

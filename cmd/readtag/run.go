@@ -41,6 +41,7 @@ type options struct {
 	trace          actors.Trace
 	nodeID         string
 	cluster        *actors.ClusterConfig // nil: a single node
+	limits         limits
 }
 
 func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (*options, error) {
@@ -62,6 +63,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	nodeID := fset.String("node-id", env("node-id", ""), "cluster mode: this node's `id`, unique in the cluster (READTAG_NODE_ID)")
 	clusterAddr := fset.String("cluster-addr", env("cluster-addr", ""), "cluster mode: `host:port` this node listens on for its peers (READTAG_CLUSTER_ADDR)")
 	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); only these can join, there is no discovery")
+	lim := addLimitFlags(fset, env)
 	fset.Usage = func() {
 		fmt.Fprintf(fset.Output(), "Usage: readtag [flags]\n\nServes the blog with live reader ghosts. Every flag can also be set\nwith the environment variable named after it.\n\nFlags:\n")
 		fset.PrintDefaults()
@@ -99,6 +101,9 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		return nil, &usageError{fmt.Errorf("--trace: %w", err)}
 	}
 	o.trace = t
+	if o.limits, err = lim.parse(o.addr); err != nil {
+		return nil, &usageError{err}
+	}
 	if err := o.parseCluster(*nodeID, *clusterAddr, *peers); err != nil {
 		return nil, &usageError{err}
 	}
@@ -189,15 +194,20 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		clusterStatus = presence.ClusterStatus
 	}
 	srv, err := web.New(web.Config{
-		Posts:          library,
-		Views:          viewsFS,
-		LiveViews:      o.viewsDir != "",
-		Presence:       presence,
-		Health:         presence.Health,
-		EngineStats:    presence.EngineStats,
-		Cluster:        clusterStatus,
-		Logger:         log,
-		AllowedOrigins: o.allowedOrigins,
+		Posts:           library,
+		Views:           viewsFS,
+		LiveViews:       o.viewsDir != "",
+		Presence:        presence,
+		Health:          presence.Health,
+		EngineStats:     presence.EngineStats,
+		Cluster:         clusterStatus,
+		Logger:          log,
+		AllowedOrigins:  o.allowedOrigins,
+		MaxReaders:      o.limits.maxReaders,
+		MaxReadersPerIP: o.limits.maxReadersPerIP,
+		MaxHTTPConns:    o.limits.maxHTTPConns,
+		TrustedProxies:  o.limits.trustedProxies,
+		MetricsApart:    o.limits.metricsAddr != "",
 	})
 	if err != nil {
 		return err
@@ -206,6 +216,17 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
+	served := make(chan error, 2)
+	if o.limits.metricsAddr != "" {
+		mln, err := net.Listen("tcp", o.limits.metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s: %w", o.limits.metricsAddr, err)
+		}
+		log.Info("metrics listening", "addr", mln.Addr().String(), "url", "http://"+mln.Addr().String()+"/metrics")
+		go func() { served <- srv.ServeMetrics(mln) }()
+	}
+	logLimits(log, o.limits)
 	list, _ := library.List()
 	_, node, _ := presence.Health()
 	attrs := []any{"addr", ln.Addr().String(), "url", "http://" + ln.Addr().String() + "/",
@@ -215,7 +236,6 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	}
 	log.Info("readtag listening", attrs...)
 
-	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:

@@ -14,6 +14,10 @@
   const SEND_INTERVAL_MS = 50;
   const RETRY_BASE_MS = 500;
   const RETRY_MAX_MS = 15000;
+  // A socket that never opened was refused (503/429 at the cap: a page cannot
+  // see the status) or found no server; 1013 is "try again later". Both back
+  // off further, so a full node is not kept busy by its own refusals.
+  const RETRY_REFUSED_MAX_MS = 60000;
   const FALLBACK_COLOR = "#8a8f98";
 
   const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host +
@@ -301,6 +305,8 @@
       return;
     }
     ws = sock;
+    let opened = false;
+    sock.onopen = () => { opened = true; };
     sock.onmessage = (ev) => {
       if (sock !== ws || typeof ev.data !== "string") return;
       let msg;
@@ -319,7 +325,7 @@
       ws = null;
       goOffline();
       const tooMany = ev.code === 1008 && /too many/i.test(ev.reason || "");
-      scheduleReconnect(tooMany);
+      scheduleReconnect(tooMany, !opened || ev.code === 1013);
     };
   }
 
@@ -333,12 +339,12 @@
     updatePresence();
   }
 
-  function scheduleReconnect(useMax) {
+  function scheduleReconnect(useMax, refused) {
     if (leaving || retryTimer) return;
     if (useMax) retryDelay = RETRY_MAX_MS;
     // 50–100% jitter so a restarted server is not hit by everyone at once.
     const delay = retryDelay * (0.5 + Math.random() * 0.5);
-    retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
+    retryDelay = Math.min(retryDelay * 2, refused ? RETRY_REFUSED_MAX_MS : RETRY_MAX_MS);
     retryTimer = setTimeout(connect, delay);
   }
 

@@ -1,0 +1,132 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+var errNotTracked = errors.New("websocket upgrade on a connection the listener does not track")
+
+// retryAfter is what a refused upgrade is told to wait.
+const retryAfter = 10 * time.Second
+
+// admit reserves a WebSocket for ip on the connection of c, or says why not
+// (503 over MaxReaders, 429 over MaxReadersPerIP). The reservation is
+// returned when the connection closes, however the handshake or the
+// WebSocket ends. A loopback peer (this machine: a local proxy not listed in
+// TrustedProxies, a load test) is not held to the per-address cap; an
+// address taken from X-Forwarded-For always is.
+func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool) error {
+	tc, ok := c.Context().Conn().(*trackedConn)
+	if !ok {
+		return internal(errNotTracked)
+	}
+	key := ip.String()
+	if ip.IsLoopback() && !viaProxy {
+		key = "" // not counted per address
+	}
+	s.mu.Lock()
+	var why string
+	switch {
+	case s.admitted >= s.cfg.MaxReaders:
+		why = "max_readers"
+	case key != "" && s.perIP[key] >= s.cfg.MaxReadersPerIP:
+		why = "max_readers_per_ip"
+	default:
+		s.admitted++
+		if key != "" {
+			s.perIP[key]++
+		}
+	}
+	s.mu.Unlock()
+	if why != "" {
+		s.metrics.refused.WithLabelValues(why).Inc()
+		s.refusals[why].event()
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retryAfter.Seconds())))
+		if why == "max_readers" {
+			return errorf(EBUSY, "This server has as many live readers as it can take; try again in a little while.")
+		}
+		return errorf(ETOOMANY, "Too many live connections from your address; try again in a little while.")
+	}
+	release := func() {
+		s.mu.Lock()
+		s.admitted--
+		if key != "" {
+			if s.perIP[key]--; s.perIP[key] <= 0 {
+				delete(s.perIP, key)
+			}
+		}
+		s.mu.Unlock()
+	}
+	if !tc.l.upgrade(tc, release) {
+		release()
+		return errorf(EBUSY, "The connection closed.")
+	}
+	if err := c.Next(); err != nil {
+		tc.l.downgrade(tc)
+		return err
+	}
+	return nil
+}
+
+// clientIP is the address a request comes from: the TCP peer, or behind
+// Config.TrustedProxies the rightmost X-Forwarded-For hop that is not a
+// trusted proxy (the hops to its left are whatever the client claimed).
+// viaProxy says the address came from the header.
+func (s *Server) clientIP(c *fiber.Ctx) (ip netip.Addr, viaProxy bool) {
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	peer = peer.Unmap()
+	if !s.trusted(peer) {
+		return peer, false
+	}
+	return forwardedFor(peer, c.Request().Header.PeekAll(fiber.HeaderXForwardedFor), s.trusted)
+}
+
+// forwardedFor walks the X-Forwarded-For headers from the right; fromHeader
+// is false when there is no usable hop and the answer is the peer.
+func forwardedFor(peer netip.Addr, headers [][]byte, trusted func(netip.Addr) bool) (ip netip.Addr, fromHeader bool) {
+	var hops [][]byte
+	for _, h := range headers {
+		hops = append(hops, bytes.Split(h, []byte(","))...)
+	}
+	ip = peer
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, ok := parseHop(hops[i])
+		if !ok {
+			// Garbage from the client: the proxy to its right is the last
+			// address anyone vouched for.
+			return ip, fromHeader
+		}
+		ip, fromHeader = hop, true
+		if !trusted(hop) {
+			return ip, true
+		}
+	}
+	return ip, fromHeader
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, possibly with a port.
+func parseHop(b []byte) (netip.Addr, bool) {
+	s := string(bytes.TrimSpace(b))
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap(), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap(), true
+	}
+	return netip.Addr{}, false
+}
+
+func (s *Server) trusted(ip netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
