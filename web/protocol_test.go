@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/readtag/readtag"
 )
@@ -45,13 +46,38 @@ func TestDecodeScroll(t *testing.T) {
 	}
 }
 
+// FuzzDecodeScroll feeds the client frame decoder arbitrary frames: it must
+// never panic, accept only scroll frames with a rounded position in [0,1],
+// and answer everything else with a short, valid error frame.
 func FuzzDecodeScroll(f *testing.F) {
-	f.Add([]byte(`{"type":"scroll","position":0.5}`))
-	f.Add([]byte(`{"type":"x"}`))
+	for _, s := range []string{
+		`{"type":"scroll","position":0.5}`, `{"type":"scroll","position":1e-9}`, `{"type":"scroll","position":"0.5"}`,
+		`{"type":"scroll","position":null}`, `{"type":"scrol","position":0.5}`, `{"type":1}`, `[]`, `null`, ``,
+		`{"type":"scroll","position":0.5,"type":"x"}`, `{"type":"\u00e9\u0000","position":2}`, "{\"type\":\"\xff\"}",
+		`{"position":-0,"type":"scroll"}`, `{"type":"scroll","position":1.00000000000000000001}`,
+	} {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := decodeScroll(data)
-		if err == nil && (p < 0 || p > 1) {
-			t.Fatalf("accepted position %v from %q", p, data)
+		if err != nil {
+			msg := err.Error()
+			if !utf8.ValidString(msg) || len(msg) > 200 {
+				t.Fatalf("%q: error %q is not short valid UTF-8", data, msg)
+			}
+			if frame := appendError(nil, msg); !json.Valid(frame) {
+				t.Fatalf("%q: error frame %s is not JSON", data, frame)
+			}
+			return
+		}
+		if !(p >= 0 && p <= 1) || p != roundPosition(p) {
+			t.Fatalf("%q: accepted position %v", data, p)
+		}
+		var f struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(data, &f) != nil || f.Type != "scroll" {
+			t.Fatalf("%q: accepted a frame that is not a scroll", data)
 		}
 	})
 }
