@@ -92,7 +92,7 @@ func (f *limitFlags) parse(addr string) (limits, error) {
 		if _, _, err := net.SplitHostPort(l.metricsAddr); err != nil {
 			return l, fmt.Errorf("--metrics-addr %q: want host:port, e.g. 127.0.0.1:9090", l.metricsAddr)
 		}
-		if l.metricsAddr == addr {
+		if l.metricsAddr == addr && !strings.HasSuffix(addr, ":0") {
 			return l, fmt.Errorf("--metrics-addr %q: must differ from --addr", l.metricsAddr)
 		}
 	}
