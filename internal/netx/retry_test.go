@@ -40,7 +40,9 @@ func TestRetryListenerSurvivesTemporaryErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	accept := func(errno error) error { return &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", errno)} }
+	accept := func(errno error) error {
+		return &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", errno)}
+	}
 	var errs []error
 	for range 12 {
 		errs = append(errs, accept(syscall.EMFILE))
