@@ -24,6 +24,7 @@ type limits struct {
 // limitFlags holds the raw flag values until they are checked.
 type limitFlags struct {
 	maxReaders, maxReadersPerIP, maxHTTPConns, trustedProxies, metricsAddr *string
+	perIPDefault                                                           string
 }
 
 // capDefaults derives the caps from the open-files limit: a reserve for
@@ -49,6 +50,7 @@ func addLimitFlags(fset *flag.FlagSet, env func(name, def string) string) *limit
 	fds, _ := nofile()
 	readers, perIP, httpConns := capDefaults(fds)
 	return &limitFlags{
+		perIPDefault:    strconv.Itoa(perIP),
 		maxReaders:      fset.String("max-readers", env("max-readers", strconv.Itoa(readers)), "live WebSockets this node `n` accepts; beyond it an upgrade gets 503 and\nRetry-After (READTAG_MAX_READERS; default from the open-files limit)"),
 		maxReadersPerIP: fset.String("max-readers-per-ip", env("max-readers-per-ip", strconv.Itoa(perIP)), "live WebSockets `n` one client address may hold; beyond it 429\n(READTAG_MAX_READERS_PER_IP)"),
 		maxHTTPConns:    fset.String("max-http-conns", env("max-http-conns", strconv.Itoa(httpConns)), "plain HTTP connections `n` held at once, WebSockets not counted; beyond it\nthe longest idle one is closed (READTAG_MAX_HTTP_CONNS; default from the open-files limit)"),
@@ -70,6 +72,9 @@ func (f *limitFlags) parse(addr string) (limits, error) {
 			return l, fmt.Errorf("--%s %q: want a whole number from 1 to %d", n.flag, n.raw, 1<<24)
 		}
 		*n.into = v
+	}
+	if l.maxReadersPerIP > l.maxReaders && *f.maxReadersPerIP == f.perIPDefault {
+		l.maxReadersPerIP = l.maxReaders // a default, under a lower --max-readers
 	}
 	if l.maxReadersPerIP > l.maxReaders {
 		return l, fmt.Errorf("--max-readers-per-ip %d is more than --max-readers %d", l.maxReadersPerIP, l.maxReaders)

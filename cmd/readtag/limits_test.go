@@ -44,6 +44,16 @@ func TestBadLimitFlags(t *testing.T) {
 	}
 }
 
+func TestPerIPDefaultFollowsMaxReaders(t *testing.T) {
+	o, err := parseOptions([]string{"--max-readers", "3"}, &strings.Builder{}, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.limits.maxReaders != 3 || o.limits.maxReadersPerIP != 3 {
+		t.Errorf("--max-readers 3: caps %+v, want 3 and 3", o.limits)
+	}
+}
+
 func TestCapDefaults(t *testing.T) {
 	for _, tc := range []struct {
 		fds                   uint64
