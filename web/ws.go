@@ -99,9 +99,6 @@ func (s *Server) serveWS(ws *fws.Conn) {
 	sess.Leave()
 	ob.stop()
 	<-writerDone
-	if reason == "rate limit" || reason == "invalid utf-8" {
-		linger(ws)
-	}
 	log.Debug("websocket closed", "why", reason)
 }
 
@@ -113,20 +110,35 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 	extend()
 	bucket := newBucket(s.cfg.MaxFramesPerSecond, time.Now())
 	tooMany := fmt.Sprintf("too many messages: at most %d per second", s.cfg.MaxFramesPerSecond)
+	// ending is set when the server closes the connection for cause. What
+	// the client still sends is read and dropped until it answers the close
+	// (or for a second): closing TCP on unread data would reset it, and the
+	// client would lose the close frame that says why.
+	var ending string
+	end := func(code int, reason, why string) {
+		ob.close(code, reason)
+		ending = why
+		_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+	}
 	// Control frames count toward the rate too: a ping flood is as costly
-	// as a scroll flood (they run on this goroutine, inside ReadMessage).
+	// as a scroll flood (the handlers run on this goroutine, in ReadMessage).
 	ws.SetPongHandler(func(string) error {
-		if !bucket.take(time.Now()) {
-			return errRateLimit
-		}
-		if !ob.closed() {
+		switch {
+		case ending != "":
+		case !bucket.take(time.Now()):
+			end(closePolicy, tooMany, "rate limit")
+		case !ob.closed():
 			extend()
 		}
 		return nil
 	})
 	ws.SetPingHandler(func(data string) error {
+		if ending != "" {
+			return nil
+		}
 		if !bucket.take(time.Now()) {
-			return errRateLimit
+			end(closePolicy, tooMany, "rate limit")
+			return nil
 		}
 		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(s.cfg.WriteWait))
 		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
@@ -139,9 +151,11 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 	})
 	for {
 		mt, data, err := ws.ReadMessage()
-		if errors.Is(err, errRateLimit) {
-			ob.close(closePolicy, tooMany)
-			return "rate limit"
+		if ending != "" {
+			if err != nil {
+				return ending
+			}
+			continue
 		}
 		if err != nil {
 			if failed := ob.failure(); failed != nil {
@@ -159,12 +173,12 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 			log.Debug("websocket frame in", "bytes", len(data), "frame", truncate(data, 200))
 		}
 		if !bucket.take(time.Now()) {
-			ob.close(closePolicy, tooMany)
-			return "rate limit"
+			end(closePolicy, tooMany, "rate limit")
+			continue
 		}
 		if mt == websocket.TextMessage && !utf8.Valid(data) {
-			ob.close(closeInvalidData, "invalid UTF-8 in a text frame")
-			return "invalid utf-8"
+			end(closeInvalidData, "invalid UTF-8 in a text frame", "invalid utf-8")
+			continue
 		}
 		if mt != websocket.TextMessage {
 			s.metrics.badFrames.Inc()
@@ -180,9 +194,6 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 		sess.Scroll(pos)
 	}
 }
-
-// errRateLimit ends ReadMessage from a control frame handler.
-var errRateLimit = errors.New("rate limit")
 
 // leaveBy sorts read's reasons for the leaves metric.
 func leaveBy(reason string) string {
@@ -261,21 +272,6 @@ func (s *Server) write(ws *fws.Conn, ob *outbox, log *slog.Logger) {
 				// Give the client a moment to answer the close, then stop reading.
 				_ = ws.SetReadDeadline(time.Now().Add(time.Second))
 			}
-			return
-		}
-	}
-}
-
-// linger reads and discards what a misbehaving client still sends, for at
-// most a second, until it answers the close frame: closing the TCP
-// connection on unread data would reset it, and the client would lose the
-// close frame that says why.
-func linger(ws *fws.Conn) {
-	_ = ws.SetReadDeadline(time.Now().Add(time.Second))
-	ws.SetPingHandler(func(string) error { return nil })
-	ws.SetPongHandler(func(string) error { return nil })
-	for {
-		if _, _, err := ws.NextReader(); err != nil {
 			return
 		}
 	}
