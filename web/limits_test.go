@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -295,4 +296,42 @@ func TestMetricsApart(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("metrics listener still serving after Shutdown")
 	}
+}
+
+// TestBrowserRetriesWhenFull opens a post on a node that is full: the page
+// cannot see the 503, retries with its back-off, and connects once a place
+// frees up.
+func TestBrowserRetriesWhenFull(t *testing.T) {
+	browser := newBrowser(t)
+	embedded := embeddedPosts(t)
+	ts := startServer(t, func(c *web.Config, a *actors.Config) {
+		embedded(c, a)
+		c.MaxReaders = 1
+	})
+	holder, _, _ := ts.upgrade(t, "reading-together")
+	page := tab(t, browser, ts.URL+"/posts/reading-together", 1024, 768)
+	refused := func() int {
+		_, body := ts.get(t, "/metrics")
+		for _, line := range strings.Split(body, "\n") {
+			if v, ok := strings.CutPrefix(line, `readtag_refused_total{why="max_readers"} `); ok {
+				n, _ := strconv.Atoi(v)
+				return n
+			}
+		}
+		return 0
+	}
+	start, seen := time.Now(), 0
+	eventually(t, "three refusals", func() bool {
+		if n := refused(); n != seen {
+			seen = n
+			t.Logf("refusal %d at %v", n, time.Since(start).Round(10*time.Millisecond))
+		}
+		return seen >= 3
+	})
+	if eval[bool](t, page, `window.readtag.state().connected`) {
+		t.Fatal("the page says it is connected to a full node")
+	}
+	_ = holder.Close()
+	d := poll(t, page, "the page to connect once there is room", `window.readtag.state().connected`, 30*time.Second)
+	t.Logf("connected %v after the place freed up", d)
 }
