@@ -65,3 +65,5 @@ require (
 	gopkg.in/yaml.v2 v2.3.0 // indirect
 	storj.io/drpc v0.0.33 // indirect
 )
+
+replace github.com/anthdm/hollywood => ./third_party/hollywood
