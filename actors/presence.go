@@ -88,7 +88,11 @@ func New(cfg Config) (*Presence, error) {
 		setDefault(&cfg.Cluster.Heartbeat, 500*time.Millisecond)
 		setDefault(&cfg.Cluster.PeerTimeout, 3*time.Second)
 		setDefault(&cfg.Cluster.ReadyAfter, 10*time.Second)
-		p.remote = &lateRemote{Remote: remote.New(cfg.Cluster.Addr, remote.NewConfig())}
+		rc, err := cfg.Cluster.remoteConfig(cfg.NodeID, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		p.remote = &lateRemote{Remote: remote.New(cfg.Cluster.Addr, rc)}
 		ecfg = ecfg.WithRemote(p.remote)
 	} else {
 		p.state.ready.Store(true)
@@ -125,7 +129,7 @@ func (p *Presence) startCluster(cfg Config) (tracker *actor.PID) {
 	sys, node := p.sys, cfg.NodeID
 	cl, _ := cluster.New(cluster.NewConfig().WithEngine(sys.engine).WithID(node).WithListenAddr(cfg.Cluster.Addr))
 	l := newLinks(sys.engine, *cfg.Cluster, sys.log, &p.state.stats)
-	agent := sys.spawn(cluster.NewAgent(cl), kindAgent, node, tags{})
+	agent := sys.spawn(guardAgent(cluster.NewAgent(cl), kindProvider+"/"+node), kindAgent, node, tags{})
 	tracker = sys.spawn(newTracker(sys, node, l, *cfg.Cluster, &p.state.stats), kindTracker, node, tags{})
 	prov := sys.spawn(newProvider(sys, *cfg.Cluster, cl.Member(), agent, l, p.state), kindProvider, node, tags{})
 	p.cluster = []*actor.PID{prov, tracker, agent}

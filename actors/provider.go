@@ -38,9 +38,18 @@ type ClusterConfig struct {
 	// once every peer is up; after it, once at least one is (a cluster with
 	// a node down must still serve). Zero value means 10 * time.Second.
 	ReadyAfter time.Duration
-	// TLS, if set, is what every link to a peer dials with (and, with the
-	// mutual-TLS work, what the remote listens with). Zero value: plain TCP.
+	// TLS, if set, makes nodes talk over mutual TLS only: the remote
+	// listens with it and every link dials with it (LoadClusterTLS makes
+	// it). Zero value means plain TCP, open to anyone who can reach Addr:
+	// cmd/readtag allows that only on loopback (--cluster-insecure).
 	TLS *tls.Config
+	// MaxConns caps inbound cluster connections. Zero value means 64, or
+	// 4 per peer if that is more.
+	MaxConns int
+	// IdleTimeout closes an inbound cluster connection that sends nothing
+	// for that long. Zero value means 10 * time.Second, or 4 heartbeats if
+	// that is more.
+	IdleTimeout time.Duration
 }
 
 // Peer states, as /healthz shows them.
@@ -70,6 +79,7 @@ type beat struct{}
 type provider struct {
 	sys   *system
 	cfg   ClusterConfig
+	warn  limiter // strangers' messages
 	self  *cluster.Member
 	agent *actor.PID
 	links *links
@@ -191,7 +201,9 @@ func (p *provider) hearing(peer *peerLiveness, now time.Time) bool {
 func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 	peer, ok := p.peers[msg.GetNode()]
 	if !ok {
-		p.sys.log.Warn("cluster message from a node that is not a peer: ignored", "node", msg.GetNode(), "from", pidString(c.Sender()))
+		p.warn.do(func(suppressed int) {
+			p.sys.log.Warn("cluster message from a node that is not a peer: ignored", "node", msg.GetNode(), "from", pidString(c.Sender()), "suppressed_since_last", suppressed)
+		})
 		return
 	}
 	if msg.GetIncarnation() == peer.gone {

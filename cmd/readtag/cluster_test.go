@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -111,8 +112,26 @@ func (n *node) health() (ready bool, members []string, ok bool) {
 	return h.Ready, h.Members, true
 }
 
+// makeCerts writes a cluster CA and a certificate per node id into a
+// temporary folder, with `readtag certs`.
+func makeCerts(t *testing.T, ids ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := runCerts([]string{"--dir", dir, "--nodes", strings.Join(ids, ",")}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// tlsArgs are the flags that give node id its certificate from dir.
+func tlsArgs(dir, id string) []string {
+	return []string{"--cluster-ca", filepath.Join(dir, "ca.crt"),
+		"--cluster-cert", filepath.Join(dir, id+".crt"), "--cluster-key", filepath.Join(dir, id+".key")}
+}
+
 func startNodes(t *testing.T, ids ...string) []*node {
 	t.Helper()
+	certs := makeCerts(t, ids...)
 	ports := freePorts(t, 2*len(ids))
 	var nodes []*node
 	for i, id := range ids {
@@ -132,6 +151,7 @@ func startNodes(t *testing.T, ids ...string) []*node {
 		n.log = f
 		n.args = []string{"--addr", n.http, "--node-id", n.id, "--cluster-addr", n.cluster,
 			"--peers", strings.Join(peers, ","), "--log-format", "json"}
+		n.args = append(n.args, tlsArgs(certs, n.id)...)
 		n.start(t)
 	}
 	t.Cleanup(func() {

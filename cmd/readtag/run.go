@@ -63,9 +63,14 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	nodeID := fset.String("node-id", env("node-id", ""), "cluster mode: this node's `id`, unique in the cluster (READTAG_NODE_ID)")
 	clusterAddr := fset.String("cluster-addr", env("cluster-addr", ""), "cluster mode: `host:port` this node listens on for its peers (READTAG_CLUSTER_ADDR)")
 	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); only these can join, there is no discovery")
+	clusterCA := fset.String("cluster-ca", env("cluster-ca", ""), "cluster mode: the cluster CA's certificate `file` (PEM); peers must\npresent a certificate it signed (READTAG_CLUSTER_CA)")
+	clusterCert := fset.String("cluster-cert", env("cluster-cert", ""), "cluster mode: this node's certificate `file`, naming its --node-id\n(make them with: readtag certs --dir DIR --nodes a,b,c) (READTAG_CLUSTER_CERT)")
+	clusterKey := fset.String("cluster-key", env("cluster-key", ""), "cluster mode: this node's private key `file` (READTAG_CLUSTER_KEY)")
+	insecure := fset.Bool("cluster-insecure", env("cluster-insecure", "") == "true" || env("cluster-insecure", "") == "1",
+		"cluster mode without TLS, for trying it on one machine: only when the\ncluster address and every peer are loopback (READTAG_CLUSTER_INSECURE)")
 	lim := addLimitFlags(fset, env)
 	fset.Usage = func() {
-		fmt.Fprintf(fset.Output(), "Usage: readtag [flags]\n\nServes the blog with live reader ghosts. Every flag can also be set\nwith the environment variable named after it.\n\nFlags:\n")
+		fmt.Fprintf(fset.Output(), "Usage: readtag [flags]\n       readtag certs --dir DIR --nodes a,b,c\n\nServes the blog with live reader ghosts. Every flag can also be set\nwith the environment variable named after it.\n\nFlags:\n")
 		fset.PrintDefaults()
 	}
 	if err := fset.Parse(args); err != nil {
@@ -105,6 +110,9 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		return nil, &usageError{err}
 	}
 	if err := o.parseCluster(*nodeID, *clusterAddr, *peers); err != nil {
+		return nil, &usageError{err}
+	}
+	if err := o.clusterTLS(*clusterCA, *clusterCert, *clusterKey, *insecure); err != nil {
 		return nil, &usageError{err}
 	}
 	for _, dir := range []struct{ flag, path string }{{"posts", o.postsDir}, {"views", o.viewsDir}} {
@@ -159,6 +167,9 @@ func (o *options) logger(w io.Writer) *slog.Logger {
 // run is the whole program, callable from tests: it serves until ctx ends,
 // then shuts down gracefully.
 func run(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	if len(args) > 0 && args[0] == "certs" {
+		return runCerts(args[1:], stdout)
+	}
 	o, err := parseOptions(args, stdout, getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil

@@ -1,0 +1,138 @@
+package actors
+
+import (
+	"log/slog"
+	"path"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"github.com/anthdm/hollywood/cluster"
+	"github.com/anthdm/hollywood/remote"
+
+	"github.com/readtag/readtag/actors/clusterpb"
+)
+
+// gate decides which messages from the network reach this node's actors
+// (the Authorize hook of readtag's patched Hollywood remote, see
+// third_party/hollywood/READTAG-PATCH.md). Only a readtag Envelope, to this
+// node's tracker or provider, from a configured peer, whose certificate (in
+// TLS mode) names the node the Envelope claims to come from, and whose
+// sender PID belongs to that node. Everything else, Hollywood's own cluster
+// messages (Members, Deactivation, Activation, ActorTopology,
+// ActivationRequest) included, is dropped: readtag's cluster agent learns
+// members only from this node's provider.
+type gate struct {
+	self  string
+	peers map[string]bool
+	log   *slog.Logger
+	warn  limiter
+}
+
+func newGate(self string, peers []Peer, log *slog.Logger) *gate {
+	g := &gate{self: self, peers: make(map[string]bool), log: log}
+	for _, p := range peers {
+		g.peers[p.ID] = true
+	}
+	return g
+}
+
+func (g *gate) authorize(peer remote.PeerInfo, target, sender *actor.PID, msg any) bool {
+	reason := g.check(peer, target, sender, msg)
+	if reason == "" {
+		return true
+	}
+	g.warn.do(func(suppressed int) {
+		from := ""
+		if peer.Addr != nil {
+			from = peer.Addr.String()
+		}
+		g.log.Warn("cluster message refused", "reason", reason, "from", from, "sender", pidString(sender),
+			"to", target.GetID(), "type", typeName(msg), "suppressed_since_last", suppressed)
+	})
+	return false
+}
+
+func (g *gate) check(peer remote.PeerInfo, target, sender *actor.PID, msg any) string {
+	env, ok := msg.(*clusterpb.Envelope)
+	if !ok {
+		return "not a readtag message"
+	}
+	if id := target.GetID(); id != kindTracker+"/"+g.self && id != kindProvider+"/"+g.self {
+		return "not for this node's tracker or provider"
+	}
+	node := env.GetNode()
+	if !g.peers[node] {
+		return "not from a peer"
+	}
+	if peer.TLS != nil && (len(peer.TLS.PeerCertificates) == 0 || !slices.Contains(peer.TLS.PeerCertificates[0].DNSNames, node)) {
+		return "certificate does not name the node it claims"
+	}
+	if sender == nil || path.Base(sender.GetID()) != node {
+		return "sender does not belong to the node it claims"
+	}
+	return ""
+}
+
+// guardAgent wraps Hollywood's cluster agent so that it acts on a member
+// list only from this node's provider, and never on activation messages
+// (readtag activates nothing). The gate already keeps them off the
+// network; this keeps them off the agent whatever the route.
+func guardAgent(agent actor.Producer, provider string) actor.Producer {
+	return func() actor.Receiver { return &agentGuard{inner: agent(), provider: provider} }
+}
+
+type agentGuard struct {
+	inner    actor.Receiver
+	provider string // the provider's PID ID
+}
+
+func (a *agentGuard) Receive(c *actor.Context) {
+	switch c.Message().(type) {
+	case *cluster.Members:
+		if c.Sender().GetID() != a.provider || c.Sender().GetAddress() != c.PID().GetAddress() {
+			return
+		}
+	case *cluster.Deactivation, *cluster.Activation, *cluster.ActorTopology, *cluster.ActivationRequest:
+		return
+	}
+	a.inner.Receive(c)
+}
+
+// limiter lets one log line through per interval and counts the rest.
+type limiter struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+const logInterval = 10 * time.Second
+
+func (l *limiter) do(log func(suppressed int)) {
+	l.mu.Lock()
+	now := time.Now()
+	if !l.last.IsZero() && now.Sub(l.last) < logInterval {
+		l.suppressed++
+		l.mu.Unlock()
+		return
+	}
+	n := l.suppressed
+	l.last, l.suppressed = now, 0
+	l.mu.Unlock()
+	log(n)
+}
+
+// remoteConfig sets up Hollywood's remote for this node: the gate, the
+// limits on inbound connections and, if configured, mutual TLS.
+func (cc *ClusterConfig) remoteConfig(node string, log *slog.Logger) (remote.Config, error) {
+	setDefault(&cc.MaxConns, max(64, 4*len(cc.Peers)))
+	setDefault(&cc.IdleTimeout, max(10*time.Second, 4*cc.Heartbeat))
+	rc := remote.NewConfig().
+		WithAuthorize(newGate(node, cc.Peers, log).authorize).
+		WithInboundLimits(cc.MaxConns, 0, cc.IdleTimeout)
+	if cc.TLS != nil {
+		rc = rc.WithTLS(cc.TLS)
+	}
+	return rc, nil
+}

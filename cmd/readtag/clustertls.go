@@ -1,0 +1,58 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/readtag/readtag/actors"
+)
+
+// clusterTLS loads the node's certificates for mutual TLS with its peers.
+// Without them a cluster would be open to anyone who reaches its port, so
+// plain TCP is allowed only with --cluster-insecure, on loopback only.
+func (o *options) clusterTLS(ca, cert, key string, insecure bool) error {
+	given := ca != "" || cert != "" || key != ""
+	if o.cluster == nil {
+		if given || insecure {
+			return errors.New("--cluster-ca, --cluster-cert, --cluster-key and --cluster-insecure need cluster mode (--node-id, --cluster-addr)")
+		}
+		return nil
+	}
+	switch {
+	case given && insecure:
+		return errors.New("--cluster-insecure and --cluster-ca/--cluster-cert/--cluster-key exclude each other")
+	case insecure:
+		addrs := []string{o.cluster.Addr}
+		for _, p := range o.cluster.Peers {
+			addrs = append(addrs, p.Addr)
+		}
+		for _, a := range addrs {
+			if !loopback(a) {
+				return fmt.Errorf("--cluster-insecure: %q is not a loopback address (127.0.0.0/8, ::1, localhost); between machines use --cluster-ca, --cluster-cert and --cluster-key", a)
+			}
+		}
+		return nil
+	case ca == "" || cert == "" || key == "":
+		return errors.New("cluster mode needs --cluster-ca, --cluster-cert and --cluster-key for mutual TLS between nodes " +
+			"(make them with: readtag certs --dir DIR --nodes a,b,c), or --cluster-insecure to try it on loopback only")
+	}
+	t, err := actors.LoadClusterTLS(ca, cert, key, o.nodeID, o.cluster.Peers)
+	if err != nil {
+		return err
+	}
+	o.cluster.TLS = t
+	return nil
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
