@@ -17,6 +17,7 @@ require (
 	github.com/yuin/goldmark-meta v1.1.0
 	gonum.org/v1/plot v0.17.0
 	google.golang.org/protobuf v1.36.12
+	storj.io/drpc v0.0.33
 )
 
 require (
@@ -63,7 +64,6 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20231002182017-d307bd883b97 // indirect
 	google.golang.org/grpc v1.60.1 // indirect
 	gopkg.in/yaml.v2 v2.3.0 // indirect
-	storj.io/drpc v0.0.33 // indirect
 )
 
 replace github.com/anthdm/hollywood => ./third_party/hollywood
