@@ -161,10 +161,10 @@ func serving(t *testing.T, n *node, watcher, mover *client.Conn, pos float64) {
 // pair runs nodes a and b (mutual TLS) with a reader on each that sees the
 // other; extra adds to a's peers (id@addr).
 type pair struct {
-	a, b         *node
-	certs        string
-	onA, onB     *client.Conn
-	aLog         func() string
+	a, b     *node
+	certs    string
+	onA, onB *client.Conn
+	aLog     func() string
 }
 
 func startPair(t *testing.T) *pair {
@@ -334,8 +334,8 @@ func TestClusterPeerCannotLie(t *testing.T) {
 		Deltas: []*clusterpb.Delta{{Kind: clusterpb.Delta_KIND_JOIN, Post: "actors-in-go", Reader: &clusterpb.Reader{Id: "ghost-of-b", Position: 0.5}}}}}}
 	agent := pid(a, "cluster/a")
 	lies := envelope(t,
-		msg{to: pid(a, "tracker/a"), from: trackerB, body: ghost},              // b's name, c's certificate
-		msg{to: pid(a, "tracker/a"), from: trackerC, body: ghost},              // and from c's own PID
+		msg{to: pid(a, "tracker/a"), from: trackerB, body: ghost}, // b's name, c's certificate
+		msg{to: pid(a, "tracker/a"), from: trackerC, body: ghost}, // and from c's own PID
 		msg{to: agent, from: trackerC, body: &cluster.Members{Members: []*cluster.Member{{ID: "evil", Host: fake.addr, Kinds: []string{}}}}},
 		msg{to: agent, from: pid(a, "provider/a"), body: &cluster.Deactivation{PID: pid(a, "rooms/a")}},
 		msg{to: agent, from: trackerC, body: &cluster.Activation{PID: pid(a, "rooms/a")}},
