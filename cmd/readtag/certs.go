@@ -37,7 +37,7 @@ func runCerts(args []string, stdout io.Writer) error {
 	fset.SetOutput(stdout)
 	dir := fset.String("dir", "", "`folder` to write ca.crt, ca.key and <node>.crt, <node>.key to")
 	nodes := fset.String("nodes", "", "comma-separated node `ids`, as in --node-id")
-	force := fset.Bool("force", false, "overwrite existing keys, the CA's included (a new CA: every node needs new files)")
+	force := fset.Bool("force", false, "overwrite the listed nodes' existing keys (to renew them; the CA is kept:\nremove ca.crt and ca.key for a new one)")
 	fset.Usage = func() {
 		fmt.Fprintf(fset.Output(), "Usage: readtag certs --dir DIR --nodes a,b,c [--force]\n\n"+
 			"Makes a cluster CA and one certificate per node for mutual TLS between\n"+
@@ -70,7 +70,7 @@ func runCerts(args []string, stdout io.Writer) error {
 			}
 		}
 	}
-	ca, caKey, made, err := loadOrMakeCA(*dir, *force)
+	ca, caKey, made, err := loadOrMakeCA(*dir)
 	if err != nil {
 		return err
 	}
@@ -98,24 +98,24 @@ func runCerts(args []string, stdout io.Writer) error {
 	return nil
 }
 
-func loadOrMakeCA(dir string, force bool) (*x509.Certificate, crypto.Signer, bool, error) {
+// loadOrMakeCA reuses the CA in dir, or makes one if there is none. An
+// existing CA key is never overwritten: every node's certificate hangs on it.
+func loadOrMakeCA(dir string) (*x509.Certificate, crypto.Signer, bool, error) {
 	crt, key := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")
-	if !force {
-		pair, err := tls.LoadX509KeyPair(crt, key)
-		if err == nil {
-			ca, err := x509.ParseCertificate(pair.Certificate[0])
-			if err != nil {
-				return nil, nil, false, fmt.Errorf("read %s: %w", crt, err)
-			}
-			signer, ok := pair.PrivateKey.(crypto.Signer)
-			if !ok || !ca.IsCA {
-				return nil, nil, false, fmt.Errorf("%s is not a CA", crt)
-			}
-			return ca, signer, false, nil
+	pair, err := tls.LoadX509KeyPair(crt, key)
+	if err == nil {
+		ca, err := x509.ParseCertificate(pair.Certificate[0])
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("read %s: %w", crt, err)
 		}
-		if _, statErr := os.Stat(key); statErr == nil {
-			return nil, nil, false, fmt.Errorf("read the CA in %s: %w", dir, err)
+		signer, ok := pair.PrivateKey.(crypto.Signer)
+		if !ok || !ca.IsCA {
+			return nil, nil, false, fmt.Errorf("%s is not a CA", crt)
 		}
+		return ca, signer, false, nil
+	}
+	if _, statErr := os.Stat(key); statErr == nil {
+		return nil, nil, false, fmt.Errorf("read the CA in %s (not overwritten): %w", dir, err)
 	}
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -131,8 +131,7 @@ func loadOrMakeCA(dir string, force bool) (*x509.Certificate, crypto.Signer, boo
 	if err := writePair(dir, "ca", tmpl, nil, caKey, nil, caLifetime); err != nil {
 		return nil, nil, false, err
 	}
-	pair, err := tls.LoadX509KeyPair(crt, key)
-	if err != nil {
+	if pair, err = tls.LoadX509KeyPair(crt, key); err != nil {
 		return nil, nil, false, err
 	}
 	ca, err := x509.ParseCertificate(pair.Certificate[0])

@@ -56,11 +56,13 @@ func TestCerts(t *testing.T) {
 	if c := readCert(t, filepath.Join(dir, "c.crt")); c.CheckSignatureFrom(ca) != nil {
 		t.Error("c.crt is not signed by the existing CA")
 	}
+	// --force renews a node's key and certificate with the same CA.
+	oldA := readCert(t, filepath.Join(dir, "a.crt"))
 	if err := run(context.Background(), []string{"certs", "--dir", dir, "--nodes", "a", "--force"}, &out, env()); err != nil {
 		t.Fatal(err)
 	}
-	if readCert(t, filepath.Join(dir, "ca.crt")).Equal(ca) {
-		t.Error("--force kept the old CA")
+	if newA := readCert(t, filepath.Join(dir, "a.crt")); newA.Equal(oldA) || newA.CheckSignatureFrom(ca) != nil || !readCert(t, filepath.Join(dir, "ca.crt")).Equal(ca) {
+		t.Error("--force did not renew a.crt with the same CA")
 	}
 	for _, args := range [][]string{{"certs"}, {"certs", "--dir", dir}, {"certs", "--dir", dir, "--nodes", "Bad Id"}} {
 		if err := run(context.Background(), args, &out, env()); !errors.As(err, &usage) {
