@@ -85,6 +85,16 @@
 // Hollywood's remote router, which would dial a new address synchronously
 // inside its actor and stall all remote traffic (links.go).
 //
+// Every message from the network passes a gate first (clustergate.go, the
+// Authorize hook of readtag's patched Hollywood remote, third_party/hollywood):
+// only a clusterpb.Envelope, to this node's tracker or provider, from a peer
+// in the configuration, whose TLS certificate names the node the Envelope
+// claims and whose sender PID belongs to it. Hollywood's own cluster messages
+// never come in from outside, and the agent is wrapped (guardAgent) so that it
+// takes a member list only from this node's provider. Between nodes the
+// transport is mutual TLS (clustertls.go; certificates from `readtag certs`):
+// the remote listens with it and the links dial with it.
+//
 // # Guards
 //
 // Every actor is spawned through one helper (system.spawn / spawnUnder), which
