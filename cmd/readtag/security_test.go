@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -562,4 +563,85 @@ func goroutines(t *testing.T, n *node) int {
 	}
 	t.Fatal("no go_goroutines in /metrics")
 	return 0
+}
+
+// TestClusterAcceptErrors: node a runs with 64 open files at most and its
+// cluster port is flooded until accept fails (EMFILE). The listener backs
+// off and carries on, logs each episode once with a count, and once the
+// flood ends a and b are a cluster again.
+func TestClusterAcceptErrors(t *testing.T) {
+	certs := makeCerts(t, "a", "b")
+	ports := freePorts(t, 4)
+	a := &node{id: "a", http: ports[0], cluster: ports[1]}
+	b := &node{id: "b", http: ports[2], cluster: ports[3]}
+	for _, n := range []*node{a, b} {
+		other := a
+		if n == a {
+			other = b
+		}
+		f, err := os.Create(filepath.Join(t.TempDir(), n.id+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.log = f
+		n.args = append([]string{"--addr", n.http, "--node-id", n.id, "--cluster-addr", n.cluster,
+			"--peers", other.id + "@" + other.cluster, "--log-format", "json"}, tlsArgs(certs, n.id)...)
+	}
+	// a: soft and hard limit of 64 open files (Go raises the soft limit to
+	// the hard one at start, so both are set).
+	bin := binary(t)
+	a.args = append([]string{"-c", `ulimit -n 64 && exec "$0" "$@"`, bin}, a.args...)
+	a.cmd = exec.Command("bash", a.args...)
+	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.cmd.Process.Kill(); _ = a.cmd.Wait() })
+	b.start(t)
+	aLog := func() string { b, _ := os.ReadFile(a.log.Name()); return string(b) }
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- log of node a (last 6 KB):\n%s", tail([]byte(aLog()), 6144))
+		}
+	})
+	formed := func() bool {
+		_, ma, _ := a.health()
+		_, mb, _ := b.health()
+		return slices.Equal(ma, []string{"a", "b"}) && slices.Equal(mb, []string{"a", "b"})
+	}
+	within(t, 15*time.Second, "a and b to form a cluster", formed)
+
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	within(t, 20*time.Second, "a's accept to fail", func() bool {
+		for range 20 {
+			if c, err := net.DialTimeout("tcp", a.cluster, 200*time.Millisecond); err == nil {
+				conns = append(conns, c)
+			}
+		}
+		return strings.Contains(aLog(), "remote accept failing, retrying")
+	})
+	t.Logf("accept failed with %d connections open to a's cluster port", len(conns))
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	within(t, 20*time.Second, "a to accept again", func() bool { return strings.Contains(aLog(), "remote accepting again") })
+	within(t, 20*time.Second, "a and b to be a cluster again", formed)
+	if a.cmd.ProcessState != nil {
+		t.Fatalf("a exited: %v", a.cmd.ProcessState)
+	}
+	failing, again := strings.Count(aLog(), "remote accept failing"), strings.Count(aLog(), "remote accepting again")
+	if failing != again {
+		t.Errorf("%d episodes began and %d ended", failing, again)
+	}
+	for _, line := range strings.Split(aLog(), "\n") {
+		if strings.Contains(line, "remote accepting again") {
+			t.Logf("%s", line)
+		}
+	}
 }
