@@ -49,8 +49,9 @@ func (u *underFuzz) Receive(c *actor.Context) {
 type fuzzNode struct {
 	engine *actor.Engine
 	sys    *system
-	links  *links
-	peerB  Peer
+	links  *links // never started: what the actors send stays queued
+	cfg    ClusterConfig
+	stats  clusterStats
 	panics atomic.Value
 }
 
@@ -60,7 +61,7 @@ func newFuzzNode(t testing.TB) *fuzzNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// b's address has nobody listening: sends to it are held back.
+	// b's address has nobody listening.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +69,10 @@ func newFuzzNode(t testing.TB) *fuzzNode {
 	addr := ln.Addr().String()
 	ln.Close()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	return &fuzzNode{engine: e, sys: newSystem(e, Config{Logger: log, NodeID: "a"}), links: newLinks(e), peerB: Peer{ID: "b", Addr: addr}}
+	n := &fuzzNode{engine: e, sys: newSystem(e, Config{Logger: log, NodeID: "a"}),
+		cfg: ClusterConfig{Addr: "127.0.0.1:1", Peers: []Peer{{ID: "b", Addr: addr}}, Heartbeat: 500 * time.Millisecond, PeerTimeout: 3 * time.Second, ReadyAfter: time.Second}}
+	n.links = newLinks(e, n.cfg, log, &n.stats)
+	return n
 }
 
 func (n *fuzzNode) spawn(p actor.Producer, kind string) *actor.PID {
@@ -105,6 +109,8 @@ func seedEnvelopes(f *testing.F) {
 		}}}},
 		{Node: "b", Incarnation: 2, Body: &clusterpb.Envelope_Snapshot{Snapshot: &clusterpb.Snapshot{}}},
 		{Node: "a", Incarnation: 1, Body: &clusterpb.Envelope_SyncRequest{SyncRequest: &clusterpb.SyncRequest{}}},
+		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Seq: 1, Hears: proto.Uint64(5), Addr: "127.0.0.1:9"}}},
+		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}},
 		{Node: "stranger"},
 		{},
 	} {
@@ -119,11 +125,11 @@ func seedEnvelopes(f *testing.F) {
 func FuzzTrackerEnvelope(f *testing.F) {
 	seedEnvelopes(f)
 	n := newFuzzNode(f)
-	tr := n.spawn(newTracker(n.sys, "a", n.links, []Peer{n.peerB}), kindTracker)
+	tr := n.spawn(newTracker(n.sys, "a", n.links, n.cfg, &n.stats), kindTracker)
 	room := n.engine.SpawnFunc(func(*actor.Context) {}, "room", actor.WithID("hello"))
-	n.engine.Send(tr, cluster.MemberJoinEvent{Member: &cluster.Member{ID: "b", Host: n.peerB.Addr}})
+	n.engine.Send(tr, cluster.MemberJoinEvent{Member: &cluster.Member{ID: "b", Host: n.cfg.Peers[0].Addr}})
 	n.engine.Send(tr, roomSubscribe{post: "hello", room: room})
-	from := actor.NewPID(n.peerB.Addr, kindTracker+"/b")
+	from := actor.NewPID(n.cfg.Peers[0].Addr, kindTracker+"/b")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var env clusterpb.Envelope
 		if proto.Unmarshal(data, &env) != nil {
@@ -153,11 +159,10 @@ func FuzzProviderEnvelope(f *testing.F) {
 	seedEnvelopes(f)
 	n := newFuzzNode(f)
 	agent := n.engine.SpawnFunc(func(*actor.Context) {}, "cluster", actor.WithID("a"))
-	cfg := ClusterConfig{Addr: "127.0.0.1:1", Peers: []Peer{n.peerB}, Heartbeat: time.Second, PeerTimeout: 3 * time.Second, ReadyAfter: time.Second}
-	self := &cluster.Member{ID: "a", Host: cfg.Addr, Kinds: []string{}}
+	self := &cluster.Member{ID: "a", Host: n.cfg.Addr, Kinds: []string{}}
 	st := &clusterState{}
-	prov := n.spawn(newProvider(n.sys, cfg, self, agent, n.links, st), kindProvider)
-	from := actor.NewPID(n.peerB.Addr, kindProvider+"/b")
+	prov := n.spawn(newProvider(n.sys, n.cfg, self, agent, n.links, st), kindProvider)
+	from := actor.NewPID(n.cfg.Peers[0].Addr, kindProvider+"/b")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var env clusterpb.Envelope
 		if proto.Unmarshal(data, &env) != nil {

@@ -43,6 +43,7 @@ const (
 // (from → to, in front of to), and readers with the positions they scrolled to.
 type world struct {
 	t       *testing.T
+	certs   string // the cluster CA and each node's certificate
 	nodes   map[string]*node
 	ids     []string
 	proxies map[[2]string]*faultproxy.Proxy
@@ -63,7 +64,7 @@ type reader struct {
 
 func startWorld(t *testing.T, ids ...string) *world {
 	t.Helper()
-	w := &world{t: t, nodes: map[string]*node{}, ids: ids, proxies: map[[2]string]*faultproxy.Proxy{}, cut: map[[2]string]bool{}}
+	w := &world{t: t, certs: makeCerts(t, ids...), nodes: map[string]*node{}, ids: ids, proxies: map[[2]string]*faultproxy.Proxy{}, cut: map[[2]string]bool{}}
 	ports := freePorts(t, 2*len(ids))
 	for i, id := range ids {
 		w.nodes[id] = &node{id: id, http: ports[2*i], cluster: ports[2*i+1]}
@@ -111,8 +112,8 @@ func (w *world) args(id, clusterAddr string) []string {
 			peers = append(peers, other+"@"+w.proxies[[2]string{id, other}].Addr())
 		}
 	}
-	return []string{"--addr", w.nodes[id].http, "--node-id", id, "--cluster-addr", clusterAddr,
-		"--peers", strings.Join(peers, ","), "--log-format", "json"}
+	return append([]string{"--addr", w.nodes[id].http, "--node-id", id, "--cluster-addr", clusterAddr,
+		"--peers", strings.Join(peers, ","), "--log-format", "json"}, tlsArgs(w.certs, id)...)
 }
 
 func (w *world) formed() time.Duration {
