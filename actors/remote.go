@@ -2,7 +2,6 @@ package actors
 
 import (
 	"sync"
-	"sync/atomic"
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/anthdm/hollywood/remote"
@@ -18,9 +17,8 @@ import (
 // only records the engine; listen starts the real remote afterwards.
 type lateRemote struct {
 	*remote.Remote
-	engine  *actor.Engine
-	once    sync.Once
-	started atomic.Bool
+	engine *actor.Engine
+	once   sync.Once
 }
 
 func (r *lateRemote) Start(e *actor.Engine) error {
@@ -31,19 +29,6 @@ func (r *lateRemote) Start(e *actor.Engine) error {
 // listen starts accepting messages from peers.
 func (r *lateRemote) listen() error {
 	var err error
-	r.once.Do(func() {
-		err = r.Remote.Start(r.engine)
-		r.started.Store(err == nil)
-	})
+	r.once.Do(func() { err = r.Remote.Start(r.engine) })
 	return err
-}
-
-// Send drops what our actors send to peers before listen has started the
-// remote: Remote.Send reads fields that Start writes (a data race the race
-// detector reported when a peer answered a probe that early). Whatever is
-// dropped is a heartbeat or a sync request, sent again on the next beat.
-func (r *lateRemote) Send(pid *actor.PID, msg any, sender *actor.PID) {
-	if r.started.Load() {
-		r.Remote.Send(pid, msg, sender)
-	}
 }
