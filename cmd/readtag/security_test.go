@@ -409,7 +409,7 @@ func TestClusterMalformedEnvelopes(t *testing.T) {
 	a := p.a
 	c := clusterTLSFor(t, p.certs, "c")
 	provider, from := pid(a, "provider/a"), actor.NewPID(p.fake.addr, "provider/c")
-	good := envelope(t, msg{to: provider, from: from, body: &clusterpb.Envelope{Node: "c", Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}})
+	good := envelope(t, msg{to: provider, from: from, body: &clusterpb.Envelope{Node: "c", Incarnation: 7, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}})
 	bad := func(edit func(e *remote.Envelope)) *remote.Envelope {
 		e := proto.Clone(good).(*remote.Envelope)
 		edit(e)
