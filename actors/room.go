@@ -146,6 +146,7 @@ func (r *room) Receive(c *actor.Context) {
 		if r.tracker != nil {
 			c.Send(r.tracker, roomUnsubscribe{post: r.slug, room: c.PID()})
 		}
+		r.sys.counts.setLocal(r.slug, 0)
 		// Only a room that failed (or a server that is stopping) stops with
 		// readers in it: stop them, and drop their connections so the
 		// browsers reconnect to a fresh room.
@@ -194,6 +195,7 @@ func (r *room) join(c *actor.Context, msg join) {
 	}
 	r.members[you.ID] = m
 	r.local++
+	r.sys.counts.setLocal(r.slug, r.local)
 	r.colorUse[color]++
 	if r.tracker != nil {
 		c.Send(r.tracker, localJoin{post: r.slug, reader: you})
@@ -359,6 +361,7 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 	}
 	if m.node == "" {
 		r.local--
+		r.sys.counts.setLocal(r.slug, r.local)
 	}
 	if i, ok := r.index[id]; ok {
 		last := len(r.pending) - 1

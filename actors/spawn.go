@@ -51,6 +51,9 @@ type system struct {
 
 	// newReader makes a room's reader actors; tests swap it to inject faults.
 	newReader func(id string, room *actor.PID) actor.Producer
+
+	// counts is every post's reader count, for the index (counts.go).
+	counts *counts
 }
 
 func newSystem(e *actor.Engine, cfg Config) *system {
@@ -60,6 +63,7 @@ func newSystem(e *actor.Engine, cfg Config) *system {
 		cfg:         cfg,
 		trace:       cfg.Logger.Enabled(context.Background(), slog.LevelDebug),
 		newReader:   newReader,
+		counts:      newCounts(),
 		incarnation: rand.Uint64() | 1, // never 0, which means "not heard from yet"
 	}
 }

@@ -420,6 +420,7 @@ func (t *tracker) replace(c *actor.Context, node string, p *peerState, next map[
 }
 
 func (t *tracker) toRoom(c *actor.Context, post string, msg any) {
+	t.sys.counts.remoteMsg(post, msg) // the index's counts see every post, with a room here or not
 	if room, ok := t.rooms[post]; ok {
 		c.Send(room, msg)
 	}
