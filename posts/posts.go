@@ -147,6 +147,9 @@ func (l *Library) List() ([]*Post, error) {
 	return list, nil
 }
 
+// Live reports whether the library re-reads changed files (Open's live).
+func (l *Library) Live() bool { return l.live }
+
 // Get returns the published post with this slug, ErrNotFound, or (in live
 // mode) the error that stops the post from parsing.
 func (l *Library) Get(slug string) (*Post, error) {

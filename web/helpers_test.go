@@ -81,6 +81,9 @@ func startServerAt(t testing.TB, addr string, mutate func(*web.Config, *actors.C
 		t.Fatal(err)
 	}
 	wcfg.Presence = presence
+	if wcfg.Counts == nil {
+		wcfg.Counts = presence.Counts
+	}
 	wcfg.EngineStats = presence.EngineStats
 	wcfg.Health = presence.Health
 	if acfg.Cluster != nil {

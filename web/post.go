@@ -15,6 +15,10 @@ type page struct {
 	Posts   []*posts.Post
 	Status  int
 	Message string
+	// Canonical is the page's absolute URL (link rel=canonical, og:url).
+	Canonical string
+	// LiveCounts: the index shows live reader counts (index.js).
+	LiveCounts bool
 }
 
 // handleIndex serves GET /: the published posts, newest first.
@@ -23,7 +27,11 @@ func (s *Server) handleIndex(c *fiber.Ctx) error {
 	if err != nil {
 		return internal(err)
 	}
-	return s.render(c, "index", page{Title: "Posts", Posts: list})
+	base, err := s.siteURL(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "index", page{Title: "Posts", Posts: list, Canonical: base + "/", LiveCounts: s.index != nil})
 }
 
 // handlePost serves GET /posts/:slug.
@@ -32,7 +40,11 @@ func (s *Server) handlePost(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "post", page{Title: p.Title, Post: p})
+	base, err := s.siteURL(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "post", page{Title: p.Title, Post: p, Canonical: base + "/posts/" + p.Slug})
 }
 
 // lookup finds a published post, mapping failures to readtag errors.

@@ -85,6 +85,16 @@ type Config struct {
 	// MetricsApart serves /metrics and /healthz only through ServeMetrics
 	// (a private listener). Zero value: on the public port.
 	MetricsApart bool
+	// PublicURL is the site's root as readers reach it ("https://blog.example.com",
+	// see ParsePublicURL), for the feed, sitemap and canonical links. Zero
+	// value: built from each request's Host (see siteURL).
+	PublicURL string
+	// Counts feeds the index page's live "N reading now" (index.go). Zero
+	// value: the index shows no counts and /ws/index does not exist.
+	Counts Counts
+	// CountsInterval is how often the counts are polled and, when they
+	// changed, sent to index visitors. Zero value means time.Second.
+	CountsInterval time.Duration
 	// OutboxLimit is how many frames may wait for a slow client before it is
 	// closed (moves coalesce, so this is a backlog of joins and leaves).
 	// Zero value means 256.
@@ -112,6 +122,8 @@ type Server struct {
 	perIP    map[string]int // of admitted, by client address
 	refusals map[string]*limitedLog
 	private  *fiber.App // /metrics and /healthz when MetricsApart
+	index    *indexHub // nil without Config.Counts
+	started  time.Time // Last-Modified of pages (cache.go)
 }
 
 // New builds a Server; call Serve to run it.
@@ -131,6 +143,14 @@ func New(cfg Config) (*Server, error) {
 	setDefault(&cfg.MaxReaders, 10000)
 	setDefault(&cfg.MaxReadersPerIP, 100)
 	setDefault(&cfg.MaxHTTPConns, 1000)
+	setDefault(&cfg.CountsInterval, time.Second)
+	if cfg.PublicURL != "" {
+		u, err := ParsePublicURL(cfg.PublicURL)
+		if err != nil {
+			return nil, err
+		}
+		cfg.PublicURL = u
+	}
 	for i, o := range cfg.AllowedOrigins {
 		cfg.AllowedOrigins[i] = strings.TrimSuffix(o, "/")
 	}
@@ -156,6 +176,13 @@ func New(cfg Config) (*Server, error) {
 			"max_readers":        newLimitedLog(cfg.Logger, "websocket refused: this node has as many readers as it may take", "max_readers", cfg.MaxReaders),
 			"max_readers_per_ip": newLimitedLog(cfg.Logger, "websocket refused: too many readers from one address (behind a reverse proxy? list it in --trusted-proxies)", "max_readers_per_ip", cfg.MaxReadersPerIP),
 		},
+		started:  time.Now().UTC().Truncate(time.Second),
+	}
+	if assets["favicon.svg"] == nil {
+		return nil, errNoFavicon
+	}
+	if cfg.Counts != nil {
+		s.index = &indexHub{counts: cfg.Counts, interval: cfg.CountsInterval, listed: s.listed, subs: make(map[*indexSub]struct{})}
 	}
 	s.views, err = views.Open(cfg.Views, cfg.LiveViews, template.FuncMap{"asset": s.assetURL})
 	if err != nil {
@@ -187,8 +214,13 @@ func setDefault[T comparable](v *T, def T) {
 }
 
 func (s *Server) routes() {
-	s.app.Use(s.headers)
+	s.app.Use(s.headers, compressor(), s.validators)
 	s.app.Get("/", s.handleIndex)
+	s.app.Get("/feed.xml", s.handleFeed)
+	s.app.Get("/sitemap.xml", s.handleSitemap)
+	s.app.Get("/robots.txt", s.handleRobots)
+	s.app.Get("/favicon.ico", s.handleFavicon)
+	s.app.Get("/ws/index", s.handleIndexUpgrade, fws.New(s.serveIndexWS, fws.Config{ReadBufferSize: 256, WriteBufferSize: 1024, WriteBufferPool: &sync.Pool{}}))
 	s.app.Get("/posts/:slug", s.handlePost)
 	s.app.Get("/static/:name", s.handleStatic)
 	if !s.cfg.MetricsApart {
@@ -333,9 +365,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			return fmt.Errorf("shut down metrics: %w", err)
 		}
 	}
+	if s.index != nil {
+		s.index.shutdown()
+	}
 	done := make(chan struct{})
 	go func() {
 		s.handlers.Wait()
+		if s.index != nil {
+			s.index.handlers.Wait()
+		}
 		close(done)
 	}()
 	select {

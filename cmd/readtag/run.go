@@ -40,6 +40,7 @@ type options struct {
 	logFormat      string
 	trace          actors.Trace
 	nodeID         string
+	publicURL      string
 	cluster        *actors.ClusterConfig // nil: a single node
 	limits         limits
 }
@@ -69,6 +70,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	insecure := fset.Bool("cluster-insecure", env("cluster-insecure", "") == "true" || env("cluster-insecure", "") == "1",
 		"cluster mode without TLS, for trying it on one machine: only when the\ncluster address and every peer are loopback (READTAG_CLUSTER_INSECURE)")
 	lim := addLimitFlags(fset, env)
+	publicURL := fset.String("public-url", env("public-url", ""), "the site's `url` as readers reach it (https://blog.example.com), for the feed,\nsitemap and canonical links; unset: taken from each request's Host (READTAG_PUBLIC_URL)")
 	fset.Usage = func() {
 		fmt.Fprintf(fset.Output(), "Usage: readtag [flags]\n       readtag certs --dir DIR --nodes a,b,c\n\nServes the blog with live reader ghosts. Every flag can also be set\nwith the environment variable named after it.\n\nFlags:\n")
 		fset.PrintDefaults()
@@ -94,6 +96,13 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 			return nil, &usageError{fmt.Errorf("--allowed-origins: %q is not an origin like https://example.com", origin)}
 		}
 		o.allowedOrigins = append(o.allowedOrigins, origin)
+	}
+	if *publicURL != "" {
+		u, err := web.ParsePublicURL(*publicURL)
+		if err != nil {
+			return nil, &usageError{fmt.Errorf("--public-url: %w", err)}
+		}
+		o.publicURL = u
 	}
 	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil || !validLevel(*level) {
 		return nil, &usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", *level)}
@@ -219,6 +228,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		MaxHTTPConns:    o.limits.maxHTTPConns,
 		TrustedProxies:  o.limits.trustedProxies,
 		MetricsApart:    o.limits.metricsAddr != "",
+		PublicURL:       o.publicURL,
+		Counts:          presence.Counts,
 	})
 	if err != nil {
 		return err

@@ -47,6 +47,15 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"extra"}, want: `unexpected argument "extra"`},
 		{env: []string{"READTAG_LOG_LEVEL", "chatty"}, want: `--log-level "chatty"`},
 		{env: []string{"READTAG_TRACE", "post=Bad Slug"}, want: "not a post slug"},
+		{args: []string{"--public-url", "blog.example.com"}, want: `--public-url: public url "blog.example.com": want http:// or https://`},
+		{args: []string{"--public-url", "ftp://blog.example.com"}, want: "want http:// or https://"},
+		{args: []string{"--public-url", "https://"}, want: "no host"},
+		{args: []string{"--public-url", "https://u:p@blog.example.com"}, want: "no credentials"},
+		{args: []string{"--public-url", "https://blog.example.com/blog"}, want: "no path"},
+		{args: []string{"--public-url", "https://blog.example.com/?x=1"}, want: "no credentials, query or fragment"},
+		{args: []string{"--public-url", "https://bad_host!.example"}, want: "bad host"},
+		{args: []string{"--public-url", "https://a b.example"}, want: "--public-url"},
+		{env: []string{"READTAG_PUBLIC_URL", "javascript:alert(1)"}, want: "want http:// or https://"},
 	} {
 		var out bytes.Buffer
 		err := run(context.Background(), tc.args, &out, env(tc.env...))
@@ -223,6 +232,10 @@ func TestBadFlagExitCode(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "--log-format") {
 		t.Errorf("bad flag: %v, output %q; want exit 2 with the reason", err, out)
+	}
+	out, err = exec.Command(bin, "--public-url", "example.com").CombinedOutput()
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "--public-url") {
+		t.Errorf("bad public url: %v, output %q; want exit 2 with the reason", err, out)
 	}
 	out, err = exec.Command(bin, "--posts", t.TempDir()).CombinedOutput()
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "no posts") {

@@ -1,0 +1,226 @@
+package web
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	fws "github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Counts reports how many readers each post has (package actors'
+// Presence.Counts): a version that changes with any count, and the counts
+// of posts with readers, nil while the version is still since.
+type Counts func(since uint64) (version uint64, counts map[string]int)
+
+// indexHub serves the index page's live counts: while anyone watches, one
+// goroutine polls Counts every interval and, when a count changed, encodes
+// one frame and hands it to every watcher. A watcher holds at most one
+// frame, the latest, so a slow one costs no memory and delays nobody.
+type indexHub struct {
+	counts   Counts
+	interval time.Duration
+	listed   func() map[string]bool // the published posts' slugs
+
+	mu       sync.Mutex
+	subs     map[*indexSub]struct{}
+	frame    []byte // the latest frame, shared by all watchers
+	version  uint64
+	running  bool // the poll loop runs (only while there are watchers)
+	stopping bool
+	handlers sync.WaitGroup
+}
+
+type indexSub struct {
+	frames chan []byte   // capacity 1: the latest frame not yet written
+	quit   chan struct{} // closed when the server shuts down
+}
+
+// countsFrame is the one frame of /ws/index (docs/protocol.md).
+type countsFrame struct {
+	Type   string         `json:"type"`
+	Counts map[string]int `json:"counts"`
+}
+
+// encode builds the frame for counts, keeping only published posts (a peer
+// may know posts this node does not list, and drafts are nobody's business).
+func (h *indexHub) encode(counts map[string]int) []byte {
+	listed := h.listed()
+	f := countsFrame{Type: "counts", Counts: make(map[string]int, len(counts))}
+	for slug, n := range counts {
+		if n > 0 && listed[slug] {
+			f.Counts[slug] = n
+		}
+	}
+	b, _ := json.Marshal(f) // a map of strings to ints always encodes
+	return b
+}
+
+// subscribe adds a watcher and gives it the current counts at once; nil
+// when the server is stopping.
+func (h *indexHub) subscribe() *indexSub {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopping {
+		return nil
+	}
+	if !h.running {
+		// The table may have changed while nobody watched.
+		var counts map[string]int
+		h.version, counts = h.counts(0)
+		h.frame = h.encode(counts)
+		h.running = true
+		go h.run()
+	}
+	sub := &indexSub{frames: make(chan []byte, 1), quit: make(chan struct{})}
+	sub.frames <- h.frame
+	h.subs[sub] = struct{}{}
+	h.handlers.Add(1)
+	return sub
+}
+
+func (h *indexHub) unsubscribe(sub *indexSub) {
+	h.mu.Lock()
+	delete(h.subs, sub)
+	h.mu.Unlock()
+	h.handlers.Done()
+}
+
+// run polls while there are watchers.
+func (h *indexHub) run() {
+	t := time.NewTicker(h.interval)
+	defer t.Stop()
+	for range t.C {
+		h.mu.Lock()
+		if len(h.subs) == 0 || h.stopping {
+			h.running = false
+			h.mu.Unlock()
+			return
+		}
+		since := h.version
+		h.mu.Unlock()
+		version, counts := h.counts(since)
+		if counts == nil {
+			continue
+		}
+		frame := h.encode(counts)
+		h.mu.Lock()
+		h.version = version
+		if string(frame) != string(h.frame) { // e.g. only a draft's count changed
+			h.frame = frame
+			for sub := range h.subs {
+				select { // replace an unwritten frame with the newer one
+				case <-sub.frames:
+				default:
+				}
+				sub.frames <- frame
+			}
+		}
+		h.mu.Unlock()
+	}
+}
+
+// shutdown tells every watcher's connection to close with 1001.
+func (h *indexHub) shutdown() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopping {
+		return
+	}
+	h.stopping = true
+	for sub := range h.subs {
+		close(sub.quit)
+	}
+}
+
+// handleIndexUpgrade serves GET /ws/index before the upgrade: same origin
+// rules as a post's socket.
+func (s *Server) handleIndexUpgrade(c *fiber.Ctx) error {
+	if s.index == nil {
+		return errorf(ENOTFOUND, "There is no page at this address.")
+	}
+	if !s.originAllowed(c) {
+		return errorf(EFORBIDDEN, "This site's live readers are not available to pages of other sites.")
+	}
+	if !fws.IsWebSocketUpgrade(c) {
+		return fiber.NewError(fiber.StatusUpgradeRequired, "This address speaks WebSocket only.")
+	}
+	return c.Next()
+}
+
+// serveIndexWS runs one index visitor's socket: the writer sends counts
+// frames and pings; the reader only notices pongs and the end, since a
+// visitor has nothing to say (a data frame closes the socket with 1008).
+func (s *Server) serveIndexWS(ws *fws.Conn) {
+	sub := s.index.subscribe()
+	if sub == nil {
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(closeGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		return
+	}
+	defer s.index.unsubscribe(sub)
+	readerDone := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		s.writeIndex(ws, sub, readerDone)
+	}()
+	ws.SetReadLimit(128)
+	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) }
+	extend()
+	ws.SetPongHandler(func(string) error { extend(); return nil })
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break
+		}
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(closePolicy, "the index channel takes no messages"), time.Now().Add(s.cfg.WriteWait))
+		break
+	}
+	close(readerDone)
+	<-writerDone
+}
+
+// writeIndex is an index socket's only writer.
+func (s *Server) writeIndex(ws *fws.Conn, sub *indexSub, readerDone <-chan struct{}) {
+	ping := time.NewTicker(s.cfg.PingInterval)
+	defer ping.Stop()
+	fail := func() { _ = ws.SetReadDeadline(time.Now()) } // ends the reader
+	for {
+		select {
+		case <-readerDone:
+			return
+		case <-sub.quit:
+			_ = ws.WriteControl(websocket.CloseMessage,
+				websocket.FormatCloseMessage(closeGoingAway, "server shutting down"), time.Now().Add(s.cfg.WriteWait))
+			_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+			<-readerDone
+			return
+		case <-ping.C:
+			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteWait)); err != nil {
+				fail()
+				<-readerDone
+				return
+			}
+		case frame := <-sub.frames:
+			_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
+			if err := ws.WriteMessage(websocket.TextMessage, frame); err != nil {
+				fail()
+				<-readerDone
+				return
+			}
+		}
+	}
+}
+
+// listed is the set of published posts' slugs.
+func (s *Server) listed() map[string]bool {
+	list, _ := s.posts.List() // a post that fails to parse (live mode) is not listed
+	m := make(map[string]bool, len(list))
+	for _, p := range list {
+		m[p.Slug] = true
+	}
+	return m
+}
