@@ -44,13 +44,15 @@ func negotiate(header string) string {
 	for _, part := range strings.Split(header, ",") {
 		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		name = strings.ToLower(strings.TrimSpace(name))
-		q := 1.0
-		if k, v, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(k) == "q" {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || f < 0 || f > 1 {
-				continue
+		q, ok := 1.0, true
+		for _, p := range strings.Split(params, ";") {
+			if k, v, _ := strings.Cut(p, "="); strings.EqualFold(strings.TrimSpace(k), "q") {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				q, ok = f, err == nil && f >= 0 && f <= 1
 			}
-			q = f
+		}
+		if !ok {
+			continue
 		}
 		switch {
 		case q == 0:
