@@ -26,6 +26,7 @@ var scenarios = []struct{ name, help string }{
 	{"idle", "N readers spread over M posts holding still: connect success, server memory per reader"},
 	{"storm", "N readers joining one post within the ramp: join times, and whether every view agrees"},
 	{"churn", "C connects and C disconnects a second: errors, and server goroutines/memory before and after"},
+	{"index", "W index visitors on /ws/index while N readers sit on posts: count frames, their size and delay"},
 	{"baseline-server", "run only the naive baseline server (see --baseline) until interrupted"},
 }
 
@@ -52,6 +53,7 @@ type options struct {
 	addr       string
 	makePosts  string
 	count      int
+	watchers   int
 	// Hidden: the process is a worker, or a baseline child that stops when
 	// its stdin closes.
 	worker    bool
@@ -63,9 +65,9 @@ type options struct {
 // scenario defaults that differ between scenarios; a flag given on the
 // command line always wins.
 var (
-	defaultRate     = map[string]float64{"hot": 5, "churn": 50}
+	defaultRate     = map[string]float64{"hot": 5, "churn": 50, "index": 20}
 	defaultDuration = map[string]time.Duration{"hot": 30 * time.Second, "idle": 30 * time.Second,
-		"storm": 30 * time.Second, "churn": 60 * time.Second}
+		"storm": 30 * time.Second, "churn": 60 * time.Second, "index": 30 * time.Second}
 )
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -76,7 +78,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.post, "post", "how-readtag-works", "`slug` of the post for hot, storm and churn")
 	postsList := fs.String("posts", "", "comma-separated `slugs` to spread idle readers over (default: the posts the\nserver's index lists, up to --posts-count)")
 	fs.IntVar(&o.postsCount, "posts-count", 0, "`M` posts to spread idle readers over (0: all the server lists). A server\nwith M posts: readtag-load --make-posts DIR --count M, then readtag --posts DIR")
-	fs.Float64Var(&o.rate, "rate", 0, "hot: scrolls per second per reader, at most 20 (default 5);\nchurn: connects (and disconnects) per second (default 50)")
+	fs.Float64Var(&o.rate, "rate", 0, "hot: scrolls per second per reader, at most 20 (default 5);\nchurn: connects (and disconnects) per second (default 50);\nindex: readers leaving and rejoining another post per second (default 20)")
 	fs.DurationVar(&o.duration, "duration", 0, "how long to measure once every reader has joined (hot, idle: default 30s);\nstorm: how long views may take to agree (default 30s); churn: run time (default 60s)")
 	fs.DurationVar(&o.ramp, "ramp", 5*time.Second, "spread the connects over this `time` (0: all at once)")
 	fs.DurationVar(&o.life, "life", time.Second, "churn: how long each connection stays after its welcome")
@@ -92,6 +94,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "baseline-server: `host:port` to listen on")
 	fs.StringVar(&o.makePosts, "make-posts", "", "write --count small posts into `DIR` and exit (no scenario)")
 	fs.IntVar(&o.count, "count", 100, "with --make-posts: how many posts")
+	fs.IntVar(&o.watchers, "watchers", 1000, "index: `W` index visitors (connections to /ws/index)")
 	fs.BoolVar(&o.worker, "worker", false, "")
 	fs.BoolVar(&o.exitOnEOF, "exit-on-eof", false, "")
 	fs.Usage = func() { usage(fs) }
@@ -175,6 +178,13 @@ func (o *options) validate(set map[string]bool, targets, sources, postsList stri
 		}
 		if o.life <= 0 || o.life > time.Hour {
 			return usagef("--life %v: want more than 0 and at most 1h", o.life)
+		}
+	case "index":
+		if !(o.rate >= 0 && o.rate <= 1000) {
+			return usagef("--rate %g: index wants 0 to 1000 readers leaving and rejoining per second", o.rate)
+		}
+		if o.watchers < 1 || o.watchers+o.readers > 15000 {
+			return usagef("--watchers %d with --readers %d: want at least one watcher and at most 15000 connections in all (one process)", o.watchers, o.readers)
 		}
 	default:
 		if set["rate"] {

@@ -60,6 +60,8 @@ func (r *runner) run(ctx context.Context) error {
 		err = r.storm(ctx, rep)
 	case "churn":
 		err = r.churn(ctx, rep)
+	case "index":
+		err = r.index(ctx)
 	}
 	if len(rep.Runs) > 0 {
 		printSummary(r.stdout, rep)
