@@ -95,6 +95,14 @@
 // transport is mutual TLS (clustertls.go; certificates from `readtag certs`):
 // the remote listens with it and the links dial with it.
 //
+// Counts for the index (counts.go) are not an actor: rooms set their node's
+// count of a post on every join and leave, and the tracker's remoteJoin and
+// remoteLeave messages (for every post, with a room here or not) add the other
+// nodes' readers, in one locked table that Presence.Counts reads:
+//
+//	room ──setLocal(post, n)──▶ counts ◀──remoteMsg(post, remoteJoin|remoteLeave)── tracker
+//	web (four times a second) ──Presence.Counts(since)──▶ counts: version, and a copy when it changed
+//
 // # Guards
 //
 // Every actor is spawned through one helper (system.spawn / spawnUnder), which
