@@ -183,11 +183,19 @@ func (s *Server) serveIndexWS(ws *fws.Conn) {
 	<-writerDone
 }
 
-// writeIndex is an index socket's only writer.
+// writeIndex is an index socket's only writer. It writes at most one frame
+// per interval even when a late tick and the next one come close together
+// (a busy machine): a frame that comes early waits, and is replaced by any
+// newer one meanwhile.
 func (s *Server) writeIndex(ws *fws.Conn, sub *indexSub, readerDone <-chan struct{}) {
 	ping := time.NewTicker(s.cfg.PingInterval)
 	defer ping.Stop()
-	fail := func() { _ = ws.SetReadDeadline(time.Now()) } // ends the reader
+	hold := time.NewTimer(0)
+	defer hold.Stop()
+	frames := sub.frames                                                // nil while holding
+	var next time.Time                                                  // no frame before this
+	var pending []byte                                                  // a frame taken while holding
+	stop := func() { _ = ws.SetReadDeadline(time.Now()); <-readerDone } // ends the reader
 	for {
 		select {
 		case <-readerDone:
@@ -200,18 +208,32 @@ func (s *Server) writeIndex(ws *fws.Conn, sub *indexSub, readerDone <-chan struc
 			return
 		case <-ping.C:
 			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteWait)); err != nil {
-				fail()
-				<-readerDone
+				stop()
 				return
 			}
-		case frame := <-sub.frames:
-			_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
-			if err := ws.WriteMessage(websocket.TextMessage, frame); err != nil {
-				fail()
-				<-readerDone
-				return
+			continue
+		case <-hold.C:
+			frames = sub.frames
+			if pending == nil {
+				continue
+			}
+		case pending = <-frames:
+			if wait := time.Until(next); wait > 0 {
+				frames = nil
+				hold.Reset(wait)
+				continue
 			}
 		}
+		select { // a newer frame may have come meanwhile
+		case pending = <-sub.frames:
+		default:
+		}
+		_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
+		if err := ws.WriteMessage(websocket.TextMessage, pending); err != nil {
+			stop()
+			return
+		}
+		pending, next = nil, time.Now().Add(s.cfg.CountsInterval)
 	}
 }
 

@@ -213,6 +213,10 @@ func (r *runner) index(ctx context.Context) error {
 			time.Sleep(5 * time.Millisecond)
 		}
 		res.Missed += int64(len(pending))
+		for w := range pending {
+			fmt.Fprintf(r.stderr, "index: a watcher shows %d, not %d, 10 s on; its last frame came %v ago\n",
+				w.probe.Load(), want, time.Since(time.Unix(0, w.last.Load())).Round(time.Millisecond))
+		}
 	}
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		c, _, err := dialer.DialContext(ctx, wsBase+"/ws/posts/"+probeSlug, hdr)
