@@ -22,8 +22,10 @@ import (
 	"github.com/yuin/goldmark"
 	highlighting "github.com/yuin/goldmark-highlighting/v2"
 	meta "github.com/yuin/goldmark-meta"
+	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
+	"github.com/yuin/goldmark/text"
 )
 
 // ErrNotFound is returned for a slug that names no published post.
@@ -53,6 +55,31 @@ type Post struct {
 	Draft          bool
 	ReadingMinutes int
 	HTML           template.HTML
+	// Tags are the front matter's tags: lowercase words (ValidTag), each with
+	// a page of its posts.
+	Tags []string
+	// TOC lists the article's h2 and h3 headings when the front matter says
+	// toc: true; nil otherwise.
+	TOC []Heading
+}
+
+// Heading is one entry of a table of contents.
+type Heading struct {
+	Level int    // 2 or 3
+	ID    string // the heading's id attribute, for the link
+	Text  string
+}
+
+// MaxTags bounds a post's tags; maxTagLen one tag's length.
+const (
+	MaxTags   = 12
+	maxTagLen = 32
+)
+
+// ValidTag reports whether s can be a tag: lowercase letters, digits and
+// single dashes, at most 32 bytes (it is part of a URL, /tags/<tag>).
+func ValidTag(s string) bool {
+	return len(s) <= maxTagLen && slugRE.MatchString(s)
 }
 
 // Library is the set of posts in an fs.FS. It is safe for concurrent use.
@@ -147,6 +174,15 @@ func (l *Library) List() ([]*Post, error) {
 	return list, nil
 }
 
+// Tagged returns the published posts with this tag, newest first.
+func (l *Library) Tagged(tag string) ([]*Post, error) {
+	list, err := l.List()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(list, func(p *Post) bool { return !slices.Contains(p.Tags, tag) }), nil
+}
+
 // Live reports whether the library re-reads changed files (Open's live).
 func (l *Library) Live() bool { return l.live }
 
@@ -210,7 +246,8 @@ func (l *Library) parse(name string, src []byte) (*Post, error) {
 	}
 	var buf bytes.Buffer
 	ctx := parser.NewContext()
-	if err := l.md.Convert(src, &buf, parser.WithContext(ctx)); err != nil {
+	doc := l.md.Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
+	if err := l.md.Renderer().Render(&buf, src, doc); err != nil {
 		return nil, fmt.Errorf("%s: render markdown: %w", name, err)
 	}
 	fm, err := meta.TryGet(ctx)
@@ -218,20 +255,88 @@ func (l *Library) parse(name string, src []byte) (*Post, error) {
 		return nil, fmt.Errorf("%s: front matter: %w", name, err)
 	}
 	p := &Post{Slug: slug, HTML: template.HTML(buf.String())}
-	if err := p.setFrontMatter(fm); err != nil {
-		return nil, fmt.Errorf("%s: front matter: %w", name, err)
+	toc, err := p.setFrontMatter(fm)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %sfront matter: %w", name, keyLine(src, err), err)
+	}
+	if toc {
+		p.TOC = headings(doc, src)
 	}
 	p.ReadingMinutes = readingMinutes(body(src))
 	return p, nil
 }
 
-func (p *Post) setFrontMatter(fm map[string]any) error {
+// fmError is a bad front matter value, naming its key so that the error can
+// say on which line it is.
+type fmError struct {
+	key string
+	msg string
+}
+
+func (e *fmError) Error() string { return e.msg }
+
+func fmErrorf(key, format string, args ...any) error {
+	return &fmError{key: key, msg: fmt.Sprintf(format, args...)}
+}
+
+// keyLine is "line N: " for the front matter line of the key err names, or "".
+func keyLine(src []byte, err error) string {
+	var fe *fmError
+	if !errors.As(err, &fe) {
+		return ""
+	}
+	for i, line := range strings.Split(string(src), "\n") {
+		if i > 0 && strings.TrimRight(line, "\r") == "---" {
+			break
+		}
+		if strings.HasPrefix(line, fe.key+":") {
+			return fmt.Sprintf("line %d: ", i+1)
+		}
+	}
+	return ""
+}
+
+// headings lists the document's h2 and h3 headings with their ids.
+func headings(doc ast.Node, src []byte) []Heading {
+	var out []Heading
+	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+		h, ok := n.(*ast.Heading)
+		if !entering || !ok {
+			return ast.WalkContinue, nil
+		}
+		if id, ok := h.AttributeString("id"); ok && (h.Level == 2 || h.Level == 3) {
+			idb, _ := id.([]byte)
+			out = append(out, Heading{Level: h.Level, ID: string(idb), Text: plainText(h, src)})
+		}
+		return ast.WalkSkipChildren, nil
+	})
+	return out
+}
+
+// plainText is a node's text without markup (code spans keep their text).
+func plainText(n ast.Node, src []byte) string {
+	var b strings.Builder
+	_ = ast.Walk(n, func(c ast.Node, entering bool) (ast.WalkStatus, error) {
+		if t, ok := c.(*ast.Text); ok && entering {
+			b.Write(t.Segment.Value(src))
+			if t.SoftLineBreak() {
+				b.WriteByte(' ')
+			}
+		}
+		return ast.WalkContinue, nil
+	})
+	return b.String()
+}
+
+// setFrontMatter applies the front matter and reports whether it asks for a
+// table of contents.
+func (p *Post) setFrontMatter(fm map[string]any) (toc bool, err error) {
 	for k, v := range fm {
 		switch k {
 		case "title", "summary":
 			s, ok := v.(string)
 			if !ok || strings.TrimSpace(s) == "" {
-				return fmt.Errorf("%q must be a non-empty string", k)
+				return false, fmErrorf(k, "%q must be a non-empty string", k)
 			}
 			if k == "title" {
 				p.Title = s
@@ -241,30 +346,62 @@ func (p *Post) setFrontMatter(fm map[string]any) error {
 		case "date":
 			s, ok := v.(string)
 			if !ok {
-				return fmt.Errorf(`"date" must be a date like 2026-11-27, got %v`, v)
+				return false, fmErrorf(k, `"date" must be a date like 2026-11-27, got %v`, v)
 			}
 			d, err := time.Parse(time.DateOnly, s)
 			if err != nil {
-				return fmt.Errorf(`"date" must be a date like 2026-11-27, got %q`, s)
+				return false, fmErrorf(k, `"date" must be a date like 2026-11-27, got %q`, s)
 			}
 			p.Date = d
 		case "draft":
 			b, ok := v.(bool)
 			if !ok {
-				return fmt.Errorf(`"draft" must be true or false, got %v`, v)
+				return false, fmErrorf(k, `"draft" must be true or false, got %v`, v)
 			}
 			p.Draft = b
+		case "toc":
+			b, ok := v.(bool)
+			if !ok {
+				return false, fmErrorf(k, `"toc" must be true or false, got %v`, v)
+			}
+			toc = b
+		case "tags":
+			if err := p.setTags(v); err != nil {
+				return false, err
+			}
 		default:
-			return fmt.Errorf("unknown key %q (want title, date, summary, draft)", k)
+			return false, fmErrorf(k, "unknown key %q (want title, date, summary, draft, tags, toc)", k)
 		}
 	}
 	switch {
 	case p.Title == "":
-		return errors.New(`"title" is required`)
+		return false, errors.New(`"title" is required`)
 	case p.Date.IsZero():
-		return errors.New(`"date" is required`)
+		return false, errors.New(`"date" is required`)
 	case p.Summary == "":
-		return errors.New(`"summary" is required`)
+		return false, errors.New(`"summary" is required`)
+	}
+	return toc, nil
+}
+
+// setTags takes a YAML list of tags (tags: [go, actors]).
+func (p *Post) setTags(v any) error {
+	list, ok := v.([]any)
+	if !ok {
+		return fmErrorf("tags", `"tags" must be a list like [go, actors], got %v`, v)
+	}
+	if len(list) > MaxTags {
+		return fmErrorf("tags", `"tags" has %d tags, at most %d`, len(list), MaxTags)
+	}
+	for _, item := range list {
+		tag, ok := item.(string)
+		if !ok || !ValidTag(tag) {
+			return fmErrorf("tags", `tag %v: want lowercase letters, digits and single dashes, at most %d bytes`, item, maxTagLen)
+		}
+		if slices.Contains(p.Tags, tag) {
+			return fmErrorf("tags", "tag %q appears twice", tag)
+		}
+		p.Tags = append(p.Tags, tag)
 	}
 	return nil
 }

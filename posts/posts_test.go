@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -97,7 +98,15 @@ func TestBrokenFrontMatterStopsStartup(t *testing.T) {
 		"missing title":   {"---\ndate: 2026-01-01\nsummary: s\n---\nx\n", `bad.md: front matter: "title" is required`},
 		"bad date":        {"---\ntitle: t\ndate: yesterday\nsummary: s\n---\nx\n", `"date" must be a date like 2026-11-27, got "yesterday"`},
 		"unknown key":     {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ntilte: x\n---\nx\n", `unknown key "tilte"`},
-		"bad draft":       {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ndraft: maybe\n---\nx\n", `"draft" must be true or false`},
+		"bad draft":       {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ndraft: maybe\n---\nx\n", `bad.md: line 5: front matter: "draft" must be true or false`},
+		"bad toc":         {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ntoc: yes please\n---\nx\n", `bad.md: line 5: front matter: "toc" must be true or false`},
+		"tags not a list": {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ntags: go\n---\nx\n", `bad.md: line 5: front matter: "tags" must be a list like [go, actors]`},
+		"bad tag":         {"---\ntitle: t\ntags: [go, Go Lang]\ndate: 2026-01-01\nsummary: s\n---\nx\n", `bad.md: line 3: front matter: tag Go Lang: want lowercase letters`},
+		"tag traversal":   {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ntags: [../etc]\n---\nx\n", `tag ../etc: want lowercase letters`},
+		"tag not a word":  {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ntags: [go, [x]]\n---\nx\n", `tag [x]: want`},
+		"long tag":        {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ntags: [" + strings.Repeat("a", 33) + "]\n---\nx\n", "at most 32 bytes"},
+		"twice":           {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ntags: [go, go]\n---\nx\n", `tag "go" appears twice`},
+		"too many":        {"---\ntitle: t\ndate: 2026-01-01\nsummary: s\ntags: [a,b,c,d,e,f,g,h,i,j,k,l,m]\n---\nx\n", `"tags" has 13 tags, at most 12`},
 	} {
 		_, err := Open(fstest.MapFS{"ok.md": {Data: []byte(good)}, "bad.md": {Data: []byte(tc.src)}}, false)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -107,6 +116,37 @@ func TestBrokenFrontMatterStopsStartup(t *testing.T) {
 	_, err := Open(fstest.MapFS{"Bad Name.md": {Data: []byte(good)}}, false)
 	if err == nil || !strings.Contains(err.Error(), "Bad Name.md: file name is not a valid slug") {
 		t.Errorf("bad file name: %v", err)
+	}
+}
+
+func TestTagsAndTOC(t *testing.T) {
+	src := "---\ntitle: T\ndate: 2026-01-01\nsummary: s\ntags: [go, actors]\ntoc: true\n---\n\n" +
+		"## First *part*\n\ntext\n\n### A `detail`\n\n#### Too deep\n\n## Second\n"
+	lib, err := Open(fstest.MapFS{"t.md": {Data: []byte(src)}, "u.md": {Data: []byte(good)}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := lib.Get("t")
+	if !slices.Equal(p.Tags, []string{"go", "actors"}) {
+		t.Errorf("tags %v", p.Tags)
+	}
+	want := []Heading{{2, "first-part", "First part"}, {3, "a-detail", "A detail"}, {2, "second", "Second"}}
+	if !slices.Equal(p.TOC, want) {
+		t.Errorf("toc %+v, want %+v", p.TOC, want)
+	}
+	for _, h := range want {
+		if !strings.Contains(string(p.HTML), `id="`+h.ID+`"`) {
+			t.Errorf("no heading with id %q in %s", h.ID, p.HTML)
+		}
+	}
+	if u, _ := lib.Get("u"); u.TOC != nil || u.Tags != nil {
+		t.Errorf("a post without toc or tags has %v and %v", u.TOC, u.Tags)
+	}
+	if list, _ := lib.Tagged("go"); len(list) != 1 || list[0].Slug != "t" {
+		t.Errorf("tagged go: %v", list)
+	}
+	if list, _ := lib.Tagged("nothing"); len(list) != 0 {
+		t.Errorf("tagged nothing: %v", list)
 	}
 }
 

@@ -79,13 +79,17 @@ type (
 		Name string `xml:"name"`
 	}
 	atomEntry struct {
-		Title     string     `xml:"title"`
-		ID        string     `xml:"id"`
-		Updated   string     `xml:"updated"`
-		Published string     `xml:"published,omitempty"`
-		Links     []atomLink `xml:"link"`
-		Summary   string     `xml:"summary,omitempty"`
-		Content   *atomText  `xml:"content"`
+		Title      string         `xml:"title"`
+		ID         string         `xml:"id"`
+		Updated    string         `xml:"updated"`
+		Published  string         `xml:"published,omitempty"`
+		Links      []atomLink     `xml:"link"`
+		Summary    string         `xml:"summary,omitempty"`
+		Categories []atomCategory `xml:"category"`
+		Content    *atomText      `xml:"content"`
+	}
+	atomCategory struct {
+		Term string `xml:"term,attr"`
 	}
 	atomText struct {
 		Type string `xml:"type,attr"`
@@ -116,14 +120,19 @@ func (s *Server) handleFeed(c *fiber.Ctx) error {
 	}
 	for _, p := range list {
 		link := base + "/posts/" + p.Slug
+		var cats []atomCategory
+		for _, t := range p.Tags {
+			cats = append(cats, atomCategory{Term: t})
+		}
 		feed.Entries = append(feed.Entries, atomEntry{
-			Title:     p.Title,
-			ID:        link,
-			Updated:   atomTime(p.Date),
-			Published: atomTime(p.Date),
-			Links:     []atomLink{{Rel: "alternate", Type: "text/html", Href: link}},
-			Summary:   p.Summary,
-			Content:   &atomText{Type: "html", Body: string(p.HTML)},
+			Categories: cats,
+			Title:      p.Title,
+			ID:         link,
+			Updated:    atomTime(p.Date),
+			Published:  atomTime(p.Date),
+			Links:      []atomLink{{Rel: "alternate", Type: "text/html", Href: link}},
+			Summary:    p.Summary,
+			Content:    &atomText{Type: "html", Body: string(p.HTML)},
 		})
 	}
 	return s.sendXML(c, "application/atom+xml; charset=utf-8", feed)

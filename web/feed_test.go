@@ -325,3 +325,39 @@ func TestWebSocketsUnaffectedByCompression(t *testing.T) {
 		t.Errorf("index frame %s (%v), want alpha's reader", data, err)
 	}
 }
+
+func TestTagPages(t *testing.T) {
+	ts := startServer(t, nil)
+	code, body := ts.get(t, "/tags/go")
+	if code != 200 || !strings.Contains(body, `Posts tagged “go”`) || !strings.Contains(body, `data-slug="alpha"`) || !strings.Contains(body, `data-slug="beta"`) {
+		t.Errorf("GET /tags/go: %d\n%s", code, body)
+	}
+	code, body = ts.get(t, "/tags/actors")
+	if code != 200 || !strings.Contains(body, `data-slug="alpha"`) || strings.Contains(body, `data-slug="beta"`) {
+		t.Errorf("GET /tags/actors: %d, want alpha only", code)
+	}
+	if _, body := ts.get(t, "/posts/alpha"); !strings.Contains(body, `<a href="/tags/actors" rel="tag">#actors</a>`) {
+		t.Error("the post does not link its tags")
+	}
+	for path, want := range map[string]string{
+		"/tags/nothing":                      "No post has this tag.",
+		"/tags/Go":                           "There is no such tag",
+		"/tags/a%20b":                        "There is no such tag",
+		"/tags/%3Cscript%3E":                 "There is no such tag",
+		"/tags/" + strings.Repeat("a", 33):   "There is no such tag",
+		"/tags/" + strings.Repeat("a", 1000): "There is no such tag",
+		"/tags/..%2fetc":                     "There is no ",
+		"/tags/":                             "There is no page at this address.",
+	} {
+		code, body := ts.get(t, path)
+		if code != 404 || !strings.Contains(body, want) {
+			t.Errorf("GET %.60s: %d, want 404 with %q", path, code, want)
+		}
+	}
+	var f atomFeed
+	_, feed := fetch(t, "GET", ts.URL+"/feed.xml")
+	if !bytes.Contains(feed, []byte(`<category term="actors"></category>`)) {
+		t.Errorf("feed entries lack their tags:\n%s", feed)
+	}
+	_ = xml.Unmarshal(feed, &f)
+}

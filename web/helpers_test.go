@@ -52,8 +52,8 @@ func (b *syncBuffer) String() string {
 
 // testPosts are two small posts and a draft.
 var testPosts = fstest.MapFS{
-	"alpha.md": {Data: []byte("---\ntitle: Alpha\ndate: 2026-01-02\nsummary: The first.\n---\n\n## One\n\nText.\n")},
-	"beta.md":  {Data: []byte("---\ntitle: Beta\ndate: 2026-03-04\nsummary: The second.\n---\n\nMore text.\n")},
+	"alpha.md": {Data: []byte("---\ntitle: Alpha\ndate: 2026-01-02\nsummary: The first.\ntags: [go, actors]\n---\n\n## One\n\nText.\n")},
+	"beta.md":  {Data: []byte("---\ntitle: Beta\ndate: 2026-03-04\nsummary: The second.\ntags: [go]\n---\n\nMore text.\n")},
 	"draft.md": {Data: []byte("---\ntitle: Draft\ndate: 2026-05-06\nsummary: Not yet.\ndraft: true\n---\n\nSoon.\n")},
 }
 

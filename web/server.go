@@ -216,6 +216,7 @@ func setDefault[T comparable](v *T, def T) {
 func (s *Server) routes() {
 	s.app.Use(s.headers, compressor(), s.validators)
 	s.app.Get("/", s.handleIndex)
+	s.app.Get("/tags/:tag", s.handleTag)
 	s.app.Get("/feed.xml", s.handleFeed)
 	s.app.Get("/sitemap.xml", s.handleSitemap)
 	s.app.Get("/robots.txt", s.handleRobots)

@@ -33,7 +33,8 @@ type IndexResult struct {
 	ChurnPerSec   float64       `json:"churn_per_second"`
 	Window        string        `json:"window"`
 	ConnectErrors int64         `json:"connect_errors"`
-	DroppedConns  int64         `json:"dropped_connections"` // closed by the server during the window
+	DroppedConns  int64         `json:"dropped_connections"` // ended without the tool closing them, during setup or the window
+	DropReasons   []string      `json:"drop_reasons,omitempty"`  // the first few
 	FramesPerSec  float64       `json:"frames_per_watcher_per_second"`
 	MinGapMs      int64         `json:"shortest_gap_between_frames_ms"` // any watcher, during the window
 	BytesPerFrame float64       `json:"bytes_per_frame"`
@@ -77,7 +78,9 @@ func (r *runner) index(ctx context.Context) error {
 	res := &IndexResult{Args: o.args, Readers: o.readers, Watchers: o.watchers, ChurnPerSec: o.rate, Window: o.duration.String()}
 	res.Machine = newReport(o).Machine
 	var connectErrs, dropped atomic.Int64
-	var measuring atomic.Bool
+	var measuring, closing atomic.Bool
+	var reasonsMu sync.Mutex
+	var reasons []string
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var open []*websocket.Conn
@@ -112,8 +115,12 @@ func (r *runner) index(ctx context.Context) error {
 				_, data, err := c.ReadMessage()
 				if err != nil {
 					var ce *websocket.CloseError
-					if measuring.Load() && errors.As(err, &ce) && ce.Code != websocket.CloseNormalClosure {
-						dropped.Add(1)
+					if !closing.Load() && !(errors.As(err, &ce) && ce.Code == websocket.CloseNormalClosure) {
+						if dropped.Add(1) <= 5 {
+							reasonsMu.Lock()
+							reasons = append(reasons, fmt.Sprintf("%s: %v", url, err))
+							reasonsMu.Unlock()
+						}
 					}
 					return
 				}
@@ -241,6 +248,7 @@ func (r *runner) index(ctx context.Context) error {
 	close(stopChurn)
 	<-churnDone
 	measuring.Store(false)
+	closing.Store(true)
 	last := smp.sample(ctx)
 
 	var frames, bytes int64
@@ -252,6 +260,9 @@ func (r *runner) index(ctx context.Context) error {
 		}
 	}
 	res.ConnectErrors, res.DroppedConns = connectErrs.Load(), dropped.Load()
+	reasonsMu.Lock()
+	res.DropReasons = reasons
+	reasonsMu.Unlock()
 	res.FramesPerSec = float64(frames) / float64(len(watchers)) / window.Seconds()
 	if frames > 0 {
 		res.BytesPerFrame = float64(bytes) / float64(frames)
@@ -276,7 +287,10 @@ func (r *runner) index(ctx context.Context) error {
 
 func printIndex(w interface{ Write([]byte) (int, error) }, r *IndexResult) {
 	fmt.Fprintf(w, "index: %d watchers, %d readers, %.0f readers/s churn, window %s\n", r.Watchers, r.Readers, r.ChurnPerSec, r.Window)
-	fmt.Fprintf(w, "  connect errors %d, connections dropped by the server %d\n", r.ConnectErrors, r.DroppedConns)
+	fmt.Fprintf(w, "  connect errors %d, connections that ended on their own %d\n", r.ConnectErrors, r.DroppedConns)
+	for _, why := range r.DropReasons {
+		fmt.Fprintf(w, "    %s\n", why)
+	}
 	fmt.Fprintf(w, "  frames per watcher: %.2f/s (shortest gap between two: %d ms), %.0f bytes each, %.0f B/s to all watchers\n",
 		r.FramesPerSec, r.MinGapMs, r.BytesPerFrame, r.BytesPerSec)
 	fmt.Fprintf(w, "  %d probes; count shown after join: p50 %.0f ms, p99 %.0f ms, max %d ms; after leave: p50 %.0f ms, p99 %.0f ms, max %d ms; misses %d\n",
