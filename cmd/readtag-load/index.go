@@ -33,8 +33,8 @@ type IndexResult struct {
 	ChurnPerSec   float64       `json:"churn_per_second"`
 	Window        string        `json:"window"`
 	ConnectErrors int64         `json:"connect_errors"`
-	DroppedConns  int64         `json:"dropped_connections"` // ended without the tool closing them, during setup or the window
-	DropReasons   []string      `json:"drop_reasons,omitempty"`  // the first few
+	DroppedConns  int64         `json:"dropped_connections"`    // ended without the tool closing them, during setup or the window
+	DropReasons   []string      `json:"drop_reasons,omitempty"` // the first few
 	FramesPerSec  float64       `json:"frames_per_watcher_per_second"`
 	MinGapMs      int64         `json:"shortest_gap_between_frames_ms"` // any watcher, during the window
 	BytesPerFrame float64       `json:"bytes_per_frame"`
