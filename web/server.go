@@ -92,8 +92,9 @@ type Config struct {
 	// Counts feeds the index page's live "N reading now" (index.go). Zero
 	// value: the index shows no counts and /ws/index does not exist.
 	Counts Counts
-	// CountsInterval is how often the counts are polled and, when they
-	// changed, sent to index visitors. Zero value means time.Second.
+	// CountsInterval is the least time between two frames of counts to one
+	// index visitor (the counts are polled four times as often). Zero value
+	// means time.Second.
 	CountsInterval time.Duration
 	// OutboxLimit is how many frames may wait for a slow client before it is
 	// closed (moves coalesce, so this is a backlog of joins and leaves).
