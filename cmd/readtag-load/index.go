@@ -133,7 +133,7 @@ func (r *runner) index(ctx context.Context) error {
 	}
 	pace := func(n int) { // spread one group's connects over --ramp
 		if o.ramp > 0 && n > 0 {
-			time.Sleep(o.ramp * dialers / time.Duration(n))
+			time.Sleep(min(o.ramp, o.ramp*dialers/time.Duration(n)))
 		}
 	}
 
