@@ -58,6 +58,7 @@ type watcher struct {
 	last          atomic.Int64 // unix ns of the latest frame
 	minGap        atomic.Int64 // ns, during the window; 0: fewer than two frames
 	probe         atomic.Int64 // the probe post's count in the latest frame
+	ended         atomic.Bool  // its connection ended (counted in DroppedConns)
 	changed       atomic.Int64 // unix ns when probe last changed
 }
 
@@ -93,7 +94,7 @@ func (r *runner) index(ctx context.Context) error {
 		wg.Wait()
 	}()
 	// dial opens a socket and drains it on a goroutine; onFrame may be nil.
-	dial := func(url string, onFrame func([]byte)) *websocket.Conn {
+	dial := func(url string, onFrame func([]byte), onEnd func()) *websocket.Conn {
 		c, resp, err := dialer.DialContext(ctx, url, hdr)
 		if err != nil {
 			if connectErrs.Add(1) <= 3 {
@@ -108,12 +109,24 @@ func (r *runner) index(ctx context.Context) error {
 		mu.Lock()
 		open = append(open, c)
 		mu.Unlock()
+		// gorilla's own pong has a 1 s deadline, which a starved machine
+		// misses; the server waits 12 s for it.
+		c.SetPingHandler(func(data string) error {
+			err := c.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(10*time.Second))
+			if errors.Is(err, websocket.ErrCloseSent) {
+				return nil
+			}
+			return err
+		})
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
 				_, data, err := c.ReadMessage()
 				if err != nil {
+					if onEnd != nil {
+						onEnd()
+					}
 					var ce *websocket.CloseError
 					if !closing.Load() && !(errors.As(err, &ce) && ce.Code == websocket.CloseNormalClosure) {
 						if dropped.Add(1) <= 5 {
@@ -160,13 +173,13 @@ func (r *runner) index(ctx context.Context) error {
 				w.probe.Store(p)
 				w.changed.Store(time.Now().UnixNano())
 			}
-		})
+		}, func() { w.ended.Store(true) })
 		pace(len(watchers))
 	})
 	fmt.Fprintf(r.stderr, "index: %d watchers open\n", o.watchers)
 	readers := make([]*websocket.Conn, o.readers)
 	parallel(ctx, len(readers), func(i int) {
-		readers[i] = dial(wsBase+"/ws/posts/"+others[i%len(others)], nil)
+		readers[i] = dial(wsBase+"/ws/posts/"+others[i%len(others)], nil, nil)
 		pace(len(readers))
 	})
 	fmt.Fprintf(r.stderr, "index: %d readers open (%d connect errors so far)\n", o.readers, connectErrs.Load())
@@ -198,7 +211,7 @@ func (r *runner) index(ctx context.Context) error {
 				if readers[i] != nil {
 					_ = readers[i].WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(1000, ""), time.Now().Add(time.Second))
 				}
-				readers[i] = dial(wsBase+"/ws/posts/"+others[rand.IntN(len(others))], nil)
+				readers[i] = dial(wsBase+"/ws/posts/"+others[rand.IntN(len(others))], nil, nil)
 			}
 		}
 	}()
@@ -208,7 +221,9 @@ func (r *runner) index(ctx context.Context) error {
 		limit := time.Now().Add(10 * time.Second)
 		pending := make(map[*watcher]bool, len(watchers))
 		for _, w := range watchers {
-			pending[w] = true
+			if !w.ended.Load() { // a dead watcher is reported as dropped, not as a miss
+				pending[w] = true
+			}
 		}
 		for len(pending) > 0 && time.Now().Before(limit) && ctx.Err() == nil {
 			for w := range pending {
