@@ -169,15 +169,15 @@ func TestLinksFromHost(t *testing.T) {
 		t.Errorf("feed without --public-url does not use %s:\n%s", ts.URL, body)
 	}
 	for _, host := range []string{"evil.example/path", "a b", "x\"onload=", strings.Repeat("a", 300) + ".example"} {
-		status, reply := rawRequest(t, ts, "GET /feed.xml HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n")
+		status, reply := rawHTTP(t, ts, "GET /feed.xml HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n")
 		if (status != 400 && status != 404) || strings.Contains(reply, "<feed") {
 			t.Errorf("Host %.40q: status %d, want 400 (or 404 where the router reads the Host as a path)", host, status)
 		}
 	}
 }
 
-// rawRequest writes req as is and returns the status code and the reply.
-func rawRequest(t testing.TB, ts *testServer, req string) (int, string) {
+// rawHTTP writes req as is and returns the status code and the reply.
+func rawHTTP(t testing.TB, ts *testServer, req string) (int, string) {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
 	if err != nil {

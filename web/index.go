@@ -138,8 +138,9 @@ func (h *indexHub) shutdown() {
 	}
 }
 
-// handleIndexUpgrade serves GET /ws/index before the upgrade: same origin
-// rules as a post's socket.
+// handleIndexUpgrade serves GET /ws/index before the upgrade: the same
+// origin rules and caps as a post's socket (an index visitor holds a
+// WebSocket too, so it counts against MaxReaders and MaxReadersPerIP).
 func (s *Server) handleIndexUpgrade(c *fiber.Ctx) error {
 	if s.index == nil {
 		return errorf(ENOTFOUND, "There is no page at this address.")
@@ -150,7 +151,8 @@ func (s *Server) handleIndexUpgrade(c *fiber.Ctx) error {
 	if !fws.IsWebSocketUpgrade(c) {
 		return fiber.NewError(fiber.StatusUpgradeRequired, "This address speaks WebSocket only.")
 	}
-	return c.Next()
+	ip, viaProxy := s.clientIP(c)
+	return s.admit(c, ip, viaProxy)
 }
 
 // serveIndexWS runs one index visitor's socket: the writer sends counts

@@ -123,8 +123,8 @@ type Server struct {
 	perIP    map[string]int // of admitted, by client address
 	refusals map[string]*limitedLog
 	private  *fiber.App // /metrics and /healthz when MetricsApart
-	index    *indexHub // nil without Config.Counts
-	started  time.Time // Last-Modified of pages (cache.go)
+	index    *indexHub  // nil without Config.Counts
+	started  time.Time  // Last-Modified of pages (cache.go)
 }
 
 // New builds a Server; call Serve to run it.
@@ -177,7 +177,7 @@ func New(cfg Config) (*Server, error) {
 			"max_readers":        newLimitedLog(cfg.Logger, "websocket refused: this node has as many readers as it may take", "max_readers", cfg.MaxReaders),
 			"max_readers_per_ip": newLimitedLog(cfg.Logger, "websocket refused: too many readers from one address (behind a reverse proxy? list it in --trusted-proxies)", "max_readers_per_ip", cfg.MaxReadersPerIP),
 		},
-		started:  time.Now().UTC().Truncate(time.Second),
+		started: time.Now().UTC().Truncate(time.Second),
 	}
 	if assets["favicon.svg"] == nil {
 		return nil, errNoFavicon
