@@ -51,9 +51,16 @@ type system struct {
 
 	// newReader makes a room's reader actors; tests swap it to inject faults.
 	newReader func(id string, room *actor.PID) actor.Producer
+
+	// names is the share of colours and names this node hands out (names.go).
+	names allotment
 }
 
 func newSystem(e *actor.Engine, cfg Config) *system {
+	var peers []Peer
+	if cfg.Cluster != nil {
+		peers = cfg.Cluster.Peers
+	}
 	return &system{
 		engine:      e,
 		log:         cfg.Logger,
@@ -61,6 +68,7 @@ func newSystem(e *actor.Engine, cfg Config) *system {
 		trace:       cfg.Logger.Enabled(context.Background(), slog.LevelDebug),
 		newReader:   newReader,
 		incarnation: rand.Uint64() | 1, // never 0, which means "not heard from yet"
+		names:       allot(cfg.NodeID, peers),
 	}
 }
 
