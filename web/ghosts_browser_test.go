@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
+	cdpnet "github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -254,6 +255,24 @@ func TestBrowserLiveState(t *testing.T) {
 	screenshot(t, page, "pill-reconnecting.png")
 	startServerAt(t, strings.TrimPrefix(ts.URL, "http://"), embedded)
 	poll(t, page, "live again", pill+`.dataset.state == "live" && `+pill+`.textContent.includes("1 reading now")`, 20*time.Second)
+
+	// The browser loses its network: offline, no retries; back: live.
+	network := func(offline bool) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, cdpnet.OverrideNetworkState, cdpnet.OverrideNetworkStateParams{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1})
+			return err
+		})
+	}
+	tctx, cancel := context.WithTimeout(page, 5*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, network(true)); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, page, "offline", pill+`.dataset.state == "offline" && `+pill+`.textContent.includes("Offline")`, 5*time.Second)
+	if err := chromedp.Do(tctx, network(false)); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, page, "live after the network returns", pill+`.dataset.state == "live"`, 5*time.Second)
 }
 
 // TestBrowserHideMe: a reader who hides is no longer shown to others but

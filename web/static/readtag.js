@@ -481,7 +481,9 @@
     pillRetry = document.createElement("span");
     pillRetry.className = "presence-retry";
     pillRetry.setAttribute("aria-hidden", "true");
-    presence.append(pillText, pillRetry);
+    const label = document.createElement("span");
+    label.append(pillText, pillRetry);
+    presence.append(label);
   }
 
   function setState(s) {
