@@ -30,6 +30,12 @@ var darkMode = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error
 	return err
 })
 
+// touchScreen makes the tab a touch device.
+var touchScreen = chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+	_, err := cdp.Call(ctx, t, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true, MaxTouchPoints: 1})
+	return err
+})
+
 // screenshot saves the tab's viewport as docs/name (with -update-screenshot)
 // or in the temporary directory.
 func screenshot(t *testing.T, ctx context.Context, name string) {
@@ -206,7 +212,7 @@ func TestBrowserGhostNameAndJump(t *testing.T) {
 	other := ts.dial(t, slug)
 	_ = other.Scroll(0.12)
 	page := tab(t, browser, ts.URL+"/posts/"+slug, 1280, 900, reducedMotion)
-	phone := tab(t, browser, ts.URL+"/posts/"+slug, 390, 844, reducedMotion)
+	phone := tab(t, browser, ts.URL+"/posts/"+slug, 390, 844, reducedMotion, touchScreen)
 	o := other.You()
 	if o.Name == "" {
 		t.Fatal("the Go reader has no name")
@@ -233,6 +239,33 @@ func TestBrowserGhostNameAndJump(t *testing.T) {
 	took := poll(t, page, "the page to scroll to the ghost's place", `Math.abs(`+ownPosition+` - 0.12) < 0.002`, 3*time.Second)
 	t.Logf("clicking %s scrolled to %.4f in %v", o.Name, eval[float64](t, page, ownPosition), took)
 
+	// On a phone, the first tap on a ghost says who it is, the second goes there.
+	scrollTo(t, phone, 0.1)
+	tap := func() {
+		t.Helper()
+		x, y := ghostCenter(t, phone, o.ID)
+		tctx, cancel := context.WithTimeout(phone, 5*time.Second)
+		defer cancel()
+		err := chromedp.Do(tctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, tg, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: input.DispatchTouchEventTypeTouchStart, TouchPoints: []*input.TouchPoint{{X: x, Y: y}}}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, tg, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: input.DispatchTouchEventTypeTouchEnd, TouchPoints: []*input.TouchPoint{}})
+			return err
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tap()
+	poll(t, phone, "the tooltip after a tap", tip, 2*time.Second)
+	if p := eval[float64](t, phone, ownPosition); math.Abs(p-0.1) > 0.002 {
+		t.Errorf("the first tap moved the phone's page to %.4f", p)
+	}
+	tap()
+	poll(t, phone, "the second tap to scroll the phone to the ghost's place", `Math.abs(`+ownPosition+` - 0.12) < 0.002`, 3*time.Second)
+
+	eval[any](t, phone, `document.activeElement && document.activeElement.blur(), true`)
 	eval[any](t, phone, fmt.Sprintf(`document.querySelector('#ghost-rail .ghost[data-id=%q]').focus()`, o.ID))
 	poll(t, phone, "the tooltip on focus", tip, 2*time.Second)
 	if eval[string](t, phone, `document.getElementById("ghost-rail").getAttribute("aria-hidden")`) != "true" {

@@ -374,7 +374,11 @@
   }
 
   let lastPointer = "mouse";
-  rail.addEventListener("pointerdown", (ev) => { lastPointer = ev.pointerType || "mouse"; });
+  let tippedBefore = null; // the ghost whose tip showed before this tap (focus comes first)
+  rail.addEventListener("pointerdown", (ev) => {
+    lastPointer = ev.pointerType || "mouse";
+    tippedBefore = tipFor;
+  });
   rail.addEventListener("pointerover", (ev) => {
     const el = ev.target.closest(".ghost");
     if (el && ev.pointerType === "mouse") showTip(el);
@@ -394,7 +398,8 @@
     const el = ev.target.closest(".ghost");
     if (!el) return;
     // On a touch screen the first tap shows who it is, the second goes there.
-    if (lastPointer !== "mouse" && tipFor !== el) {
+    if (lastPointer !== "mouse" && tippedBefore !== el) {
+      tippedBefore = el;
       showTip(el);
       return;
     }
