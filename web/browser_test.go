@@ -271,26 +271,33 @@ func TestBrowserCrowd(t *testing.T) {
 		_ = c.Scroll(math.Round(p*1e4) / 1e4)
 	}
 	page := tab(t, browser, ts.URL+"/posts/reading-together", 1280, 800)
-	poll(t, page, "81 reading now", `document.getElementById("presence").textContent.includes("81 reading now")`, 10*time.Second)
-	n := eval[int](t, page, `Object.keys(window.readtag.state().ghosts).length`)
-	if n == 0 || n > 24 {
-		t.Errorf("the page draws %d ghosts, want 1 to 24", n)
+	phone := tab(t, browser, ts.URL+"/posts/reading-together", 390, 844, darkMode)
+	for _, ctx := range []context.Context{page, phone} {
+		poll(t, ctx, "82 reading now", `document.getElementById("presence").textContent.includes("82 reading now")`, 10*time.Second)
+		n := eval[int](t, ctx, `Object.keys(window.readtag.state().ghosts).length`)
+		if n == 0 || n > 24 {
+			t.Errorf("the page draws %d ghosts, want 1 to 24", n)
+		}
+		poll(t, ctx, "the minimap of 82 readers", `(() => { const m = document.querySelector(".crowd-map");
+			const bars = [...document.querySelectorAll(".crowd-map-bars i")].map((b) => +b.dataset.count);
+			return !!m && !m.hidden && bars.length == 50 && bars.reduce((a, b) => a + b, 0) == 82 })()`, 5*time.Second)
 	}
-	poll(t, page, "the minimap of 81 readers", `(() => { const m = document.querySelector(".crowd-map");
-		const bars = [...document.querySelectorAll(".crowd-map-bars i")].map((b) => +b.dataset.count);
-		return !!m && !m.hidden && bars.length == 50 && bars.reduce((a, b) => a + b, 0) == 81 })()`, 5*time.Second)
-	// The busiest band is drawn widest, and the map is visible: a real
-	// size and a colour that is not the page's background.
-	busiest := eval[bool](t, page, `(() => { const bars = [...document.querySelectorAll(".crowd-map-bars i")];
+	// The busiest band is drawn widest, and the map is visible on the light
+	// desktop page and the dark phone page: a real size and a colour that
+	// is not the page's background.
+	for _, ctx := range []context.Context{page, phone} {
+		busiest := eval[bool](t, ctx, `(() => { const bars = [...document.querySelectorAll(".crowd-map-bars i")];
 		const top = bars.reduce((a, b) => +b.dataset.count > +a.dataset.count ? b : a);
 		const r = document.querySelector(".crowd-map").getBoundingClientRect();
 		return bars.every((b) => b.getBoundingClientRect().width <= top.getBoundingClientRect().width)
 			&& top.getBoundingClientRect().width >= 0.9 * r.width && r.height > 200
 			&& getComputedStyle(top).backgroundColor != getComputedStyle(document.body).backgroundColor })()`)
-	if !busiest {
-		t.Error("the minimap does not show the busiest part widest")
+		if !busiest {
+			t.Error("the minimap does not show the busiest part widest")
+		}
 	}
 	scrollTo(t, page, 0.38)
 	screenshot(t, page, "ghosts-crowd.png")
-	t.Logf("crowded post: %d ghosts drawn for 81 readers", n)
+	scrollTo(t, phone, 0.38)
+	screenshot(t, phone, "ghosts-crowd-phone-dark.png")
 }
