@@ -2,7 +2,10 @@ package actors
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/readtag/readtag/actors/clusterpb"
 )
 
 // TestNamesWithoutCoordination lets every node of clusters of several sizes
@@ -63,5 +66,28 @@ func TestColoursSpreadWithinNode(t *testing.T) {
 		}
 		used[color]++
 		taken[name] = true
+	}
+}
+
+// TestRemoteNamesChecked: a peer's reader with a name too long or not UTF-8
+// is dropped; an old peer's reader without a name is kept.
+func TestRemoteNamesChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Teal Otter", true},
+		{"", true}, // from a node older than names
+		{strings.Repeat("x", 64), true},
+		{strings.Repeat("x", 65), false},
+		{"bad \xff utf-8", false},
+	} {
+		r := &clusterpb.Reader{Id: "abc", Color: "#12a594", Name: tc.name, Position: 0.5}
+		if got := validRemote("alpha", r); got != tc.ok {
+			t.Errorf("name %q: valid = %v, want %v", tc.name, got, tc.ok)
+		}
+		if tc.ok && fromPB(pbReader(fromPB(r))).Name != tc.name {
+			t.Errorf("name %q lost on the way through clusterpb", tc.name)
+		}
 	}
 }
