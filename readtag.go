@@ -14,6 +14,9 @@ type Reader struct {
 	ID string
 	// Color is a "#rrggbb" hue that is readable on light and dark pages.
 	Color string
+	// Name is a short anonymous name ("Teal Otter"), unique within the
+	// post, across every node of a cluster.
+	Name string
 	// Position is how far through the article the top of the reader's
 	// viewport is: 0 is the start of the article, 1 its end.
 	Position float64

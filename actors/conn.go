@@ -21,14 +21,14 @@ type welcome struct {
 }
 
 func (m welcome) traceInfo() (string, string, []any) {
-	return m.you.ID, "", []any{"color", m.you.Color, "others", len(m.others)}
+	return m.you.ID, "", []any{"color", m.you.Color, "name", m.you.Name, "others", len(m.others)}
 }
 
 // joined announces another reader's arrival.
 type joined struct{ reader readtag.Reader }
 
 func (m joined) traceInfo() (string, string, []any) {
-	return "", "", []any{"joined", m.reader.ID, "color", m.reader.Color}
+	return "", "", []any{"joined", m.reader.ID, "color", m.reader.Color, "name", m.reader.Name}
 }
 
 // left announces another reader's departure.
@@ -58,22 +58,23 @@ type conn struct {
 	id     string
 	client readtag.Client
 	rooms  *actor.PID
+	hidden bool
 
 	reader  *actor.PID // nil until welcomed
 	early   *scroll    // latest scroll that arrived before the welcome
 	expires *time.Timer
 }
 
-func newConn(slug, id string, client readtag.Client, rooms *actor.PID) actor.Producer {
+func newConn(slug, id string, hidden bool, client readtag.Client, rooms *actor.PID) actor.Producer {
 	return func() actor.Receiver {
-		return &conn{slug: slug, id: id, client: client, rooms: rooms}
+		return &conn{slug: slug, id: id, hidden: hidden, client: client, rooms: rooms}
 	}
 }
 
 func (cn *conn) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
-		c.Send(cn.rooms, join{slug: cn.slug, readerID: cn.id, conn: c.PID()})
+		c.Send(cn.rooms, join{slug: cn.slug, readerID: cn.id, conn: c.PID(), hidden: cn.hidden})
 		cn.expires = after(c.Engine(), c.PID(), joinTimeout, joinExpired{})
 	case welcome:
 		cn.expires.Stop()

@@ -64,7 +64,7 @@ func (r *room) checkMode(c *actor.Context) {
 		} else {
 			m.seen, m.spare = nil, nil
 			for _, o := range r.members {
-				if o != m {
+				if o != m && !o.hidden {
 					others = append(others, o.reader)
 				}
 			}
@@ -115,7 +115,7 @@ func (r *room) visible(order []*member, m *member, into map[string]float64) map[
 	}
 	clear(out)
 	for _, id := range r.recent {
-		if o, ok := r.members[id]; ok && o != m && len(out) < max(1, k/recentShare) {
+		if o, ok := r.members[id]; ok && o != m && !o.hidden && len(out) < max(1, k/recentShare) {
 			out[id] = o.reader.Position
 		}
 	}
@@ -142,17 +142,21 @@ func (r *room) visible(order []*member, m *member, into map[string]float64) map[
 		default:
 			o, hi = order[hi], hi+1
 		}
-		if o != m && r.members[o.reader.ID] == o { // order may be a tick old
+		if o != m && !o.hidden && r.members[o.reader.ID] == o { // order may be a tick old
 			out[o.reader.ID] = o.reader.Position
 		}
 	}
 	return out
 }
 
-// bands counts the members in each 2 % of the article.
+// bands counts the members in each 2 % of the article; hidden readers are
+// not counted.
 func bands(order []*member) []int {
 	b := make([]int, bandCount)
 	for _, m := range order {
+		if m.hidden {
+			continue
+		}
 		b[min(bandCount-1, int(m.reader.Position*bandCount))]++
 	}
 	return b
@@ -175,7 +179,11 @@ func (r *room) crowdFlush(c *actor.Context) {
 		}
 		// Two maps per reader, swapped each tick: no allocation for the view.
 		vis := r.visible(order, m, m.spare)
-		u := readtag.Crowd{Total: len(r.members), Bands: b}
+		// Everyone shown, plus the reader itself when it is hidden.
+		u := readtag.Crowd{Total: len(r.members) - r.hidden, Bands: b}
+		if m.hidden {
+			u.Total++
+		}
 		for id := range m.seen {
 			if _, ok := vis[id]; !ok {
 				u.Leave = append(u.Leave, id)

@@ -14,7 +14,7 @@
 //	├── monitor/<node>                      watches actors stop (event stream)
 //	├── rooms/<node>                        the dynamic supervisor: slug → room
 //	│   └── rooms/<node>/room/<slug>        one per post with readers: table, tick, fan-out
-//	│       └── …/room/<slug>/reader/<id>   one per connection: id, colour, position
+//	│       └── …/room/<slug>/reader/<id>   one per connection: id, colour, name, position
 //	└── conn/<id>                           one per WebSocket: the only bridge to the socket
 //
 // In cluster mode (Config.Cluster) three more actors run on every node:
@@ -33,6 +33,17 @@
 // waits for it, and a child that is stopping at that moment swallows the pill
 // and the parent waits forever. Each supervisor stops its own actors instead
 // and learns of their failures through the monitor.
+//
+// # Names, colours and hidden readers
+//
+// A room gives each joining reader a colour and an anonymous name made of the
+// colour's word and an animal ("Teal Otter"), unique in the room. In a
+// cluster the colours are split between the nodes by their place in the
+// sorted list of node ids, so rooms of one post on different nodes never hand
+// out the same colour or name and never need to ask each other (names.go).
+// A hidden reader (join.hidden) is welcomed like any other but is left out of
+// everyone else's joined/left/movesMsg and crowd views, counts and bands, and
+// is never reported to the tracker.
 //
 // # Message flow
 //

@@ -202,8 +202,10 @@ func (p *Presence) ClusterStatus() readtag.ClusterStatus {
 
 // Join connects a new reader with the given id to the post's room. Updates for
 // the reader go to client; the returned Session carries the reader's scrolls.
-func (p *Presence) Join(slug, readerID string, client readtag.Client) readtag.Session {
-	pid := p.sys.spawn(newConn(slug, readerID, client, p.rooms), kindConn, readerID, tags{post: slug, reader: readerID})
+// A hidden reader sees the others but is not shown to them (nor counted, nor
+// replicated to other nodes).
+func (p *Presence) Join(slug, readerID string, hidden bool, client readtag.Client) readtag.Session {
+	pid := p.sys.spawn(newConn(slug, readerID, hidden, client, p.rooms), kindConn, readerID, tags{post: slug, reader: readerID})
 	s := &session{p: p, pid: pid}
 	p.sessions.Store(s, struct{}{})
 	return s

@@ -189,7 +189,7 @@ func newPresence(t testing.TB, cfg Config) (*Presence, *syncBuffer) {
 func mustJoin(t testing.TB, p *Presence, slug, id string) (*client, readtag.Session) {
 	t.Helper()
 	c := newClient()
-	s := p.Join(slug, id, c)
+	s := p.Join(slug, id, false, c)
 	eventually(t, id+" welcomed", c.welcomed)
 	return c, s
 }

@@ -11,7 +11,8 @@ import (
 
 // palette holds twelve distinct hues of middle lightness, readable as a tag
 // on both the light and the dark theme. A room hands out unused hues first,
-// so no two readers in a room of up to twelve share one.
+// so no two readers in a room of up to twelve share one (in a cluster, the
+// hues are split between the nodes: see names.go).
 var palette = [...]string{
 	"#e5484d", "#f76b15", "#d4a017", "#7cb518", "#30a46c", "#12a594",
 	"#05a2c2", "#3e8ed0", "#5b6ee1", "#8e4ec6", "#ab4aba", "#d6409f",
@@ -50,8 +51,10 @@ type room struct {
 
 	members  map[string]*member // local and remote readers
 	local    int                // how many members are this node's own
+	hidden   int                // how many of them are hidden
 	joins    int                // join messages seen, for the idle handshake with rooms
 	colorUse [len(palette)]int
+	names    map[string]bool // every name in use, own and remote
 
 	// synced is false, in cluster mode, until the tracker has sent the
 	// readers other nodes have; joins wait in early until then so that
@@ -79,6 +82,7 @@ type member struct {
 	node   string     // "" for this node's own readers
 	conn   *actor.PID // own readers only
 	pid    *actor.PID // the reader actor, own readers only
+	hidden bool       // own readers only: shown to nobody else
 	// seen is, in crowd mode, what this (own) reader is shown: id → the
 	// position it was last sent.
 	seen  map[string]float64
@@ -96,6 +100,7 @@ func newRoom(sys *system, slug string, rooms, monitor, tracker *actor.PID) actor
 			synced:  tracker == nil,
 			members: make(map[string]*member),
 			index:   make(map[string]int),
+			names:   make(map[string]bool),
 		}
 	}
 }
@@ -156,7 +161,7 @@ func (r *room) Receive(c *actor.Context) {
 			}
 			c.Engine().Poison(m.pid)
 			c.Send(m.conn, dropped{reason: "the post's room stopped; reconnecting"})
-			if r.tracker != nil {
+			if r.tracker != nil && !m.hidden {
 				c.Send(r.tracker, localLeave{post: r.slug, id: m.reader.ID})
 			}
 		}
@@ -168,10 +173,10 @@ func (r *room) join(c *actor.Context, msg join) {
 	if _, dup := r.members[msg.readerID]; dup {
 		return
 	}
-	color := r.pickColor()
-	you := readtag.Reader{ID: msg.readerID, Color: palette[color]}
+	color, name := r.sys.names.pickIdentity(&r.colorUse, r.names)
+	you := readtag.Reader{ID: msg.readerID, Color: palette[color], Name: name}
 	pid := r.sys.spawnUnder(c.PID(), r.sys.newReader(you.ID, c.PID()), kindReader, you.ID, tags{post: r.slug, reader: you.ID})
-	m := &member{reader: you, color: color, conn: msg.conn, pid: pid}
+	m := &member{reader: you, color: color, conn: msg.conn, pid: pid, hidden: msg.hidden}
 	var others []readtag.Reader
 	if r.crowd {
 		// The order of the last tick will do (a join storm must not sort
@@ -187,17 +192,24 @@ func (r *room) join(c *actor.Context, msg join) {
 	} else {
 		others = make([]readtag.Reader, 0, len(r.members))
 		for _, o := range r.members {
-			others = append(others, o.reader)
-			if o.node == "" {
+			if !o.hidden {
+				others = append(others, o.reader)
+			}
+			if o.node == "" && !m.hidden {
 				c.Send(o.conn, joined{reader: you})
 			}
 		}
 	}
 	r.members[you.ID] = m
 	r.local++
-	r.sys.counts.setLocal(r.slug, r.local)
+	if m.hidden {
+		r.hidden++
+	}
+	// The index counts whom others can see: hidden readers are not shown.
+	r.sys.counts.setLocal(r.slug, r.local-r.hidden)
 	r.colorUse[color]++
-	if r.tracker != nil {
+	r.names[name] = true
+	if r.tracker != nil && !m.hidden {
 		c.Send(r.tracker, localJoin{post: r.slug, reader: you})
 	}
 	c.Send(r.monitor, watch{target: msg.conn, notify: c.PID(), msg: readerGone{id: you.ID, pid: msg.conn}})
@@ -207,17 +219,6 @@ func (r *room) join(c *actor.Context, msg join) {
 		r.schedule(c) // after the welcome: the newcomer's first crowd frame must follow it
 	}
 	r.checkMode(c)
-}
-
-// pickColor returns the least used hue, the first such in palette order.
-func (r *room) pickColor() int {
-	best := 0
-	for i, n := range r.colorUse {
-		if n < r.colorUse[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // remoteJoin adds (or updates) a reader of another node and tells ours.
@@ -233,6 +234,9 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 		r.colorUse[color]++
 	}
 	r.members[rr.ID] = &member{reader: rr.Reader, color: color, node: rr.node}
+	if rr.Name != "" {
+		r.names[rr.Name] = true
+	}
 	if r.crowd {
 		r.dirty = true
 		r.schedule(c)
@@ -255,6 +259,13 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 	}
 	m.reader.Position = position
 	switch {
+	case m.hidden:
+		// Nobody else is told; in crowd mode the reader's own view follows it.
+		if r.crowd {
+			r.dirty = true
+			r.schedule(c)
+		}
+		return
 	case r.crowd:
 		r.dirty = true
 		r.noteMover(id)
@@ -345,7 +356,7 @@ func (r *room) leave(c *actor.Context, msg readerGone) {
 		c.Engine().Poison(m.pid)
 	}
 	r.remove(c, msg.id, m)
-	if r.tracker != nil {
+	if r.tracker != nil && !m.hidden {
 		c.Send(r.tracker, localLeave{post: r.slug, id: msg.id})
 	}
 	if r.local == 0 {
@@ -359,9 +370,15 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 	if m.color >= 0 {
 		r.colorUse[m.color]--
 	}
+	delete(r.names, m.reader.Name)
 	if m.node == "" {
 		r.local--
-		r.sys.counts.setLocal(r.slug, r.local)
+	}
+	if m.hidden {
+		r.hidden--
+	}
+	if m.node == "" {
+		r.sys.counts.setLocal(r.slug, r.local-r.hidden)
 	}
 	if i, ok := r.index[id]; ok {
 		last := len(r.pending) - 1
@@ -376,7 +393,7 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 	if r.crowd {
 		r.dirty = true
 		r.schedule(c)
-	} else {
+	} else if !m.hidden {
 		for _, o := range r.members {
 			if o.node == "" {
 				c.Send(o.conn, left{id: id})

@@ -10,6 +10,9 @@ type join struct {
 	slug     string
 	readerID string
 	conn     *actor.PID
+	// hidden readers see the others but are not shown to them, counted,
+	// or replicated to other nodes.
+	hidden bool
 }
 
 func (m join) traceInfo() (string, string, []any) { return m.readerID, m.slug, nil }

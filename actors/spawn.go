@@ -54,9 +54,15 @@ type system struct {
 
 	// counts is every post's reader count, for the index (counts.go).
 	counts *counts
+	// names is the share of colours and names this node hands out (names.go).
+	names allotment
 }
 
 func newSystem(e *actor.Engine, cfg Config) *system {
+	var peers []Peer
+	if cfg.Cluster != nil {
+		peers = cfg.Cluster.Peers
+	}
 	return &system{
 		engine:      e,
 		log:         cfg.Logger,
@@ -65,6 +71,7 @@ func newSystem(e *actor.Engine, cfg Config) *system {
 		newReader:   newReader,
 		counts:      newCounts(),
 		incarnation: rand.Uint64() | 1, // never 0, which means "not heard from yet"
+		names:       allot(cfg.NodeID, peers),
 	}
 }
 

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"time"
+	"unicode/utf8"
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/anthdm/hollywood/cluster"
@@ -430,13 +431,13 @@ func (t *tracker) toRoom(c *actor.Context, post string, msg any) {
 func validRemote(post string, r *clusterpb.Reader) bool {
 	p := r.GetPosition()
 	return slugRE.MatchString(post) && len(post) <= 100 && r.GetId() != "" && len(r.GetId()) <= 64 &&
-		len(r.GetColor()) <= 16 && p >= 0 && p <= 1
+		len(r.GetColor()) <= 16 && len(r.GetName()) <= 64 && utf8.ValidString(r.GetName()) && p >= 0 && p <= 1
 }
 
 func pbReader(r readtag.Reader) *clusterpb.Reader {
-	return &clusterpb.Reader{Id: r.ID, Color: r.Color, Position: r.Position}
+	return &clusterpb.Reader{Id: r.ID, Color: r.Color, Position: r.Position, Name: r.Name}
 }
 
 func fromPB(r *clusterpb.Reader) readtag.Reader {
-	return readtag.Reader{ID: r.GetId(), Color: r.GetColor(), Position: r.GetPosition()}
+	return readtag.Reader{ID: r.GetId(), Color: r.GetColor(), Position: r.GetPosition(), Name: r.GetName()}
 }

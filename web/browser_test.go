@@ -256,26 +256,48 @@ func TestBrowserAcrossNodes(t *testing.T) {
 }
 
 // TestBrowserCrowd opens a post that 80 other readers (Go clients) read:
-// the page shows the count of everyone, at most 24 ghosts, and the heat strip.
+// the page shows the count of everyone, at most 24 ghosts, and the crowd
+// minimap, whose bars are widest where most readers are.
 func TestBrowserCrowd(t *testing.T) {
 	browser := newBrowser(t)
 	ts := startServer(t, embeddedPosts(t))
 	for i := range 80 {
 		c := ts.dial(t, "reading-together")
-		_ = c.Scroll(float64(i) / 80)
+		// A crowd: most readers around 40 %, a few spread out.
+		p := 0.4 + 0.03*math.Sin(float64(i))
+		if i%4 == 0 {
+			p = float64(i) / 80
+		}
+		_ = c.Scroll(math.Round(p*1e4) / 1e4)
 	}
 	page := tab(t, browser, ts.URL+"/posts/reading-together", 1280, 800)
-	poll(t, page, "81 reading now", `document.getElementById("presence").textContent.includes("81 reading now")`, 10*time.Second)
-	n := eval[int](t, page, `Object.keys(window.readtag.state().ghosts).length`)
-	if n == 0 || n > 24 {
-		t.Errorf("the page draws %d ghosts, want 1 to 24", n)
+	phone := tab(t, browser, ts.URL+"/posts/reading-together", 390, 844, darkMode)
+	for _, ctx := range []context.Context{page, phone} {
+		poll(t, ctx, "82 reading now", `document.getElementById("presence").textContent.includes("82 reading now")`, 10*time.Second)
+		n := eval[int](t, ctx, `Object.keys(window.readtag.state().ghosts).length`)
+		if n == 0 || n > 24 {
+			t.Errorf("the page draws %d ghosts, want 1 to 24", n)
+		}
+		poll(t, ctx, "the minimap of 82 readers", `(() => { const m = document.querySelector(".crowd-map");
+			const bars = [...document.querySelectorAll(".crowd-map-bars i")].map((b) => +b.dataset.count);
+			return !!m && !m.hidden && bars.length == 50 && bars.reduce((a, b) => a + b, 0) == 82 })()`, 5*time.Second)
 	}
-	if !eval[bool](t, page, `(() => { const h = document.querySelector("#ghost-rail .ghost-heat"); return !!h && !h.hidden && h.style.background.includes("gradient") })()`) {
-		t.Error("no density strip on a crowded post")
+	// The busiest band is drawn widest, and the map is visible on the light
+	// desktop page and the dark phone page: a real size and a colour that
+	// is not the page's background.
+	for _, ctx := range []context.Context{page, phone} {
+		busiest := eval[bool](t, ctx, `(() => { const bars = [...document.querySelectorAll(".crowd-map-bars i")];
+		const top = bars.reduce((a, b) => +b.dataset.count > +a.dataset.count ? b : a);
+		const r = document.querySelector(".crowd-map").getBoundingClientRect();
+		return bars.every((b) => b.getBoundingClientRect().width <= top.getBoundingClientRect().width)
+			&& top.getBoundingClientRect().width >= 0.9 * r.width && r.height > 200
+			&& getComputedStyle(top).backgroundColor != getComputedStyle(document.body).backgroundColor })()`)
+		if !busiest {
+			t.Error("the minimap does not show the busiest part widest")
+		}
 	}
-	shot, err := chromedp.Run(page, chromedp.CaptureScreenshot())
-	if err == nil {
-		_ = os.WriteFile(filepath.Join(os.TempDir(), "readtag-crowd.png"), shot, 0o644)
-	}
-	t.Logf("crowded post: %d ghosts drawn for 81 readers", n)
+	scrollTo(t, page, 0.38)
+	screenshot(t, page, "ghosts-crowd.png")
+	scrollTo(t, phone, 0.38)
+	screenshot(t, phone, "ghosts-crowd-phone-dark.png")
 }

@@ -51,6 +51,10 @@ func appendReader(b []byte, r readtag.Reader) []byte {
 	b = appendString(b, r.ID)
 	b = append(b, `,"color":`...)
 	b = appendString(b, r.Color)
+	if r.Name != "" {
+		b = append(b, `,"name":`...)
+		b = appendString(b, r.Name)
+	}
 	b = append(b, `,"position":`...)
 	b = strconv.AppendFloat(b, r.Position, 'f', -1, 64)
 	return append(b, '}')

@@ -109,6 +109,17 @@ func TestEncodeFrames(t *testing.T) {
 	if got := string(appendJoin(nil, others[0])); got != `{"type":"join","reader":{"id":"def","color":"#30a46c","position":0.25}}` {
 		t.Errorf("join: %s", got)
 	}
+	named := readtag.Reader{ID: "ghi", Color: "#12a594", Name: "Teal Otter", Position: 0.5}
+	if got := string(appendJoin(nil, named)); got != `{"type":"join","reader":{"id":"ghi","color":"#12a594","name":"Teal Otter","position":0.5}}` {
+		t.Errorf("join with a name: %s", got)
+	}
+	// A name from a hostile peer still makes valid JSON, unchanged.
+	named.Name = "</script>\"\u2028\x00 é"
+	var j struct{ Reader readtag.Reader }
+	mustJSON(t, appendJoin(nil, named), &j)
+	if j.Reader.Name != named.Name {
+		t.Errorf("name round trip: %q, want %q", j.Reader.Name, named.Name)
+	}
 	if got := string(appendLeave(nil, "def")); got != `{"type":"leave","id":"def"}` {
 		t.Errorf("leave: %s", got)
 	}

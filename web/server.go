@@ -30,8 +30,9 @@ import (
 type Presence interface {
 	// Join adds a reader with the given id to the post's room; the engine
 	// reports the room to client and takes the reader's scrolls through the
-	// returned session.
-	Join(slug, readerID string, client readtag.Client) readtag.Session
+	// returned session. A hidden reader sees the others but is not shown to
+	// them.
+	Join(slug, readerID string, hidden bool, client readtag.Client) readtag.Session
 }
 
 // Config configures a Server. Posts, Views and Presence are required.

@@ -19,9 +19,25 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// localReader is the c.Locals key carrying the reader id from the upgrade
-// check into the WebSocket handler (only string keys survive the upgrade).
-const localReader = "readtag.reader"
+// localReader and localHidden are the c.Locals keys carrying the reader id
+// and its hide-me choice from the upgrade check into the WebSocket handler
+// (only string keys survive the upgrade).
+const (
+	localReader = "readtag.reader"
+	localHidden = "readtag.hidden"
+)
+
+// parseHidden reads the hide-me query parameter: absent, "0" or "false"
+// show the reader to others; "1" or "true" hide it.
+func parseHidden(v string) (bool, error) {
+	switch v {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, errorf(EINVALID, `The "hidden" parameter must be 1 or 0.`)
+}
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
@@ -44,11 +60,16 @@ func (s *Server) handleUpgrade(c *fiber.Ctx) error {
 		s.log.Debug("websocket origin refused", "origin", c.Get(fiber.HeaderOrigin), "host", c.Hostname())
 		return errorf(EFORBIDDEN, "This site's live readers are not available to pages of other sites.")
 	}
+	hidden, err := parseHidden(c.Query("hidden"))
+	if err != nil {
+		return err
+	}
 	if !fws.IsWebSocketUpgrade(c) {
 		return fiber.NewError(fiber.StatusUpgradeRequired, "This address speaks WebSocket only.")
 	}
 	id := newReaderID()
 	c.Locals(localReader, id)
+	c.Locals(localHidden, hidden)
 	ip, viaProxy := s.clientIP(c)
 	s.log.Debug("websocket upgrade", "reader", id, "post", c.Params("slug"), "remote", ip.String())
 	return s.admit(c, ip, viaProxy)
@@ -74,6 +95,7 @@ func (s *Server) originAllowed(c *fiber.Ctx) bool {
 func (s *Server) serveWS(ws *fws.Conn) {
 	slug := ws.Params("slug")
 	id, _ := ws.Locals(localReader).(string)
+	hidden, _ := ws.Locals(localHidden).(bool)
 	log := s.log // per-connection attributes only when they will be used
 	if s.debug {
 		log = s.log.With("reader", id, "post", slug)
@@ -88,7 +110,7 @@ func (s *Server) serveWS(ws *fws.Conn) {
 	defer s.untrack(ob)
 	log.Debug("websocket open")
 
-	sess := s.presence.Join(slug, id, ob)
+	sess := s.presence.Join(slug, id, hidden, ob)
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)

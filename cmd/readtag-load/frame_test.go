@@ -84,6 +84,13 @@ func TestParseFrames(t *testing.T) {
 			func() bool { return f.readers == 0 && f.readersX == 0 }},
 		{`{"type":"join","reader":{"id":"q3zv7kmd2a4xe","color":"#f76b15","position":0}}`,
 			func() bool { return string(f.typ) == "join" && string(f.readerID) == "q3zv7kmd2a4xe" }},
+		// Readers with names (added to v1 later).
+		{`{"type":"welcome","you":{"id":"selfselfselfs","color":"#fff","name":"Teal Otter","position":0},"readers":[{"id":"a","color":"#000","name":"Red \"Fox\" 2","position":0.25}]}`,
+			func() bool {
+				return string(f.youID) == "selfselfselfs" && f.readers == 1 && f.readersX == idHash([]byte("a"))
+			}},
+		{`{"type":"join","reader":{"id":"q3zv7kmd2a4xe","color":"#f76b15","name":"Amber Lynx","position":0}}`,
+			func() bool { return string(f.typ) == "join" && string(f.readerID) == "q3zv7kmd2a4xe" }},
 		{`{"type":"leave","id":"mb5ynq2c7rk3a"}`,
 			func() bool { return string(f.typ) == "leave" && string(f.id) == "mb5ynq2c7rk3a" }},
 		{`{"type":"moves","moves":[{"id":"a","position":0.1234},{"id":"selfselfselfs","position":0.5},{"id":"b","position":0}]}`,

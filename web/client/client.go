@@ -21,6 +21,7 @@ import (
 type Reader struct {
 	ID       string  `json:"id"`
 	Color    string  `json:"color"`
+	Name     string  `json:"name,omitempty"`
 	Position float64 `json:"position"`
 }
 
@@ -79,6 +80,8 @@ type Options struct {
 	KeepFrames bool
 	// OnFrame is called from the reading goroutine for every frame.
 	OnFrame func(Frame)
+	// Hidden asks not to be shown to other readers (?hidden=1).
+	Hidden bool
 }
 
 // URL is the WebSocket URL of a post on a server at base ("http://host:port").
@@ -91,6 +94,9 @@ func Dial(ctx context.Context, url string, opt Options) (*Conn, error) {
 	h := http.Header{}
 	if opt.Origin != "" {
 		h.Set("Origin", opt.Origin)
+	}
+	if opt.Hidden {
+		url += "?hidden=1"
 	}
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	ws, resp, err := d.DialContext(ctx, url, h)

@@ -1,0 +1,93 @@
+package actors
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/readtag/readtag/actors/clusterpb"
+)
+
+// TestNamesWithoutCoordination lets every node of clusters of several sizes
+// hand out names on its own, past every colour and animal it has: no name
+// and (up to twelve nodes) no colour is ever handed out by two nodes.
+func TestNamesWithoutCoordination(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 5, 12, 13, 30} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("node-%02d", (i*7)%n) // configured in any order
+			}
+			byName := map[string]string{}
+			byColor := map[int]string{}
+			for _, node := range ids {
+				var peers []Peer
+				for _, p := range ids {
+					if p != node {
+						peers = append(peers, Peer{ID: p})
+					}
+				}
+				a := allot(node, peers)
+				if len(a.colors) == 0 {
+					t.Fatalf("node %s of %d gets no colour", node, n)
+				}
+				var used [len(palette)]int
+				taken := map[string]bool{}
+				for range 12*len(animals) + 40 { // past every colour × animal of a single node
+					color, name := a.pickIdentity(&used, taken)
+					if taken[name] {
+						t.Fatalf("node %s handed out %q twice", node, name)
+					}
+					if other, dup := byName[name]; dup {
+						t.Fatalf("nodes %s and %s both hand out %q", other, node, name)
+					}
+					if other, dup := byColor[color]; dup && other != node && n <= len(palette) {
+						t.Fatalf("nodes %s and %s both use %s", other, node, palette[color])
+					}
+					used[color]++
+					taken[name] = true
+					byName[name], byColor[color] = node, node
+				}
+			}
+		})
+	}
+}
+
+// TestColoursSpreadWithinNode: a single node hands out twelve distinct
+// colours before it repeats one.
+func TestColoursSpreadWithinNode(t *testing.T) {
+	a := allot("local", nil)
+	var used [len(palette)]int
+	taken := map[string]bool{}
+	for i := range 24 {
+		color, name := a.pickIdentity(&used, taken)
+		if used[color] != i/len(palette) {
+			t.Fatalf("reader %d got %s, used %d times already", i, palette[color], used[color])
+		}
+		used[color]++
+		taken[name] = true
+	}
+}
+
+// TestRemoteNamesChecked: a peer's reader with a name too long or not UTF-8
+// is dropped; an old peer's reader without a name is kept.
+func TestRemoteNamesChecked(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{
+		{"Teal Otter", true},
+		{"", true}, // from a node older than names
+		{strings.Repeat("x", 64), true},
+		{strings.Repeat("x", 65), false},
+		{"bad \xff utf-8", false},
+	} {
+		r := &clusterpb.Reader{Id: "abc", Color: "#12a594", Name: tc.name, Position: 0.5}
+		if got := validRemote("alpha", r); got != tc.ok {
+			t.Errorf("name %q: valid = %v, want %v", tc.name, got, tc.ok)
+		}
+		if tc.ok && fromPB(pbReader(fromPB(r))).Name != tc.name {
+			t.Errorf("name %q lost on the way through clusterpb", tc.name)
+		}
+	}
+}
