@@ -137,24 +137,61 @@ func TestMetrics(t *testing.T) {
 	_ = a.Scroll(0.5)
 	_ = a.WriteText([]byte(`{"type":"nope"}`))
 	waitGhosts(t, b, id(a)+"@0.5")
-	var body string
-	eventually(t, "the bad frame counted", func() bool {
-		_, body = ts.get(t, "/metrics")
-		return strings.Contains(body, "readtag_bad_frames_total 1")
-	})
-	for _, want := range []string{
+	// Counters rise after the event they count (a frame is counted once
+	// written, after the client may already have it): poll for all of them.
+	wants := []string{
+		"readtag_bad_frames_total 1",
 		"readtag_readers 2",
 		"readtag_joins_total 2",
 		"readtag_frames_in_total 2",
 		`readtag_frames_out_total{type="welcome"} 2`,
 		`readtag_frames_out_total{type="moves"} 1`,
+		`readtag_frames_out_total{type="error"} 1`,
 		"readtag_fanout_delay_seconds_bucket",
 		"readtag_actors ",
 		"go_goroutines ",
 		"process_resident_memory_bytes ",
+	}
+	var body string
+	var missing []string
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, body = ts.get(t, "/metrics")
+		missing = missing[:0]
+		for _, want := range wants {
+			if !strings.Contains(body, want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(missing) > 0 {
+		t.Errorf("/metrics lacks %q:\n%s", missing, body)
+	}
+}
+
+// TestMetricsFromStart: every series is there before its first event, at 0.
+func TestMetricsFromStart(t *testing.T) {
+	ts := startServer(t, nil)
+	_, body := ts.get(t, "/metrics")
+	for _, want := range []string{
+		"# TYPE readtag_leaves_total counter",
+		`readtag_leaves_total{by="client"} 0`,
+		`readtag_leaves_total{by="server"} 0`,
+		`readtag_leaves_total{by="timeout"} 0`,
+		`readtag_leaves_total{by="slow"} 0`,
+		`readtag_leaves_total{by="error"} 0`,
+		`readtag_frames_out_total{type="crowd"} 0`,
+		"readtag_joins_total 0",
+		"readtag_slow_clients_closed_total 0",
+		"readtag_fanout_delay_seconds_count 0",
+		"readtag_dead_letters_total 0",
 	} {
 		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %q", want)
+			t.Errorf("/metrics of a fresh server lacks %q", want)
 		}
 	}
 }

@@ -195,7 +195,10 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 	}
 }
 
-// leaveBy sorts read's reasons for the leaves metric.
+// leaveReasons are the values of the leaves metric's "by" label.
+var leaveReasons = []string{"client", "server", "timeout", "slow", "error"}
+
+// leaveBy sorts read's reasons for the leaves metric (one of leaveReasons).
 func leaveBy(reason string) string {
 	switch {
 	case strings.HasPrefix(reason, "client closed"):
