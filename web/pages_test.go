@@ -106,19 +106,36 @@ func TestLivePostErrorPage(t *testing.T) {
 	if status, _ := ts.get(t, "/posts/alpha"); status != 200 {
 		t.Fatalf("post: %d", status)
 	}
-	// The writer breaks the front matter: that post shows why, the rest of
-	// the site (and the process) carries on.
+	// The writer breaks the front matter: the post keeps its last good
+	// version, on its page and in the index, with the reason on its page
+	// and in the log (once, not repeated).
 	later := time.Now().Add(time.Minute)
 	if err := os.WriteFile(file, []byte("---\ntitle: [Alpha\n---\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_ = os.Chtimes(file, later, later)
 	status, body := ts.get(t, "/posts/alpha")
-	if status != 500 || !strings.Contains(body, "alpha.md: front matter") {
-		t.Errorf("broken post: %d, want 500 naming the file:\n%.2000s", status, body)
+	if status != 200 || !strings.Contains(body, "<article") || !strings.Contains(body, "alpha.md: line 2: front matter") {
+		t.Errorf("broken post: %d, want 200 with the last good version and the reason:\n%.3000s", status, body)
 	}
-	if status, _ := ts.get(t, "/"); status != 200 {
-		t.Errorf("index with a broken post: %d", status)
+	if status, body := ts.get(t, "/"); status != 200 || !strings.Contains(body, "Alpha") {
+		t.Errorf("index with a broken post: %d, want it listed:\n%.2000s", status, body)
+	}
+	if logs := ts.Logs.String(); strings.Count(logs, "post does not parse") != 1 || !strings.Contains(logs, `"file":"alpha.md"`) {
+		t.Errorf("want one log line for the broken post, got:\n%s", logs)
+	}
+	// A new post that never parsed shows its error, named once.
+	if err := os.WriteFile(filepath.Join(dir, "beta.md"), []byte("---\ntitle: Beta\n---\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, body = ts.get(t, "/posts/beta")
+	if status != 500 || strings.Count(body, `beta.md: front matter: &#34;date&#34; is required`) != 1 {
+		t.Errorf("new broken post: %d, want 500 naming the file once:\n%.3000s", status, body)
+	}
+	for _, l := range strings.Split(ts.Logs.String(), "\n") {
+		if strings.Contains(l, "request failed") && strings.Count(l, "is required") != 1 {
+			t.Errorf("the reason is logged more than once: %s", l)
+		}
 	}
 }
 

@@ -36,6 +36,8 @@ type Presence interface {
 
 // Config configures a Server. Posts, Views and Presence are required.
 type Config struct {
+	// Posts are the posts to serve; in live mode their parse errors are
+	// logged to Logger.
 	Posts *posts.Library
 	// Views is the folder of templates (views.Embedded, or one on disk).
 	Views fs.FS
@@ -135,6 +137,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Posts.SetLogger(cfg.Logger) // live mode reports broken files here
 	setDefault(&cfg.PingInterval, 5*time.Second)
 	setDefault(&cfg.PongWait, 12*time.Second)
 	setDefault(&cfg.WriteWait, 10*time.Second)
