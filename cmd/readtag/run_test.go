@@ -298,7 +298,7 @@ func TestBadFlagExitCode(t *testing.T) {
 	dir := t.TempDir()
 	_ = os.WriteFile(filepath.Join(dir, "broken.md"), []byte("---\ntitle: [x\n---\n"), 0o644)
 	out, err = exec.Command(bin, "--posts", dir).CombinedOutput()
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "broken.md: front matter") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "broken.md: line 2: front matter") {
 		t.Errorf("broken post: %v, output %q; want exit 1 naming the file", err, out)
 	}
 
