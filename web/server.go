@@ -155,9 +155,17 @@ func New(cfg Config) (*Server, error) {
 		}
 		cfg.PublicURL = u
 	}
-	for i, o := range cfg.AllowedOrigins {
-		cfg.AllowedOrigins[i] = strings.TrimSuffix(o, "/")
+	origins := make([]string, 0, len(cfg.AllowedOrigins))
+	for _, o := range cfg.AllowedOrigins {
+		if o != "*" {
+			var err error
+			if o, err = CanonicalOrigin(o); err != nil {
+				return nil, fmt.Errorf("web: allowed origins: %w", err)
+			}
+		}
+		origins = append(origins, o)
 	}
+	cfg.AllowedOrigins = origins
 	code, err := posts.CodeCSS()
 	if err != nil {
 		return nil, err

@@ -178,7 +178,7 @@ func assertClosed(t *testing.T, c *client.Conn, code int, reason string) {
 
 func TestOrigin(t *testing.T) {
 	ts := startServer(t, func(w *web.Config, _ *actors.Config) {
-		w.AllowedOrigins = []string{"https://friend.example"}
+		w.AllowedOrigins = []string{"https://friend.example", "HTTP://Other.Example:8080/"}
 	})
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -186,9 +186,18 @@ func TestOrigin(t *testing.T) {
 		ok     bool
 	}{
 		{ts.URL, true},
-		{"", true}, // not a browser: no cross-site page involved
+		{strings.ToUpper(ts.URL), true}, // scheme and host are case-insensitive
+		{"", true},                      // not a browser: no cross-site page involved
 		{"https://friend.example", true},
+		{"https://FRIEND.Example", true},
+		{"https://friend.example:443", true}, // the default port is no port
+		{"http://other.example:8080", true},
 		{"https://evil.example", false},
+		{"http://friend.example", false}, // another scheme is another origin
+		{"https://friend.example:8443", false},
+		{"https://friend.example.evil.example", false},
+		{"https://friend.example/path", false},
+		{"null", false},
 		{"http://127.0.0.1:1", false},
 	} {
 		c, err := client.Dial(ctx, client.URL(ts.URL, "alpha"), client.Options{Origin: tc.origin})
@@ -273,4 +282,52 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 	}
 	assertClosed(t, c, websocket.CloseGoingAway, "shutting down")
 	t.Logf("shutdown took %v", time.Since(start))
+}
+
+func TestCanonicalOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://example.com":         "https://example.com",
+		"HTTPS://EXAMPLE.com/":        "https://example.com",
+		"https://example.com:443":     "https://example.com",
+		"http://example.com:80":       "http://example.com",
+		"http://example.com:443":      "http://example.com:443",
+		"http://127.0.0.1:8080":       "http://127.0.0.1:8080",
+		"http://[::1]:8080":           "http://[::1]:8080",
+		"example.com":                 "",
+		"ftp://example.com":           "",
+		"https://":                    "",
+		"https://user@example.com":    "",
+		"https://example.com/a":       "",
+		"https://example.com?q":       "",
+		"https://example.com#f":       "",
+		"https://example.com:99999":   "",
+		"https://example.com:0":       "",
+		"https://example.com:http":    "",
+		"*":                           "",
+		"null":                        "",
+		"https://exa mple.com":        "",
+		"javascript:alert(1)":         "",
+		"https://example.com:443:443": "",
+	} {
+		got, err := web.CanonicalOrigin(in)
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("CanonicalOrigin(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func FuzzCanonicalOrigin(f *testing.F) {
+	for _, s := range []string{"https://example.com", "HTTP://A:80/", "http://[::1]:1", "x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o, err := web.CanonicalOrigin(s)
+		if err != nil {
+			return
+		}
+		// Canonical means a fixed point.
+		if again, err := web.CanonicalOrigin(o); err != nil || again != o {
+			t.Errorf("%q → %q → %q, %v", s, o, again, err)
+		}
+	})
 }

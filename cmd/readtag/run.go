@@ -97,8 +97,10 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		if origin = strings.TrimSpace(origin); origin == "" {
 			continue
 		}
-		if origin != "*" && !strings.HasPrefix(origin, "http://") && !strings.HasPrefix(origin, "https://") {
-			return nil, &usageError{fmt.Errorf("--allowed-origins: %q is not an origin like https://example.com", origin)}
+		if origin != "*" {
+			if _, err := web.CanonicalOrigin(origin); err != nil {
+				return nil, &usageError{fmt.Errorf("--allowed-origins: %w", err)}
+			}
 		}
 		o.allowedOrigins = append(o.allowedOrigins, origin)
 	}
