@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,13 +37,44 @@ func TestNotWebSocketOrWrongMethod(t *testing.T) {
 	if status, body := ts.get(t, "/ws/posts/alpha"); status != 426 || !strings.Contains(body, "WebSocket only") {
 		t.Errorf("plain GET of the live channel: %d, want 426 with a reason:\n%.500s", status, body)
 	}
-	resp, err := http.Post(ts.URL+"/posts/alpha", "text/plain", strings.NewReader("x"))
+	// Every route answers other methods with 405 and says which it takes;
+	// a path no route has is 404 whatever the method.
+	for _, tc := range []struct{ method, path string }{
+		{"POST", "/"}, {"POST", "/posts/alpha"}, {"PUT", "/posts/nope"}, {"DELETE", "/healthz"},
+		{"POST", "/healthz"}, {"POST", "/metrics"}, {"POST", "/static/readtag.js"}, {"POST", "/ws/posts/alpha"},
+		{"PATCH", "/"},
+	} {
+		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, strings.NewReader("x"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, HEAD" || !strings.Contains(string(body), "Method Not Allowed") {
+			t.Errorf("%s %s: %d, Allow %q; want 405 with Allow: GET, HEAD and an error page:\n%.300s",
+				tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), body)
+		}
+	}
+	for _, tc := range []struct{ method, path string }{{"POST", "/nope"}, {"GET", "/nope"}, {"POST", "/posts/a/b"}} {
+		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("%s %s: %d, want 404", tc.method, tc.path, resp.StatusCode)
+		}
+	}
+	// HEAD works where GET does.
+	resp, err := http.Head(ts.URL + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != 405 && resp.StatusCode != 404 {
-		t.Errorf("POST to a post: %d, want 405 (or 404)", resp.StatusCode)
+	if resp.StatusCode != 200 {
+		t.Errorf("HEAD /healthz: %d", resp.StatusCode)
 	}
 }
 

@@ -248,7 +248,9 @@ func (s *Server) routes() {
 		// and given back (most readers of most posts are idle most of the time).
 		WriteBufferPool: &sync.Pool{},
 	}))
-	s.app.Use(func(c *fiber.Ctx) error { return errorf(ENOTFOUND, "There is no page at this address.") })
+	// No catch-all: a path no route has is Fiber's 404, and a path that a
+	// route has for other methods is its 405 with an Allow header; the
+	// ErrorHandler renders both.
 }
 
 // headers sets security headers on every response and refuses paths that
