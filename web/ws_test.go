@@ -109,6 +109,7 @@ func TestBadInput(t *testing.T) {
 	for _, tc := range []struct{ name, frame, want string }{
 		{"invalid JSON", `{"type":`, "invalid JSON"},
 		{"not an object", `[1,2]`, "invalid JSON"},
+		{"null", `null`, "invalid JSON"},
 		{"unknown type", `{"type":"dance"}`, `unknown message type "dance"`},
 		{"missing type", `{"position":0.5}`, `missing or non-string "type"`},
 		{"position too big", `{"type":"scroll","position":1.5}`, `"position" must be a number from 0 to 1`},
