@@ -209,7 +209,7 @@ func TestWelcomeJoinMovesLeave(t *testing.T) {
 	// a's scroll and b's join reach the room by different paths, so b has
 	// a's position from its welcome or from the next tick's moves.
 	wantView(t, b, "a@0.25")
-	wantView(t, a, "b@0")    // a is told b joined
+	wantView(t, a, "b@0") // a is told b joined
 
 	c, _ := mustJoin(t, p, "other", "c")
 	sb.Scroll(0.5)
