@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"regexp"
 	"strconv"
@@ -184,7 +185,7 @@ func checkHostPort(addr string, minPort int) error {
 	if n, err := strconv.Atoi(port); err != nil || n < minPort || n > 65535 {
 		return fmt.Errorf("port %q: want a number from %d to 65535", port, minPort)
 	}
-	if host != "" && net.ParseIP(host) == nil && (len(host) > 253 || !hostnameRE.MatchString(host)) {
+	if _, err := netip.ParseAddr(host); host != "" && err != nil && (len(host) > 253 || !hostnameRE.MatchString(host)) {
 		return fmt.Errorf("host %q: want an IP address or a host name", host)
 	}
 	return nil

@@ -48,6 +48,8 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"--addr", "bad host!:8080"}, want: `host "bad host!": want an IP address or a host name`},
 		{args: []string{"--addr", "[::1:8080"}, want: `want host:port`},
 		{env: []string{"READTAG_ADDR", "127.0.0.1:65536"}, want: `port "65536"`},
+		{args: []string{"--addr", "[fe80::1%lo]:99999"}, want: `port "99999"`},
+		{args: []string{"--addr", strings.Repeat("a.", 130) + "b:80"}, want: `want an IP address or a host name`},
 		{args: []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:70000"}, want: `--cluster-addr "127.0.0.1:70000": port`},
 		{args: []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:0"}, want: `want a number from 1 to 65535`},
 		{args: []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001", "--peers", "b@127.0.0.1:99999"}, want: `--peers: "b@127.0.0.1:99999": port`},
@@ -302,4 +304,16 @@ func TestBadFlagExitCode(t *testing.T) {
 		t.Errorf("broken post: %v, output %q; want exit 1 naming the file", err, out)
 	}
 
+}
+
+func TestGoodAddrs(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "127.0.0.1:65535", ":8080", "[::1]:8080", "localhost:8080", "blog.example.com.:443", "[fe80::1%lo]:80"} {
+		if _, err := parseOptions([]string{"--addr", addr}, io.Discard, env()); err != nil {
+			t.Errorf("--addr %s: %v", addr, err)
+		}
+	}
+	args := []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001", "--peers", "b@node-b.internal:7002,c@[::1]:7003"}
+	if _, err := parseOptions(args, io.Discard, env()); err != nil {
+		t.Errorf("%v: %v", args, err)
+	}
 }
