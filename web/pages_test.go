@@ -203,7 +203,7 @@ func TestMetrics(t *testing.T) {
 	}
 	var body string
 	var missing []string
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for {
 		_, body = ts.get(t, "/metrics")
 		missing = missing[:0]

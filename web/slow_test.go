@@ -178,7 +178,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 
 	// (a) Every normal reader has every other's final position, promptly.
 	for i, w := range watchers {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		err := w.c.Wait(ctx, func() bool {
 			for j, o := range watchers {
 				if j != i && !slices.Contains(view(w.c), fmt.Sprintf("%s@%g", o.id, final[j])) {
@@ -241,7 +241,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 			t.Logf("server log for the stalled reader: %v", l)
 		}
 	}
-	_ = stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = stalled.SetReadDeadline(time.Now().Add(waitLimit))
 	frames, bytes := 0, 0
 	var end error
 	for {
@@ -256,7 +256,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 	t.Logf("the stalled socket held %d frames (%d bytes of payload), then: %v", frames, bytes, end)
 	var ne net.Error
 	if errors.As(end, &ne) && ne.Timeout() {
-		t.Errorf("the stalled socket was still open 5 s after the server let go of its reader")
+		t.Errorf("the stalled socket was still open %v after the server let go of its reader", waitLimit)
 	}
 }
 
@@ -278,7 +278,7 @@ func (w *slowWatcher) leftAt(id string) time.Time {
 func dialSlowWatcher(t *testing.T, ts *testServer, i int, lat *slowLatency) *slowWatcher {
 	t.Helper()
 	w := &slowWatcher{left: make(map[string]time.Time)}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	c, err := client.Dial(ctx, client.URL(ts.URL, "alpha"), client.Options{
 		Origin: ts.URL,
@@ -380,7 +380,7 @@ func (l *slowLatency) deliveredWhile(from, to time.Time) (n int, slowest time.Du
 
 // slowChurnOnce is one reader arriving on the post and leaving again.
 func slowChurnOnce(ts *testServer) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	c, err := client.Dial(ctx, client.URL(ts.URL, "alpha"), client.Options{Origin: ts.URL})
 	if err != nil {
@@ -427,12 +427,12 @@ func startSlowServer(t *testing.T, mutate func(*web.Config, *actors.Config)) (*t
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 			defer cancel()
 			if err := srv.Shutdown(ctx); err != nil {
 				t.Errorf("shutdown: %v", err)
 			}
-			ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel = context.WithTimeout(context.Background(), waitLimit)
 			defer cancel()
 			if err := presence.Close(ctx); err != nil {
 				t.Errorf("close presence: %v", err)

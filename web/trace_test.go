@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/readtag/readtag/actors"
 	"github.com/readtag/readtag/web"
@@ -61,7 +60,7 @@ func TestTraceFollowsOneReader(t *testing.T) {
 	waitGhosts(t, watcher, rid+"@0.4")
 	n := len(c.Frames())
 	_ = c.WriteText([]byte(`{"type":"jump"}`))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	if _, _, err := c.WaitFrame(ctx, "error", n); err != nil {
 		t.Fatal(err)

@@ -103,7 +103,7 @@ func TestBadInput(t *testing.T) {
 	other := ts.dial(t, "alpha")
 	c := ts.dial(t, "alpha")
 	waitGhosts(t, other, id(c)+"@0")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 
 	for _, tc := range []struct{ name, frame, want string }{
@@ -168,7 +168,7 @@ func TestBadInput(t *testing.T) {
 
 func assertClosed(t *testing.T, c *client.Conn, code int, reason string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	err := c.WaitClosed(ctx)
 	var ce *websocket.CloseError
@@ -275,7 +275,7 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 func TestShutdownClosesWithGoingAway(t *testing.T) {
 	ts := startServer(t, nil)
 	c := ts.dial(t, "alpha")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	start := time.Now()
 	if err := ts.Server.Shutdown(ctx); err != nil {
