@@ -111,7 +111,7 @@ var reducedMotion = chromedp.Func(func(ctx context.Context, t *chromedp.Target) 
 // eval runs JavaScript in the tab with a deadline.
 func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, waitLimit)
 	defer cancel()
 	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](js))
 	if err != nil {
@@ -148,19 +148,19 @@ func TestBrowserGhosts(t *testing.T) {
 	b := tab(t, browser, url, 1280, 800)
 	phone := tab(t, browser, url, 390, 844, reducedMotion)
 	for name, ctx := range map[string]context.Context{"a": a, "b": b, "phone": phone} {
-		poll(t, ctx, name+" connected", `window.readtag && window.readtag.state().connected`, 5*time.Second)
+		poll(t, ctx, name+" connected", `window.readtag && window.readtag.state().connected`, waitLimit)
 	}
 	idA := eval[string](t, a, `window.readtag.state().you`)
-	poll(t, b, "3 reading now", `document.getElementById("presence").textContent.includes("3 reading now")`, 5*time.Second)
+	poll(t, b, "3 reading now", `document.getElementById("presence").textContent.includes("3 reading now")`, waitLimit)
 
 	// a scrolls to the middle; b (desktop) and the phone must draw a's ghost
 	// at the middle of their own article, whatever its height there.
 	scrollTo(t, a, 0.5)
 	ghost := fmt.Sprintf(`document.querySelector('#ghost-rail .ghost[data-id=%q]')`, idA)
 	atMiddle := fmt.Sprintf(`(() => { const g = %s; return g && Math.abs(parseFloat(g.dataset.position) - 0.5) < 0.01 })()`, ghost)
-	took := poll(t, b, "a's ghost to reach the middle on b", atMiddle, 5*time.Second)
+	took := poll(t, b, "a's ghost to reach the middle on b", atMiddle, waitLimit)
 	t.Logf("a's scroll reached b's page in %v", took)
-	poll(t, phone, "a's ghost to reach the middle on the phone", atMiddle, 5*time.Second)
+	poll(t, phone, "a's ghost to reach the middle on the phone", atMiddle, waitLimit)
 
 	// Drawn at the right height: the ghost's top is at article top + 0.5 ×
 	// article height, in each page's own layout. Measured with the move
@@ -189,7 +189,7 @@ func TestBrowserGhosts(t *testing.T) {
 	// phone reader's ghosts in its margin.
 	scrollTo(t, phone, 0.47)
 	scrollTo(t, b, 0.46)
-	poll(t, b, "the phone's ghost", fmt.Sprintf(`(() => { const s = window.readtag.state().ghosts; return Object.keys(s).length == 2 && Object.values(s).some(p => Math.abs(p - 0.47) < 0.01) })()`), 5*time.Second)
+	poll(t, b, "the phone's ghost", fmt.Sprintf(`(() => { const s = window.readtag.state().ghosts; return Object.keys(s).length == 2 && Object.values(s).some(p => Math.abs(p - 0.47) < 0.01) })()`), waitLimit)
 	time.Sleep(400 * time.Millisecond) // let the 250 ms move transition finish, for the picture only
 	shot, err := chromedp.Run(b, chromedp.CaptureScreenshot())
 	if err != nil {
@@ -209,10 +209,10 @@ func TestBrowserGhosts(t *testing.T) {
 	chromedp.Cancel(a)
 	t.Logf("closing a's tab took %v", time.Since(start))
 	gone := fmt.Sprintf(`!%s && window.readtag.state().ghosts[%q] === undefined`, ghost, idA)
-	poll(t, b, "a's ghost to vanish on b", gone, 5*time.Second)
-	poll(t, phone, "a's ghost to vanish on the phone", gone, 5*time.Second)
+	poll(t, b, "a's ghost to vanish on b", gone, waitLimit)
+	poll(t, phone, "a's ghost to vanish on the phone", gone, waitLimit)
 	t.Logf("a's ghost vanished %v after its tab closed", time.Since(start))
-	poll(t, b, "2 reading now", `document.getElementById("presence").textContent.includes("2 reading now")`, 5*time.Second)
+	poll(t, b, "2 reading now", `document.getElementById("presence").textContent.includes("2 reading now")`, waitLimit)
 }
 
 // TestBrowserReconnects restarts the server under two open pages: both must
@@ -226,12 +226,12 @@ func TestBrowserReconnects(t *testing.T) {
 	a := tab(t, browser, url, 1024, 768)
 	b := tab(t, browser, url, 1024, 768)
 	for name, ctx := range map[string]context.Context{"a": a, "b": b} {
-		poll(t, ctx, name+" sees the other", `window.readtag && Object.keys(window.readtag.state().ghosts).length == 1`, 5*time.Second)
+		poll(t, ctx, name+" sees the other", `window.readtag && Object.keys(window.readtag.state().ghosts).length == 1`, waitLimit)
 	}
 	oldA := eval[string](t, a, `window.readtag.state().you`)
 
 	ts.Stop() // closes both sockets with 1001
-	poll(t, b, "b to notice", `!window.readtag.state().connected && Object.keys(window.readtag.state().ghosts).length == 0`, 5*time.Second)
+	poll(t, b, "b to notice", `!window.readtag.state().connected && Object.keys(window.readtag.state().ghosts).length == 0`, waitLimit)
 	startServerAt(t, strings.TrimPrefix(ts.URL, "http://"), embedded)
 	scrollTo(t, a, 0.3)
 
@@ -258,20 +258,20 @@ func TestBrowserAcrossNodes(t *testing.T) {
 	a := tab(t, browser, nodes[0].URL+"/posts/fractions-not-pixels", 1024, 768)
 	b := tab(t, browser, nodes[1].URL+"/posts/fractions-not-pixels", 390, 844)
 	for name, ctx := range map[string]context.Context{"a": a, "b": b} {
-		poll(t, ctx, name+" connected", `window.readtag && window.readtag.state().connected`, 5*time.Second)
+		poll(t, ctx, name+" connected", `window.readtag && window.readtag.state().connected`, waitLimit)
 	}
 	idA := eval[string](t, a, `window.readtag.state().you`)
 	idB := eval[string](t, b, `window.readtag.state().you`)
-	poll(t, a, "b's ghost on node a's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] !== undefined`, idB), 5*time.Second)
-	poll(t, b, "a's ghost on node b's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] !== undefined`, idA), 5*time.Second)
+	poll(t, a, "b's ghost on node a's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] !== undefined`, idB), waitLimit)
+	poll(t, b, "a's ghost on node b's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] !== undefined`, idA), waitLimit)
 
 	scrollTo(t, a, 0.6)
 	p := eval[float64](t, a, `(() => { const r = document.getElementById("article").getBoundingClientRect(); return Math.min(1, Math.max(0, -r.top / r.height)) })()`)
-	took := poll(t, b, "a's scroll on node b's page", fmt.Sprintf(`Math.abs(window.readtag.state().ghosts[%q] - %g) < 0.01`, idA, p), 5*time.Second)
+	took := poll(t, b, "a's scroll on node b's page", fmt.Sprintf(`Math.abs(window.readtag.state().ghosts[%q] - %g) < 0.01`, idA, p), waitLimit)
 	t.Logf("a scrolled to %.3f on node a; node b's page drew it after %v", p, took)
 
 	chromedp.Cancel(a)
-	poll(t, b, "a's ghost to vanish from node b's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] === undefined`, idA), 5*time.Second)
+	poll(t, b, "a's ghost to vanish from node b's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] === undefined`, idA), waitLimit)
 }
 
 // TestBrowserCrowd opens a post that 80 other readers (Go clients) read:
