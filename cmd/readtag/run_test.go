@@ -312,7 +312,7 @@ func TestGoodAddrs(t *testing.T) {
 			t.Errorf("--addr %s: %v", addr, err)
 		}
 	}
-	args := []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001", "--peers", "b@node-b.internal:7002,c@[::1]:7003"}
+	args := []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001", "--peers", "b@127.0.0.2:7002,c@[::1]:7003", "--cluster-insecure"}
 	if _, err := parseOptions(args, io.Discard, env()); err != nil {
 		t.Errorf("%v: %v", args, err)
 	}
