@@ -64,16 +64,23 @@ func (m *monitor) Receive(c *actor.Context) {
 	case actor.DeadLetterEvent:
 		m.sys.deadLetters.Add(1)
 		// A room may still send to a connection whose socket just closed,
-		// before the room hears of it: routine, so debug. Anything else is
-		// a message lost for a reason worth a warning.
+		// before the room hears of it: routine, so debug. So is anything
+		// lost while the engine shuts down (actors stop in an order, and
+		// v1.0.5 sends a subscriber that just stopped the stop events of
+		// the others). Anything else is a message lost for a reason worth
+		// a warning.
 		level := slog.LevelWarn
-		if strings.HasPrefix(msg.Target.GetID(), kindConn+"/") {
+		if strings.HasPrefix(msg.Target.GetID(), kindConn+"/") || m.sys.closing.Load() {
 			level = slog.LevelDebug
 		}
 		m.sys.log.Log(context.Background(), level, "dead letter",
 			"target", pidString(msg.Target), "from", pidString(msg.Sender), "type", typeName(msg.Message))
 	case actor.RemoteUnreachableEvent:
-		m.sys.log.Warn("remote unreachable", "addr", msg.ListenAddr)
+		level := slog.LevelWarn
+		if m.sys.closing.Load() {
+			level = slog.LevelDebug // this node is leaving: its peers are not the news
+		}
+		m.sys.log.Log(context.Background(), level, "remote unreachable", "addr", msg.ListenAddr)
 	}
 }
 

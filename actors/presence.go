@@ -255,24 +255,37 @@ func (p *Presence) Close(ctx context.Context) error {
 	if p.closed.Swap(true) {
 		return nil
 	}
+	// Messages still in flight to actors that stop first are lost on
+	// purpose now: the monitor logs those dead letters at debug, not warn.
+	p.sys.closing.Store(true)
 	p.sessions.Range(func(s, _ any) bool {
 		s.(*session).Leave()
 		return true
 	})
+	// The rooms and readers first, while the cluster actors they talk to
+	// are still there; then those; the monitor last, so that it sees the
+	// others go.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	waitLive := func(n int64) error {
+		for p.sys.live.Load() > n {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return fmt.Errorf("stop actors: %d still running: %w", p.sys.live.Load()-1, ctx.Err())
+			}
+		}
+		return nil
+	}
 	p.sys.engine.Poison(p.rooms)
+	if err := waitLive(1 + int64(len(p.cluster))); err != nil {
+		return err
+	}
 	for _, pid := range p.cluster {
 		p.sys.engine.Poison(pid)
 	}
-	// Everything but the monitor stops on its own now; the monitor goes last
-	// so that it sees the others go.
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for p.sys.live.Load() > 1 {
-		select {
-		case <-tick.C:
-		case <-ctx.Done():
-			return fmt.Errorf("stop actors: %d still running: %w", p.sys.live.Load()-1, ctx.Err())
-		}
+	if err := waitLive(1); err != nil {
+		return err
 	}
 	select {
 	case <-p.sys.engine.Poison(p.monitor).Done():

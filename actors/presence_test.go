@@ -121,7 +121,7 @@ func (c *client) welcomed() bool {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(20 * time.Second) // only a hang, not a loaded machine, gets here
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -206,8 +206,10 @@ func TestWelcomeJoinMovesLeave(t *testing.T) {
 
 	sa.Scroll(0.25)
 	b, sb := mustJoin(t, p, "post", "b")
-	wantView(t, b, "a@0.25") // the welcome snapshot has a's position
-	wantView(t, a, "b@0")    // a is told b joined
+	// a's scroll and b's join reach the room by different paths, so b has
+	// a's position from its welcome or from the next tick's moves.
+	wantView(t, b, "a@0.25")
+	wantView(t, a, "b@0") // a is told b joined
 
 	c, _ := mustJoin(t, p, "other", "c")
 	sb.Scroll(0.5)
@@ -237,22 +239,28 @@ func TestDistinctColors(t *testing.T) {
 }
 
 func TestCoalescedMoves(t *testing.T) {
-	p, _ := newPresence(t, Config{Tick: 200 * time.Millisecond})
+	const tick = 200 * time.Millisecond
+	p, _ := newPresence(t, Config{Tick: tick})
 	a, _ := mustJoin(t, p, "post", "a")
 	_, sb := mustJoin(t, p, "post", "b")
 	wantView(t, a, "b@0")
+	start := time.Now()
 	for i := 1; i <= 20; i++ {
 		sb.Scroll(float64(i) / 100)
 	}
 	wantView(t, a, "b@0.2")
+	elapsed := time.Since(start)
 	a.mu.Lock()
 	n := a.moves
 	a.mu.Unlock()
-	// The first scroll after a quiet tick goes out at once, the other 19
-	// wait for the next tick together.
-	if n > 2 {
-		t.Errorf("20 scrolls within one tick gave %d moves batches, want at most 2", n)
+	// The first scroll after a quiet tick goes out at once, later ones wait
+	// for the next tick together: in a quick run 2 batches. On a loaded
+	// machine the 20 scrolls may reach the room over several ticks, but
+	// never more than one batch per tick of the time it all took.
+	if limit := 1 + int(elapsed/tick); n > limit {
+		t.Errorf("20 scrolls gave %d moves batches in %v, want at most %d (one per %v tick)", n, elapsed, limit, tick)
 	}
+	t.Logf("20 scrolls: %d moves batches in %v", n, elapsed)
 }
 
 func TestRoomStopsWhenEmpty(t *testing.T) {

@@ -43,6 +43,7 @@ type system struct {
 	trace  bool // message tracing is on (debug level enabled)
 
 	live        atomic.Int64 // actors started and not yet stopped
+	closing     atomic.Bool  // Presence.Close has begun
 	panics      atomic.Int64
 	deadLetters atomic.Int64
 

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"math"
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +38,8 @@ const MaxSlugLen = 100
 
 // wordsPerMinute is a common silent-reading speed for screen text.
 const wordsPerMinute = 230
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 var slugRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 
@@ -61,6 +65,10 @@ type Post struct {
 	// TOC lists the article's h2 and h3 headings when the front matter says
 	// toc: true; nil otherwise.
 	TOC []Heading
+	// Broken is set in live mode when the file on disk no longer parses:
+	// the post is then its last version that did, and Broken says why the
+	// newer one is not shown.
+	Broken error
 }
 
 // Heading is one entry of a table of contents.
@@ -87,27 +95,33 @@ type Library struct {
 	fsys fs.FS
 	live bool
 	md   goldmark.Markdown
+	log  *slog.Logger
 
 	mu     sync.Mutex
 	cache  map[string]cached // by file name
 	frozen bool              // not live and fully loaded: the cache is all there is
+	opened bool              // Open has returned: parse errors are logged, not returned to it
 }
 
 type cached struct {
 	mod  time.Time
 	size int64
-	post *Post
-	err  error
+	post *Post // the file as parsed, or (with err set) its last good version
+	err  error // why the file as it is now does not parse
 }
 
 // Open parses every post in fsys and fails on the first broken one, naming
 // the file and the reason. With live set, files are checked again on every
-// request and re-parsed when they changed (for writing posts on disk); a post
-// that breaks then yields its parse error instead of the post.
+// request and re-parsed when they changed (for writing posts on disk). A
+// file that breaks then is logged (once per change, at error level, with the
+// file, line and reason); a post that parsed before keeps being served in
+// its last good version, marked Broken, and one that never did is left out
+// of the list and yields its error.
 func Open(fsys fs.FS, live bool) (*Library, error) {
 	l := &Library{
 		fsys:  fsys,
 		live:  live,
+		log:   slog.Default(),
 		cache: make(map[string]cached),
 		md: goldmark.New(
 			goldmark.WithExtensions(
@@ -132,8 +146,16 @@ func Open(fsys fs.FS, live bool) (*Library, error) {
 			return nil, err
 		}
 	}
-	l.frozen = !live
+	l.frozen, l.opened = !live, true
 	return l, nil
+}
+
+// SetLogger sets where live mode reports files that fail to parse. Zero
+// value (not calling it) means slog.Default().
+func (l *Library) SetLogger(log *slog.Logger) {
+	l.mu.Lock()
+	l.log = log
+	l.mu.Unlock()
 }
 
 func (l *Library) names() ([]string, error) {
@@ -151,7 +173,8 @@ func (l *Library) names() ([]string, error) {
 }
 
 // List returns the published posts, newest first. In live mode a post that
-// fails to parse is left out of the list (its own page shows the error).
+// no longer parses is listed in its last good version; one that never
+// parsed is left out (its own page shows the error, and the log says why).
 func (l *Library) List() ([]*Post, error) {
 	names, err := l.names()
 	if err != nil {
@@ -159,8 +182,8 @@ func (l *Library) List() ([]*Post, error) {
 	}
 	var list []*Post
 	for _, name := range names {
-		p, err := l.load(name)
-		if err != nil || p.Draft {
+		p, _ := l.load(name)
+		if p == nil || p.Draft {
 			continue
 		}
 		list = append(list, p)
@@ -187,22 +210,42 @@ func (l *Library) Tagged(tag string) ([]*Post, error) {
 func (l *Library) Live() bool { return l.live }
 
 // Get returns the published post with this slug, ErrNotFound, or (in live
-// mode) the error that stops the post from parsing.
+// mode) the error that stops a post that never parsed from showing. A post
+// that parsed once and broke since is its last good version, marked Broken.
 func (l *Library) Get(slug string) (*Post, error) {
 	if !ValidSlug(slug) {
+		l.scan()
 		return nil, ErrNotFound
 	}
 	p, err := l.load(slug + ".md")
 	if errors.Is(err, fs.ErrNotExist) {
+		l.scan()
 		return nil, ErrNotFound
 	}
-	if err != nil {
+	if p == nil {
 		return nil, err
 	}
 	if p.Draft {
 		return nil, ErrNotFound
 	}
+	if err != nil {
+		stale := *p
+		stale.Broken = err
+		return &stale, nil
+	}
 	return p, nil
+}
+
+// scan loads every file in live mode, so that one whose name can never be
+// a slug ("My Post.md") is reported when its post is not found.
+func (l *Library) scan() {
+	if !l.live {
+		return
+	}
+	names, _ := l.names()
+	for _, name := range names {
+		_, _ = l.load(name)
+	}
 }
 
 // load returns the parsed file, from the cache unless (in live mode) the file
@@ -231,9 +274,23 @@ func (l *Library) load(name string) (*Post, error) {
 	}
 	p, err := l.parse(name, src)
 	l.mu.Lock()
+	if err != nil && ok {
+		p = c.post // keep serving the last good version
+	}
 	l.cache[name] = cached{mod: info.ModTime(), size: info.Size(), post: p, err: err}
+	log := l.log
 	l.mu.Unlock()
+	if err != nil && l.opened {
+		log.Error("post does not parse", "file", name, "err", err, "serving", servingWhat(p))
+	}
 	return p, err
+}
+
+func servingWhat(p *Post) string {
+	if p == nil {
+		return "nothing: the post is not listed and its page shows the error"
+	}
+	return "its last good version"
 }
 
 func (l *Library) parse(name string, src []byte) (*Post, error) {
@@ -252,6 +309,12 @@ func (l *Library) parse(name string, src []byte) (*Post, error) {
 	}
 	fm, err := meta.TryGet(ctx)
 	if err != nil {
+		// YAML counts lines from the front matter's first; the file's is
+		// one more (the opening dashes).
+		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			return nil, fmt.Errorf("%s: line %d: front matter: %s", name, n+1, m[2])
+		}
 		return nil, fmt.Errorf("%s: front matter: %w", name, err)
 	}
 	p := &Post{Slug: slug, HTML: template.HTML(buf.String())}

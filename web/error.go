@@ -36,9 +36,11 @@ type Error struct {
 	Err     error
 }
 
+// Error is the cause when there is one (the message for users often
+// repeats it), else the message.
 func (e *Error) Error() string {
 	if e.Err != nil {
-		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+		return fmt.Sprintf("%s: %v", e.Code, e.Err)
 	}
 	return e.Code + ": " + e.Message
 }

@@ -126,7 +126,7 @@ func startServerAt(t testing.TB, addr string, mutate func(*web.Config, *actors.C
 // dial connects a reader to slug as a same-origin page would.
 func (ts *testServer) dial(t testing.TB, slug string) *client.Conn {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	c, err := client.Dial(ctx, client.URL(ts.URL, slug), client.Options{Origin: ts.URL, KeepFrames: true})
 	if err != nil {
@@ -155,7 +155,7 @@ func (ts *testServer) get(t testing.TB, path string) (int, string) {
 func waitGhosts(t testing.TB, c *client.Conn, want ...string) {
 	t.Helper()
 	slices.Sort(want)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	err := c.Wait(ctx, func() bool { return slices.Equal(view(c), want) })
 	if err != nil {
@@ -173,10 +173,14 @@ func view(c *client.Conn) []string {
 
 func id(c *client.Conn) string { return c.You().ID }
 
-// eventually polls cond until it holds or 5 s pass.
+// waitLimit bounds every wait of a test for something the system promises
+// will happen: long enough that only a hang, never a loaded machine, hits it.
+const waitLimit = 20 * time.Second
+
+// eventually polls cond until it holds or waitLimit passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -16,7 +16,7 @@ type metrics struct {
 
 	connections prometheus.Gauge
 	joins       prometheus.Counter
-	leaves      *prometheus.CounterVec // by why: client, server, error
+	leaves      *prometheus.CounterVec // by leaveReasons
 	framesIn    prometheus.Counter
 	bytesIn     prometheus.Counter
 	framesOut   *prometheus.CounterVec // by type
@@ -60,8 +60,13 @@ func newMetrics(engine EngineStats, cluster func() readtag.ClusterStatus) *metri
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
+	// Every label value exists from the start, at 0, so that a series (and
+	// its HELP and TYPE) does not appear only after its first event.
 	for k := kindWelcome; k <= kindCrowd; k++ {
 		m.outByKind[k] = m.framesOut.WithLabelValues(k.String())
+	}
+	for _, by := range leaveReasons {
+		m.leaves.WithLabelValues(by)
 	}
 	if engine != nil {
 		stat := func(i int) func() float64 {

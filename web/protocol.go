@@ -22,7 +22,8 @@ func decodeScroll(data []byte) (float64, error) {
 		Type     json.RawMessage `json:"type"`
 		Position json.RawMessage `json:"position"`
 	}
-	if err := json.Unmarshal(data, &f); err != nil {
+	// json.Unmarshal takes null for an empty object: only an object will do.
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' || json.Unmarshal(data, &f) != nil {
 		return 0, errors.New("invalid JSON: expected an object like {\"type\":\"scroll\",\"position\":0.5}")
 	}
 	var typ string

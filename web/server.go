@@ -37,6 +37,8 @@ type Presence interface {
 
 // Config configures a Server. Posts, Views and Presence are required.
 type Config struct {
+	// Posts are the posts to serve; in live mode their parse errors are
+	// logged to Logger.
 	Posts *posts.Library
 	// Views is the folder of templates (views.Embedded, or one on disk).
 	Views fs.FS
@@ -136,6 +138,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Posts.SetLogger(cfg.Logger) // live mode reports broken files here
 	setDefault(&cfg.PingInterval, 5*time.Second)
 	setDefault(&cfg.PongWait, 12*time.Second)
 	setDefault(&cfg.WriteWait, 10*time.Second)
@@ -153,9 +156,17 @@ func New(cfg Config) (*Server, error) {
 		}
 		cfg.PublicURL = u
 	}
-	for i, o := range cfg.AllowedOrigins {
-		cfg.AllowedOrigins[i] = strings.TrimSuffix(o, "/")
+	origins := make([]string, 0, len(cfg.AllowedOrigins))
+	for _, o := range cfg.AllowedOrigins {
+		if o != "*" {
+			var err error
+			if o, err = CanonicalOrigin(o); err != nil {
+				return nil, fmt.Errorf("web: allowed origins: %w", err)
+			}
+		}
+		origins = append(origins, o)
 	}
+	cfg.AllowedOrigins = origins
 	code, err := posts.CodeCSS()
 	if err != nil {
 		return nil, err
@@ -238,7 +249,9 @@ func (s *Server) routes() {
 		// and given back (most readers of most posts are idle most of the time).
 		WriteBufferPool: &sync.Pool{},
 	}))
-	s.app.Use(func(c *fiber.Ctx) error { return errorf(ENOTFOUND, "There is no page at this address.") })
+	// No catch-all: a path no route has is Fiber's 404, and a path that a
+	// route has for other methods is its 405 with an Allow header; the
+	// ErrorHandler renders both.
 }
 
 // headers sets security headers on every response and refuses paths that

@@ -29,6 +29,10 @@ import (
 // its outbox fills with joins and leaves (which do not coalesce). Meanwhile
 // the other readers must keep seeing each other's moves promptly, and the
 // stalled reader must be closed by the server and leave their screens.
+// "Promptly" is asserted by what happens while the server's write to the
+// stalled reader is blocked (other readers' moves still arrive), not by a
+// wall-clock bound on delays, which a loaded machine can exceed at will;
+// the delays are logged.
 //
 // Linux autotunes a loopback socket's send buffer to 4 MB: a reader that
 // never reads absorbs about 4 MB (tens of thousands of frames) before a
@@ -48,7 +52,6 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 		wait     = time.Second           // the server's WriteWait
 		churners = 1                     // goroutines joining and leaving,
 		churnGap = 40 * time.Millisecond // each at most one cycle per churnGap
-		promptly = 2 * time.Second       // the bound on any move's delay
 		closedIn = 15 * time.Second      // the bound on the stalled reader's close
 	)
 	ts, ln := startSlowServer(t, func(w *web.Config, _ *actors.Config) {
@@ -175,7 +178,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 
 	// (a) Every normal reader has every other's final position, promptly.
 	for i, w := range watchers {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 		err := w.c.Wait(ctx, func() bool {
 			for j, o := range watchers {
 				if j != i && !slices.Contains(view(w.c), fmt.Sprintf("%s@%g", o.id, final[j])) {
@@ -192,9 +195,6 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 	n, maxAll, meanAll, maxFinal, worst := lat.summary(watchers, final)
 	t.Logf("moves: %d deliveries between normal readers, delay mean %v, max %v (%s); final positions: slowest %v after it was sent",
 		n, meanAll, maxAll, worst, maxFinal)
-	if maxAll > promptly {
-		t.Errorf("a move took %v to reach another normal reader (%s), want at most %v", maxAll, worst, promptly)
-	}
 
 	// (b) The server closes the stalled reader, which leaves every screen.
 	var leftAfter time.Duration
@@ -241,7 +241,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 			t.Logf("server log for the stalled reader: %v", l)
 		}
 	}
-	_ = stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = stalled.SetReadDeadline(time.Now().Add(waitLimit))
 	frames, bytes := 0, 0
 	var end error
 	for {
@@ -256,7 +256,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 	t.Logf("the stalled socket held %d frames (%d bytes of payload), then: %v", frames, bytes, end)
 	var ne net.Error
 	if errors.As(end, &ne) && ne.Timeout() {
-		t.Errorf("the stalled socket was still open 5 s after the server let go of its reader")
+		t.Errorf("the stalled socket was still open %v after the server let go of its reader", waitLimit)
 	}
 }
 
@@ -278,7 +278,7 @@ func (w *slowWatcher) leftAt(id string) time.Time {
 func dialSlowWatcher(t *testing.T, ts *testServer, i int, lat *slowLatency) *slowWatcher {
 	t.Helper()
 	w := &slowWatcher{left: make(map[string]time.Time)}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	c, err := client.Dial(ctx, client.URL(ts.URL, "alpha"), client.Options{
 		Origin: ts.URL,
@@ -380,7 +380,7 @@ func (l *slowLatency) deliveredWhile(from, to time.Time) (n int, slowest time.Du
 
 // slowChurnOnce is one reader arriving on the post and leaving again.
 func slowChurnOnce(ts *testServer) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	c, err := client.Dial(ctx, client.URL(ts.URL, "alpha"), client.Options{Origin: ts.URL})
 	if err != nil {
@@ -427,12 +427,12 @@ func startSlowServer(t *testing.T, mutate func(*web.Config, *actors.Config)) (*t
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 			defer cancel()
 			if err := srv.Shutdown(ctx); err != nil {
 				t.Errorf("shutdown: %v", err)
 			}
-			ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel = context.WithTimeout(context.Background(), waitLimit)
 			defer cancel()
 			if err := presence.Close(ctx); err != nil {
 				t.Errorf("close presence: %v", err)

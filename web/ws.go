@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -77,16 +78,52 @@ func (s *Server) handleUpgrade(c *fiber.Ctx) error {
 
 // originAllowed accepts requests without an Origin (not a browser, so not a
 // cross-site page), the page's own origin, and the configured extra ones.
+// Scheme and host compare case-insensitively and a default port (80 for
+// http, 443 for https) is the same as none.
 func (s *Server) originAllowed(c *fiber.Ctx) bool {
 	origin := c.Get(fiber.HeaderOrigin)
 	if origin == "" {
 		return true
 	}
-	if slices.Contains(s.cfg.AllowedOrigins, "*") || slices.Contains(s.cfg.AllowedOrigins, strings.TrimSuffix(origin, "/")) {
+	if slices.Contains(s.cfg.AllowedOrigins, "*") {
 		return true
 	}
-	u, err := url.Parse(origin)
-	return err == nil && u.Host != "" && strings.EqualFold(u.Host, string(c.Request().Host()))
+	o, err := CanonicalOrigin(origin)
+	if err != nil {
+		return false
+	}
+	if slices.Contains(s.cfg.AllowedOrigins, o) {
+		return true
+	}
+	// The page's own origin: its host is the one this request was sent to.
+	scheme, _, _ := strings.Cut(o, "://")
+	own, err := CanonicalOrigin(scheme + "://" + string(c.Request().Host()))
+	return err == nil && own == o
+}
+
+// CanonicalOrigin checks that s is a web origin (scheme://host[:port], with
+// scheme http or https and nothing after the host but an optional "/") and
+// returns it lowercased, without a default port: "HTTPS://Example.COM:443/"
+// becomes "https://example.com".
+func CanonicalOrigin(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || // url.Parse lowercases the scheme
+		u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", fmt.Errorf("%q is not an origin like https://example.com", s)
+	}
+	scheme, host := u.Scheme, strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	switch port := u.Port(); {
+	case port == "", scheme == "http" && port == "80", scheme == "https" && port == "443":
+	default:
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("%q: port %q is not a number from 1 to 65535", s, port)
+		}
+		host += ":" + port
+	}
+	return scheme + "://" + host, nil
 }
 
 // serveWS runs one reader's WebSocket: this goroutine reads, one writer
@@ -217,7 +254,10 @@ func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) 
 	}
 }
 
-// leaveBy sorts read's reasons for the leaves metric.
+// leaveReasons are the values of the leaves metric's "by" label.
+var leaveReasons = []string{"client", "server", "timeout", "slow", "error"}
+
+// leaveBy sorts read's reasons for the leaves metric (one of leaveReasons).
 func leaveBy(reason string) string {
 	switch {
 	case strings.HasPrefix(reason, "client closed"):

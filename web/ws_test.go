@@ -103,12 +103,13 @@ func TestBadInput(t *testing.T) {
 	other := ts.dial(t, "alpha")
 	c := ts.dial(t, "alpha")
 	waitGhosts(t, other, id(c)+"@0")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 
 	for _, tc := range []struct{ name, frame, want string }{
 		{"invalid JSON", `{"type":`, "invalid JSON"},
 		{"not an object", `[1,2]`, "invalid JSON"},
+		{"null", `null`, "invalid JSON"},
 		{"unknown type", `{"type":"dance"}`, `unknown message type "dance"`},
 		{"missing type", `{"position":0.5}`, `missing or non-string "type"`},
 		{"position too big", `{"type":"scroll","position":1.5}`, `"position" must be a number from 0 to 1`},
@@ -167,7 +168,7 @@ func TestBadInput(t *testing.T) {
 
 func assertClosed(t *testing.T, c *client.Conn, code int, reason string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	err := c.WaitClosed(ctx)
 	var ce *websocket.CloseError
@@ -178,7 +179,7 @@ func assertClosed(t *testing.T, c *client.Conn, code int, reason string) {
 
 func TestOrigin(t *testing.T) {
 	ts := startServer(t, func(w *web.Config, _ *actors.Config) {
-		w.AllowedOrigins = []string{"https://friend.example"}
+		w.AllowedOrigins = []string{"https://friend.example", "HTTP://Other.Example:8080/"}
 	})
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -186,9 +187,18 @@ func TestOrigin(t *testing.T) {
 		ok     bool
 	}{
 		{ts.URL, true},
-		{"", true}, // not a browser: no cross-site page involved
+		{strings.ToUpper(ts.URL), true}, // scheme and host are case-insensitive
+		{"", true},                      // not a browser: no cross-site page involved
 		{"https://friend.example", true},
+		{"https://FRIEND.Example", true},
+		{"https://friend.example:443", true}, // the default port is no port
+		{"http://other.example:8080", true},
 		{"https://evil.example", false},
+		{"http://friend.example", false}, // another scheme is another origin
+		{"https://friend.example:8443", false},
+		{"https://friend.example.evil.example", false},
+		{"https://friend.example/path", false},
+		{"null", false},
 		{"http://127.0.0.1:1", false},
 	} {
 		c, err := client.Dial(ctx, client.URL(ts.URL, "alpha"), client.Options{Origin: tc.origin})
@@ -265,7 +275,7 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 func TestShutdownClosesWithGoingAway(t *testing.T) {
 	ts := startServer(t, nil)
 	c := ts.dial(t, "alpha")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	start := time.Now()
 	if err := ts.Server.Shutdown(ctx); err != nil {
@@ -273,4 +283,52 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 	}
 	assertClosed(t, c, websocket.CloseGoingAway, "shutting down")
 	t.Logf("shutdown took %v", time.Since(start))
+}
+
+func TestCanonicalOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://example.com":         "https://example.com",
+		"HTTPS://EXAMPLE.com/":        "https://example.com",
+		"https://example.com:443":     "https://example.com",
+		"http://example.com:80":       "http://example.com",
+		"http://example.com:443":      "http://example.com:443",
+		"http://127.0.0.1:8080":       "http://127.0.0.1:8080",
+		"http://[::1]:8080":           "http://[::1]:8080",
+		"example.com":                 "",
+		"ftp://example.com":           "",
+		"https://":                    "",
+		"https://user@example.com":    "",
+		"https://example.com/a":       "",
+		"https://example.com?q":       "",
+		"https://example.com#f":       "",
+		"https://example.com:99999":   "",
+		"https://example.com:0":       "",
+		"https://example.com:http":    "",
+		"*":                           "",
+		"null":                        "",
+		"https://exa mple.com":        "",
+		"javascript:alert(1)":         "",
+		"https://example.com:443:443": "",
+	} {
+		got, err := web.CanonicalOrigin(in)
+		if got != want || (want == "") != (err != nil) {
+			t.Errorf("CanonicalOrigin(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func FuzzCanonicalOrigin(f *testing.F) {
+	for _, s := range []string{"https://example.com", "HTTP://A:80/", "http://[::1]:1", "x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o, err := web.CanonicalOrigin(s)
+		if err != nil {
+			return
+		}
+		// Canonical means a fixed point.
+		if again, err := web.CanonicalOrigin(o); err != nil || again != o {
+			t.Errorf("%q → %q → %q, %v", s, o, again, err)
+		}
+	})
 }

@@ -378,4 +378,48 @@ func TestClusterProcesses(t *testing.T) {
 		})
 		t.Logf("a reader on the restarted node was seen everywhere after %v", seen)
 	})
+
+	// A graceful stop is not a failure: nothing at warn level or above on
+	// the node that stops (its peers, which lose it, may say so).
+	t.Run("SIGTERM", func(t *testing.T) {
+		before, err := os.Stat(a.log.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- a.cmd.Wait() }()
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("a after SIGTERM: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a still running 10 s after SIGTERM")
+		}
+		b, err := os.ReadFile(a.log.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		stopped := false
+		for _, line := range strings.Split(string(b[before.Size():]), "\n") {
+			var l map[string]any
+			if json.Unmarshal([]byte(line), &l) != nil {
+				continue
+			}
+			// c was killed at the end of the last subtest: news, not noise.
+			if l["msg"] == "remote unreachable" && l["addr"] == c.cluster {
+				continue
+			}
+			if lv, _ := l["level"].(string); lv == "WARN" || lv == "ERROR" {
+				t.Errorf("a logged on a graceful stop: %s", line)
+			}
+			stopped = stopped || l["msg"] == "stopped"
+		}
+		if !stopped {
+			t.Errorf("no \"stopped\" line after SIGTERM:\n%s", tail(b[before.Size():], 4096))
+		}
+	})
 }

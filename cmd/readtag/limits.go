@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -94,8 +93,8 @@ func (f *limitFlags) parse(addr string) (limits, error) {
 		l.trustedProxies = append(l.trustedProxies, p.Masked())
 	}
 	if l.metricsAddr = *f.metricsAddr; l.metricsAddr != "" {
-		if _, _, err := net.SplitHostPort(l.metricsAddr); err != nil {
-			return l, fmt.Errorf("--metrics-addr %q: want host:port, e.g. 127.0.0.1:9090", l.metricsAddr)
+		if err := checkHostPort(l.metricsAddr, 0); err != nil {
+			return l, fmt.Errorf("--metrics-addr %q: %w", l.metricsAddr, err)
 		}
 		if l.metricsAddr == addr && !strings.HasSuffix(addr, ":0") {
 			return l, fmt.Errorf("--metrics-addr %q: must differ from --addr", l.metricsAddr)

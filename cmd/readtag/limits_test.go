@@ -32,6 +32,7 @@ func TestBadLimitFlags(t *testing.T) {
 		{args: []string{"--trusted-proxies", "10.0.0.0/33"}, want: `--trusted-proxies: "10.0.0.0/33" is not an address or a CIDR`},
 		{args: []string{"--trusted-proxies", "10.0.0.1,proxy.local"}, want: `"proxy.local"`},
 		{args: []string{"--metrics-addr", "9090"}, want: `--metrics-addr "9090": want host:port`},
+		{args: []string{"--metrics-addr", "127.0.0.1:99999"}, want: `--metrics-addr "127.0.0.1:99999": port "99999"`},
 		{args: []string{"--addr", "127.0.0.1:8080", "--metrics-addr", "127.0.0.1:8080"}, want: "must differ from --addr"},
 		{env: []string{"READTAG_MAX_READERS", "lots"}, want: `--max-readers "lots"`},
 		{env: []string{"READTAG_TRUSTED_PROXIES", "::1/129"}, want: "--trusted-proxies"},

@@ -9,7 +9,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,7 +50,10 @@ type options struct {
 
 func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (*options, error) {
 	fset := flag.NewFlagSet("readtag", flag.ContinueOnError)
-	fset.SetOutput(stdout)
+	// The flag package would print the error and the whole usage on any
+	// mistake; main prints the error once, on stderr, and only --help prints
+	// the usage (on stdout).
+	fset.SetOutput(io.Discard)
 	env := func(name, def string) string {
 		if v := getenv("READTAG_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
 			return v
@@ -60,7 +66,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	origins := fset.String("allowed-origins", env("allowed-origins", ""), "comma-separated `origins` (https://example.com) besides the site's own\nwhose pages may connect to the live readers; * allows any (READTAG_ALLOWED_ORIGINS)")
 	level := fset.String("log-level", env("log-level", "info"), "`level` of the log: debug, info, warn or error; debug traces\nevery actor message and WebSocket frame (READTAG_LOG_LEVEL)")
 	format := fset.String("log-format", env("log-format", "text"), "`format` of the log: text or json (READTAG_LOG_FORMAT)")
-	trace := fset.String("trace", env("trace", "all"), "at debug level, trace only these actor `kinds` (conn, monitor, reader,\nroom, rooms) and/or one post, e.g. room,reader or post=hello (READTAG_TRACE)")
+	trace := fset.String("trace", env("trace", "all"), "at debug level, trace only these actor `kinds` ("+strings.Join(actors.Kinds, ", ")+")\nand/or one post, e.g. room,reader or post=hello (READTAG_TRACE)")
 	nodeID := fset.String("node-id", env("node-id", ""), "cluster mode: this node's `id`, unique in the cluster (READTAG_NODE_ID)")
 	clusterAddr := fset.String("cluster-addr", env("cluster-addr", ""), "cluster mode: `host:port` this node listens on for its peers (READTAG_CLUSTER_ADDR)")
 	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); only these can join, there is no discovery")
@@ -71,12 +77,12 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		"cluster mode without TLS, for trying it on one machine: only when the\ncluster address and every peer are loopback (READTAG_CLUSTER_INSECURE)")
 	lim := addLimitFlags(fset, env)
 	publicURL := fset.String("public-url", env("public-url", ""), "the site's `url` as readers reach it (https://blog.example.com), for the feed,\nsitemap and canonical links; unset: taken from each request's Host (READTAG_PUBLIC_URL)")
-	fset.Usage = func() {
-		fmt.Fprintf(fset.Output(), "Usage: readtag [flags]\n       readtag certs --dir DIR --nodes a,b,c\n\nServes the blog with live reader ghosts. Every flag can also be set\nwith the environment variable named after it.\n\nFlags:\n")
-		fset.PrintDefaults()
-	}
+	fset.Usage = func() {} // the flag package calls it on every error too
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "Usage: readtag [flags]\n       readtag certs --dir DIR --nodes a,b,c\n\nServes the blog with live reader ghosts. Every flag can also be set\nwith the environment variable named after it.\n\nFlags:\n")
+			fset.SetOutput(stdout)
+			fset.PrintDefaults()
 			return nil, err
 		}
 		return nil, &usageError{err}
@@ -85,15 +91,17 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		return nil, &usageError{fmt.Errorf("unexpected argument %q (all settings are flags)", fset.Arg(0))}
 	}
 	o := &options{addr: *addr, postsDir: *postsDir, viewsDir: *viewsDir, logFormat: *format}
-	if _, _, err := net.SplitHostPort(o.addr); err != nil {
-		return nil, &usageError{fmt.Errorf("--addr %q: want host:port, e.g. 127.0.0.1:8080", o.addr)}
+	if err := checkHostPort(o.addr, 0); err != nil {
+		return nil, &usageError{fmt.Errorf("--addr %q: %w", o.addr, err)}
 	}
 	for _, origin := range strings.Split(*origins, ",") {
 		if origin = strings.TrimSpace(origin); origin == "" {
 			continue
 		}
-		if origin != "*" && !strings.HasPrefix(origin, "http://") && !strings.HasPrefix(origin, "https://") {
-			return nil, &usageError{fmt.Errorf("--allowed-origins: %q is not an origin like https://example.com", origin)}
+		if origin != "*" {
+			if _, err := web.CanonicalOrigin(origin); err != nil {
+				return nil, &usageError{fmt.Errorf("--allowed-origins: %w", err)}
+			}
 		}
 		o.allowedOrigins = append(o.allowedOrigins, origin)
 	}
@@ -142,6 +150,9 @@ func (o *options) parseCluster(nodeID, addr, peers string) error {
 	if nodeID == "" || addr == "" {
 		return errors.New("cluster mode needs both --node-id and --cluster-addr (and --peers for the other nodes)")
 	}
+	if err := checkHostPort(addr, 1); err != nil {
+		return fmt.Errorf("--cluster-addr %q: %w", addr, err)
+	}
 	cc := &actors.ClusterConfig{Addr: addr}
 	for _, item := range strings.Split(peers, ",") {
 		if item = strings.TrimSpace(item); item == "" {
@@ -151,9 +162,32 @@ func (o *options) parseCluster(nodeID, addr, peers string) error {
 		if !ok {
 			return fmt.Errorf("--peers: %q is not id@host:port", item)
 		}
+		if err := checkHostPort(paddr, 1); err != nil {
+			return fmt.Errorf("--peers: %q: %w", item, err)
+		}
 		cc.Peers = append(cc.Peers, actors.Peer{ID: id, Addr: paddr})
 	}
 	o.nodeID, o.cluster = nodeID, cc
+	return nil
+}
+
+// hostnameRE is a DNS name (RFC 1123 labels), for addresses that are not IPs.
+var hostnameRE = regexp.MustCompile(`^(?i:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.(?i:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?))*\.?$`)
+
+// checkHostPort accepts host:port with an IP or DNS name (or nothing, for
+// every interface) and a numeric port from minPort to 65535: anything else
+// would only fail later, at listen or dial time, with exit code 1.
+func checkHostPort(addr string, minPort int) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port, e.g. 127.0.0.1:8080")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < minPort || n > 65535 {
+		return fmt.Errorf("port %q: want a number from %d to 65535", port, minPort)
+	}
+	if _, err := netip.ParseAddr(host); host != "" && err != nil && (len(host) > 253 || !hostnameRE.MatchString(host)) {
+		return fmt.Errorf("host %q: want an IP address or a host name", host)
+	}
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/readtag/readtag/actors"
 	"github.com/readtag/readtag/web/client"
 )
 
@@ -41,6 +42,18 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"--log-format", "xml"}, want: `--log-format "xml": want text or json`},
 		{args: []string{"--trace", "rom"}, want: `unknown actor kind "rom"`},
 		{args: []string{"--addr", "8080"}, want: `--addr "8080": want host:port`},
+		{args: []string{"--addr", "127.0.0.1:99999"}, want: `--addr "127.0.0.1:99999": port "99999": want a number from 0 to 65535`},
+		{args: []string{"--addr", "127.0.0.1:-1"}, want: `port "-1"`},
+		{args: []string{"--addr", "127.0.0.1:http"}, want: `port "http"`},
+		{args: []string{"--addr", "bad host!:8080"}, want: `host "bad host!": want an IP address or a host name`},
+		{args: []string{"--addr", "[::1:8080"}, want: `want host:port`},
+		{env: []string{"READTAG_ADDR", "127.0.0.1:65536"}, want: `port "65536"`},
+		{args: []string{"--addr", "[fe80::1%lo]:99999"}, want: `port "99999"`},
+		{args: []string{"--addr", strings.Repeat("a.", 130) + "b:80"}, want: `want an IP address or a host name`},
+		{args: []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:70000"}, want: `--cluster-addr "127.0.0.1:70000": port`},
+		{args: []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:0"}, want: `want a number from 1 to 65535`},
+		{args: []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001", "--peers", "b@127.0.0.1:99999"}, want: `--peers: "b@127.0.0.1:99999": port`},
+		{args: []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001", "--peers", "b@under_score:7002"}, want: `host "under_score"`},
 		{args: []string{"--posts", "/does/not/exist"}, want: `--posts "/does/not/exist": not a folder`},
 		{args: []string{"--allowed-origins", "evil.example"}, want: `is not an origin like https://example.com`},
 		{args: []string{"--no-such-flag"}, want: "flag provided but not defined: -no-such-flag"},
@@ -74,6 +87,26 @@ func TestHelp(t *testing.T) {
 	for _, flag := range []string{"-addr", "-posts", "-views", "-allowed-origins", "-log-level", "-log-format", "-trace", "READTAG_ADDR"} {
 		if !strings.Contains(out.String(), flag) {
 			t.Errorf("--help does not mention %s:\n%s", flag, out.String())
+		}
+	}
+	// --help and the error for a bad --trace list the same kinds.
+	err := run(context.Background(), []string{"--trace", "nope"}, io.Discard, env())
+	kinds := strings.Join(actors.Kinds, ", ")
+	if err == nil || !strings.Contains(err.Error(), kinds) {
+		t.Errorf("bad --trace: %v, want the kinds %s", err, kinds)
+	}
+	if !strings.Contains(out.String(), "("+kinds+")") {
+		t.Errorf("--help does not list the trace kinds %s:\n%s", kinds, out.String())
+	}
+}
+
+// TestBadFlagPrintsNothing: run itself writes nothing for a bad flag (main
+// prints the error once, on stderr).
+func TestBadFlagPrintsNothing(t *testing.T) {
+	for _, args := range [][]string{{"--no-such-flag"}, {"--addr"}, {"--addr", "x"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, &out, env()); err == nil || out.Len() > 0 {
+			t.Errorf("%v: error %v, stdout %q; want an error and no output", args, err, out.String())
 		}
 	}
 }
@@ -237,6 +270,29 @@ func TestBadFlagExitCode(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "--public-url") {
 		t.Errorf("bad public url: %v, output %q; want exit 2 with the reason", err, out)
 	}
+	// A bad flag is said once, on stderr, with a pointer to --help; stdout
+	// stays empty. Every bad value exits 2, a port out of range too.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--no-such-flag"}, "readtag: flag provided but not defined: -no-such-flag\nRun 'readtag --help' for usage.\n"},
+		{[]string{"--addr", "127.0.0.1:99999"}, "readtag: --addr \"127.0.0.1:99999\": port \"99999\": want a number from 0 to 65535\nRun 'readtag --help' for usage.\n"},
+	} {
+		var stdout, stderr bytes.Buffer
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || stdout.Len() > 0 || stderr.String() != tc.want {
+			t.Errorf("%v: %v, stdout %q, stderr %q; want exit 2, no stdout, stderr %q", tc.args, err, stdout.String(), stderr.String(), tc.want)
+		}
+	}
+	var stdout bytes.Buffer
+	cmd := exec.Command(bin, "--help")
+	cmd.Stdout = &stdout
+	if err := cmd.Run(); err != nil || !strings.Contains(stdout.String(), "Usage: readtag") {
+		t.Errorf("--help: %v, stdout %q; want exit 0 and the usage", err, stdout.String())
+	}
 	out, err = exec.Command(bin, "--posts", t.TempDir()).CombinedOutput()
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "no posts") {
 		t.Errorf("empty posts folder: %v, output %q; want exit 1 with the reason", err, out)
@@ -244,8 +300,20 @@ func TestBadFlagExitCode(t *testing.T) {
 	dir := t.TempDir()
 	_ = os.WriteFile(filepath.Join(dir, "broken.md"), []byte("---\ntitle: [x\n---\n"), 0o644)
 	out, err = exec.Command(bin, "--posts", dir).CombinedOutput()
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "broken.md: front matter") {
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "broken.md: line 2: front matter") {
 		t.Errorf("broken post: %v, output %q; want exit 1 naming the file", err, out)
 	}
 
+}
+
+func TestGoodAddrs(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "127.0.0.1:65535", ":8080", "[::1]:8080", "localhost:8080", "blog.example.com.:443", "[fe80::1%lo]:80"} {
+		if _, err := parseOptions([]string{"--addr", addr}, io.Discard, env()); err != nil {
+			t.Errorf("--addr %s: %v", addr, err)
+		}
+	}
+	args := []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001", "--peers", "b@127.0.0.2:7002,c@[::1]:7003", "--cluster-insecure"}
+	if _, err := parseOptions(args, io.Discard, env()); err != nil {
+		t.Errorf("%v: %v", args, err)
+	}
 }
