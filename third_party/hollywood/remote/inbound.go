@@ -122,7 +122,8 @@ func (r *Remote) serveConn(ctx context.Context, s *drpcserver.Server, raw net.Co
 		hctx, cancel := context.WithTimeout(ctx, r.config.HandshakeTimeout)
 		err := tc.HandshakeContext(hctx)
 		cancel()
-		if err != nil && !errors.Is(err, io.EOF) { // EOF: closed without a word (a port probe)
+		// EOF: closed without a word (a port probe); ctx done: we are stopping.
+		if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
 			r.connLog.warn("remote connection refused: TLS handshake", "remote", raw.RemoteAddr().String(), "err", err)
 		}
 		if err != nil {
