@@ -96,7 +96,8 @@ func (n *node) url() string { return "http://" + n.http }
 
 // health returns the node's /healthz, or ok false while it does not answer.
 func (n *node) health() (ready bool, members []string, ok bool) {
-	c := http.Client{Timeout: 500 * time.Millisecond}
+	// Generous: a loaded 2-core machine can take over a second to answer.
+	c := http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get(n.url() + "/healthz")
 	if err != nil {
 		return false, nil, false
