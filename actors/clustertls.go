@@ -80,3 +80,9 @@ func verifyPeer(ca *x509.CertPool, peers []string, chain []*x509.Certificate) er
 	}
 	return fmt.Errorf("certificate names %v, none of them a peer (%v)", leaf.DNSNames, peers)
 }
+
+// certNames reports whether the verified leaf certificate of a TLS
+// connection names node.
+func certNames(cs tls.ConnectionState, node string) bool {
+	return len(cs.PeerCertificates) > 0 && slices.Contains(cs.PeerCertificates[0].DNSNames, node)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
@@ -301,6 +302,12 @@ func (k *link) dial(ctx context.Context, addr string) (*drpcconn.Conn, remote.DR
 	var err error
 	if k.l.tls != nil {
 		raw, err = (&tls.Dialer{NetDialer: d, Config: k.l.tls}).DialContext(ctx, "tcp", addr)
+		// The config accepts any peer's certificate (it also serves inbound
+		// connections); the one we dialled must be the node we meant.
+		if err == nil && !certNames(raw.(*tls.Conn).ConnectionState(), k.node) {
+			_ = raw.Close()
+			err = fmt.Errorf("the certificate at %s does not name node %q", addr, k.node)
+		}
 	} else {
 		raw, err = d.DialContext(ctx, "tcp", addr)
 	}
