@@ -62,6 +62,28 @@ type reader struct {
 	old  bool // was connected at the mark
 }
 
+// newProxy starts a fault proxy to target on a port that is none of the
+// nodes' (freePorts released those, so the kernel may hand one out again).
+func newProxy(t *testing.T, target string, reserved []string) *faultproxy.Proxy {
+	t.Helper()
+	var taken []*faultproxy.Proxy
+	defer func() {
+		for _, p := range taken {
+			p.Close()
+		}
+	}()
+	for {
+		p, err := faultproxy.New(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(reserved, p.Addr()) {
+			return p
+		}
+		taken = append(taken, p)
+	}
+}
+
 func startWorld(t *testing.T, ids ...string) *world {
 	t.Helper()
 	w := &world{t: t, certs: makeCerts(t, ids...), nodes: map[string]*node{}, ids: ids, proxies: map[[2]string]*faultproxy.Proxy{}, cut: map[[2]string]bool{}}
@@ -74,10 +96,7 @@ func startWorld(t *testing.T, ids ...string) *world {
 			if from == to {
 				continue
 			}
-			p, err := faultproxy.New(w.nodes[to].cluster)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := newProxy(t, w.nodes[to].cluster, ports)
 			t.Cleanup(p.Close)
 			w.proxies[[2]string{from, to}] = p
 		}
