@@ -54,11 +54,13 @@ func runChart(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "write the chart to this PNG `file` (required)")
 	scale := fs.String("x-scale", "auto", "latency axis `scale`: log, linear, or auto (log when the latencies span a wide range)")
 	title := fs.String("title", "", "chart `title` (default: one made from the runs)")
+	targetKB := fs.Float64("target-kb", 0, "mem-sweep charts: draw a target line at this many `KB` (1,000 bytes) per reader")
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintf(w, "Usage: readtag-load chart --out FILE.png RESULT.json [RESULT.json ...]\n\n"+
 			"Draws the scroll-to-ghost latency of results written by --json (hot runs) as\n"+
-			"an %d×%d PNG: per run, the share of updates delivered within x ms.\n\nFlags:\n", chartW, chartH)
+			"an %d×%d PNG: per run, the share of updates delivered within x ms.\n"+
+			"Results of mem-sweep draw memory per reader against readers instead, one\nline per sweep.\n\nFlags:\n", chartW, chartH)
 		fs.VisitAll(func(f *flag.Flag) {
 			name, help := flag.UnquoteUsage(f)
 			fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, name, help)
@@ -97,7 +99,18 @@ func runChart(args []string, stdout, stderr io.Writer) error {
 	if *scale != "auto" && *scale != "log" && *scale != "linear" {
 		return usagef("chart: --x-scale %q: want log, linear or auto", *scale)
 	}
+	if !(*targetKB >= 0 && *targetKB < 1e9) {
+		return usagef("chart: --target-kb %g: want 0 (none) or a size in KB", *targetKB)
+	}
 
+	// mem-sweep results draw memory per reader instead (chart_memory.go).
+	if n, err := sweepKinds(files); err != nil {
+		return err
+	} else if n == len(files) {
+		return runMemoryChart(files, *out, *title, *targetKB, stdout)
+	} else if n > 0 {
+		return usagef("chart: give either mem-sweep results (memory) or other results (latency), not both")
+	}
 	var series []chartSeries
 	for _, f := range files {
 		s, err := loadChartSeries(f)

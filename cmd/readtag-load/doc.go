@@ -24,6 +24,12 @@ Scenarios:
 	       memory before and after (--pid, --metrics) to spot leaks.
 	baseline-server
 	       the naive server alone, on --addr, until interrupted.
+	bare-server
+	       the bare echo server alone, on --addr, until interrupted (see below).
+	mem-sweep
+	       idle at each of --counts readers (1000,5000,10000,15000), each step
+	       against a freshly started server (--server-cmd): memory per reader
+	       at each count, as a table and (--json) a file `chart` draws.
 
 # How latency is measured
 
@@ -68,6 +74,52 @@ An idle run over M posts needs a server with M posts:
 Memory per reader is the server's RSS growth over the open readers, so it is
 only meaningful on a freshly started server. --pid may be the pid of `go run`:
 the tool then samples its only child, the server.
+
+# Memory per reader (idle, mem-sweep)
+
+With --pid, idle reads the server's VmRSS from /proc/PID/status before the
+first connect ("before"). Once every reader is welcomed (or failed) it waits
+for RSS to settle: one sample a second until the last four lie within 0.5 %
+(at least 256 KiB) of each other, at most 30 s (the run says so if it never
+does; the JSON's samples show the curve). Only then does the measured window
+of --duration open; RSS at its end is "hold", and memory per reader is
+(hold - before) / readers open at the end. RSS includes garbage the Go
+runtime has not collected yet and freed memory it has not handed back, the
+same way for every server measured.
+
+mem-sweep does that per reader count against a fresh server each time:
+it picks a free loopback port, starts --server-cmd with {addr} replaced by
+127.0.0.1:PORT (split on spaces, no shell), waits up to 30 s for GET
+/healthz to answer 200, runs idle with --pid on it (its child, if the
+command is `go run`), then closes its stdin, sends SIGTERM, and kills it
+after 10 s. --server-cmd bare runs this tool's own bare server with
+--buffers. For example, readtag over 1,000 posts, then the floor:
+
+	go build -o /tmp/readtag ./cmd/readtag && go build -o /tmp/readtag-load ./cmd/readtag-load
+	/tmp/readtag-load --make-posts /tmp/posts --count 1000
+	/tmp/readtag-load mem-sweep --server-cmd '/tmp/readtag --addr {addr} --posts /tmp/posts --log-level warn' \
+		--label readtag --posts-count 1000 --ramp 15s --json readtag.json
+	/tmp/readtag-load mem-sweep --server-cmd bare --buffers default --ramp 15s --json bare.json
+	/tmp/readtag-load mem-sweep --server-cmd bare --buffers trimmed --ramp 15s --json bare-trimmed.json
+	/tmp/readtag-load chart --out docs/memory.png --target-kb 16 readtag.json bare.json bare-trimmed.json
+
+`chart` draws mem-sweep results (and only those, when given them) as KiB per
+reader against readers, one line per sweep, each point labelled.
+
+# The bare server
+
+bare-server is the floor of readtag's stack: Fiber v2 and
+gofiber/contrib/websocket as readtag uses them, doing only what an idle
+reader needs. Its index lists load-0001 to load-1000 (the slugs of
+--make-posts --count 1000), any well-formed slug is a post, GET /healthz
+answers ok, and GET /ws/posts/:slug upgrades, sends a protocol-v1 welcome
+(a random id, no other readers), then reads and drops frames while a second
+goroutine pings every 5 s; a socket that answers nothing for 12 s is closed
+(readtag's PingInterval and PongWait, and its two goroutines per reader).
+No presence, rooms, actors or outbox. --buffers picks the WebSocket
+buffers: default (contrib's: 4 KiB read and write buffers for the life of
+the connection), readtag (1 KiB, the write buffer pooled, as readtag's
+/ws/posts) or trimmed (256 B read, 1 KiB pooled write).
 
 # Safety
 

@@ -28,6 +28,8 @@ var scenarios = []struct{ name, help string }{
 	{"churn", "C connects and C disconnects a second: errors, and server goroutines/memory before and after"},
 	{"index", "W index visitors on /ws/index while N readers sit on posts: count frames, their size and delay"},
 	{"baseline-server", "run only the naive baseline server (see --baseline) until interrupted"},
+	{"bare-server", "run only the bare Fiber+contrib/websocket server (welcome, pings, nothing else) until interrupted"},
+	{"mem-sweep", "idle at each of --counts readers, each against a fresh server (--server-cmd): memory per reader"},
 }
 
 // options is the parsed command line.
@@ -54,6 +56,10 @@ type options struct {
 	makePosts  string
 	count      int
 	watchers   int
+	buffers    string // bare-server, mem-sweep with --server-cmd bare
+	serverCmd  string // mem-sweep
+	counts     []int  // mem-sweep
+	label      string // mem-sweep
 	// Hidden: the process is a worker, or a baseline child that stops when
 	// its stdin closes.
 	worker    bool
@@ -67,7 +73,7 @@ type options struct {
 var (
 	defaultRate     = map[string]float64{"hot": 5, "churn": 50, "index": 20}
 	defaultDuration = map[string]time.Duration{"hot": 30 * time.Second, "idle": 30 * time.Second,
-		"storm": 30 * time.Second, "churn": 60 * time.Second, "index": 30 * time.Second}
+		"storm": 30 * time.Second, "churn": 60 * time.Second, "index": 30 * time.Second, "mem-sweep": 10 * time.Second}
 )
 
 func parseOptions(args []string, stderr io.Writer) (*options, error) {
@@ -95,6 +101,10 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.makePosts, "make-posts", "", "write --count small posts into `DIR` and exit (no scenario)")
 	fs.IntVar(&o.count, "count", 100, "with --make-posts: how many posts")
 	fs.IntVar(&o.watchers, "watchers", 1000, "index: `W` index visitors (connections to /ws/index)")
+	fs.StringVar(&o.buffers, "buffers", "default", "bare-server (and mem-sweep --server-cmd bare): WebSocket `buffers`: default (contrib's,\n4 KiB read and write), readtag (1 KiB, pooled write) or trimmed (256 B read, pooled write)")
+	fs.StringVar(&o.serverCmd, "server-cmd", "", "mem-sweep: the server's `command` line, {addr} where its listen address goes\n(\"readtag --addr {addr} --posts /tmp/posts\"; no shell), or bare for bare-server")
+	counts := fs.String("counts", "1000,5000,10000,15000", "mem-sweep: comma-separated reader `counts`, one fresh server each")
+	fs.StringVar(&o.label, "label", "", "mem-sweep: the series' `name` in its JSON and chart (default: from --server-cmd)")
 	fs.BoolVar(&o.worker, "worker", false, "")
 	fs.BoolVar(&o.exitOnEOF, "exit-on-eof", false, "")
 	fs.Usage = func() { usage(fs) }
@@ -144,9 +154,12 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	if !known {
 		return nil, usagef("unknown scenario %q: want one of %s", o.scenario, scenarioNames())
 	}
-	if o.scenario == "baseline-server" {
+	if o.scenario == "baseline-server" || o.scenario == "bare-server" {
 		if _, _, err := net.SplitHostPort(o.addr); err != nil {
 			return nil, usagef("--addr %q: want host:port", o.addr)
+		}
+		if _, ok := bareBufferSets[o.buffers]; !ok {
+			return nil, usagef("--buffers %q: want %s", o.buffers, bufferSetNames())
 		}
 		return o, nil
 	}
@@ -159,6 +172,11 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	}
 	if err := o.validate(set, *targets, *sources, *postsList); err != nil {
 		return nil, err
+	}
+	if o.scenario == "mem-sweep" {
+		if err := o.validateSweep(set, *counts); err != nil {
+			return nil, err
+		}
 	}
 	return o, nil
 }
@@ -346,5 +364,8 @@ func usage(fs *flag.FlagSet) {
 		"  readtag-load --make-posts /tmp/posts --count 100 && readtag --posts /tmp/posts &\n"+
 		"  readtag-load idle --readers 10000 --posts-count 100\n"+
 		"  readtag-load churn --rate 200 --life 1s --duration 60s --metrics http://127.0.0.1:8080/metrics\n"+
-		"  readtag-load chart --out docs/latency.png hot.json\n")
+		"  readtag-load chart --out docs/latency.png hot.json\n"+
+		"  readtag-load mem-sweep --server-cmd 'readtag --addr {addr} --posts /tmp/posts' --posts-count 1000 --json rt.json\n"+
+		"  readtag-load mem-sweep --server-cmd bare --buffers trimmed --json bare.json\n"+
+		"  readtag-load chart --out docs/memory.png rt.json bare.json\n")
 }

@@ -51,6 +51,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return makePosts(o.makePosts, o.count, stdout)
 	case o.scenario == "baseline-server":
 		return serveBaseline(ctx, o.addr, o.exitOnEOF, stdout)
+	case o.scenario == "bare-server":
+		return serveBare(ctx, o.addr, o.buffers, o.exitOnEOF, stdout)
+	case o.scenario == "mem-sweep":
+		return runSweep(ctx, o, stdout, stderr)
 	}
 	if o.pidNote != "" {
 		fmt.Fprintf(stderr, "readtag-load: %s\n", o.pidNote)

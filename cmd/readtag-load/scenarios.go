@@ -19,6 +19,8 @@ type runner struct {
 	stdout io.Writer
 	stderr io.Writer
 	prog   *progress
+	// settledAfter is how long idle waited for the server's RSS to settle.
+	settledAfter time.Duration
 }
 
 // spec is one load run: which connections, where, doing what.
@@ -171,6 +173,12 @@ func (r *runner) idle(ctx context.Context, rep *Report) error {
 	}
 	rep.Runs = append(rep.Runs, res)
 	if err := r.waitJoined(ctx, fl, sp); err != nil {
+		_, err = r.finish(fl, res, err)
+		return err
+	}
+	// Memory per reader is read at the end of the window: open it only
+	// once the server's RSS holds still (sweep.go).
+	if r.settledAfter, err = r.waitRSSSettled(ctx, fl, sp); err != nil {
 		_, err = r.finish(fl, res, err)
 		return err
 	}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+)
+
+// The bare server is the floor of readtag's stack: Fiber v2 and
+// gofiber/contrib/websocket, as readtag uses them, doing only what a reader
+// of the idle scenario needs: an index listing posts, an upgrade on
+// /ws/posts/:slug, a protocol-v1 welcome, and ping/pong liveness as
+// readtag's (a ping every 5 s, 12 s to hear anything back). Scrolls are
+// read and dropped: no presence, no rooms, no actors. What the tool measures
+// per reader against it is what the stack costs before readtag adds
+// anything.
+
+// Liveness as readtag's defaults (web.Config PingInterval, PongWait,
+// WriteWait).
+const (
+	barePingEvery = 5 * time.Second
+	barePongWait  = 12 * time.Second
+	bareWriteWait = 10 * time.Second
+	// bareIndexPosts is how many posts the index lists: load-0001 to
+	// load-1000, the slugs --make-posts --count 1000 writes, so that idle
+	// --posts-count M runs against it unchanged for any M up to 1000.
+	bareIndexPosts = 1000
+)
+
+// bareBufferSets are the --buffers variants of the bare server.
+var bareBufferSets = map[string]websocket.Config{
+	// contrib's defaults: fasthttp/websocket's 4 KiB read and write buffers
+	// held for the life of each connection.
+	"default": {},
+	// readtag's /ws/posts: 1 KiB buffers, the write buffer only while
+	// writing.
+	"readtag": {ReadBufferSize: 1024, WriteBufferSize: 1024, WriteBufferPool: &sync.Pool{}},
+	// trimmed: a 256-byte read buffer (a scroll frame is ~40 bytes) and a
+	// pooled write buffer.
+	"trimmed": {ReadBufferSize: 256, WriteBufferSize: 1024, WriteBufferPool: &sync.Pool{}},
+}
+
+func bufferSetNames() string { return "default, readtag or trimmed" }
+
+// bareServer tracks its open sockets so that shutdown can close them (Fiber
+// does not track upgraded connections).
+type bareServer struct {
+	app       *fiber.App
+	pingEvery time.Duration
+	pongWait  time.Duration
+	mu        sync.Mutex
+	conns     map[*websocket.Conn]struct{}
+	done      bool
+	wg        sync.WaitGroup
+}
+
+// newBareServer builds the server's routes with the given buffers and
+// liveness timings.
+func newBareServer(cfg websocket.Config, pingEvery, pongWait time.Duration) *bareServer {
+	b := &bareServer{conns: make(map[*websocket.Conn]struct{}), pingEvery: pingEvery, pongWait: pongWait}
+	b.app = fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second})
+	b.app.Get("/", b.handleIndex)
+	b.app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
+	b.app.Get("/posts/:slug", b.handlePost)
+	b.app.Get("/ws/posts/:slug", b.handleUpgrade, websocket.New(b.serveWS, cfg))
+	return b
+}
+
+// serveBare runs the bare server on addr until ctx ends (or, with
+// exitOnEOF, until stdin closes). The first line on stdout names its URL.
+func serveBare(ctx context.Context, addr, buffers string, exitOnEOF bool, stdout io.Writer) error {
+	cfg, ok := bareBufferSets[buffers]
+	if !ok {
+		return usagef("--buffers %q: want %s", buffers, bufferSetNames())
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("bare server: listen on %s: %w", addr, err)
+	}
+	b := newBareServer(cfg, barePingEvery, barePongWait)
+	served := make(chan error, 1)
+	go func() { served <- b.app.Listener(ln) }()
+	fmt.Fprintf(stdout, "bare server (%s buffers) listening on http://%s\n", buffers, ln.Addr())
+	eof := make(chan struct{})
+	if exitOnEOF {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			close(eof)
+		}()
+	}
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	case <-eof:
+	}
+	b.shutdown(4 * time.Second)
+	return b.app.ShutdownWithTimeout(4 * time.Second)
+}
+
+// handleIndex is GET /: the posts, as links the tool's index parser reads.
+func (b *bareServer) handleIndex(c *fiber.Ctx) error {
+	var sb strings.Builder
+	sb.WriteString("<!doctype html><title>bare</title><h1>Bare echo server</h1><ul>")
+	for i := 1; i <= bareIndexPosts; i++ {
+		fmt.Fprintf(&sb, `<li><a href="/posts/load-%04d">Load %d</a></li>`, i, i)
+	}
+	sb.WriteString("</ul>")
+	c.Type("html")
+	return c.SendString(sb.String())
+}
+
+// handlePost is GET /posts/:slug: any well-formed slug exists.
+func (b *bareServer) handlePost(c *fiber.Ctx) error {
+	if !slugPattern.MatchString(c.Params("slug")) {
+		return fiber.ErrNotFound
+	}
+	c.Type("html")
+	return c.SendString("<!doctype html><title>post</title><article>Text.</article>")
+}
+
+// handleUpgrade lets WebSocket upgrades of well-formed slugs through.
+func (b *bareServer) handleUpgrade(c *fiber.Ctx) error {
+	if !websocket.IsWebSocketUpgrade(c) {
+		return fiber.ErrUpgradeRequired
+	}
+	if s := c.Params("slug"); !slugPattern.MatchString(s) || len(s) > 100 {
+		return fiber.ErrNotFound
+	}
+	return c.Next()
+}
+
+// serveWS is one reader: a welcome, then reads (dropped) with the read
+// deadline extended by each frame and pong, while a second goroutine pings,
+// as readtag's writer goroutine does. Nothing keeps the Conn after return:
+// contrib reuses it for the next client.
+func (b *bareServer) serveWS(ws *websocket.Conn) {
+	b.mu.Lock()
+	if b.done {
+		b.mu.Unlock()
+		return
+	}
+	b.conns[ws] = struct{}{}
+	b.wg.Add(1)
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.conns, ws)
+		b.mu.Unlock()
+		b.wg.Done()
+	}()
+
+	var raw [8]byte
+	_, _ = rand.Read(raw[:])
+	welcome := fmt.Appendf(nil, `{"type":"welcome","you":{"id":%q,"color":"#0090ff","position":0},"readers":[]}`,
+		idEnc.EncodeToString(raw[:]))
+	_ = ws.SetWriteDeadline(time.Now().Add(bareWriteWait))
+	if ws.WriteMessage(websocket.TextMessage, welcome) != nil {
+		return
+	}
+	ws.SetReadLimit(1024)
+	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(b.pongWait)) }
+	extend()
+	ws.SetPongHandler(func(string) error { extend(); return nil })
+
+	stop, pinged := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(pinged)
+		t := time.NewTicker(b.pingEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				if ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(bareWriteWait)) != nil {
+					_ = ws.NetConn().Close() // the read below ends
+					return
+				}
+			}
+		}
+	}()
+	for {
+		if _, _, err := ws.ReadMessage(); err != nil {
+			break
+		}
+		extend()
+	}
+	close(stop)
+	<-pinged
+}
+
+// shutdown closes every socket with 1001 and waits (at most d) for the
+// handlers to return.
+func (b *bareServer) shutdown(d time.Duration) {
+	b.mu.Lock()
+	b.done = true
+	for ws := range b.conns {
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseGoingAway, "server shutting down"), time.Now().Add(time.Second))
+		_ = ws.NetConn().Close()
+	}
+	b.mu.Unlock()
+	done := make(chan struct{})
+	go func() { b.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}

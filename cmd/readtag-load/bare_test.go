@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// startBare runs the bare server in-process on 127.0.0.1:0 with the given
+// liveness timings and returns its URL.
+func startBare(t *testing.T, buffers string, pingEvery, pongWait time.Duration) string {
+	t.Helper()
+	b := newBareServer(bareBufferSets[buffers], pingEvery, pongWait)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- b.app.Listener(ln) }()
+	t.Cleanup(func() {
+		b.shutdown(5 * time.Second)
+		if err := b.app.ShutdownWithTimeout(5 * time.Second); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+func dialBare(t *testing.T, base, slug string) *websocket.Conn {
+	t.Helper()
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/ws/posts/"+slug, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	resp.Body.Close()
+	t.Cleanup(func() { ws.Close() })
+	return ws
+}
+
+// The welcome is a protocol-v1 welcome the tool's parser reads; the server
+// pings, and a client that never answers is dropped after the pong wait.
+func TestBareServerWelcomePingAndPongWait(t *testing.T) {
+	base := startBare(t, "trimmed", 50*time.Millisecond, 400*time.Millisecond)
+
+	ws := dialBare(t, base, "load-0001")
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, data, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f frame
+	if err := parseFrame(data, nil, &f); err != nil || string(f.typ) != "welcome" || len(f.youID) == 0 {
+		t.Fatalf("first frame %s: type %q, you %q, err %v; want a welcome", data, f.typ, f.youID, err)
+	}
+
+	// Answering pings (gorilla's default) keeps the socket open past the
+	// pong wait; scrolls are read and dropped.
+	var pings atomic.Int32
+	ws.SetPingHandler(func(d string) error {
+		pings.Add(1)
+		return ws.WriteControl(websocket.PongMessage, []byte(d), time.Now().Add(time.Second))
+	})
+	go func() {
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for pings.Load() < 12 { // 12 × 50 ms > 400 ms: alive only thanks to pongs
+		if time.Now().After(deadline) {
+			t.Fatalf("%d pings in 5 s, want 12", pings.Load())
+		}
+		if err := ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"scroll","position":0.5}`)); err != nil {
+			t.Fatalf("the socket closed while answering pings: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// A client that ignores pings and says nothing is closed.
+	silent := dialBare(t, base, "load-0002")
+	silent.SetPingHandler(func(string) error { return nil })
+	_ = silent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := silent.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("a silent client was not dropped within 5 s (pong wait 400 ms)")
+		}
+		break
+	}
+}
+
+func TestBareServerHTTP(t *testing.T) {
+	base := startBare(t, "default", time.Second, 2*time.Second)
+	ctx := context.Background()
+	slugs, err := checkTarget(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(slugs) != bareIndexPosts || slugs[0] != "load-0001" || slugs[len(slugs)-1] != "load-1000" {
+		t.Fatalf("index lists %d posts (%v … ), want load-0001 to load-1000", len(slugs), slugs[:min(3, len(slugs))])
+	}
+	if err := checkPost(ctx, base, "anything-at-all"); err != nil {
+		t.Error(err)
+	}
+	for path, want := range map[string]int{"/healthz": 200, "/posts/Not_A_Slug": 404, "/ws/posts/x": 426} {
+		status, _, err := httpGet(ctx, base+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status != want {
+			t.Errorf("GET %s: %d, want %d", path, status, want)
+		}
+	}
+}
+
+// The idle scenario runs against the bare server unchanged.
+func TestIdleAgainstBareServer(t *testing.T) {
+	base := startBare(t, "default", 5*time.Second, 12*time.Second)
+	rep, err := runTool(t, "idle", "--targets", base, "--readers", "6", "--posts-count", "3", "--ramp", "0", "--duration", "500ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Runs[0]
+	if r.Welcomed != 6 || r.Failed != 0 || r.OpenAtEnd != 6 || r.Errors != 0 {
+		t.Fatalf("welcomed %d, failed %d, open %d, errors %d; want 6, 0, 6, 0", r.Welcomed, r.Failed, r.OpenAtEnd, r.Errors)
+	}
+	if r.PostN != 3 {
+		t.Errorf("spread over %d posts, want 3", r.PostN)
+	}
+}
