@@ -116,6 +116,7 @@ func drawMemoryChart(series []memSeries, title string, targetKB float64) ([]byte
 	slices.Sort(xs)
 
 	legend := plot.NewLegend()
+	legend.Top, legend.Left = true, true
 	legend.ThumbnailWidth = vg.Points(28)
 	legend.TextStyle.Font.Size = vg.Points(10)
 	legend.Padding = vg.Points(2)
@@ -202,7 +203,7 @@ func drawMemoryChart(series []memSeries, title string, targetKB float64) ([]byte
 type countTicker []float64
 
 func (t countTicker) Ticks(lo, hi float64) []plot.Tick {
-	out := []plot.Tick{{Value: 0, Label: "0"}}
+	out := []plot.Tick{{Value: 0}}
 	for _, v := range t {
 		if v >= lo && v <= hi {
 			out = append(out, plot.Tick{Value: v, Label: fmtCount(int(v))})
