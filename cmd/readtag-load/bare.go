@@ -38,8 +38,8 @@ const (
 
 // bareBufferSets are the --buffers variants of the bare server.
 var bareBufferSets = map[string]websocket.Config{
-	// contrib's defaults: fasthttp/websocket's 4 KiB read and write buffers
-	// held for the life of each connection.
+	// contrib's defaults (websocket.New makes zero sizes 1024): 1 KiB read
+	// and write buffers, both held for the life of each connection.
 	"default": {},
 	// readtag's /ws/posts: 1 KiB buffers, the write buffer only while
 	// writing.
@@ -57,16 +57,24 @@ type bareServer struct {
 	app       *fiber.App
 	pingEvery time.Duration
 	pongWait  time.Duration
-	mu        sync.Mutex
-	conns     map[*websocket.Conn]struct{}
-	done      bool
-	wg        sync.WaitGroup
+	// shared: one goroutine pings every socket, instead of one per
+	// socket; each reader then costs one goroutine, not two.
+	shared bool
+	quit   chan struct{}
+	mu     sync.Mutex
+	conns  map[*websocket.Conn]struct{}
+	done   bool
+	wg     sync.WaitGroup
 }
 
 // newBareServer builds the server's routes with the given buffers and
 // liveness timings.
-func newBareServer(cfg websocket.Config, pingEvery, pongWait time.Duration) *bareServer {
-	b := &bareServer{conns: make(map[*websocket.Conn]struct{}), pingEvery: pingEvery, pongWait: pongWait}
+func newBareServer(cfg websocket.Config, pingEvery, pongWait time.Duration, shared bool) *bareServer {
+	b := &bareServer{conns: make(map[*websocket.Conn]struct{}), pingEvery: pingEvery, pongWait: pongWait,
+		shared: shared, quit: make(chan struct{})}
+	if shared {
+		go b.pingAll()
+	}
 	b.app = fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second})
 	b.app.Get("/", b.handleIndex)
@@ -78,7 +86,7 @@ func newBareServer(cfg websocket.Config, pingEvery, pongWait time.Duration) *bar
 
 // serveBare runs the bare server on addr until ctx ends (or, with
 // exitOnEOF, until stdin closes). The first line on stdout names its URL.
-func serveBare(ctx context.Context, addr, buffers string, exitOnEOF bool, stdout io.Writer) error {
+func serveBare(ctx context.Context, addr, buffers string, shared, exitOnEOF bool, stdout io.Writer) error {
 	cfg, ok := bareBufferSets[buffers]
 	if !ok {
 		return usagef("--buffers %q: want %s", buffers, bufferSetNames())
@@ -87,10 +95,14 @@ func serveBare(ctx context.Context, addr, buffers string, exitOnEOF bool, stdout
 	if err != nil {
 		return fmt.Errorf("bare server: listen on %s: %w", addr, err)
 	}
-	b := newBareServer(cfg, barePingEvery, barePongWait)
+	b := newBareServer(cfg, barePingEvery, barePongWait, shared)
 	served := make(chan error, 1)
 	go func() { served <- b.app.Listener(ln) }()
-	fmt.Fprintf(stdout, "bare server (%s buffers) listening on http://%s\n", buffers, ln.Addr())
+	pinger := "a pinger per socket"
+	if shared {
+		pinger = "one shared pinger"
+	}
+	fmt.Fprintf(stdout, "bare server (%s buffers, %s) listening on http://%s\n", buffers, pinger, ln.Addr())
 	eof := make(chan struct{})
 	if exitOnEOF {
 		go func() {
@@ -172,6 +184,14 @@ func (b *bareServer) serveWS(ws *websocket.Conn) {
 	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(b.pongWait)) }
 	extend()
 	ws.SetPongHandler(func(string) error { extend(); return nil })
+	if b.shared {
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+			extend()
+		}
+	}
 
 	stop, pinged := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -200,10 +220,35 @@ func (b *bareServer) serveWS(ws *websocket.Conn) {
 	<-pinged
 }
 
+// pingAll is the shared pinger: every pingEvery it pings each open socket,
+// holding mu so that no handler returns (and contrib reuses its Conn)
+// meanwhile. WriteControl is safe beside the handler's reads and writes.
+func (b *bareServer) pingAll() {
+	t := time.NewTicker(b.pingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.quit:
+			return
+		case <-t.C:
+		}
+		b.mu.Lock()
+		for ws := range b.conns {
+			if ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(bareWriteWait)) != nil {
+				_ = ws.NetConn().Close() // its read ends
+			}
+		}
+		b.mu.Unlock()
+	}
+}
+
 // shutdown closes every socket with 1001 and waits (at most d) for the
 // handlers to return.
 func (b *bareServer) shutdown(d time.Duration) {
 	b.mu.Lock()
+	if !b.done {
+		close(b.quit)
+	}
 	b.done = true
 	for ws := range b.conns {
 		_ = ws.WriteControl(websocket.CloseMessage,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -14,9 +15,9 @@ import (
 
 // startBare runs the bare server in-process on 127.0.0.1:0 with the given
 // liveness timings and returns its URL.
-func startBare(t *testing.T, buffers string, pingEvery, pongWait time.Duration) string {
+func startBare(t *testing.T, buffers string, pingEvery, pongWait time.Duration, shared bool) string {
 	t.Helper()
-	b := newBareServer(bareBufferSets[buffers], pingEvery, pongWait)
+	b := newBareServer(bareBufferSets[buffers], pingEvery, pongWait, shared)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +50,13 @@ func dialBare(t *testing.T, base, slug string) *websocket.Conn {
 // The welcome is a protocol-v1 welcome the tool's parser reads; the server
 // pings, and a client that never answers is dropped after the pong wait.
 func TestBareServerWelcomePingAndPongWait(t *testing.T) {
-	base := startBare(t, "trimmed", 50*time.Millisecond, 400*time.Millisecond)
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) { testBareLiveness(t, shared) })
+	}
+}
+
+func testBareLiveness(t *testing.T, shared bool) {
+	base := startBare(t, "trimmed", 50*time.Millisecond, 400*time.Millisecond, shared)
 
 	ws := dialBare(t, base, "load-0001")
 	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -105,7 +112,7 @@ func TestBareServerWelcomePingAndPongWait(t *testing.T) {
 }
 
 func TestBareServerHTTP(t *testing.T) {
-	base := startBare(t, "default", time.Second, 2*time.Second)
+	base := startBare(t, "default", time.Second, 2*time.Second, false)
 	ctx := context.Background()
 	slugs, err := checkTarget(ctx, base)
 	if err != nil {
@@ -130,7 +137,7 @@ func TestBareServerHTTP(t *testing.T) {
 
 // The idle scenario runs against the bare server unchanged.
 func TestIdleAgainstBareServer(t *testing.T) {
-	base := startBare(t, "default", 5*time.Second, 12*time.Second)
+	base := startBare(t, "default", 5*time.Second, 12*time.Second, false)
 	rep, err := runTool(t, "idle", "--targets", base, "--readers", "6", "--posts-count", "3", "--ramp", "0", "--duration", "500ms")
 	if err != nil {
 		t.Fatal(err)

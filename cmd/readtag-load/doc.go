@@ -116,8 +116,10 @@ answers ok, and GET /ws/posts/:slug upgrades, sends a protocol-v1 welcome
 (a random id, no other readers), then reads and drops frames while a second
 goroutine pings every 5 s; a socket that answers nothing for 12 s is closed
 (readtag's PingInterval and PongWait, and its two goroutines per reader).
-No presence, rooms, actors or outbox. --buffers picks the WebSocket
-buffers: default (contrib's: 4 KiB read and write buffers for the life of
+No presence, rooms, actors or outbox. --shared-pinger pings every socket
+from one goroutine instead, so that a reader costs one goroutine: what a
+second goroutine per reader costs. --buffers picks the WebSocket
+buffers: default (contrib's: 1 KiB read and write buffers for the life of
 the connection), readtag (1 KiB, the write buffer pooled, as readtag's
 /ws/posts) or trimmed (256 B read, 1 KiB pooled write).
 

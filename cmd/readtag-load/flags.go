@@ -34,32 +34,33 @@ var scenarios = []struct{ name, help string }{
 
 // options is the parsed command line.
 type options struct {
-	scenario   string
-	readers    int
-	post       string
-	posts      []string
-	postsCount int
-	rate       float64
-	duration   time.Duration
-	ramp       time.Duration
-	life       time.Duration
-	targets    []string
-	jsonPath   string
-	procs      int
-	sourceIPs  []string
-	pid        int
-	metrics    string
-	allowRem   bool
-	baseline   bool
-	compare    bool
-	addr       string
-	makePosts  string
-	count      int
-	watchers   int
-	buffers    string // bare-server, mem-sweep with --server-cmd bare
-	serverCmd  string // mem-sweep
-	counts     []int  // mem-sweep
-	label      string // mem-sweep
+	scenario     string
+	readers      int
+	post         string
+	posts        []string
+	postsCount   int
+	rate         float64
+	duration     time.Duration
+	ramp         time.Duration
+	life         time.Duration
+	targets      []string
+	jsonPath     string
+	procs        int
+	sourceIPs    []string
+	pid          int
+	metrics      string
+	allowRem     bool
+	baseline     bool
+	compare      bool
+	addr         string
+	makePosts    string
+	count        int
+	watchers     int
+	buffers      string // bare-server, mem-sweep with --server-cmd bare
+	sharedPinger bool   // likewise
+	serverCmd    string // mem-sweep
+	counts       []int  // mem-sweep
+	label        string // mem-sweep
 	// Hidden: the process is a worker, or a baseline child that stops when
 	// its stdin closes.
 	worker    bool
@@ -101,8 +102,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.makePosts, "make-posts", "", "write --count small posts into `DIR` and exit (no scenario)")
 	fs.IntVar(&o.count, "count", 100, "with --make-posts: how many posts")
 	fs.IntVar(&o.watchers, "watchers", 1000, "index: `W` index visitors (connections to /ws/index)")
-	fs.StringVar(&o.buffers, "buffers", "default", "bare-server (and mem-sweep --server-cmd bare): WebSocket `buffers`: default (contrib's,\n4 KiB read and write), readtag (1 KiB, pooled write) or trimmed (256 B read, pooled write)")
+	fs.StringVar(&o.buffers, "buffers", "default", "bare-server (and mem-sweep --server-cmd bare): WebSocket `buffers`: default (contrib's,\n1 KiB read and write, both held), readtag (1 KiB, pooled write) or trimmed (256 B read, pooled write)")
 	fs.StringVar(&o.serverCmd, "server-cmd", "", "mem-sweep: the server's `command` line, {addr} where its listen address goes\n(\"readtag --addr {addr} --posts /tmp/posts\"; no shell), or bare for bare-server")
+	fs.BoolVar(&o.sharedPinger, "shared-pinger", false, "bare-server (and mem-sweep --server-cmd bare): one goroutine pings every socket\n(one goroutine per reader) instead of a pinger per socket (two, as readtag)")
 	counts := fs.String("counts", "1000,5000,10000,15000", "mem-sweep: comma-separated reader `counts`, one fresh server each")
 	fs.StringVar(&o.label, "label", "", "mem-sweep: the series' `name` in its JSON and chart (default: from --server-cmd)")
 	fs.BoolVar(&o.worker, "worker", false, "")

@@ -111,6 +111,9 @@ func (o *options) validateSweep(set map[string]bool, counts string) error {
 		o.label = filepath.Base(argv[0])
 		if o.serverCmd == "bare" {
 			o.label = "bare (" + o.buffers + " buffers)"
+			if o.sharedPinger {
+				o.label = "bare (" + o.buffers + " buffers, shared pinger)"
+			}
 		}
 	}
 	return nil
@@ -125,7 +128,11 @@ func (o *options) sweepArgv(addr string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []string{exe, "bare-server", "--addr", addr, "--buffers", o.buffers, "--exit-on-eof"}, nil
+		argv := []string{exe, "bare-server", "--addr", addr, "--buffers", o.buffers, "--exit-on-eof"}
+		if o.sharedPinger {
+			argv = append(argv, "--shared-pinger")
+		}
+		return argv, nil
 	}
 	f := strings.Fields(o.serverCmd)
 	if len(f) == 0 {

@@ -79,6 +79,10 @@ func TestSweepArgv(t *testing.T) {
 	if err != nil || !strings.Contains(strings.Join(got, " "), "bare-server --addr 127.0.0.1:4242 --buffers trimmed --exit-on-eof") {
 		t.Fatalf("sweepArgv(bare) = %q, %v", got, err)
 	}
+	o.sharedPinger = true
+	if got, _ = o.sweepArgv("127.0.0.1:4242"); got[len(got)-1] != "--shared-pinger" {
+		t.Fatalf("sweepArgv(bare, shared pinger) = %q", got)
+	}
 }
 
 func TestRSSSettled(t *testing.T) {
