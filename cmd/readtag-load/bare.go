@@ -69,14 +69,19 @@ type bareServer struct {
 
 // newBareServer builds the server's routes with the given buffers and
 // liveness timings.
-func newBareServer(cfg websocket.Config, pingEvery, pongWait time.Duration, shared bool) *bareServer {
+//
+// reduce is fiber.Config.ReduceMemoryUsage: fasthttp then lets go of a
+// connection's 4 KiB HTTP read buffer when nothing is buffered, before the
+// upgrade; otherwise the hijacked socket keeps it (and reads through it)
+// for life.
+func newBareServer(cfg websocket.Config, pingEvery, pongWait time.Duration, shared, reduce bool) *bareServer {
 	b := &bareServer{conns: make(map[*websocket.Conn]struct{}), pingEvery: pingEvery, pongWait: pongWait,
 		shared: shared, quit: make(chan struct{})}
 	if shared {
 		go b.pingAll()
 	}
 	b.app = fiber.New(fiber.Config{DisableStartupMessage: true, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second})
+		WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second, ReduceMemoryUsage: reduce})
 	b.app.Get("/", b.handleIndex)
 	b.app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
 	b.app.Get("/posts/:slug", b.handlePost)
@@ -86,7 +91,7 @@ func newBareServer(cfg websocket.Config, pingEvery, pongWait time.Duration, shar
 
 // serveBare runs the bare server on addr until ctx ends (or, with
 // exitOnEOF, until stdin closes). The first line on stdout names its URL.
-func serveBare(ctx context.Context, addr, buffers string, shared, exitOnEOF bool, stdout io.Writer) error {
+func serveBare(ctx context.Context, addr, buffers string, shared, reduce, exitOnEOF bool, stdout io.Writer) error {
 	cfg, ok := bareBufferSets[buffers]
 	if !ok {
 		return usagef("--buffers %q: want %s", buffers, bufferSetNames())
@@ -95,14 +100,14 @@ func serveBare(ctx context.Context, addr, buffers string, shared, exitOnEOF bool
 	if err != nil {
 		return fmt.Errorf("bare server: listen on %s: %w", addr, err)
 	}
-	b := newBareServer(cfg, barePingEvery, barePongWait, shared)
+	b := newBareServer(cfg, barePingEvery, barePongWait, shared, reduce)
 	served := make(chan error, 1)
 	go func() { served <- b.app.Listener(ln) }()
 	pinger := "a pinger per socket"
 	if shared {
 		pinger = "one shared pinger"
 	}
-	fmt.Fprintf(stdout, "bare server (%s buffers, %s) listening on http://%s\n", buffers, pinger, ln.Addr())
+	fmt.Fprintf(stdout, "bare server (%s buffers, %s, ReduceMemoryUsage %v) listening on http://%s\n", buffers, pinger, reduce, ln.Addr())
 	eof := make(chan struct{})
 	if exitOnEOF {
 		go func() {

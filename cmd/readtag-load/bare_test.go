@@ -17,7 +17,12 @@ import (
 // liveness timings and returns its URL.
 func startBare(t *testing.T, buffers string, pingEvery, pongWait time.Duration, shared bool) string {
 	t.Helper()
-	b := newBareServer(bareBufferSets[buffers], pingEvery, pongWait, shared)
+	return startBareWith(t, newBareServer(bareBufferSets[buffers], pingEvery, pongWait, shared, shared))
+}
+
+// startBareWith serves b on 127.0.0.1:0 until the test ends.
+func startBareWith(t *testing.T, b *bareServer) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -118,7 +118,10 @@ goroutine pings every 5 s; a socket that answers nothing for 12 s is closed
 (readtag's PingInterval and PongWait, and its two goroutines per reader).
 No presence, rooms, actors or outbox. --shared-pinger pings every socket
 from one goroutine instead, so that a reader costs one goroutine: what a
-second goroutine per reader costs. --buffers picks the WebSocket
+second goroutine per reader costs. --reduce-memory sets Fiber's
+ReduceMemoryUsage: fasthttp hands a hijacked connection its 4 KiB HTTP read
+buffer (and keeps the request context) for the socket's life unless that
+frees the buffer first. --buffers picks the WebSocket
 buffers: default (contrib's: 1 KiB read and write buffers for the life of
 the connection), readtag (1 KiB, the write buffer pooled, as readtag's
 /ws/posts) or trimmed (256 B read, 1 KiB pooled write).

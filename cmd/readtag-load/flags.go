@@ -58,6 +58,7 @@ type options struct {
 	watchers     int
 	buffers      string // bare-server, mem-sweep with --server-cmd bare
 	sharedPinger bool   // likewise
+	reduceMem    bool   // likewise
 	serverCmd    string // mem-sweep
 	counts       []int  // mem-sweep
 	label        string // mem-sweep
@@ -105,6 +106,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.buffers, "buffers", "default", "bare-server (and mem-sweep --server-cmd bare): WebSocket `buffers`: default (contrib's,\n1 KiB read and write, both held), readtag (1 KiB, pooled write) or trimmed (256 B read, pooled write)")
 	fs.StringVar(&o.serverCmd, "server-cmd", "", "mem-sweep: the server's `command` line, {addr} where its listen address goes\n(\"readtag --addr {addr} --posts /tmp/posts\"; no shell), or bare for bare-server")
 	fs.BoolVar(&o.sharedPinger, "shared-pinger", false, "bare-server (and mem-sweep --server-cmd bare): one goroutine pings every socket\n(one goroutine per reader) instead of a pinger per socket (two, as readtag)")
+	fs.BoolVar(&o.reduceMem, "reduce-memory", false, "bare-server (and mem-sweep --server-cmd bare): Fiber's ReduceMemoryUsage, which frees\nthe 4 KiB HTTP read buffer before the upgrade instead of keeping it for the socket's life")
 	counts := fs.String("counts", "1000,5000,10000,15000", "mem-sweep: comma-separated reader `counts`, one fresh server each")
 	fs.StringVar(&o.label, "label", "", "mem-sweep: the series' `name` in its JSON and chart (default: from --server-cmd)")
 	fs.BoolVar(&o.worker, "worker", false, "")

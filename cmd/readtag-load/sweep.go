@@ -110,10 +110,14 @@ func (o *options) validateSweep(set map[string]bool, counts string) error {
 	if o.label == "" {
 		o.label = filepath.Base(argv[0])
 		if o.serverCmd == "bare" {
-			o.label = "bare (" + o.buffers + " buffers)"
-			if o.sharedPinger {
-				o.label = "bare (" + o.buffers + " buffers, shared pinger)"
+			o.label = "bare (" + o.buffers + " buffers"
+			if o.reduceMem {
+				o.label += ", ReduceMemoryUsage"
 			}
+			if o.sharedPinger {
+				o.label += ", shared pinger"
+			}
+			o.label += ")"
 		}
 	}
 	return nil
@@ -131,6 +135,9 @@ func (o *options) sweepArgv(addr string) ([]string, error) {
 		argv := []string{exe, "bare-server", "--addr", addr, "--buffers", o.buffers, "--exit-on-eof"}
 		if o.sharedPinger {
 			argv = append(argv, "--shared-pinger")
+		}
+		if o.reduceMem {
+			argv = append(argv, "--reduce-memory")
 		}
 		return argv, nil
 	}
