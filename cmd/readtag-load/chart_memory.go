@@ -121,6 +121,7 @@ func drawMemoryChart(series []memSeries, title string, targetKB float64) ([]byte
 	legend.TextStyle.Font.Size = vg.Points(10)
 	legend.Padding = vg.Points(2)
 	var texts []string
+	anyPartial := false
 	for i, s := range series {
 		pts := make(plotter.XYs, len(s.points))
 		labels := make([]string, len(s.points))
@@ -146,9 +147,37 @@ func drawMemoryChart(series []memSeries, title string, targetKB float64) ([]byte
 			vals.TextStyle[j].XAlign = draw.XCenter
 		}
 		vals.Offset = vg.Point{Y: vg.Points(6)}
-		p.Add(line, marks, vals)
-		last := s.points[len(s.points)-1]
-		text := fmt.Sprintf("%s   %.1f KiB at %s readers", s.label, last.MemPerReader/1024, fmtCount(last.Readers))
+		p.Add(line, marks)
+		// Values at the points only when lines cannot be close enough for
+		// them to collide; the legend lists every figure anyway.
+		if len(series) <= 2 {
+			p.Add(vals)
+		}
+		// A step where some readers never joined: its figure is over those
+		// that did, and the failed joins' garbage counts too. Ring it.
+		var partial plotter.XYs
+		for _, pt := range s.points {
+			if pt.Failed > 0 || pt.OpenAtEnd < int64(pt.Readers)*99/100 {
+				partial = append(partial, plotter.XY{X: float64(pt.Readers), Y: pt.MemPerReader / 1024})
+			}
+		}
+		if len(partial) > 0 {
+			ring, err := plotter.NewScatter(partial)
+			if err != nil {
+				return nil, err
+			}
+			ring.GlyphStyle = draw.GlyphStyle{Color: line.Color, Radius: vg.Points(8), Shape: draw.RingGlyph{}}
+			p.Add(ring)
+			anyPartial = true
+		}
+		text := s.label + "  "
+		for j, pt := range s.points {
+			if j > 0 {
+				text += " ·"
+			}
+			text += fmt.Sprintf(" %s: %.1f", fmtCount(pt.Readers), pt.MemPerReader/1024)
+		}
+		text += " KiB"
 		legend.Add(text, line)
 		texts = append(texts, text)
 	}
@@ -167,8 +196,12 @@ func drawMemoryChart(series []memSeries, title string, targetKB float64) ([]byte
 		texts = append(texts, text)
 	}
 
+	if anyPartial {
+		p.Title.Text += "\n(ringed: fewer than 99 % of the readers joined; the figure is over those that did)"
+	}
 	p.X.Min, p.X.Max = 0, xs[len(xs)-1]*1.04
 	p.Y.Min, p.Y.Max = 0, niceLinearAbove(ymax*1.12)
+	p.Y.Tick.Marker = kibTicker{}
 	p.X.Tick.Marker = countTicker(xs)
 	p.X.Tick.Label.Font.Size = vg.Points(10)
 	p.Y.Tick.Label.Font.Size = vg.Points(10)
@@ -208,6 +241,25 @@ func (t countTicker) Ticks(lo, hi float64) []plot.Tick {
 		if v >= lo && v <= hi {
 			out = append(out, plot.Tick{Value: v, Label: fmtCount(int(v))})
 		}
+	}
+	return out
+}
+
+// kibTicker labels the KiB axis in whole steps of 1, 2, 5, 10… (about
+// five to ten of them).
+type kibTicker struct{}
+
+func (kibTicker) Ticks(lo, hi float64) []plot.Tick {
+	step := 1.0
+	for _, m := range []float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000} {
+		step = m
+		if (hi-lo)/m <= 10 {
+			break
+		}
+	}
+	var out []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 	}
 	return out
 }
