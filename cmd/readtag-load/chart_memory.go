@@ -48,15 +48,32 @@ func sweepKinds(files []string) (int, error) {
 // runMemoryChart draws mem-sweep results: memory per reader against readers,
 // one line per sweep.
 func runMemoryChart(files []string, out, title string, targetKB float64, stdout io.Writer) error {
+	series, err := loadMemSeries(files)
+	if err != nil {
+		return err
+	}
+	png, err := drawMemoryChart(series, title, targetKB)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, png, 0o644); err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	fmt.Fprintf(stdout, "memory chart of %d sweep(s) written to %s\n", len(series), out)
+	return nil
+}
+
+// loadMemSeries reads mem-sweep results into one series per label.
+func loadMemSeries(files []string) ([]memSeries, error) {
 	var series []memSeries
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return fmt.Errorf("chart: %w", err)
+			return nil, fmt.Errorf("chart: %w", err)
 		}
 		var rep SweepReport
 		if err := json.Unmarshal(b, &rep); err != nil {
-			return fmt.Errorf("chart: %s is not a mem-sweep result: %v", f, err)
+			return nil, fmt.Errorf("chart: %s is not a mem-sweep result: %v", f, err)
 		}
 		s := memSeries{label: rep.Label}
 		if s.label == "" {
@@ -68,20 +85,22 @@ func runMemoryChart(files []string, out, title string, targetKB float64, stdout 
 			}
 		}
 		if len(s.points) == 0 {
-			return fmt.Errorf("chart: %s has no memory per reader to draw (every step failed or had no --pid)", f)
+			return nil, fmt.Errorf("chart: %s has no memory per reader to draw (every step failed or had no --pid)", f)
+		}
+		// Sweeps with the same label are one line: a step re-run alone
+		// (mem-sweep --counts 15000 --label …) replaces the earlier one.
+		if i := slices.IndexFunc(series, func(o memSeries) bool { return o.label == s.label }); i >= 0 {
+			for _, p := range s.points {
+				series[i].points = slices.DeleteFunc(series[i].points, func(o SweepPoint) bool { return o.Readers == p.Readers })
+				series[i].points = append(series[i].points, p)
+			}
+			slices.SortFunc(series[i].points, func(a, b SweepPoint) int { return a.Readers - b.Readers })
+			continue
 		}
 		slices.SortFunc(s.points, func(a, b SweepPoint) int { return a.Readers - b.Readers })
 		series = append(series, s)
 	}
-	png, err := drawMemoryChart(series, title, targetKB)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(out, png, 0o644); err != nil {
-		return fmt.Errorf("chart: %w", err)
-	}
-	fmt.Fprintf(stdout, "memory chart of %d sweep(s) written to %s\n", len(series), out)
-	return nil
+	return series, nil
 }
 
 // drawMemoryChart renders the series as a PNG: KiB per reader (y) against

@@ -104,7 +104,9 @@ after 10 s. --server-cmd bare runs this tool's own bare server with
 	/tmp/readtag-load chart --out docs/memory.png --target-kb 16 readtag.json bare.json bare-trimmed.json
 
 `chart` draws mem-sweep results (and only those, when given them) as KiB per
-reader against readers, one line per sweep, each point labelled.
+reader against readers, one line per --label (a step re-run alone with the
+same label replaces the earlier one), every figure in the legend; a step
+where fewer than 99 % of the readers joined is ringed.
 
 # The bare server
 

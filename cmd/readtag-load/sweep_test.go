@@ -203,3 +203,32 @@ func TestChartRefusesMixedKinds(t *testing.T) {
 		t.Fatalf("chart of a hot and a sweep result = %v, want a usage error", err)
 	}
 }
+
+// Sweeps with one label are one line; a later step replaces an earlier one
+// at the same count; steps with no figure are left out.
+func TestMemSeriesMergeByLabel(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, rep SweepReport) string {
+		rep.Tool, rep.Kind = "readtag-load", "mem-sweep"
+		b, _ := json.Marshal(rep)
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	a := write("a.json", SweepReport{Label: "readtag", Points: []SweepPoint{{Readers: 15000, MemPerReader: 40000}, {Readers: 1000, MemPerReader: 27000}, {Readers: 5000}}})
+	b := write("b.json", SweepReport{Label: "bare", Points: []SweepPoint{{Readers: 1000, MemPerReader: 20000}}})
+	c := write("c.json", SweepReport{Label: "readtag", Points: []SweepPoint{{Readers: 15000, MemPerReader: 31000}}})
+	series, err := loadMemSeries([]string{a, b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(series) != 2 || series[0].label != "readtag" || series[1].label != "bare" {
+		t.Fatalf("series %+v, want readtag then bare", series)
+	}
+	got := series[0].points
+	if len(got) != 2 || got[0].Readers != 1000 || got[1].Readers != 15000 || got[1].MemPerReader != 31000 {
+		t.Fatalf("readtag points %+v, want 1000 (27000) and 15000 (31000, the re-run)", got)
+	}
+}
