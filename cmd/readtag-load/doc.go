@@ -93,14 +93,17 @@ it picks a free loopback port, starts --server-cmd with {addr} replaced by
 /healthz to answer 200, runs idle with --pid on it (its child, if the
 command is `go run`), then closes its stdin, sends SIGTERM, and kills it
 after 10 s. --server-cmd bare runs this tool's own bare server with
---buffers. For example, readtag over 1,000 posts, then the floor:
+--buffers (and --shared-pinger, --reduce-memory). readtag refuses readers
+past --max-readers, by default 3/4 of its free open files (14,202 of
+20,000): raise it for 15,000. For example, readtag over 1,000 posts, then
+the floor:
 
 	go build -o /tmp/readtag ./cmd/readtag && go build -o /tmp/readtag-load ./cmd/readtag-load
 	/tmp/readtag-load --make-posts /tmp/posts --count 1000
-	/tmp/readtag-load mem-sweep --server-cmd '/tmp/readtag --addr {addr} --posts /tmp/posts --log-level warn' \
-		--label readtag --posts-count 1000 --ramp 15s --json readtag.json
-	/tmp/readtag-load mem-sweep --server-cmd bare --buffers default --ramp 15s --json bare.json
-	/tmp/readtag-load mem-sweep --server-cmd bare --buffers trimmed --ramp 15s --json bare-trimmed.json
+	S='/tmp/readtag --addr {addr} --posts /tmp/posts --log-level warn --max-readers 18000 --max-readers-per-ip 18000'
+	/tmp/readtag-load mem-sweep --server-cmd "$S" --label readtag --posts-count 1000 --ramp 60s --json readtag.json
+	/tmp/readtag-load mem-sweep --server-cmd bare --buffers default --ramp 60s --json bare.json
+	/tmp/readtag-load mem-sweep --server-cmd bare --buffers trimmed --ramp 60s --json bare-trimmed.json
 	/tmp/readtag-load chart --out docs/memory.png --target-kb 16 readtag.json bare.json bare-trimmed.json
 
 `chart` draws mem-sweep results (and only those, when given them) as KiB per
