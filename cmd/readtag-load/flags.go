@@ -87,7 +87,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	postsList := fs.String("posts", "", "comma-separated `slugs` to spread idle readers over (default: the posts the\nserver's index lists, up to --posts-count)")
 	fs.IntVar(&o.postsCount, "posts-count", 0, "`M` posts to spread idle readers over (0: all the server lists). A server\nwith M posts: readtag-load --make-posts DIR --count M, then readtag --posts DIR")
 	fs.Float64Var(&o.rate, "rate", 0, "hot: scrolls per second per reader, at most 20 (default 5);\nchurn: connects (and disconnects) per second (default 50);\nindex: readers leaving and rejoining another post per second (default 20)")
-	fs.DurationVar(&o.duration, "duration", 0, "how long to measure once every reader has joined (hot, idle: default 30s);\nstorm: how long views may take to agree (default 30s); churn: run time (default 60s)")
+	fs.DurationVar(&o.duration, "duration", 0, "how long to measure once every reader has joined (hot, idle: default 30s);\nstorm: how long views may take to agree (default 30s); churn: run time (default 60s);\nmem-sweep: each step's window once RSS has settled (default 10s)")
 	fs.DurationVar(&o.ramp, "ramp", 5*time.Second, "spread the connects over this `time` (0: all at once)")
 	fs.DurationVar(&o.life, "life", time.Second, "churn: how long each connection stays after its welcome")
 	targets := fs.String("targets", "http://127.0.0.1:8080", "comma-separated server `URLs`; readers go round-robin over them")
