@@ -2,6 +2,7 @@ package actors
 
 import (
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ type pair struct {
 	aLog, bLog *syncBuffer
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -33,16 +34,11 @@ func freeAddr(t *testing.T) string {
 func startPair(t *testing.T) *pair {
 	t.Helper()
 	aAddr, bAddr := freeAddr(t), freeAddr(t)
-	ab, err := faultproxy.New(bAddr)
-	if err != nil {
-		t.Fatal(err)
+	for bAddr == aAddr {
+		bAddr = freeAddr(t)
 	}
-	t.Cleanup(ab.Close)
-	ba, err := faultproxy.New(aAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ba.Close)
+	ab := newProxy(t, bAddr, aAddr, bAddr)
+	ba := newProxy(t, aAddr, aAddr, bAddr, ab.Addr())
 	cc := func(addr, peer, via string) *ClusterConfig {
 		return &ClusterConfig{Addr: addr, Peers: []Peer{{ID: peer, Addr: via}}, Heartbeat: 50 * time.Millisecond, PeerTimeout: 400 * time.Millisecond, ReadyAfter: time.Second}
 	}
@@ -60,6 +56,30 @@ func startPair(t *testing.T) *pair {
 		return ra && rb && len(ma) == 2 && len(mb) == 2
 	})
 	return p
+}
+
+// newProxy starts a fault proxy to target on a port that is none of
+// reserved (freeAddr released those, so the kernel may hand one out again:
+// a node then fails to start with 'address appears twice').
+func newProxy(t *testing.T, target string, reserved ...string) *faultproxy.Proxy {
+	t.Helper()
+	var taken []*faultproxy.Proxy
+	defer func() {
+		for _, p := range taken {
+			p.Close()
+		}
+	}()
+	for {
+		p, err := faultproxy.New(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(reserved, p.Addr()) {
+			t.Cleanup(p.Close)
+			return p
+		}
+		taken = append(taken, p)
+	}
 }
 
 // Changes made while the nodes cannot hear each other reach the peer after
