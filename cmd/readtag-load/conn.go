@@ -206,8 +206,18 @@ func (c *conn) record(fl *Flow, data []byte, perr error, nowMs int64) {
 		}
 		fl.Updates += int64(f.moves)
 		fl.OwnMoves += int64(f.own)
-		for _, ms := range f.sent {
-			fl.Latency.Record(latencyMillis(nowMs, int(ms)))
+		for i, ms := range f.sent {
+			l := latencyMillis(nowMs, int(ms))
+			fl.Latency.Record(l)
+			if f.nodeOf != nil {
+				switch n := f.from[i]; {
+				case n < 0:
+				case int(n) == c.g%len(c.e.plan.Targets):
+					fl.LatencySame.Record(l)
+				default:
+					fl.LatencyCross.Record(l)
+				}
+			}
 		}
 	case "error":
 		fl.Errors++
@@ -228,6 +238,11 @@ func (c *conn) welcome(f *frame) bool {
 	c.self = []byte(c.id)
 	if !first {
 		return false
+	}
+	if e := c.e; e.nodeOf != nil {
+		e.nodeMu.Lock()
+		e.nodeOf[c.id] = int8(c.g % len(e.plan.Targets))
+		e.nodeMu.Unlock()
 	}
 	if !c.closing.Load() {
 		_ = c.ws.SetReadDeadline(time.Time{})

@@ -95,6 +95,11 @@ type engine struct {
 	rare     sync.Mutex     // the failure maps
 	failures Stats          // DialErrors, Closes, ErrorTexts
 
+	// nodeOf maps a reader id to the index of the target it joined, for
+	// the same-node/cross-node split of latency (several targets only).
+	nodeMu sync.RWMutex
+	nodeOf map[string]int8
+
 	open     atomic.Int64
 	attempts atomic.Int64
 	welcomed atomic.Int64
@@ -112,6 +117,9 @@ func newEngine(plan Plan) *engine {
 		scrollStop: make(chan struct{}),
 		conns:      make(map[*conn]struct{}),
 		sched:      make(chan struct{}),
+	}
+	if n := len(plan.Targets); n > 1 && n <= 127 {
+		e.nodeOf = make(map[string]int8)
 	}
 	// Scroll frames are tiny: a small shared write buffer pool keeps 10,000
 	// idle connections from holding 4 KB each.
@@ -188,6 +196,9 @@ func (e *engine) connect(g int) {
 		d = e.dialers[i]
 	}
 	c := &conn{e: e, g: g, slug: p.slug(g), shard: &e.shards[g%nShards], done: make(chan struct{})}
+	if e.nodeOf != nil {
+		c.f.nodeOf = e.node
+	}
 	e.attempts.Add(1)
 	c.dialStart = time.Now()
 	ctx, cancel := context.WithTimeout(e.dialCtx, dialTimeout)
@@ -384,4 +395,16 @@ func (e *engine) stop() Stats {
 		}
 	}
 	return e.snapshot()
+}
+
+// node is the index of the target the reader with this id joined, or -1
+// when this process does not know it (another worker's reader).
+func (e *engine) node(id []byte) int8 {
+	e.nodeMu.RLock()
+	n, ok := e.nodeOf[string(id)]
+	e.nodeMu.RUnlock()
+	if !ok {
+		return -1
+	}
+	return n
 }

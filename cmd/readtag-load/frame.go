@@ -71,7 +71,11 @@ type frame struct {
 	// entry whose position carried one; own counts entries about self.
 	moves int
 	sent  []int32
-	own   int
+	// from holds, when nodeOf is set, the target index of each sent
+	// entry's mover (-1: unknown), for the same/cross-node split.
+	from   []int8
+	nodeOf func(id []byte) int8
+	own    int
 
 	// A crowd frame (readtag's crowded-post mode, not in protocol v1's
 	// document yet): the room's size, and the readers that became visible
@@ -92,7 +96,7 @@ var errBadFrame = errors.New("not a JSON object")
 // accepts any JSON object, in any key order, skipping keys it does not use.
 // self is the receiving reader's id (empty before the welcome).
 func parseFrame(b []byte, self []byte, f *frame) error {
-	*f = frame{sent: f.sent[:0]}
+	*f = frame{sent: f.sent[:0], from: f.from[:0], nodeOf: f.nodeOf}
 	s := scanner{b: b}
 	ok := s.object(func(key []byte) bool {
 		switch string(key) {
@@ -388,6 +392,9 @@ func (s *scanner) move(self []byte, f *frame) bool {
 	if hasPos {
 		if ms, ok := millisOf(pos); ok {
 			f.sent = append(f.sent, int32(ms))
+			if f.nodeOf != nil {
+				f.from = append(f.from, f.nodeOf(id))
+			}
 		}
 	}
 	return true

@@ -119,6 +119,10 @@ type Result struct {
 	WindowSeconds    float64  `json:"window_seconds"`
 	LatencyMs        *Summary `json:"latency_ms,omitempty"`
 	LatencyBucketsMs []Bucket `json:"latency_buckets_ms,omitempty"`
+	// Same node: mover and receiver joined the same target; cross node:
+	// different targets (several --targets only).
+	LatencySameMs  *Summary `json:"latency_same_node_ms,omitempty"`
+	LatencyCrossMs *Summary `json:"latency_cross_node_ms,omitempty"`
 
 	UpdatesPerSec         float64 `json:"updates_per_sec"`
 	FramesRecvPerSec      float64 `json:"frames_recv_per_sec"`
@@ -229,6 +233,8 @@ func (r *Result) fill() {
 	w := &st.Window
 	r.LatencyMs = summarize(&w.Latency, 1)
 	r.LatencyBucketsMs = w.Latency.Buckets()
+	r.LatencySameMs = summarize(&w.LatencySame, 1)
+	r.LatencyCrossMs = summarize(&w.LatencyCross, 1)
 	if secs > 0 {
 		r.UpdatesPerSec = float64(w.Updates) / secs
 		r.FramesRecvPerSec = float64(w.FramesRecv) / secs
@@ -358,6 +364,14 @@ func printRun(w io.Writer, r *Result) {
 		row("scroll→ghost latency", "p50 %s  p95 %s  p99 %s  max %s  (%s samples)", ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max), num(float64(s.Count)))
 	} else if r.Scenario == "hot" {
 		row("scroll→ghost latency", "no samples")
+	}
+	for _, x := range []struct {
+		k string
+		s *Summary
+	}{{"  same node", r.LatencySameMs}, {"  cross node", r.LatencyCrossMs}} {
+		if s := x.s; s != nil {
+			row(x.k, "p50 %s  p95 %s  p99 %s  max %s  (%s samples)", ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max), num(float64(s.Count)))
+		}
 	}
 	row("updates received/s", "%s", num(r.UpdatesPerSec))
 	if r.FramesPerClientPerSec > 0 {

@@ -219,6 +219,11 @@ type Flow struct {
 	// Latency is scroll-to-ghost latency in ms, one value per moves entry
 	// whose position carried a send time.
 	Latency Histogram `json:"latency_ms"`
+	// LatencySame and LatencyCross split Latency by whether the mover
+	// joined the same target as the receiver (several --targets only, and
+	// only movers this process knows).
+	LatencySame  Histogram `json:"latency_same_node_ms"`
+	LatencyCross Histogram `json:"latency_cross_node_ms"`
 }
 
 func (f *Flow) merge(o *Flow) {
@@ -237,6 +242,8 @@ func (f *Flow) merge(o *Flow) {
 	f.Invalid += o.Invalid
 	f.OwnMoves += o.OwnMoves
 	f.Latency.Merge(&o.Latency)
+	f.LatencySame.Merge(&o.LatencySame)
+	f.LatencyCross.Merge(&o.LatencyCross)
 }
 
 // Stats is everything one worker (or all of them, merged) measured. Total
