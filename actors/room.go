@@ -64,7 +64,6 @@ type room struct {
 
 	pending []readtag.Move // moves since the last tick, one per reader
 	index   map[string]int // reader id → position in pending
-	ours    []readtag.Move // this node's own moves since the last tick, for the tracker
 	timer   *time.Timer    // the next tick, nil when none is due
 	flushed time.Time      // the last tick
 
@@ -278,7 +277,10 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 		}
 	}
 	if own && r.tracker != nil {
-		r.ours = append(r.ours, readtag.Move{ID: id, Position: position})
+		// At once, not at our tick: the tracker batches for its peers on
+		// its own short timer, so a move waits for one tick (the peer's),
+		// not two.
+		c.Send(r.tracker, localMove{post: r.slug, move: readtag.Move{ID: id, Position: position}})
 	}
 	r.schedule(c)
 }
@@ -302,11 +304,9 @@ func (r *room) flush(c *actor.Context) {
 	if r.crowd {
 		r.flushed = time.Now()
 		r.crowdFlush(c)
-		r.tellTracker(c)
 		return
 	}
 	if len(r.pending) == 0 {
-		r.tellTracker(c)
 		return
 	}
 	r.flushed = time.Now()
@@ -319,30 +319,6 @@ func (r *room) flush(c *actor.Context) {
 		}
 		c.Send(m.conn, movesMsg{moves: moves})
 	}
-	r.tellTracker(c)
-}
-
-// tellTracker hands this tick's own moves to the tracker (cluster mode).
-func (r *room) tellTracker(c *actor.Context) {
-	if len(r.ours) > 0 {
-		c.Send(r.tracker, localMoves{post: r.slug, moves: dedupe(r.ours)})
-		r.ours = nil
-	}
-}
-
-// dedupe keeps the last move of each reader, in order of last move.
-func dedupe(moves []readtag.Move) []readtag.Move {
-	last := make(map[string]int, len(moves))
-	for i, m := range moves {
-		last[m.ID] = i
-	}
-	out := moves[:0]
-	for i, m := range moves {
-		if last[m.ID] == i {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 func (r *room) leave(c *actor.Context, msg readerGone) {
