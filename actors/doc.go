@@ -70,10 +70,9 @@
 // Between nodes (cluster mode), every room also reports its own readers to
 // the node's tracker, and the tracker feeds it the other nodes' readers:
 //
-//	room ──localJoin / localMove (each as it comes) / localLeave──▶ tracker
+//	room ──localJoin / localMoves (at most every 10 ms, apart from its tick) / localLeave──▶ tracker
 //	tracker ──Envelope{Deltas seq=n}──▶ every peer's tracker ──remoteJoin / remoteMoves / remoteLeave──▶ its room
-//	        (moves gathered for at most 10 ms, so a move waits for one tick, the
-//	        peer room's, not for its own room's tick too; joins and leaves at once)
+//	        (so a move waits for one tick, the peer room's, not for its own room's too)
 //	room (new) ──roomSubscribe──▶ tracker ──remoteSnapshot──▶ room (joins wait for it)
 //	tracker ──Envelope{Heartbeat seq}──▶ every peer's tracker (every 0.5 s)
 //	provider ──Envelope{Heartbeat hears=<its incarnation>, addr}──▶ every peer's provider (every 0.5 s)

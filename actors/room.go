@@ -38,6 +38,9 @@ func (m readerGone) traceInfo() (string, string, []any) { return m.id, "", []any
 // tick makes a room send the moves it collected.
 type tick struct{}
 
+// tellTracker makes a room hand its own moves to the tracker (cluster mode).
+type tellTracker struct{}
+
 // room is one post's dynamic supervisor: it spawns a reader actor per
 // connection, keeps the table of who is where, and sends each connection
 // at most one batch per tick with the latest position of everyone who moved
@@ -64,6 +67,9 @@ type room struct {
 
 	pending []readtag.Move // moves since the last tick, one per reader
 	index   map[string]int // reader id → position in pending
+	ours    []readtag.Move // own moves not yet handed to the tracker
+	oursAt  *time.Timer    // when they go (every movesEvery, not at the tick), nil when none is due
+	oursOut time.Time      // when they last went
 	timer   *time.Timer    // the next tick, nil when none is due
 	flushed time.Time      // the last tick
 
@@ -120,6 +126,9 @@ func (r *room) Receive(c *actor.Context) {
 		r.move(c, msg.id, msg.position, true)
 	case tick:
 		r.flush(c)
+	case tellTracker:
+		r.oursAt = nil
+		r.tellTracker(c)
 	case readerGone:
 		r.leave(c, msg)
 	case remoteSnapshot:
@@ -146,6 +155,9 @@ func (r *room) Receive(c *actor.Context) {
 	case actor.Stopped:
 		if r.timer != nil {
 			r.timer.Stop()
+		}
+		if r.oursAt != nil {
+			r.oursAt.Stop()
 		}
 		if r.tracker != nil {
 			c.Send(r.tracker, roomUnsubscribe{post: r.slug, room: c.PID()})
@@ -277,10 +289,10 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 		}
 	}
 	if own && r.tracker != nil {
-		// At once, not at our tick: the tracker batches for its peers on
-		// its own short timer, so a move waits for one tick (the peer's),
-		// not two.
-		c.Send(r.tracker, localMove{post: r.slug, move: readtag.Move{ID: id, Position: position}})
+		r.ours = append(r.ours, readtag.Move{ID: id, Position: position})
+		if r.oursAt == nil {
+			r.oursAt = after(c.Engine(), c.PID(), max(0, movesEvery-time.Since(r.oursOut)), tellTracker{})
+		}
 	}
 	r.schedule(c)
 }
@@ -319,6 +331,30 @@ func (r *room) flush(c *actor.Context) {
 		}
 		c.Send(m.conn, movesMsg{moves: moves})
 	}
+}
+
+// tellTracker hands our own moves to the tracker (cluster mode).
+func (r *room) tellTracker(c *actor.Context) {
+	if len(r.ours) > 0 {
+		r.oursOut = time.Now()
+		c.Send(r.tracker, localMoves{post: r.slug, moves: dedupe(r.ours)})
+		r.ours = nil
+	}
+}
+
+// dedupe keeps the last move of each reader, in order of last move.
+func dedupe(moves []readtag.Move) []readtag.Move {
+	last := make(map[string]int, len(moves))
+	for i, m := range moves {
+		last[m.ID] = i
+	}
+	out := moves[:0]
+	for i, m := range moves {
+		if last[m.ID] == i {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (r *room) leave(c *actor.Context, msg readerGone) {

@@ -13,15 +13,14 @@ import (
 
 // Messages between a node's rooms and its tracker.
 type (
-	// localJoin, localMove and localLeave report this node's own readers
-	// (a room sends each move as it comes, not at its tick).
+	// localJoin, localMoves and localLeave report this node's own readers.
 	localJoin struct {
 		post   string
 		reader readtag.Reader
 	}
-	localMove struct {
-		post string
-		move readtag.Move
+	localMoves struct {
+		post  string
+		moves []readtag.Move
 	}
 	localLeave struct {
 		post string
@@ -51,14 +50,15 @@ type (
 	}
 	// syncTick makes the tracker heartbeat and retry pending syncs.
 	syncTick struct{}
-	// sendMoves makes the tracker send the moves it gathered.
-	sendMoves struct{}
 )
 
-// movesEvery is how long a tracker gathers its node's moves into one Deltas
-// for its peers: at most one batch per peer this often, so a move reaches
-// the peer's room within about this (plus the network) and then waits only
-// for that room's tick. A room's own tick (50 ms) would be a second wait.
+// movesEvery is how often, at most, a room hands its own readers' moves to
+// the tracker, which sends them to the peers at once: a move then reaches
+// a peer's room within about this (plus the network) and waits only for
+// that room's tick, instead of waiting for our room's tick (50 ms) first.
+// Not per move: every message to an idle actor starts a goroutine in
+// Hollywood, and a Deltas per move would cost a write and a wake-up on
+// every peer.
 const movesEvery = 10 * time.Millisecond
 
 type remoteReader struct {
@@ -67,8 +67,8 @@ type remoteReader struct {
 }
 
 func (m localJoin) traceInfo() (string, string, []any) { return m.reader.ID, m.post, nil }
-func (m localMove) traceInfo() (string, string, []any) {
-	return m.move.ID, m.post, []any{"position", m.move.Position}
+func (m localMoves) traceInfo() (string, string, []any) {
+	return "", m.post, []any{"moves", len(m.moves)}
 }
 func (m localLeave) traceInfo() (string, string, []any) { return m.id, m.post, nil }
 func (m roomSubscribe) traceInfo() (string, string, []any) {
@@ -119,12 +119,6 @@ type tracker struct {
 	peers  map[string]*peerState // by node id, members only
 	rooms  map[string]*actor.PID // subscribed rooms, by post
 	repeat actor.SendRepeater
-
-	// moves not sent yet (at most one per reader), and when they go
-	moves     []*clusterpb.Delta
-	moveIndex map[string]int // reader id → index in moves
-	movesAt   *time.Timer    // nil when none is due
-	movesSent time.Time
 }
 
 type localEntry struct {
@@ -154,8 +148,6 @@ func newTracker(sys *system, node string, l *links, cfg ClusterConfig, stats *cl
 			local: make(map[string]localEntry),
 			peers: make(map[string]*peerState),
 			rooms: make(map[string]*actor.PID),
-
-			moveIndex: make(map[string]int),
 		}
 	}
 }
@@ -167,22 +159,24 @@ func (t *tracker) Receive(c *actor.Context) {
 		t.repeat = c.Engine().SendRepeat(c.PID(), syncTick{}, t.cfg.Heartbeat)
 	case actor.Stopped:
 		t.repeat.Stop()
-		if t.movesAt != nil {
-			t.movesAt.Stop()
-		}
 		c.Engine().Unsubscribe(c.PID())
 
 	case localJoin:
-		t.sendMoves(c) // keep the order the room reported in
 		t.local[msg.reader.ID] = localEntry{post: msg.post, reader: msg.reader}
 		t.broadcast(c, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_JOIN, Post: msg.post, Reader: pbReader(msg.reader)})
-	case localMove:
-		t.localMove(c, msg)
-	case sendMoves:
-		t.movesAt = nil
-		t.sendMoves(c)
+	case localMoves:
+		deltas := make([]*clusterpb.Delta, 0, len(msg.moves))
+		for _, m := range msg.moves {
+			e, ok := t.local[m.ID]
+			if !ok {
+				continue
+			}
+			e.reader.Position = m.Position
+			t.local[m.ID] = e
+			deltas = append(deltas, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_MOVE, Post: msg.post, Reader: &clusterpb.Reader{Id: m.ID, Position: m.Position}})
+		}
+		t.broadcast(c, deltas...)
 	case localLeave:
-		t.sendMoves(c)
 		delete(t.local, msg.id)
 		t.broadcast(c, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_LEAVE, Post: msg.post, Reader: &clusterpb.Reader{Id: msg.id}})
 
@@ -224,41 +218,6 @@ func (t *tracker) Receive(c *actor.Context) {
 	case *clusterpb.Envelope:
 		t.receive(c, msg)
 	}
-}
-
-// localMove records one of our readers' moves and gathers it for the peers:
-// the first after a quiet spell goes out at once (through the inbox, so that
-// moves already queued join it), later ones at most every movesEvery.
-func (t *tracker) localMove(c *actor.Context, msg localMove) {
-	m := msg.move
-	e, ok := t.local[m.ID]
-	if !ok {
-		return
-	}
-	e.reader.Position = m.Position
-	t.local[m.ID] = e
-	if i, ok := t.moveIndex[m.ID]; ok && t.moves[i].GetPost() == msg.post {
-		t.moves[i].Reader.Position = m.Position
-	} else {
-		t.moveIndex[m.ID] = len(t.moves)
-		t.moves = append(t.moves, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_MOVE, Post: msg.post, Reader: &clusterpb.Reader{Id: m.ID, Position: m.Position}})
-	}
-	if t.movesAt == nil {
-		t.movesAt = after(c.Engine(), c.PID(), max(0, movesEvery-time.Since(t.movesSent)), sendMoves{})
-	}
-}
-
-// sendMoves broadcasts the gathered moves as one Deltas. A due timer stays:
-// its sendMoves then finds nothing, or what came since.
-func (t *tracker) sendMoves(c *actor.Context) {
-	if len(t.moves) == 0 {
-		return
-	}
-	t.movesSent = time.Now()
-	moves := t.moves
-	t.moves = nil
-	clear(t.moveIndex)
-	t.broadcast(c, moves...)
 }
 
 // broadcast numbers our deltas and sends them to every member peer. The
