@@ -41,6 +41,14 @@ every 10 s, so latencies of 10 s or more alias. Only delivered positions are
 measured: readtag coalesces moves per 50 ms tick, so what is measured is what a
 reader sees. Welcome and join positions are not samples.
 
+With several --targets, hot also splits the latency into same node (the
+reader that moved joined the same target as the receiver) and cross node
+(another target), from each reader's target as of its welcome; movers owned
+by another worker process are left out of the split. In crowd mode a
+reader is shown the readers nearest to it, and with positions that encode
+send times those are the ones whose moves arrived fastest: the split's
+counts show how many samples each side had.
+
 Percentiles come from a log-linear histogram (exact below 128 ms, within 1/64
 above); --json includes its buckets for charts.
 
