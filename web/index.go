@@ -159,6 +159,7 @@ func (s *Server) handleIndexUpgrade(c *fiber.Ctx) error {
 // frames and pings; the reader only notices pongs and the end, since a
 // visitor has nothing to say (a data frame closes the socket with 1008).
 func (s *Server) serveIndexWS(ws *fws.Conn) {
+	defer ws.Close() // the server keeps hijacked connections (see New)
 	sub := s.index.subscribe()
 	if sub == nil {
 		_ = ws.WriteControl(websocket.CloseMessage,

@@ -46,14 +46,20 @@ const (
 
 // outbox is the readtag.Client of one WebSocket: a bounded queue that the
 // engine fills without ever blocking and that one writer goroutine drains.
+// The writer runs only while there is work: the first item (or ping, or
+// close) queued to an idle outbox starts it, and it exits once the queue is
+// empty, so an idle reader holds no goroutine for writing. Starting it
+// under mu, only when none runs, keeps it to one writer per socket
+// (concurrent WebSocket writes panic).
 // Moves coalesce: while a moves frame is still queued, later moves merge
 // into it (latest position wins), so a slow reader gets fewer, fuller frames
 // instead of a backlog. A reader that still falls limit frames behind is
 // closed, never allowed to hold memory or a room hostage.
 type outbox struct {
 	limit   int
-	wake    chan struct{} // signalled when there is work; capacity 1
 	metrics *metrics      // nil in unit tests
+	write   func(*outbox) // the writer, run on a new goroutine; nil in unit tests
+	bucket  int           // the ping sweeper's bucket (see pinger)
 
 	mu      sync.Mutex
 	you     string // the reader's own id, skipped in moves
@@ -63,11 +69,15 @@ type outbox struct {
 	closing bool
 	code    int // close frame to send after the queue; 0 sends none
 	reason  string
-	failed  error // the write that failed, if one did
+	failed  error         // the write that failed, if one did
+	ping    bool          // a ping is due
+	writing bool          // a writer is running, or ended is set: none may start
+	ended   bool          // the writer is done for good (closed or failed)
+	exited  chan struct{} // made by stop to wait for a running writer's end
 }
 
 func newOutbox(limit int, m *metrics) *outbox {
-	return &outbox{limit: limit, wake: make(chan struct{}, 1), metrics: m}
+	return &outbox{limit: limit, metrics: m}
 }
 
 func (o *outbox) Welcome(you readtag.Reader, others []readtag.Reader) {
@@ -199,22 +209,58 @@ func (o *outbox) closeLocked(code int, reason string) {
 
 // stop ends the writer without a close frame: the peer has gone (or the
 // WebSocket library already answered its close), so queued frames are moot.
+// It returns once no writer runs or ever will: the socket is then free.
 func (o *outbox) stop() {
 	o.mu.Lock()
 	if !o.closing {
 		o.queue = o.queue[:0]
-		o.closeLocked(0, "")
+		o.closing, o.code, o.reason = true, 0, ""
+	}
+	var wait chan struct{}
+	if o.writing && !o.ended {
+		if o.exited == nil {
+			o.exited = make(chan struct{})
+		}
+		wait = o.exited // the writer sees closing and ends
+	} else {
+		o.writing, o.ended = true, true
+	}
+	o.mu.Unlock()
+	if wait != nil {
+		<-wait
+	}
+}
+
+// fail records that a write failed (a stalled or vanished client); the
+// writer, which calls it, then ends.
+func (o *outbox) fail(err error) {
+	o.mu.Lock()
+	o.failed = err
+	if !o.closing {
+		o.queue = o.queue[:0]
+		o.closing, o.code, o.reason = true, 0, ""
 	}
 	o.mu.Unlock()
 }
 
-// fail records that a write failed (a stalled or vanished client) and
-// stops the writer.
-func (o *outbox) fail(err error) {
+// finish marks the writer done for good; it is the writer's last call.
+func (o *outbox) finish() {
 	o.mu.Lock()
-	o.failed = err
+	o.ended = true
+	if o.exited != nil {
+		close(o.exited)
+	}
 	o.mu.Unlock()
-	o.stop()
+}
+
+// pingDue asks the writer to send a ping (the shared pinger calls it).
+func (o *outbox) pingDue() {
+	o.mu.Lock()
+	if !o.closing {
+		o.ping = true
+		o.signal()
+	}
+	o.mu.Unlock()
 }
 
 func (o *outbox) failure() error {
@@ -229,11 +275,38 @@ func (o *outbox) closed() bool {
 	return o.closing
 }
 
+// signal starts the writer if none runs; o.mu is held.
 func (o *outbox) signal() {
-	select {
-	case o.wake <- struct{}{}:
-	default:
+	if o.writing || o.write == nil {
+		return
 	}
+	o.writing = true
+	go o.write(o)
+}
+
+// work is what the writer takes from the outbox in one go.
+type work struct {
+	ping    bool
+	batch   []item
+	closing bool // send a close frame with code (unless 0) after the batch, then end
+	code    int
+	reason  string
+}
+
+// next hands the writer what is queued; ok is false when there is nothing,
+// and the writer must then exit (a later item starts a new one).
+func (o *outbox) next() (w work, ok bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.queue) == 0 && !o.closing && !o.ping {
+		o.writing = false
+		return w, false
+	}
+	w.ping, o.ping = o.ping && !o.closing, false
+	w.batch, o.queue = o.queue, o.spare[:0]
+	o.spare = nil
+	w.closing, w.code, w.reason = o.closing, o.code, o.reason
+	return w, true
 }
 
 // take hands the writer everything queued, and whether to close after it.

@@ -119,6 +119,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[*outbox]struct{}
+	pinger   *pinger // started with the first WebSocket
 	stopping bool
 	handlers sync.WaitGroup
 	listener *trackingListener
@@ -208,7 +209,15 @@ func New(cfg Config) (*Server, error) {
 		ReadTimeout:           10 * time.Second,
 		WriteTimeout:          10 * time.Second,
 		IdleTimeout:           60 * time.Second,
+		// A request's 4 KiB reader goes back to fasthttp's pool once read
+		// when nothing more is buffered, so a WebSocket does not keep it
+		// for its whole life (docs/perf/draft-mem.md has what it costs).
+		ReduceMemoryUsage: true,
 	})
+	// The WebSocket handlers return right after the upgrade (serveWS), so
+	// that fasthttp releases the request; they close the connections
+	// themselves.
+	s.app.Server().KeepHijackedConns = true
 	s.routes()
 	if cfg.MetricsApart {
 		s.private = fiber.New(fiber.Config{AppName: "readtag-metrics", DisableStartupMessage: true,
@@ -243,7 +252,9 @@ func (s *Server) routes() {
 	}
 	s.app.Get("/ws/posts/:slug", s.handleUpgrade, fws.New(s.serveWS, fws.Config{
 		// Origins are checked in handleUpgrade (same-origin by default).
-		ReadBufferSize:  1024,
+		// Client frames are small scrolls (at most MaxFrameBytes, read in
+		// pieces if bigger than the buffer).
+		ReadBufferSize:  256,
 		WriteBufferSize: 1024,
 		// Idle connections hold no write buffer: it is taken for a write
 		// and given back (most readers of most posts are idle most of the time).
@@ -340,6 +351,10 @@ func (s *Server) track(ob *outbox) bool {
 		return false
 	}
 	s.conns[ob] = struct{}{}
+	if s.pinger == nil {
+		s.pinger = newPinger(s.cfg.PingInterval)
+	}
+	s.pinger.add(ob)
 	s.handlers.Add(1)
 	s.metrics.connections.Inc()
 	s.metrics.joins.Inc()
@@ -349,6 +364,7 @@ func (s *Server) track(ob *outbox) bool {
 func (s *Server) untrack(ob *outbox) {
 	s.mu.Lock()
 	delete(s.conns, ob)
+	s.pinger.remove(ob)
 	s.mu.Unlock()
 	s.metrics.connections.Dec()
 	s.handlers.Done()
@@ -370,6 +386,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopping = true
 	for ob := range s.conns {
 		ob.close(closeGoingAway, "server shutting down")
+	}
+	if s.pinger != nil {
+		s.pinger.stop()
 	}
 	tl := s.listener
 	s.mu.Unlock()

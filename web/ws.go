@@ -9,9 +9,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"reflect"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -126,19 +129,60 @@ func CanonicalOrigin(s string) (string, error) {
 	return scheme + "://" + host, nil
 }
 
-// serveWS runs one reader's WebSocket: this goroutine reads, one writer
-// goroutine writes (concurrent writes would panic), and nothing touches ws
-// after it returns (Fiber hands the wrapper to the next client).
-func (s *Server) serveWS(ws *fws.Conn) {
-	slug := ws.Params("slug")
-	id, _ := ws.Locals(localReader).(string)
-	hidden, _ := ws.Locals(localHidden).(bool)
+// serveWS takes one reader's WebSocket from contrib/websocket and runs it
+// on a goroutine of its own, returning at once: fasthttp then releases the
+// upgrade request's context and buffers, and contrib its header maps, which
+// an idle reader would otherwise hold for its whole life (the server keeps
+// hijacked connections open: runWS closes them). Nothing may touch c after
+// return (contrib hands the wrapper to the next client), so only the
+// underlying *websocket.Conn and copies of the strings go on.
+func (s *Server) serveWS(c *fws.Conn) {
+	slug := c.Params("slug")
+	id, _ := c.Locals(localReader).(string)
+	hidden, _ := c.Locals(localHidden).(bool)
+	ws := c.Conn
+	if !detachable(ws) {
+		s.runWS(ws, slug, id, hidden)
+		return
+	}
+	go s.runWS(ws, slug, id, hidden)
+}
+
+// detachable reports whether ws can outlive the upgrade handler: fasthttp
+// hands the hijacked connection its request reader when the client sent
+// bytes after the upgrade request before the 101 (the reader is buffered),
+// and releases that reader when the handler returns. With
+// ReduceMemoryUsage it otherwise hands the bare connection.
+func detachable(ws *websocket.Conn) bool {
+	v := reflect.ValueOf(ws.NetConn())
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct ||
+		v.Elem().Type().PkgPath() != "github.com/valyala/fasthttp" {
+		return false
+	}
+	r := v.Elem().FieldByName("r")
+	if !r.IsValid() || r.Kind() != reflect.Interface || r.IsNil() {
+		return false
+	}
+	return r.Elem().Type().Implements(reflect.TypeFor[net.Conn]())
+}
+
+// runWS runs one reader's WebSocket: this goroutine reads, a writer that
+// the outbox starts when it has work writes (concurrent writes would
+// panic), and the connection is closed on return.
+func (s *Server) runWS(ws *websocket.Conn, slug, id string, hidden bool) {
+	defer ws.Close()
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("websocket handler panicked", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
 	log := s.log // per-connection attributes only when they will be used
 	if s.debug {
 		log = s.log.With("reader", id, "post", slug)
 	}
 
 	ob := newOutbox(s.cfg.OutboxLimit, s.metrics)
+	ob.write = func(ob *outbox) { s.write(ws, ob, log) }
 	if !s.track(ob) {
 		_ = ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(closeGoingAway, "server shutting down"), time.Now().Add(time.Second))
@@ -148,22 +192,16 @@ func (s *Server) serveWS(ws *fws.Conn) {
 	log.Debug("websocket open")
 
 	sess := s.presence.Join(slug, id, hidden, ob)
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		s.write(ws, ob, log)
-	}()
 	reason := s.read(ws, ob, sess, log)
 	s.metrics.leaves.WithLabelValues(leaveBy(reason)).Inc()
 	sess.Leave()
 	ob.stop()
-	<-writerDone
 	log.Debug("websocket closed", "why", reason)
 }
 
 // read is the reader's incoming side: frames are checked and turned into
 // scrolls; bad ones get an error frame and the connection stays open.
-func (s *Server) read(ws *fws.Conn, ob *outbox, sess interface{ Scroll(float64) }, log *slog.Logger) string {
+func (s *Server) read(ws *websocket.Conn, ob *outbox, sess interface{ Scroll(float64) }, log *slog.Logger) string {
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
 	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) }
 	extend()
@@ -285,46 +323,51 @@ func readError(err error) string {
 	return err.Error()
 }
 
-// write is the connection's only writer: it drains the outbox, pings, and
-// sends the close frame the server asked for.
-func (s *Server) write(ws *fws.Conn, ob *outbox, log *slog.Logger) {
-	ping := time.NewTicker(s.cfg.PingInterval)
-	defer ping.Stop()
-	var buf []byte
+// encodeBufs holds frame encode buffers between writer runs: a writer runs
+// only while its outbox has work, so idle readers keep none.
+var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// write is the connection's only writer (see outbox): it drains the outbox,
+// sends the pings the pinger asks for, and the close frame the server asked
+// for, then exits until there is work again.
+func (s *Server) write(ws *websocket.Conn, ob *outbox, log *slog.Logger) {
+	bp := encodeBufs.Get().(*[]byte)
+	defer encodeBufs.Put(bp)
 	for {
-		select {
-		case <-ob.wake:
-		case <-ping.C:
+		w, ok := ob.next()
+		if !ok {
+			return
+		}
+		if w.ping {
 			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteWait)); err != nil {
 				s.abort(ws, ob, err)
 				return
 			}
-			continue
 		}
-		batch, closing, code, reason := ob.take()
 		you := ob.self()
-		for i := range batch {
+		for i := range w.batch {
 			var ok bool
-			buf, ok = encode(buf[:0], &batch[i], you)
+			*bp, ok = encode((*bp)[:0], &w.batch[i], you)
 			if !ok {
 				continue
 			}
+			buf := *bp
 			_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
 			if err := ws.WriteMessage(websocket.TextMessage, buf); err != nil {
 				log.Debug("websocket write failed", "err", err)
 				s.abort(ws, ob, err)
 				return
 			}
-			s.metrics.outByKind[batch[i].kind].Inc()
+			s.metrics.outByKind[w.batch[i].kind].Inc()
 			s.metrics.bytesOut.Add(float64(len(buf)))
-			s.metrics.outboxDelay.Observe(time.Since(batch[i].at).Seconds())
+			s.metrics.outboxDelay.Observe(time.Since(w.batch[i].at).Seconds())
 			if s.debug {
-				log.Debug("websocket frame out", "type", batch[i].kind.String(), "bytes", len(buf))
+				log.Debug("websocket frame out", "type", w.batch[i].kind.String(), "bytes", len(buf))
 			}
 		}
-		ob.done(batch)
-		if closing {
-			if code != 0 {
+		ob.done(w.batch)
+		if w.closing {
+			if code, reason := w.code, w.reason; code != 0 {
 				if len(reason) > 123 { // the close frame's limit
 					reason = reason[:123]
 				}
@@ -334,16 +377,18 @@ func (s *Server) write(ws *fws.Conn, ob *outbox, log *slog.Logger) {
 				// Give the client a moment to answer the close, then stop reading.
 				_ = ws.SetReadDeadline(time.Now().Add(time.Second))
 			}
+			ob.finish()
 			return
 		}
 	}
 }
 
 // abort ends a connection whose writes fail: the reader loop stops at once
-// and reports why.
-func (s *Server) abort(ws *fws.Conn, ob *outbox, err error) {
+// and reports why, and the writer ends.
+func (s *Server) abort(ws *websocket.Conn, ob *outbox, err error) {
 	ob.fail(err)
 	_ = ws.SetReadDeadline(time.Now())
+	ob.finish()
 }
 
 func truncate(b []byte, n int) string {
