@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ type options struct {
 	publicURL      string
 	cluster        *actors.ClusterConfig // nil: a single node
 	limits         limits
+	memoryLimit    int64 // bytes; 0: none set here
 }
 
 func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (*options, error) {
@@ -76,6 +78,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	insecure := fset.Bool("cluster-insecure", env("cluster-insecure", "") == "true" || env("cluster-insecure", "") == "1",
 		"cluster mode without TLS, for trying it on one machine: only when the\ncluster address and every peer are loopback (READTAG_CLUSTER_INSECURE)")
 	lim := addLimitFlags(fset, env)
+	memLimit := fset.String("memory-limit", env("memory-limit", ""), "soft memory `size` for the Go runtime (512MiB, 1GiB, ...): past it, garbage is\ncollected sooner; not a hard cap (READTAG_MEMORY_LIMIT; unset: GOMEMLIMIT or none)")
 	publicURL := fset.String("public-url", env("public-url", ""), "the site's `url` as readers reach it (https://blog.example.com), for the feed,\nsitemap and canonical links; unset: taken from each request's Host (READTAG_PUBLIC_URL)")
 	fset.Usage = func() {} // the flag package calls it on every error too
 	if err := fset.Parse(args); err != nil {
@@ -124,6 +127,9 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	}
 	o.trace = t
 	if o.limits, err = lim.parse(o.addr); err != nil {
+		return nil, &usageError{err}
+	}
+	if o.memoryLimit, err = parseMemoryLimit(*memLimit); err != nil {
 		return nil, &usageError{err}
 	}
 	if err := o.parseCluster(*nodeID, *clusterAddr, *peers); err != nil {
@@ -223,6 +229,10 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	log := o.logger(stdout)
 	// Hollywood logs through the default logger: keep it on our stream.
 	slog.SetDefault(log)
+	if o.memoryLimit > 0 {
+		debug.SetMemoryLimit(o.memoryLimit)
+		log.Info("memory limit", "bytes", o.memoryLimit)
+	}
 
 	postsFS, viewsFS := fs.FS(posts.Embedded), fs.FS(views.Embedded)
 	if o.postsDir != "" {

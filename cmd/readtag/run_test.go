@@ -278,6 +278,7 @@ func TestBadFlagExitCode(t *testing.T) {
 	}{
 		{[]string{"--no-such-flag"}, "readtag: flag provided but not defined: -no-such-flag\nRun 'readtag --help' for usage.\n"},
 		{[]string{"--addr", "127.0.0.1:99999"}, "readtag: --addr \"127.0.0.1:99999\": port \"99999\": want a number from 0 to 65535\nRun 'readtag --help' for usage.\n"},
+		{[]string{"--memory-limit", "lots"}, "readtag: --memory-limit: \"lots\" is not a size like 512MiB or 1GiB\nRun 'readtag --help' for usage.\n"},
 	} {
 		var stdout, stderr bytes.Buffer
 		cmd := exec.Command(bin, tc.args...)
