@@ -7,8 +7,8 @@ import (
 	"github.com/readtag/readtag"
 )
 
-// The writer goroutine (ws.go) encodes every frame into one buffer that it
-// reuses for the life of the connection (buf = encode(buf[:0], ...)), so
+// The writer (ws.go) encodes every frame into one buffer that it takes from
+// a pool for each run (buf = encode(buf[:0], ...)), so
 // these benchmarks do the same: once the buffer has grown to the frame's
 // size, allocs/op is what the hot path really allocates per frame.
 
