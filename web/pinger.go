@@ -56,22 +56,37 @@ func (p *pinger) stop() {
 func (p *pinger) run() {
 	t := time.NewTicker(p.tick)
 	defer t.Stop()
-	for b := 0; ; b = (b + 1) % len(p.buckets) {
+	n := int64(len(p.buckets))
+	last := time.Now().UnixNano() / int64(p.tick) // the last slot swept
+	for {
 		select {
 		case <-p.quit:
 			return
-		case <-t.C:
+		case now := <-t.C:
+			// Slots follow the clock, not the ticks received: a late or
+			// dropped tick (a busy machine) is made up by sweeping every
+			// bucket it skipped, so none waits longer than the interval.
+			slot := now.UnixNano() / int64(p.tick)
+			last = max(last, slot-n) // at most every bucket once
+			for last < slot {
+				last++
+				p.sweep(int(last % n))
+			}
 		}
-		p.mu.Lock()
-		due := p.due[:0]
-		for ob := range p.buckets[b] {
-			due = append(due, ob)
-		}
-		p.mu.Unlock()
-		for _, ob := range due {
-			ob.pingDue()
-		}
-		clear(due)
-		p.due = due
 	}
+}
+
+// sweep queues a ping into every outbox of bucket b.
+func (p *pinger) sweep(b int) {
+	p.mu.Lock()
+	due := p.due[:0]
+	for ob := range p.buckets[b] {
+		due = append(due, ob)
+	}
+	p.mu.Unlock()
+	for _, ob := range due {
+		ob.pingDue()
+	}
+	clear(due)
+	p.due = due
 }
