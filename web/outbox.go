@@ -299,7 +299,11 @@ func (o *outbox) next() (w work, ok bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if len(o.queue) == 0 && !o.closing && !o.ping {
+		// Going idle: the arrays go too (an item is 264 bytes, and a
+		// reader's joins grow them to several), so an idle reader holds
+		// none; a busy one allocates one per writer run.
 		o.writing = false
+		o.queue, o.spare = nil, nil
 		return w, false
 	}
 	w.ping, o.ping = o.ping && !o.closing, false
