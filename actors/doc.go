@@ -129,8 +129,8 @@
 // each conn at most one message per tick (plus one per join and leave), and a
 // conn hands everything to a Client that never blocks (web's outbox, which
 // coalesces moves and closes clients that fall too far behind). Actors are
-// spawned with a 16-slot inbox (about 1 KB idle, against about 28 KB with
-// Hollywood's default).
+// spawned with a 4-slot inbox (a few hundred bytes idle, against about 28 KB
+// with Hollywood's default; it doubles when it must).
 //
 // # Tracing
 //
