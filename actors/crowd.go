@@ -16,6 +16,12 @@ import (
 // latest movers) plus a density summary of the whole room. A frame then
 // stays under 4 KiB whatever the room's size.
 
+// slowTickReaders is the room size (readers on every node) from which a
+// crowd-mode room ticks at twice Config.Tick (100 ms by default): at 5,000
+// readers a 50 ms tick is 100,000 frames a second, each its own write, and
+// every reader's view changes every tick (its latest movers do).
+const slowTickReaders = 2000
+
 // bandCount is the number of density bands: 2 % of the article each.
 const bandCount = 50
 

@@ -321,7 +321,16 @@ func (r *room) schedule(c *actor.Context) {
 	if r.timer != nil {
 		return
 	}
-	r.timer = after(c.Engine(), c.PID(), max(0, r.sys.cfg.Tick-time.Since(r.flushed)), tick{})
+	r.timer = after(c.Engine(), c.PID(), max(0, r.tickEvery()-time.Since(r.flushed)), tick{})
+}
+
+// tickEvery is the room's tick: Config.Tick, doubled for a crowd of at
+// least slowTickReaders, where a tick's cost is a frame to every reader.
+func (r *room) tickEvery() time.Duration {
+	if r.crowd && len(r.members) >= slowTickReaders {
+		return 2 * r.sys.cfg.Tick
+	}
+	return r.sys.cfg.Tick
 }
 
 // flush sends every connection the moves of this tick. The slice is shared
