@@ -2,6 +2,8 @@ package web
 
 import (
 	"encoding/json"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -175,5 +177,21 @@ func TestOutboxCoalescesAndBounds(t *testing.T) {
 	o.Join(readtag.Reader{ID: "y"}) // after closing: ignored, never blocks
 	if batch, _, _, _ := o.take(); len(batch) != 0 {
 		t.Errorf("queued after close: %v", batch)
+	}
+}
+
+// appendPosition writes what strconv.AppendFloat would, for every
+// four-decimal position and for values that are not.
+func TestAppendPosition(t *testing.T) {
+	for i := 0; i <= 10000; i++ {
+		p := roundPosition(float64(i) / 10000)
+		if got, want := string(appendPosition(nil, p)), strconv.FormatFloat(p, 'f', -1, 64); got != want {
+			t.Fatalf("appendPosition(%v) = %q, want %q", p, got, want)
+		}
+	}
+	for _, p := range []float64{0.12345, 1.5, -0.25, 1e-9, 0.1 + 0.2, math.Copysign(0, -1), math.NaN(), math.Inf(1)} {
+		if got, want := string(appendPosition(nil, p)), strconv.FormatFloat(p, 'f', -1, 64); got != want {
+			t.Fatalf("appendPosition(%v) = %q, want %q", p, got, want)
+		}
 	}
 }
