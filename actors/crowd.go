@@ -2,6 +2,7 @@ package actors
 
 import (
 	"slices"
+	"time"
 
 	"github.com/anthdm/hollywood/actor"
 
@@ -13,7 +14,8 @@ import (
 // unbounded size) and instead sends each of its readers, at most once a
 // tick, one crowdMsg: the changes to the few readers that reader is shown
 // (the CrowdVisible nearest to its own position, a quarter of them the
-// latest movers) plus a density summary of the whole room. A frame then
+// latest movers, each kept for at least recentStay) plus a density summary
+// of the whole room. A frame then
 // stays under 4 KiB whatever the room's size.
 
 // slowTickReaders is the room size (readers on every node) from which a
@@ -80,15 +82,70 @@ func (r *room) checkMode(c *actor.Context) {
 	r.dirty = r.crowd
 }
 
-// noteMover keeps the ids of the readers who moved last, newest first.
+// recentStay is how long a latest mover keeps its place among a room's
+// recent movers before a newer mover may take it. In a hot post someone
+// moves every few microseconds: without it, every reader's recent movers
+// would all be replaced every tick, each a leave and a join with a name in
+// every frame, for ghosts that show for 50 ms.
+const recentStay = time.Second
+
+// recentMover is one of a room's recent movers and when it got its place.
+type recentMover struct {
+	id    string
+	since time.Time
+}
+
+// noteMover gives a mover a place among the recent movers: a free one, or
+// the oldest if that has been held for recentStay; otherwise the mover
+// waits (newest first) for promoteMovers.
 func (r *room) noteMover(id string) {
 	k := max(1, r.sys.cfg.CrowdVisible/recentShare)
-	if i := slices.Index(r.recent, id); i >= 0 {
+	if slices.ContainsFunc(r.recent, func(e recentMover) bool { return e.id == id }) {
+		return
+	}
+	now := time.Now()
+	if len(r.recent) < k || now.Sub(r.recent[0].since) >= recentStay {
+		r.placeMover(id, now, k)
+		return
+	}
+	if i := slices.Index(r.waiting, id); i >= 0 {
+		r.waiting = slices.Delete(r.waiting, i, i+1)
+	}
+	r.waiting = slices.Insert(r.waiting, 0, id)
+	if len(r.waiting) > k {
+		r.waiting = r.waiting[:k]
+	}
+}
+
+// placeMover appends id to the recent movers, dropping the oldest if full.
+func (r *room) placeMover(id string, now time.Time, k int) {
+	if len(r.recent) >= k {
+		r.recent = slices.Delete(r.recent, 0, 1)
+	}
+	r.recent = append(r.recent, recentMover{id: id, since: now})
+}
+
+// promoteMovers gives waiting movers, newest first, the places held for
+// recentStay; it runs every crowd tick.
+func (r *room) promoteMovers() {
+	k := max(1, r.sys.cfg.CrowdVisible/recentShare)
+	now := time.Now()
+	for len(r.waiting) > 0 && (len(r.recent) < k || now.Sub(r.recent[0].since) >= recentStay) {
+		id := r.waiting[0]
+		r.waiting = slices.Delete(r.waiting, 0, 1)
+		if _, ok := r.members[id]; ok && !slices.ContainsFunc(r.recent, func(e recentMover) bool { return e.id == id }) {
+			r.placeMover(id, now, k)
+		}
+	}
+}
+
+// forgetMover takes a reader who left out of the recent and waiting movers.
+func (r *room) forgetMover(id string) {
+	if i := slices.IndexFunc(r.recent, func(e recentMover) bool { return e.id == id }); i >= 0 {
 		r.recent = slices.Delete(r.recent, i, i+1)
 	}
-	r.recent = slices.Insert(r.recent, 0, id)
-	if len(r.recent) > k {
-		r.recent = r.recent[:k]
+	if i := slices.Index(r.waiting, id); i >= 0 {
+		r.waiting = slices.Delete(r.waiting, i, i+1)
 	}
 }
 
@@ -123,11 +180,11 @@ func (r *room) setOrder(order []*member) {
 	r.order = order
 }
 
-// recentMembers is the latest movers still in the room, newest first.
+// recentMembers is the recent movers still in the room.
 func (r *room) recentMembers(into []*member) []*member {
 	out := into[:0]
-	for _, id := range r.recent {
-		if o, ok := r.members[id]; ok {
+	for _, e := range r.recent {
+		if o, ok := r.members[e.id]; ok {
 			out = append(out, o)
 		}
 	}
@@ -213,6 +270,11 @@ func (r *room) crowdFlush(c *actor.Context) {
 	}
 	r.dirty = false
 	r.crowdUpdates(func(m *member, u readtag.Crowd) { c.Send(m.conn, crowdMsg{update: u}) })
+	if len(r.waiting) > 0 {
+		// Ticks go on until the waiting movers have had their places.
+		r.dirty = true
+		r.schedule(c)
+	}
 }
 
 // crowdUpdates computes this tick's view changes and hands each local reader
@@ -226,6 +288,7 @@ func (r *room) crowdUpdates(emit func(*member, readtag.Crowd)) {
 	b := bands(order)
 	bandsChanged := !slices.Equal(b, r.lastBands)
 	r.lastBands = b
+	r.promoteMovers()
 	recent := r.recentMembers(r.recentBuf)
 	r.recentBuf = recent
 	// Room for about what the last tick needed; append grows them if not.

@@ -75,8 +75,9 @@ type room struct {
 
 	// crowd mode (see crowd.go)
 	crowd     bool
-	dirty     bool     // something changed since the last crowd tick
-	recent    []string // the latest movers, newest first
+	dirty     bool          // something changed since the last crowd tick
+	recent    []recentMover // the latest movers, oldest place first
+	waiting   []string      // newer movers waiting for a place, newest first
 	lastBands []int
 	order     []*member // members by position as of the last crowd tick
 	// reused between ticks (see crowdUpdates)
@@ -423,9 +424,7 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 		r.pending = r.pending[:last]
 		delete(r.index, id)
 	}
-	if i := slices.Index(r.recent, id); i >= 0 {
-		r.recent = slices.Delete(r.recent, i, i+1)
-	}
+	r.forgetMover(id)
 	if r.crowd {
 		r.dirty = true
 		r.schedule(c)
