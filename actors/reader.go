@@ -4,8 +4,9 @@ import (
 	"github.com/anthdm/hollywood/actor"
 )
 
-// scroll carries a reader's new position, from the WebSocket handler through
-// the connection actor to the reader actor.
+// scroll carries a reader's new position from the WebSocket handler to the
+// reader actor: through the connection actor until the welcome, then
+// straight (see session.Scroll).
 type scroll struct {
 	position float64
 	// seq numbers a session's scrolls from 1: the session sends them to the
