@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -63,11 +64,14 @@ type conn struct {
 	reader  *actor.PID // nil until welcomed
 	early   *scroll    // latest scroll that arrived before the welcome
 	expires *time.Timer
+	// publish, if set, is where the conn publishes the reader actor once
+	// welcomed, for the session to send scrolls to it directly.
+	publish *atomic.Pointer[actor.PID]
 }
 
-func newConn(slug, id string, hidden bool, client readtag.Client, rooms *actor.PID) actor.Producer {
+func newConn(slug, id string, hidden bool, client readtag.Client, rooms *actor.PID, publish *atomic.Pointer[actor.PID]) actor.Producer {
 	return func() actor.Receiver {
-		return &conn{slug: slug, id: id, hidden: hidden, client: client, rooms: rooms}
+		return &conn{slug: slug, id: id, hidden: hidden, client: client, rooms: rooms, publish: publish}
 	}
 }
 
@@ -79,11 +83,18 @@ func (cn *conn) Receive(c *actor.Context) {
 	case welcome:
 		cn.expires.Stop()
 		cn.reader = msg.reader
-		cn.client.Welcome(msg.you, msg.others)
 		if cn.early != nil {
 			c.Send(cn.reader, *cn.early)
 			cn.early = nil
 		}
+		// Published before the welcome is queued, so every scroll the
+		// client sends once welcomed goes straight to the reader. Scrolls
+		// still queued here reach it after newer ones: their sequence
+		// numbers let the reader drop them.
+		if cn.publish != nil {
+			cn.publish.Store(cn.reader)
+		}
+		cn.client.Welcome(msg.you, msg.others)
 	case scroll:
 		if cn.reader == nil {
 			cn.early = &msg

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"slices"
+	"time"
 
 	"github.com/anthdm/hollywood/actor"
 
@@ -13,8 +14,15 @@ import (
 // unbounded size) and instead sends each of its readers, at most once a
 // tick, one crowdMsg: the changes to the few readers that reader is shown
 // (the CrowdVisible nearest to its own position, a quarter of them the
-// latest movers) plus a density summary of the whole room. A frame then
+// latest movers, each kept for at least recentStay) plus a density summary
+// of the whole room. A frame then
 // stays under 4 KiB whatever the room's size.
+
+// slowTickReaders is the room size (readers on every node) from which a
+// crowd-mode room ticks at twice Config.Tick (100 ms by default): at 5,000
+// readers a 50 ms tick is 100,000 frames a second, each its own write, and
+// every reader's view changes every tick (its latest movers do).
+const slowTickReaders = 2000
 
 // bandCount is the number of density bands: 2 % of the article each.
 const bandCount = 50
@@ -46,22 +54,22 @@ func (r *room) checkMode(c *actor.Context) {
 	}
 	r.pending = r.pending[:0]
 	clear(r.index)
-	var order []*member
+	var order, recent []*member
 	if r.crowd {
 		order = r.byPosition()
+		recent = r.recentMembers(nil)
 	}
-	r.order = order
+	r.setOrder(order)
 	for _, m := range r.members {
 		if m.node != "" {
 			continue
 		}
-		others := make([]readtag.Reader, 0, min(len(r.members), r.sys.cfg.CrowdVisible))
+		var others []readtag.Reader
 		if r.crowd {
-			m.seen = r.visible(order, m, nil)
-			for id := range m.seen {
-				others = append(others, r.members[id].reader)
-			}
+			m.seen = r.visible(order, m, recent, true, nil)
+			others = readers(m.seen)
 		} else {
+			others = make([]readtag.Reader, 0, len(r.members))
 			m.seen, m.spare = nil, nil
 			for _, o := range r.members {
 				if o != m && !o.hidden {
@@ -74,21 +82,79 @@ func (r *room) checkMode(c *actor.Context) {
 	r.dirty = r.crowd
 }
 
-// noteMover keeps the ids of the readers who moved last, newest first.
+// recentStay is how long a latest mover keeps its place among a room's
+// recent movers before a newer mover may take it. In a hot post someone
+// moves every few microseconds: without it, every reader's recent movers
+// would all be replaced every tick, each a leave and a join with a name in
+// every frame, for ghosts that show for 50 ms.
+const recentStay = time.Second
+
+// recentMover is one of a room's recent movers and when it got its place.
+type recentMover struct {
+	id    string
+	since time.Time
+}
+
+// noteMover gives a mover a place among the recent movers: a free one, or
+// the oldest if that has been held for recentStay; otherwise the mover
+// waits (newest first) for promoteMovers.
 func (r *room) noteMover(id string) {
 	k := max(1, r.sys.cfg.CrowdVisible/recentShare)
-	if i := slices.Index(r.recent, id); i >= 0 {
-		r.recent = slices.Delete(r.recent, i, i+1)
+	if slices.ContainsFunc(r.recent, func(e recentMover) bool { return e.id == id }) {
+		return
 	}
-	r.recent = slices.Insert(r.recent, 0, id)
-	if len(r.recent) > k {
-		r.recent = r.recent[:k]
+	now := time.Now()
+	if len(r.recent) < k || now.Sub(r.recent[0].since) >= recentStay {
+		r.placeMover(id, now, k)
+		return
+	}
+	if i := slices.Index(r.waiting, id); i >= 0 {
+		r.waiting = slices.Delete(r.waiting, i, i+1)
+	}
+	r.waiting = slices.Insert(r.waiting, 0, id)
+	if len(r.waiting) > k {
+		r.waiting = r.waiting[:k]
 	}
 }
 
-// byPosition is every member, sorted by position.
+// placeMover appends id to the recent movers, dropping the oldest if full.
+func (r *room) placeMover(id string, now time.Time, k int) {
+	if len(r.recent) >= k {
+		r.recent = slices.Delete(r.recent, 0, 1)
+	}
+	r.recent = append(r.recent, recentMover{id: id, since: now})
+}
+
+// promoteMovers gives waiting movers, newest first, the places held for
+// recentStay; it runs every crowd tick.
+func (r *room) promoteMovers() {
+	k := max(1, r.sys.cfg.CrowdVisible/recentShare)
+	now := time.Now()
+	for len(r.waiting) > 0 && (len(r.recent) < k || now.Sub(r.recent[0].since) >= recentStay) {
+		id := r.waiting[0]
+		r.waiting = slices.Delete(r.waiting, 0, 1)
+		if _, ok := r.members[id]; ok && !slices.ContainsFunc(r.recent, func(e recentMover) bool { return e.id == id }) {
+			r.placeMover(id, now, k)
+		}
+	}
+}
+
+// forgetMover takes a reader who left out of the recent and waiting movers.
+func (r *room) forgetMover(id string) {
+	if i := slices.IndexFunc(r.recent, func(e recentMover) bool { return e.id == id }); i >= 0 {
+		r.recent = slices.Delete(r.recent, i, i+1)
+	}
+	if i := slices.Index(r.waiting, id); i >= 0 {
+		r.waiting = slices.Delete(r.waiting, i, i+1)
+	}
+}
+
+// byPosition is every member, sorted by position, in the room's spare
+// order array (the last tick's order stays in r.order until the caller
+// swaps them).
 func (r *room) byPosition() []*member {
-	order := make([]*member, 0, len(r.members))
+	order := r.spareOrder[:0]
+	r.spareOrder = nil
 	for _, m := range r.members {
 		order = append(order, m)
 	}
@@ -104,19 +170,44 @@ func (r *room) byPosition() []*member {
 	return order
 }
 
-// visible is the set of readers m is shown, with their positions: the
-// latest movers, then the nearest to m's own position. It fills into (which
-// it clears), or a new map if into is nil.
-func (r *room) visible(order []*member, m *member, into map[string]float64) map[string]float64 {
-	k := r.sys.cfg.CrowdVisible
-	out := into
-	if out == nil {
-		out = make(map[string]float64, k)
+// setOrder makes order the room's current order and keeps the previous one's
+// array for the next byPosition.
+func (r *room) setOrder(order []*member) {
+	if r.order != nil {
+		clear(r.order)
+		r.spareOrder = r.order[:0]
 	}
-	clear(out)
-	for _, id := range r.recent {
-		if o, ok := r.members[id]; ok && o != m && !o.hidden && len(out) < max(1, k/recentShare) {
-			out[id] = o.reader.Position
+	r.order = order
+}
+
+// recentMembers is the recent movers still in the room.
+func (r *room) recentMembers(into []*member) []*member {
+	out := into[:0]
+	for _, e := range r.recent {
+		if o, ok := r.members[e.id]; ok {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// visible is the set of readers m is shown, with their positions: the
+// latest movers (recent), then the nearest to m's own position. It fills
+// into, reusing its array. fresh says order was sorted this tick, so it
+// holds exactly the members; otherwise it may hold readers who left since.
+// A member's vmark says it is already in the set being built: no map.
+func (r *room) visible(order []*member, m *member, recent []*member, fresh bool, into []seenEntry) []seenEntry {
+	k := r.sys.cfg.CrowdVisible
+	out := into[:0]
+	r.stamp++
+	s := r.stamp
+	for _, o := range recent {
+		if len(out) >= max(1, k/recentShare) {
+			break
+		}
+		if o != m && !o.hidden {
+			o.vmark = s
+			out = append(out, seenEntry{o, o.reader.Position})
 		}
 	}
 	p := m.reader.Position
@@ -142,9 +233,19 @@ func (r *room) visible(order []*member, m *member, into map[string]float64) map[
 		default:
 			o, hi = order[hi], hi+1
 		}
-		if o != m && !o.hidden && r.members[o.reader.ID] == o { // order may be a tick old
-			out[o.reader.ID] = o.reader.Position
+		if o != m && !o.hidden && o.vmark != s && (fresh || r.members[o.reader.ID] == o) {
+			o.vmark = s
+			out = append(out, seenEntry{o, o.reader.Position})
 		}
+	}
+	return out
+}
+
+// readers lists the readers of a view, for a welcome.
+func readers(view []seenEntry) []readtag.Reader {
+	out := make([]readtag.Reader, 0, len(view))
+	for _, e := range view {
+		out = append(out, e.m.reader)
 	}
 	return out
 }
@@ -168,39 +269,81 @@ func (r *room) crowdFlush(c *actor.Context) {
 		return
 	}
 	r.dirty = false
+	r.crowdUpdates(func(m *member, u readtag.Crowd) { c.Send(m.conn, crowdMsg{update: u}) })
+	if len(r.waiting) > 0 {
+		// Ticks go on until the waiting movers have had their places.
+		r.dirty = true
+		r.schedule(c)
+	}
+}
+
+// crowdUpdates computes this tick's view changes and hands each local reader
+// whose view changed its update. The work is a few passes over each
+// reader's view, with marks on the members instead of maps, and the
+// updates' lists are cut from one array per list per tick (each update's
+// slices capped, so a client appending to its own never touches another's).
+func (r *room) crowdUpdates(emit func(*member, readtag.Crowd)) {
 	order := r.byPosition()
-	r.order = order
+	r.setOrder(order)
 	b := bands(order)
 	bandsChanged := !slices.Equal(b, r.lastBands)
 	r.lastBands = b
+	r.promoteMovers()
+	recent := r.recentMembers(r.recentBuf)
+	r.recentBuf = recent
+	// Room for about what the last tick needed; append grows them if not.
+	joins := make([]readtag.Reader, 0, r.lastSizes[0]+r.lastSizes[0]/4+8)
+	leaves := make([]string, 0, r.lastSizes[1]+r.lastSizes[1]/4+8)
+	moves := make([]readtag.Move, 0, r.lastSizes[2]+r.lastSizes[2]/4+8)
+	total := len(r.members) - r.hidden
 	for _, m := range order {
 		if m.node != "" {
 			continue
 		}
-		// Two maps per reader, swapped each tick: no allocation for the view.
-		vis := r.visible(order, m, m.spare)
+		vis := r.visible(order, m, recent, true, m.spare)
 		// Everyone shown, plus the reader itself when it is hidden.
-		u := readtag.Crowd{Total: len(r.members) - r.hidden, Bands: b}
+		u := readtag.Crowd{Total: total, Bands: b}
 		if m.hidden {
 			u.Total++
 		}
-		for id := range m.seen {
-			if _, ok := vis[id]; !ok {
-				u.Leave = append(u.Leave, id)
+		r.stamp++
+		was := r.stamp // dmark: in the old view, not (yet) in the new one
+		r.stamp++
+		kept := r.stamp // dmark: in both
+		for _, e := range m.seen {
+			e.m.dmark, e.m.old = was, e.pos
+		}
+		j0, l0, m0 := len(joins), len(leaves), len(moves)
+		for _, e := range vis {
+			o := e.m
+			switch {
+			case o.dmark != was:
+				joins = append(joins, o.reader)
+			case o.old != e.pos:
+				moves = append(moves, readtag.Move{ID: o.reader.ID, Position: e.pos})
+				o.dmark = kept
+			default:
+				o.dmark = kept
 			}
 		}
-		for id, p := range vis {
-			old, ok := m.seen[id]
-			switch {
-			case !ok:
-				u.Join = append(u.Join, r.members[id].reader)
-			case old != p:
-				u.Moves = append(u.Moves, readtag.Move{ID: id, Position: p})
+		for _, e := range m.seen {
+			if e.m.dmark == was {
+				leaves = append(leaves, e.m.reader.ID)
 			}
 		}
 		m.seen, m.spare = vis, m.seen
+		if len(joins) > j0 {
+			u.Join = joins[j0:len(joins):len(joins)]
+		}
+		if len(leaves) > l0 {
+			u.Leave = leaves[l0:len(leaves):len(leaves)]
+		}
+		if len(moves) > m0 {
+			u.Moves = moves[m0:len(moves):len(moves)]
+		}
 		if bandsChanged || len(u.Leave)+len(u.Join)+len(u.Moves) > 0 {
-			c.Send(m.conn, crowdMsg{update: u})
+			emit(m, u)
 		}
 	}
+	r.lastSizes = [3]int{len(joins), len(leaves), len(moves)}
 }

@@ -96,3 +96,40 @@ func TestCrowdMode(t *testing.T) {
 		})
 	}
 }
+
+// A latest mover keeps its place for recentStay; the newest of the movers
+// since then waits and takes the place once it has been held that long, and
+// one who left never does.
+func TestRecentMoversStay(t *testing.T) {
+	r := benchCrowdRoom(3)
+	r.sys.cfg.CrowdVisible = 4 // one place
+	var ids []string
+	for _, m := range r.order {
+		ids = append(ids, m.reader.ID)
+	}
+	check := func(step string, places, waiting []string) {
+		t.Helper()
+		var got []string
+		for _, e := range r.recent {
+			got = append(got, e.id)
+		}
+		if !slices.Equal(got, places) || !slices.Equal(r.waiting, waiting) {
+			t.Fatalf("%s: places %v, waiting %v; want %v, %v", step, got, r.waiting, places, waiting)
+		}
+	}
+	age := func() { r.recent[0].since = r.recent[0].since.Add(-recentStay) }
+	r.noteMover(ids[0])
+	r.noteMover(ids[1])
+	r.noteMover(ids[2])
+	check("three movers", ids[:1], ids[2:])
+	r.promoteMovers()
+	check("place held briefly", ids[:1], ids[2:])
+	age()
+	r.promoteMovers()
+	check("place held for recentStay", ids[2:], nil)
+	r.noteMover(ids[1])
+	delete(r.members, ids[1])
+	age()
+	r.promoteMovers()
+	check("the waiting mover left", ids[2:], nil)
+}

@@ -52,8 +52,11 @@
 //	        room ──welcome──▶ new conn ──Client.Welcome──▶ socket
 //	        room ──joined──▶ every other conn ──Client.Join──▶ socket
 //	scroll: web handler ──Session.Scroll──▶ conn ──scroll──▶ reader ──moved──▶ room
-//	        (the room keeps the latest position per reader; the first move
-//	        after a quiet spell starts a 50 ms timer)
+//	        until the welcome; then the conn publishes the reader actor to the
+//	        session and scrolls go Session.Scroll ──scroll──▶ reader directly
+//	        (numbered, so the reader drops one that a newer one overtook).
+//	        The room keeps the latest position per reader; the first move
+//	        after a quiet spell starts a 50 ms timer
 //	tick:   room ──movesMsg (one shared slice)──▶ every conn ──Client.Moves──▶ socket
 //	leave:  web handler ──Session.Leave──▶ conn stops ──ActorStoppedEvent──▶ monitor
 //	        monitor ──readerGone──▶ room; room stops reader, ──left──▶ every other conn
@@ -65,7 +68,8 @@
 //	        with only their CrowdVisible (24) nearest/latest movers, and then sends
 //	        each conn one crowdMsg per tick (view changes + density bands) instead
 //	        of joined/left/movesMsg; back below three quarters of the threshold
-//	        it welcomes everyone again with the whole room (crowd.go)
+//	        it welcomes everyone again with the whole room (crowd.go). A crowd of
+//	        2,000 readers or more ticks at twice Config.Tick (100 ms)
 //
 // Between nodes (cluster mode), every room also reports its own readers to
 // the node's tracker, and the tracker feeds it the other nodes' readers:

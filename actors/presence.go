@@ -205,8 +205,8 @@ func (p *Presence) ClusterStatus() readtag.ClusterStatus {
 // A hidden reader sees the others but is not shown to them (nor counted, nor
 // replicated to other nodes).
 func (p *Presence) Join(slug, readerID string, hidden bool, client readtag.Client) readtag.Session {
-	pid := p.sys.spawn(newConn(slug, readerID, hidden, client, p.rooms), kindConn, readerID, tags{post: slug, reader: readerID})
-	s := &session{p: p, pid: pid}
+	s := &session{p: p}
+	s.pid = p.sys.spawn(newConn(slug, readerID, hidden, client, p.rooms, &s.reader), kindConn, readerID, tags{post: slug, reader: readerID})
 	p.sessions.Store(s, struct{}{})
 	return s
 }
@@ -216,10 +216,19 @@ type session struct {
 	p    *Presence
 	pid  *actor.PID
 	left atomic.Bool
+	// reader is the reader actor, published by the conn once welcomed:
+	// from then on scrolls go straight to it, one actor hop fewer.
+	reader atomic.Pointer[actor.PID]
+	seq    atomic.Uint64 // numbers scrolls, so that the reader drops older ones
 }
 
 func (s *session) Scroll(position float64) {
-	s.p.sys.engine.Send(s.pid, scroll{position: position})
+	msg := scroll{position: position, seq: s.seq.Add(1)}
+	if r := s.reader.Load(); r != nil {
+		s.p.sys.engine.Send(r, msg)
+		return
+	}
+	s.p.sys.engine.Send(s.pid, msg)
 }
 
 func (s *session) Leave() {

@@ -75,10 +75,16 @@ type room struct {
 
 	// crowd mode (see crowd.go)
 	crowd     bool
-	dirty     bool     // something changed since the last crowd tick
-	recent    []string // the latest movers, newest first
+	dirty     bool          // something changed since the last crowd tick
+	recent    []recentMover // the latest movers, oldest place first
+	waiting   []string      // newer movers waiting for a place, newest first
 	lastBands []int
 	order     []*member // members by position as of the last crowd tick
+	// reused between ticks (see crowdUpdates)
+	spareOrder []*member
+	recentBuf  []*member
+	lastSizes  [3]int // joins, leaves and moves handed out in the last tick
+	stamp      uint64 // the last mark handed out (member.vmark, dmark)
 }
 
 type member struct {
@@ -88,10 +94,22 @@ type member struct {
 	conn   *actor.PID // own readers only
 	pid    *actor.PID // the reader actor, own readers only
 	hidden bool       // own readers only: shown to nobody else
-	// seen is, in crowd mode, what this (own) reader is shown: id → the
-	// position it was last sent.
-	seen  map[string]float64
-	spare map[string]float64 // the previous tick's seen, reused
+	// seen is, in crowd mode, what this (own) reader is shown, with the
+	// positions it was last sent.
+	seen  []seenEntry
+	spare []seenEntry // the previous tick's seen, reused
+	// Scratch marks of the room's crowd tick (crowd.go): vmark says the
+	// member is in the view being built, dmark in which of the viewer's
+	// old and new views it is, old its position in the old one.
+	vmark, dmark uint64
+	old          float64
+}
+
+// seenEntry is one reader in another's crowd view and the position that
+// reader was last shown at.
+type seenEntry struct {
+	m   *member
+	pos float64
 }
 
 func newRoom(sys *system, slug string, rooms, monitor, tracker *actor.PID) actor.Producer {
@@ -193,12 +211,10 @@ func (r *room) join(c *actor.Context, msg join) {
 		// The order of the last tick will do (a join storm must not sort
 		// the whole room once per join); newer readers come at the next tick.
 		if r.order == nil {
-			r.order = r.byPosition()
+			r.setOrder(r.byPosition())
 		}
-		m.seen = r.visible(r.order, m, nil)
-		for id := range m.seen {
-			others = append(others, r.members[id].reader)
-		}
+		m.seen = r.visible(r.order, m, r.recentMembers(nil), false, nil)
+		others = readers(m.seen)
 		r.dirty = true // the newcomer changes everyone's bands
 	} else {
 		others = make([]readtag.Reader, 0, len(r.members))
@@ -306,7 +322,16 @@ func (r *room) schedule(c *actor.Context) {
 	if r.timer != nil {
 		return
 	}
-	r.timer = after(c.Engine(), c.PID(), max(0, r.sys.cfg.Tick-time.Since(r.flushed)), tick{})
+	r.timer = after(c.Engine(), c.PID(), max(0, r.tickEvery()-time.Since(r.flushed)), tick{})
+}
+
+// tickEvery is the room's tick: Config.Tick, doubled for a crowd of at
+// least slowTickReaders, where a tick's cost is a frame to every reader.
+func (r *room) tickEvery() time.Duration {
+	if r.crowd && len(r.members) >= slowTickReaders {
+		return 2 * r.sys.cfg.Tick
+	}
+	return r.sys.cfg.Tick
 }
 
 // flush sends every connection the moves of this tick. The slice is shared
@@ -399,9 +424,7 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 		r.pending = r.pending[:last]
 		delete(r.index, id)
 	}
-	if i := slices.Index(r.recent, id); i >= 0 {
-		r.recent = slices.Delete(r.recent, i, i+1)
-	}
+	r.forgetMover(id)
 	if r.crowd {
 		r.dirty = true
 		r.schedule(c)

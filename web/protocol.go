@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/readtag/readtag"
@@ -18,6 +19,14 @@ import (
 // {"type":"scroll","position":P} with P a number in [0,1]. The error text is
 // sent back to the client as is.
 func decodeScroll(data []byte) (float64, error) {
+	if p, ok := decodeScrollFast(data); ok {
+		return p, nil
+	}
+	return decodeScrollJSON(data)
+}
+
+// decodeScrollJSON is decodeScroll's full parse, with its error messages.
+func decodeScrollJSON(data []byte) (float64, error) {
 	var f struct {
 		Type     json.RawMessage `json:"type"`
 		Position json.RawMessage `json:"position"`
@@ -43,6 +52,39 @@ func decodeScroll(data []byte) (float64, error) {
 	return roundPosition(p), nil
 }
 
+// scrollPrefix is how readtag's page and the load tool write a scroll.
+const scrollPrefix = `{"type":"scroll","position":`
+
+// decodeScrollFast reads the usual scroll frame, {"type":"scroll","position":P}
+// with no spaces and P written as 0, 1, 0.ddd or 1.000, without
+// encoding/json (25,000 of them a second on a hot post); anything else,
+// valid or not, is left to decodeScroll's full parse.
+func decodeScrollFast(data []byte) (float64, bool) {
+	if len(data) < len(scrollPrefix)+2 || len(data) > len(scrollPrefix)+20 ||
+		string(data[:len(scrollPrefix)]) != scrollPrefix || data[len(data)-1] != '}' {
+		return 0, false
+	}
+	num := data[len(scrollPrefix) : len(data)-1]
+	if num[0] != '0' && num[0] != '1' {
+		return 0, false
+	}
+	if len(num) > 1 {
+		if num[1] != '.' || len(num) < 3 {
+			return 0, false
+		}
+		for _, c := range num[2:] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+		}
+	}
+	p, err := strconv.ParseFloat(string(num), 64)
+	if err != nil || p > 1 {
+		return 0, false
+	}
+	return roundPosition(p), true
+}
+
 // roundPosition keeps four decimals: a tenth of a line in a long post, and
 // short frames.
 func roundPosition(p float64) float64 { return math.Round(p*1e4) / 1e4 }
@@ -57,8 +99,62 @@ func appendReader(b []byte, r readtag.Reader) []byte {
 		b = appendString(b, r.Name)
 	}
 	b = append(b, `,"position":`...)
-	b = strconv.AppendFloat(b, r.Position, 'f', -1, 64)
+	b = appendPosition(b, r.Position)
 	return append(b, '}')
+}
+
+// appendPosition writes p as strconv.AppendFloat(b, p, 'f', -1, 64) would.
+// Positions have four decimals (roundPosition), which it writes from the
+// integer p*1e4 without the float formatting; any other value goes to
+// AppendFloat. (A float equal to n/1e4 has no shorter round-tripping
+// decimal than n's digits, so the bytes are the same.)
+func appendPosition(b []byte, p float64) []byte {
+	n := math.Round(p * 1e4)
+	if p <= 0 || p > 1 || n/1e4 != p { // 0 too: it may be -0
+		return strconv.AppendFloat(b, p, 'f', -1, 64)
+	}
+	i := int(n)
+	if i == 10000 {
+		return append(b, '1')
+	}
+	frac := [4]byte{byte('0' + i/1000), byte('0' + i/100%10), byte('0' + i/10%10), byte('0' + i%10)}
+	k := 4
+	for frac[k-1] == '0' {
+		k--
+	}
+	b = append(b, '0', '.')
+	return append(b, frac[:k]...)
+}
+
+// bandsCache holds the encoding of the last bands slice seen: a room shares
+// one slice among all its readers' crowd frames of a tick, so the writers
+// encode it once a tick instead of once a frame. Keyed by the slice's first
+// element, which the cache keeps alive, so the key cannot be reused.
+var bandsCache atomic.Pointer[encodedBands]
+
+type encodedBands struct {
+	first *int
+	n     int
+	json  []byte
+}
+
+// appendBands writes the bands' counts, comma-separated.
+func appendBands(b []byte, bands []int) []byte {
+	if len(bands) == 0 {
+		return b
+	}
+	if c := bandsCache.Load(); c != nil && c.first == &bands[0] && c.n == len(bands) {
+		return append(b, c.json...)
+	}
+	enc := make([]byte, 0, 4*len(bands))
+	for i, n := range bands {
+		if i > 0 {
+			enc = append(enc, ',')
+		}
+		enc = strconv.AppendInt(enc, int64(n), 10)
+	}
+	bandsCache.Store(&encodedBands{first: &bands[0], n: len(bands), json: enc})
+	return append(b, enc...)
 }
 
 func appendWelcome(b []byte, you readtag.Reader, others []readtag.Reader) []byte {
@@ -115,12 +211,7 @@ func appendCrowd(b []byte, u readtag.Crowd) []byte {
 	b = append(b, `{"type":"crowd","total":`...)
 	b = strconv.AppendInt(b, int64(u.Total), 10)
 	b = append(b, `,"bands":[`...)
-	for i, n := range u.Bands {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, int64(n), 10)
-	}
+	b = appendBands(b, u.Bands)
 	b = append(b, `],"leave":[`...)
 	for i, id := range u.Leave {
 		if i > 0 {
@@ -149,7 +240,7 @@ func appendMove(b []byte, m readtag.Move) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, m.ID)
 	b = append(b, `,"position":`...)
-	b = strconv.AppendFloat(b, m.Position, 'f', -1, 64)
+	b = appendPosition(b, m.Position)
 	return append(b, '}')
 }
 

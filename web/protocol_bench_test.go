@@ -94,3 +94,27 @@ func BenchmarkDecodeScroll(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEncodeCrowd encodes one reader's crowd frame of a hot post's
+// tick: 50 bands shared by every reader of the room, and a view whose six
+// latest movers changed (6 leave, 6 join) while its 18 nearest moved.
+func BenchmarkEncodeCrowd(b *testing.B) {
+	rs := benchReaders(30)
+	bands := make([]int, 50)
+	for i := range bands {
+		bands[i] = 80 + i*7%50
+	}
+	u := readtag.Crowd{Total: 5000, Bands: bands, Join: rs[:6]}
+	for _, r := range rs[6:12] {
+		u.Leave = append(u.Leave, r.ID)
+	}
+	for _, r := range rs[12:] {
+		u.Moves = append(u.Moves, readtag.Move{ID: r.ID, Position: r.Position})
+	}
+	buf := appendCrowd(nil, u)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendCrowd(buf[:0], u)
+	}
+	b.ReportMetric(float64(len(buf)), "bytes")
+}

@@ -2,6 +2,8 @@ package web
 
 import (
 	"encoding/json"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -65,6 +67,11 @@ func FuzzDecodeScroll(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if fast, ok := decodeScrollFast(data); ok {
+			if slow, err := decodeScrollJSON(data); err != nil || slow != fast {
+				t.Fatalf("%q: fast path %v, full parse %v, %v", data, fast, slow, err)
+			}
+		}
 		p, err := decodeScroll(data)
 		if err != nil {
 			msg := err.Error()
@@ -175,5 +182,45 @@ func TestOutboxCoalescesAndBounds(t *testing.T) {
 	o.Join(readtag.Reader{ID: "y"}) // after closing: ignored, never blocks
 	if batch, _, _, _ := o.take(); len(batch) != 0 {
 		t.Errorf("queued after close: %v", batch)
+	}
+}
+
+// appendPosition writes what strconv.AppendFloat would, for every
+// four-decimal position and for values that are not.
+func TestAppendPosition(t *testing.T) {
+	for i := 0; i <= 10000; i++ {
+		p := roundPosition(float64(i) / 10000)
+		if got, want := string(appendPosition(nil, p)), strconv.FormatFloat(p, 'f', -1, 64); got != want {
+			t.Fatalf("appendPosition(%v) = %q, want %q", p, got, want)
+		}
+	}
+	for _, p := range []float64{0.12345, 1.5, -0.25, 1e-9, 0.1 + 0.2, math.Copysign(0, -1), math.NaN(), math.Inf(1)} {
+		if got, want := string(appendPosition(nil, p)), strconv.FormatFloat(p, 'f', -1, 64); got != want {
+			t.Fatalf("appendPosition(%v) = %q, want %q", p, got, want)
+		}
+	}
+}
+
+// The fast path of decodeScroll takes only frames the full parse takes, and
+// reads the same position from them.
+func TestDecodeScrollFast(t *testing.T) {
+	ins := []string{
+		`{"type":"scroll","position":0.5}`, `{"type":"scroll","position":0}`, `{"type":"scroll","position":1}`,
+		`{"type":"scroll","position":1.0}`, `{"type":"scroll","position":1.0000}`, `{"type":"scroll","position":0.99995}`,
+		`{"type":"scroll","position":0.123456789012345}`, `{"type":"scroll","position":1.0001}`, `{"type":"scroll","position":0.}`,
+		`{"type":"scroll","position":01}`, `{"type":"scroll","position":.5}`, `{"type":"scroll","position":0.5e1}`,
+		`{"type":"scroll","position":0x1}`, `{"type":"scroll","position":1.5}`, `{"type":"scroll","position":0.5 }`,
+		`{"type":"scroll","position":0.5}}`, `{"type":"scroll","position":-0}`, `{"type":"scroll","position":}`,
+		`{"type":"scroll","position":0_5}`, `{"type":"scroll","position":1.}`, `{"type":"scroll","position":0.1234567890123456789}`,
+	}
+	for i := 0; i <= 10000; i += 7 {
+		ins = append(ins, `{"type":"scroll","position":`+strconv.FormatFloat(float64(i)/10000, 'f', -1, 64)+`}`)
+	}
+	for _, in := range ins {
+		fast, ok := decodeScrollFast([]byte(in))
+		slow, err := decodeScrollJSON([]byte(in))
+		if ok && (err != nil || fast != slow) {
+			t.Errorf("%s: fast path %v, full parse %v, %v", in, fast, slow, err)
+		}
 	}
 }

@@ -105,12 +105,12 @@ func TestTraceFollowsOneReader(t *testing.T) {
 			{"msg": "websocket frame out", "type": "welcome"},
 		},
 		// The client scrolls only once welcomed, so the conn actor had the
-		// welcome before the scroll's frame came in.
+		// welcome, and had handed its session the reader actor, before the
+		// scroll's frame came in: the scroll goes straight to the reader.
 		"scroll": {
 			{"msg": "actor message", "to": "/conn/" + rid, "type": "actors.welcome"},
 			{"msg": "websocket frame in"},
-			{"msg": "actor message", "to": "/conn/" + rid, "type": "actors.scroll", "position": ""},
-			{"msg": "actor message", "to": room + "/reader/" + rid, "type": "actors.scroll"},
+			{"msg": "actor message", "to": room + "/reader/" + rid, "type": "actors.scroll", "position": ""},
 			{"msg": "actor message", "to": room, "type": "actors.moved"},
 		},
 		"bad frame": {

@@ -203,6 +203,7 @@ func (c *conn) record(fl *Flow, data []byte, perr error, nowMs int64) {
 			fl.Moves++
 		} else {
 			fl.Crowds++
+			fl.MaxCrowdBytes = max(fl.MaxCrowdBytes, int64(len(data)))
 		}
 		fl.Updates += int64(f.moves)
 		fl.OwnMoves += int64(f.own)

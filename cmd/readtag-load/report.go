@@ -385,6 +385,9 @@ func printRun(w io.Writer, r *Result) {
 	t := &r.Stats.Total
 	row("frames by type (all)", "welcome %d  join %d  leave %d  moves %d  crowd %d  error %d  other %d",
 		t.Welcomes, t.Joins, t.Leaves, t.Moves, t.Crowds, t.Errors, t.Unknown)
+	if t.MaxCrowdBytes > 0 {
+		row("largest crowd frame", "%s", bytesHuman(float64(t.MaxCrowdBytes)))
+	}
 	row("errors", "%d", r.Errors)
 	for _, m := range []struct {
 		name string

@@ -206,7 +206,10 @@ type Flow struct {
 	// Crowds are readtag's crowd frames (a crowded post shows each reader
 	// only the readers nearest to it): their moves count as updates.
 	Crowds int64 `json:"crowds"`
-	Errors int64 `json:"errors"`
+	// MaxCrowdBytes is the largest crowd frame's payload (protocol.md
+	// promises under 4 KiB).
+	MaxCrowdBytes int64 `json:"max_crowd_bytes"`
+	Errors        int64 `json:"errors"`
 	// Unknown frames are of a type protocol v1 does not define: ignored, as
 	// the protocol asks, but counted.
 	Unknown int64 `json:"unknown"`
@@ -237,6 +240,7 @@ func (f *Flow) merge(o *Flow) {
 	f.Leaves += o.Leaves
 	f.Moves += o.Moves
 	f.Crowds += o.Crowds
+	f.MaxCrowdBytes = max(f.MaxCrowdBytes, o.MaxCrowdBytes)
 	f.Errors += o.Errors
 	f.Unknown += o.Unknown
 	f.Invalid += o.Invalid

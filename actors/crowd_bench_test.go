@@ -1,0 +1,64 @@
+package actors
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/readtag/readtag"
+)
+
+// benchCrowdRoom is a room in crowd mode with n local readers, built without
+// an engine: BenchmarkCrowdFlush times the room's own work per tick (views,
+// diffs, bands), not Hollywood's or the sockets'.
+func benchCrowdRoom(n int) *room {
+	r := &room{
+		sys:     &system{cfg: Config{Tick: 50e6, CrowdThreshold: 64, CrowdVisible: 24}},
+		members: make(map[string]*member, n),
+		index:   make(map[string]int),
+		names:   make(map[string]bool),
+		crowd:   true,
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range n {
+		id := fmt.Sprintf("r%012d", i)
+		m := &member{reader: readtag.Reader{ID: id, Color: palette[i%len(palette)], Name: fmt.Sprintf("Teal Otter %d", i), Position: rng.Float64()}}
+		r.members[id] = m
+		r.local++
+	}
+	r.setOrder(r.byPosition())
+	for _, m := range r.members {
+		m.seen = r.visible(r.order, m, nil, true, nil)
+	}
+	return r
+}
+
+// BenchmarkCrowdFlush is one 50 ms tick of a hot crowd-mode post: movers
+// readers scroll (the 5 Hz crowd of the hot scenario moves a quarter of the
+// room per tick), then the room computes every reader's update. ns/op is one
+// tick; frames/op the updates handed out.
+func BenchmarkCrowdFlush(b *testing.B) {
+	for _, n := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+			r := benchCrowdRoom(n)
+			ids := make([]string, 0, n)
+			for id := range r.members {
+				ids = append(ids, id)
+			}
+			rng := rand.New(rand.NewPCG(3, 4))
+			frames := 0
+			emit := func(*member, readtag.Crowd) { frames++ }
+			b.ReportAllocs()
+			for b.Loop() {
+				for range n / 4 {
+					id := ids[rng.IntN(n)]
+					m := r.members[id]
+					m.reader.Position = min(1, max(0, m.reader.Position+(rng.Float64()-0.5)/100))
+					r.noteMover(id)
+				}
+				r.crowdUpdates(emit)
+			}
+			b.ReportMetric(float64(frames)/float64(b.N), "frames/op")
+		})
+	}
+}
