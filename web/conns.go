@@ -203,6 +203,83 @@ type trackedConn struct {
 	elem    *list.Element
 	ws      bool
 	release func()
+
+	// Corking (see cork): every write goes through wmu, so a pong written
+	// by the reading goroutine cannot overtake frames gathered before it.
+	wmu    sync.Mutex
+	corked bool
+	wbuf   *[]byte // from corkBufs while corked
+}
+
+// corkBufs holds the buffers of corked connections; an idle connection
+// holds none.
+var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// corkFlushAt is how much a corked connection gathers before it writes
+// anyway, so one batch of large frames cannot grow a buffer without bound.
+const corkFlushAt = 64 << 10
+
+// corkable returns the tracked connection under a hijacked WebSocket's
+// net.Conn (fasthttp's hijack wrapper exposes it as UnsafeConn), or nil.
+func corkable(c net.Conn) *trackedConn {
+	if u, ok := c.(interface{ UnsafeConn() net.Conn }); ok {
+		c = u.UnsafeConn()
+	}
+	tc, _ := c.(*trackedConn)
+	return tc
+}
+
+// cork makes writes gather in a buffer until uncork writes them all at
+// once: a WebSocket writer with several frames queued hands them to the
+// kernel in one write instead of one each (on loopback a write costs as
+// much as the frame's encoding many times over).
+func (c *trackedConn) cork() {
+	c.wmu.Lock()
+	if !c.corked {
+		c.corked = true
+		c.wbuf = corkBufs.Get().(*[]byte)
+	}
+	c.wmu.Unlock()
+}
+
+// uncork writes what cork gathered, with deadline, and stops gathering.
+func (c *trackedConn) uncork(deadline time.Time) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.corked {
+		return nil
+	}
+	c.corked = false
+	b := c.wbuf
+	c.wbuf = nil
+	var err error
+	if len(*b) > 0 {
+		_ = c.Conn.SetWriteDeadline(deadline)
+		_, err = c.Conn.Write(*b)
+	}
+	if cap(*b) <= corkFlushAt*2 {
+		*b = (*b)[:0]
+		corkBufs.Put(b)
+	}
+	return err
+}
+
+func (c *trackedConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if !c.corked {
+		return c.Conn.Write(p)
+	}
+	*c.wbuf = append(*c.wbuf, p...)
+	if len(*c.wbuf) < corkFlushAt {
+		return len(p), nil
+	}
+	_, err := c.Conn.Write(*c.wbuf)
+	*c.wbuf = (*c.wbuf)[:0]
+	if err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // Read marks the connection busy once a request starts arriving.

@@ -338,8 +338,20 @@ func (s *Server) write(ws *websocket.Conn, ob *outbox, log *slog.Logger) {
 		if !ok {
 			return
 		}
+		// Several frames (or a ping and frames) go to the kernel in one
+		// write: a writer that woke to a burst, as in a join storm, costs
+		// one syscall, not one per frame.
+		var tc *trackedConn
+		if len(w.batch) > 1 || (w.ping && len(w.batch) > 0) {
+			if tc = corkable(ws.NetConn()); tc != nil {
+				tc.cork()
+			}
+		}
 		if w.ping {
 			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteWait)); err != nil {
+				if tc != nil {
+					_ = tc.uncork(time.Now())
+				}
 				s.abort(ws, ob, err)
 				return
 			}
@@ -355,6 +367,9 @@ func (s *Server) write(ws *websocket.Conn, ob *outbox, log *slog.Logger) {
 			_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
 			if err := ws.WriteMessage(websocket.TextMessage, buf); err != nil {
 				log.Debug("websocket write failed", "err", err)
+				if tc != nil {
+					_ = tc.uncork(time.Now())
+				}
 				s.abort(ws, ob, err)
 				return
 			}
@@ -363,6 +378,13 @@ func (s *Server) write(ws *websocket.Conn, ob *outbox, log *slog.Logger) {
 			s.metrics.outboxDelay.Observe(time.Since(w.batch[i].at).Seconds())
 			if s.debug {
 				log.Debug("websocket frame out", "type", w.batch[i].kind.String(), "bytes", len(buf))
+			}
+		}
+		if tc != nil {
+			if err := tc.uncork(time.Now().Add(s.cfg.WriteWait)); err != nil {
+				log.Debug("websocket write failed", "err", err)
+				s.abort(ws, ob, err)
+				return
 			}
 		}
 		ob.done(w.batch)
