@@ -25,7 +25,7 @@ type conn struct {
 	done  chan struct{} // closed when the read loop ends
 
 	dialStart time.Time
-	upgraded  time.Time // the 101 arrived
+	upgraded  time.Time   // the 101 arrived
 	closing   atomic.Bool // the tool is closing it: its end is no failure
 
 	buf  []byte // frame buffer, reused
