@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -228,6 +229,9 @@ func (o *options) validate(set map[string]bool, targets, sources, postsList stri
 	for _, s := range splitList(postsList) {
 		if !slugPattern.MatchString(s) {
 			return usagef("--posts: %q is not a slug", s)
+		}
+		if slices.Contains(o.posts, s) {
+			return usagef("--posts: %q given twice", s)
 		}
 		o.posts = append(o.posts, s)
 	}
