@@ -3,6 +3,10 @@ package actors
 import (
 	"io"
 	"log/slog"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/anthdm/hollywood/actor"
@@ -97,4 +101,56 @@ func BenchmarkReaderHop(b *testing.B) {
 			<-e.Poison(pid).Done()
 		})
 	}
+}
+
+// BenchmarkSpawnStopUnderSends is the registry under a join storm: each
+// iteration spawns an actor through readtag's helper (a conn actor's life:
+// spawn, one message, poison, wait for it to stop) while other goroutines
+// keep sending to a room-like actor, as rooms fanning out to their readers
+// do. Every Send looks the target up in Hollywood's registry and every spawn
+// and stop writes it; with one RWMutex over the registry this is where a
+// 10,000-reader storm queued (docs/perf/draft-storm.md).
+func BenchmarkSpawnStopUnderSends(b *testing.B) {
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	sys := newSystem(e, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	busy := sys.spawn(func() actor.Receiver { return &sink{n: -1} }, kindRoom, "busy", tags{post: "busy"})
+	stop := make(chan struct{})
+	var senders sync.WaitGroup
+	for range 4 {
+		senders.Add(1)
+		go func() {
+			defer senders.Done()
+			msg := scroll{position: 0.5}
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for range 64 {
+					e.Send(busy, msg)
+				}
+				runtime.Gosched()
+			}
+		}()
+	}
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		msg := scroll{position: 0.25}
+		for pb.Next() {
+			id := strconv.FormatInt(next.Add(1), 10)
+			pid := sys.spawn(func() actor.Receiver { return &sink{n: -1} }, kindConn, id, tags{post: "bench", reader: id})
+			e.Send(pid, msg)
+			<-e.Poison(pid).Done()
+		}
+	})
+	b.StopTimer()
+	close(stop)
+	senders.Wait()
+	<-e.Poison(busy).Done()
 }

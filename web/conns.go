@@ -71,7 +71,7 @@ func (l *trackingListener) Accept() (net.Conn, error) {
 			l.log.event()
 			_ = victim.Close()
 		}
-		tc := &trackedConn{Conn: c, l: l}
+		tc := &trackedConn{Conn: c, l: l, accepted: nanotime()}
 		l.mu.Lock()
 		l.conns[tc] = struct{}{}
 		l.http++
@@ -129,6 +129,7 @@ func (l *trackingListener) upgrade(c *trackedConn, release func()) bool {
 	l.unquietLocked(c)
 	c.ws, c.release = true, release
 	l.http--
+	l.metrics.acceptToUpgrade.Observe(float64(nanotime()-c.accepted) / 1e9)
 	return true
 }
 
@@ -196,8 +197,9 @@ func (l *trackingListener) closeAll() {
 
 type trackedConn struct {
 	net.Conn
-	l     *trackingListener
-	quiet atomic.Bool // waiting for a request: in l.quiet
+	l        *trackingListener
+	quiet    atomic.Bool // waiting for a request: in l.quiet
+	accepted int64       // nanotime() when accepted
 
 	// Guarded by l.mu.
 	elem    *list.Element
@@ -297,6 +299,12 @@ func (c *trackedConn) Close() error {
 	c.l.forget(c)
 	return c.Conn.Close()
 }
+
+// start is the origin of nanotime: a monotonic clock in 8 bytes per
+// connection rather than a 24-byte time.Time.
+var start = time.Now()
+
+func nanotime() int64 { return int64(time.Since(start)) }
 
 // limitedLog writes one warning when a limit starts refusing, then at most
 // one every 10 s with how many were refused since, so a flood cannot flood

@@ -26,7 +26,12 @@ type metrics struct {
 	coalesced   prometheus.Counter
 	slowClosed  prometheus.Counter
 	outboxDelay prometheus.Histogram
-	refused     *prometheus.CounterVec // by why: max_readers, max_readers_per_ip, http_conns, http_idle_evicted
+	// acceptToUpgrade is the server's own share of a WebSocket's handshake:
+	// from accepting the TCP connection to admitting its upgrade. What a
+	// client measures beyond it was spent in the kernel's listen queue or
+	// on the wire (docs/perf/draft-storm.md).
+	acceptToUpgrade prometheus.Histogram
+	refused         *prometheus.CounterVec // by why: max_readers, max_readers_per_ip, http_conns, http_idle_evicted
 }
 
 // Gauges the engine provides (cmd wires actors.Presence.Stats in).
@@ -54,9 +59,14 @@ func newMetrics(engine EngineStats, cluster func() readtag.ClusterStatus) *metri
 			Help:    "From the engine handing an update to a connection to its frame being written.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
+		acceptToUpgrade: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "readtag_accept_to_upgrade_seconds",
+			Help:    "From accepting a TCP connection to admitting its WebSocket upgrade.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
 	for _, c := range []prometheus.Collector{m.connections, m.joins, m.leaves, m.framesIn, m.bytesIn, m.framesOut,
-		m.bytesOut, m.badFrames, m.coalesced, m.slowClosed, m.outboxDelay, m.refused,
+		m.bytesOut, m.badFrames, m.coalesced, m.slowClosed, m.outboxDelay, m.acceptToUpgrade, m.refused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}

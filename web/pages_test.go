@@ -197,6 +197,7 @@ func TestMetrics(t *testing.T) {
 		`readtag_frames_out_total{type="moves"} 1`,
 		`readtag_frames_out_total{type="error"} 1`,
 		"readtag_fanout_delay_seconds_bucket",
+		"readtag_accept_to_upgrade_seconds_count 2",
 		"readtag_actors ",
 		"go_goroutines ",
 		"process_resident_memory_bytes ",

@@ -25,6 +25,7 @@ type conn struct {
 	done  chan struct{} // closed when the read loop ends
 
 	dialStart time.Time
+	upgraded  time.Time   // the 101 arrived
 	closing   atomic.Bool // the tool is closing it: its end is no failure
 
 	buf  []byte // frame buffer, reused
@@ -172,6 +173,7 @@ func (c *conn) handle(data []byte) {
 	}
 	if first {
 		sh.st.JoinTime.Record(now.Sub(c.dialStart).Microseconds())
+		sh.st.WelcomeTime.Record(now.Sub(c.upgraded).Microseconds())
 	}
 	sh.mu.Unlock()
 	if errText != "" {

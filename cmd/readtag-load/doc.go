@@ -15,8 +15,11 @@ Scenarios:
 	       --baseline runs it against a naive server instead, --compare against both.
 	idle   --readers N over --posts-count M posts (or --posts a,b,c), still, for
 	       --duration: connect success and the server's memory per reader.
-	storm  --readers N joining --post within --ramp: join times (dial to welcome),
-	       then every reader's view must equal the room (all open readers of the
+	storm  --readers N joining --post (or, with --posts-count M or --posts a,b,c,
+	       spread round-robin over M posts) within --ramp: join times (dial to
+	       welcome) split into TCP connect (dial to established), upgrade
+	       (established to the 101) and welcome (101 to the welcome frame), then
+	       every reader's view must equal its room (all open readers of the
 	       post but itself), polled until it does or --duration (30s) passes.
 	       Exit code 1 when the views never agree.
 	churn  --rate C connects/s, each connection closing --life (1s) after its

@@ -142,13 +142,24 @@ func newDialer(local net.IP, pool *sync.Pool) *websocket.Dialer {
 		nd.Control = bindNoPort
 	}
 	return &websocket.Dialer{
-		NetDialContext:   nd.DialContext,
+		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := nd.DialContext(ctx, network, addr)
+			if at, ok := ctx.Value(connectedKey{}).(*time.Time); ok && err == nil {
+				*at = time.Now()
+			}
+			return c, err
+		},
 		HandshakeTimeout: dialTimeout,
 		ReadBufferSize:   4096,
 		WriteBufferSize:  512,
 		WriteBufferPool:  pool,
 	}
 }
+
+// connectedKey carries, in a dial's context, where to note the time the TCP
+// connection was established (the dialer's NetDialContext runs inside
+// gorilla's DialContext, before the upgrade request is sent).
+type connectedKey struct{}
 
 // start launches the schedule; connections open on their own time.
 func (e *engine) start() {
@@ -201,9 +212,11 @@ func (e *engine) connect(g int) {
 	}
 	e.attempts.Add(1)
 	c.dialStart = time.Now()
-	ctx, cancel := context.WithTimeout(e.dialCtx, dialTimeout)
+	var connected time.Time
+	ctx, cancel := context.WithTimeout(context.WithValue(e.dialCtx, connectedKey{}, &connected), dialTimeout)
 	ws, resp, err := d.DialContext(ctx, wsURL(p.target(g), c.slug), nil)
 	cancel()
+	c.upgraded = time.Now()
 	if err != nil {
 		if e.isStopping() {
 			return // aborted by the stop, not a failure of the server
@@ -213,6 +226,14 @@ func (e *engine) connect(g int) {
 		return
 	}
 	c.ws = ws
+	if !connected.IsZero() {
+		sh := c.shard
+		sh.mu.Lock()
+		sh.st.ConnectTime.Record(connected.Sub(c.dialStart).Microseconds())
+		sh.st.UpgradeTime.Record(c.upgraded.Sub(connected).Microseconds())
+		sh.st.HandshakeTime.Record(c.upgraded.Sub(c.dialStart).Microseconds())
+		sh.mu.Unlock()
+	}
 	if !e.track(c) {
 		_ = ws.Close()
 		return

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -24,7 +25,7 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Errorf(fo
 var scenarios = []struct{ name, help string }{
 	{"hot", "N readers on one post, each scrolling at R Hz: scroll-to-ghost latency and traffic"},
 	{"idle", "N readers spread over M posts holding still: connect success, server memory per reader"},
-	{"storm", "N readers joining one post within the ramp: join times, and whether every view agrees"},
+	{"storm", "N readers joining one post (or M posts) within the ramp: join times by phase, and whether every view agrees"},
 	{"churn", "C connects and C disconnects a second: errors, and server goroutines/memory before and after"},
 	{"index", "W index visitors on /ws/index while N readers sit on posts: count frames, their size and delay"},
 	{"baseline-server", "run only the naive baseline server (see --baseline) until interrupted"},
@@ -84,8 +85,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.readers, "readers", 1000, "`N` readers (connections) to open (hot, idle, storm)")
 	fs.StringVar(&o.post, "post", "how-readtag-works", "`slug` of the post for hot, storm and churn")
-	postsList := fs.String("posts", "", "comma-separated `slugs` to spread idle readers over (default: the posts the\nserver's index lists, up to --posts-count)")
-	fs.IntVar(&o.postsCount, "posts-count", 0, "`M` posts to spread idle readers over (0: all the server lists). A server\nwith M posts: readtag-load --make-posts DIR --count M, then readtag --posts DIR")
+	postsList := fs.String("posts", "", "comma-separated `slugs` to spread idle or storm readers over (idle default: the\nposts the server's index lists, up to --posts-count; storm default: --post)")
+	fs.IntVar(&o.postsCount, "posts-count", 0, "`M` posts to spread idle or storm readers over (idle, 0: all the server lists;\nstorm, 0: --post alone). A server with M posts: readtag-load --make-posts DIR --count M, then readtag --posts DIR")
 	fs.Float64Var(&o.rate, "rate", 0, "hot: scrolls per second per reader, at most 20 (default 5);\nchurn: connects (and disconnects) per second (default 50);\nindex: readers leaving and rejoining another post per second (default 20)")
 	fs.DurationVar(&o.duration, "duration", 0, "how long to measure once every reader has joined (hot, idle: default 30s);\nstorm: how long views may take to agree (default 30s); churn: run time (default 60s);\nmem-sweep: each step's window once RSS has settled (default 10s)")
 	fs.DurationVar(&o.ramp, "ramp", 5*time.Second, "spread the connects over this `time` (0: all at once)")
@@ -229,13 +230,25 @@ func (o *options) validate(set map[string]bool, targets, sources, postsList stri
 		if !slugPattern.MatchString(s) {
 			return usagef("--posts: %q is not a slug", s)
 		}
+		if slices.Contains(o.posts, s) {
+			return usagef("--posts: %q given twice", s)
+		}
 		o.posts = append(o.posts, s)
 	}
-	if len(o.posts) > 0 && o.scenario != "idle" {
-		return usagef("--posts is for idle; use --post for %s", o.scenario)
+	if len(o.posts) > 0 && o.scenario != "idle" && o.scenario != "storm" {
+		return usagef("--posts is for idle and storm; use --post for %s", o.scenario)
 	}
-	if o.postsCount < 0 {
-		return usagef("--posts-count %d: want 0 or more", o.postsCount)
+	if o.postsCount < 0 || o.postsCount > 100000 {
+		return usagef("--posts-count %d: want 0 to 100000", o.postsCount)
+	}
+	if set["posts-count"] && (o.scenario == "hot" || o.scenario == "churn" || o.scenario == "index") {
+		return usagef("--posts-count is for idle and storm; use --post for %s", o.scenario)
+	}
+	if len(o.posts) > 0 && set["posts-count"] {
+		return usagef("give --posts or --posts-count, not both")
+	}
+	if len(o.posts) > 0 && set["post"] {
+		return usagef("give --post or --posts, not both")
 	}
 	for _, t := range splitList(targets) {
 		base, err := checkURL(t, o.allowRem)

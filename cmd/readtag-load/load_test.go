@@ -159,6 +159,52 @@ func TestStormViewsAgree(t *testing.T) {
 	}
 }
 
+// TestStormOverPosts spreads a storm over several posts, chosen both ways
+// (--posts-count from the server's index, --posts by name): every room's
+// views must agree, and every join must have its three phases measured.
+func TestStormOverPosts(t *testing.T) {
+	t.Parallel()
+	url := startReadtag(t)
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		posts int
+	}{
+		{"posts-count", []string{"--posts-count", "3"}, 3},
+		{"posts", []string{"--posts", "how-readtag-works,reading-together"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"storm", "--targets", url, "--readers", "60", "--ramp", "300ms",
+				"--duration", "10s", "--procs", "2"}, tc.args...)
+			rep, err := runTool(t, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := rep.Runs[0]
+			if res.PostN != tc.posts {
+				t.Errorf("spread over %d posts (%v), want %d", res.PostN, res.Posts, tc.posts)
+			}
+			if res.Views == nil || !res.Views.Agree || res.Views.Checked != 60 {
+				t.Fatalf("views: %+v", res.Views)
+			}
+			if res.Errors != 0 {
+				t.Errorf("%d errors: %v %v %v", res.Errors, res.DialErrors, res.Closes, res.ErrorFrames)
+			}
+			for name, s := range map[string]*Summary{"join": res.JoinMs, "connect": res.ConnectMs,
+				"upgrade": res.UpgradeMs, "handshake": res.HandshakeMs, "welcome": res.WelcomeMs} {
+				if s == nil || s.Count != 60 {
+					t.Errorf("%s times: %+v, want 60 samples", name, s)
+				}
+			}
+			// The phases add up: connect + upgrade is the handshake, and
+			// no phase is longer than the whole join (max, µs resolution).
+			if res.HandshakeMs != nil && res.JoinMs != nil && res.HandshakeMs.Max > res.JoinMs.Max {
+				t.Errorf("handshake max %g ms > join max %g ms", res.HandshakeMs.Max, res.JoinMs.Max)
+			}
+		})
+	}
+}
+
 func TestChurn(t *testing.T) {
 	t.Parallel()
 	url := startReadtag(t)

@@ -41,6 +41,17 @@ func TestUsageErrors(t *testing.T) {
 		{"baseline for storm", []string{"storm", "--baseline"}, "for the hot scenario"},
 		{"two scenarios", []string{"hot", "idle"}, "one scenario at a time"},
 		{"bad slug", []string{"hot", "--post", "../x"}, "not a slug"},
+		{"negative posts-count", []string{"storm", "--posts-count", "-1"}, "--posts-count -1"},
+		{"huge posts-count", []string{"storm", "--posts-count", "100001"}, "--posts-count 100001"},
+		{"posts-count overflow", []string{"storm", "--posts-count", "99999999999999999999"}, "invalid value"},
+		{"posts-count not a number", []string{"storm", "--posts-count", "ten"}, "invalid value"},
+		{"posts-count for hot", []string{"hot", "--posts-count", "3"}, "--posts-count is for idle and storm"},
+		{"posts for churn", []string{"churn", "--posts", "a,b"}, "--posts is for idle and storm"},
+		{"posts and posts-count", []string{"storm", "--posts", "a,b", "--posts-count", "2"}, "not both"},
+		{"posts and post", []string{"storm", "--posts", "a,b", "--post", "a"}, "not both"},
+		{"posts twice", []string{"storm", "--posts", "a,b,a"}, `"a" given twice`},
+		{"bad slug in posts", []string{"storm", "--posts", "a,../../etc"}, "not a slug"},
+		{"control char in posts", []string{"storm", "--posts", "a,b\x00c"}, "not a slug"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -116,6 +116,10 @@ type Result struct {
 	ErrorFrames map[string]int64 `json:"error_frames,omitempty"`
 
 	JoinMs           *Summary `json:"join_ms,omitempty"`
+	ConnectMs        *Summary `json:"connect_ms,omitempty"`   // dial → TCP established
+	UpgradeMs        *Summary `json:"upgrade_ms,omitempty"`   // TCP established → 101
+	HandshakeMs      *Summary `json:"handshake_ms,omitempty"` // dial → 101
+	WelcomeMs        *Summary `json:"welcome_ms,omitempty"`   // 101 → welcome
 	WindowSeconds    float64  `json:"window_seconds"`
 	LatencyMs        *Summary `json:"latency_ms,omitempty"`
 	LatencyBucketsMs []Bucket `json:"latency_buckets_ms,omitempty"`
@@ -228,6 +232,10 @@ func (r *Result) fill() {
 	r.Errors = st.ErrorCount()
 	r.DialErrors, r.Closes, r.ErrorFrames = st.DialErrors, st.Closes, st.ErrorTexts
 	r.JoinMs = summarize(&st.JoinTime, 1000)
+	r.ConnectMs = summarize(&st.ConnectTime, 1000)
+	r.UpgradeMs = summarize(&st.UpgradeTime, 1000)
+	r.HandshakeMs = summarize(&st.HandshakeTime, 1000)
+	r.WelcomeMs = summarize(&st.WelcomeTime, 1000)
 	secs := r.windowDur.Seconds()
 	r.WindowSeconds = secs
 	w := &st.Window
@@ -346,7 +354,7 @@ func printRun(w io.Writer, r *Result) {
 	switch r.Scenario {
 	case "hot":
 		head += fmt.Sprintf(" on %s at %g Hz", strings.Join(r.Posts, ","), r.Rate)
-	case "idle":
+	case "idle", "storm":
 		head += fmt.Sprintf(" over %d posts", r.PostN)
 	case "churn":
 		head = fmt.Sprintf("churn · %s · %d connections at %g/s", r.Label, r.Readers, r.Rate)
@@ -359,6 +367,15 @@ func printRun(w io.Writer, r *Result) {
 		r.Readers, r.Welcomed, 100*float64(r.Welcomed)/float64(max(1, r.Readers)), r.Failed, r.OpenAtEnd, r.Lost)
 	if s := r.JoinMs; s != nil {
 		row("join time (dial→welcome)", "p50 %s  p95 %s  p99 %s  max %s", ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max))
+	}
+	for _, p := range []struct {
+		name string
+		s    *Summary
+	}{{"  TCP connect (dial→established)", r.ConnectMs}, {"  upgrade (established→101)", r.UpgradeMs},
+		{"  handshake (dial→101)", r.HandshakeMs}, {"  welcome (101→welcome)", r.WelcomeMs}} {
+		if s := p.s; s != nil && r.Scenario == "storm" {
+			row(p.name, "p50 %s  p95 %s  p99 %s  max %s", ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max))
+		}
 	}
 	if s := r.LatencyMs; s != nil {
 		row("scroll→ghost latency", "p50 %s  p95 %s  p99 %s  max %s  (%s samples)", ms(s.P50), ms(s.P95), ms(s.P99), ms(s.Max), num(float64(s.Count)))

@@ -134,36 +134,9 @@ func (r *runner) hot(ctx context.Context, sp spec) (*Result, error) {
 // idle: readers over many posts, holding still; what does a reader cost?
 func (r *runner) idle(ctx context.Context, rep *Report) error {
 	o := r.o
-	var listed []string
-	for _, t := range o.targets {
-		slugs, err := checkTarget(ctx, t)
-		if err != nil {
-			return err
-		}
-		if listed == nil {
-			listed = slugs
-		}
-	}
-	slugs := o.posts
-	if len(slugs) == 0 {
-		if len(listed) == 0 {
-			return fmt.Errorf("%s lists no posts on its index; pass --posts", o.targets[0])
-		}
-		slugs = listed
-		if o.postsCount > 0 && o.postsCount < len(slugs) {
-			slugs = slugs[:o.postsCount]
-		}
-		if o.postsCount > len(slugs) {
-			fmt.Fprintf(r.stderr, "readtag-load: the server lists %d posts, not %d: spreading over %d. "+
-				"For %d posts: readtag-load --make-posts DIR --count %d, then readtag --posts DIR\n",
-				len(slugs), o.postsCount, len(slugs), o.postsCount, o.postsCount)
-		}
-	} else {
-		for _, s := range slugs {
-			if err := checkPost(ctx, o.targets[0], s); err != nil {
-				return err
-			}
-		}
+	slugs, err := r.pickSlugs(ctx)
+	if err != nil {
+		return err
 	}
 	sp := spec{label: "readtag", targets: o.targets, slugs: slugs, conns: o.readers, spread: o.ramp,
 		sampler: newSampler(o.pid, o.metrics)}
@@ -187,19 +160,70 @@ func (r *runner) idle(ctx context.Context, rep *Report) error {
 	return err
 }
 
-// storm: everyone joins within the ramp; then every view must match the
-// room exactly.
-func (r *runner) storm(ctx context.Context, rep *Report) error {
+// pickSlugs chooses the posts of a run over several (idle, storm): --posts
+// if given (each checked on the first target), else the first --posts-count
+// of those the server's index lists (all of them for 0).
+func (r *runner) pickSlugs(ctx context.Context) ([]string, error) {
 	o := r.o
+	var listed []string
 	for _, t := range o.targets {
-		if _, err := checkTarget(ctx, t); err != nil {
-			return err
+		slugs, err := checkTarget(ctx, t)
+		if err != nil {
+			return nil, err
 		}
-		if err := checkPost(ctx, t, o.post); err != nil {
-			return err
+		if listed == nil {
+			listed = slugs
 		}
 	}
-	sp := spec{label: "readtag", targets: o.targets, slugs: []string{o.post}, conns: o.readers, spread: o.ramp,
+	slugs := o.posts
+	if len(slugs) == 0 {
+		if len(listed) == 0 {
+			return nil, fmt.Errorf("%s lists no posts on its index; pass --posts", o.targets[0])
+		}
+		slugs = listed
+		if o.postsCount > 0 && o.postsCount < len(slugs) {
+			slugs = slugs[:o.postsCount]
+		}
+		if o.postsCount > len(slugs) {
+			fmt.Fprintf(r.stderr, "readtag-load: the server lists %d posts, not %d: spreading over %d. "+
+				"For %d posts: readtag-load --make-posts DIR --count %d, then readtag --posts DIR\n",
+				len(slugs), o.postsCount, len(slugs), o.postsCount, o.postsCount)
+		}
+		return slugs, nil
+	}
+	for _, s := range slugs {
+		if err := checkPost(ctx, o.targets[0], s); err != nil {
+			return nil, err
+		}
+	}
+	return slugs, nil
+}
+
+// storm: everyone joins within the ramp; then every view must match the
+// room exactly.
+//
+// With --posts or --posts-count the storm spreads over those posts (readers
+// go round-robin over them) and each room is checked on its own; without
+// them it joins --post alone.
+func (r *runner) storm(ctx context.Context, rep *Report) error {
+	o := r.o
+	slugs := []string{o.post}
+	if len(o.posts) > 0 || o.postsCount > 0 {
+		var err error
+		if slugs, err = r.pickSlugs(ctx); err != nil {
+			return err
+		}
+	} else {
+		for _, t := range o.targets {
+			if _, err := checkTarget(ctx, t); err != nil {
+				return err
+			}
+			if err := checkPost(ctx, t, o.post); err != nil {
+				return err
+			}
+		}
+	}
+	sp := spec{label: "readtag", targets: o.targets, slugs: slugs, conns: o.readers, spread: o.ramp,
 		sampler: newSampler(o.pid, o.metrics)}
 	fl, res, err := r.begin(ctx, sp)
 	if err != nil {

@@ -272,6 +272,14 @@ type Stats struct {
 
 	// JoinTime is the time from dial start to the welcome frame, in µs.
 	JoinTime Histogram `json:"join_us"`
+	// The join's phases, in µs: ConnectTime from dial start to the TCP
+	// connection being established, UpgradeTime from there to the 101
+	// response, HandshakeTime both together (dial start to 101), and
+	// WelcomeTime from the 101 to the welcome frame.
+	ConnectTime   Histogram `json:"connect_us"`
+	UpgradeTime   Histogram `json:"upgrade_us"`
+	HandshakeTime Histogram `json:"handshake_us"`
+	WelcomeTime   Histogram `json:"welcome_us"`
 
 	// DialErrors, Closes and ErrorTexts count failures by kind: the class of
 	// a failed dial, the reason an open connection ended unasked ("close
@@ -298,6 +306,10 @@ func (s *Stats) Merge(o *Stats) {
 	s.Closed += o.Closed
 	s.Lost += o.Lost
 	s.JoinTime.Merge(&o.JoinTime)
+	s.ConnectTime.Merge(&o.ConnectTime)
+	s.UpgradeTime.Merge(&o.UpgradeTime)
+	s.HandshakeTime.Merge(&o.HandshakeTime)
+	s.WelcomeTime.Merge(&o.WelcomeTime)
 	s.DialErrors = mergeCounts(s.DialErrors, o.DialErrors)
 	s.Closes = mergeCounts(s.Closes, o.Closes)
 	s.ErrorTexts = mergeCounts(s.ErrorTexts, o.ErrorTexts)

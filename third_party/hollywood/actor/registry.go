@@ -6,15 +6,21 @@ import (
 
 const LocalLookupAddr = "local"
 
+// READTAG PATCH: the lookup is a sync.Map (ID -> Processer) instead of a map
+// behind one RWMutex. Every Send reads the registry and every Spawn and stop
+// writes it; under a join storm (thousands of spawns and stops a second
+// while rooms fan out to thousands of readers) the RWMutex's writers and
+// readers queued behind each other, the mutex went into starvation mode and
+// its hand-offs became most of the scheduler's latency: WebSocket upgrades
+// waited seconds in Registry.add. sync.Map reads take no lock and writes to
+// different IDs do not contend.
 type Registry struct {
-	mu     sync.RWMutex
-	lookup map[string]Processer
+	lookup sync.Map // string -> Processer
 	engine *Engine
 }
 
 func newRegistry(e *Engine) *Registry {
 	return &Registry{
-		lookup: make(map[string]Processer, 1024),
 		engine: e,
 	}
 }
@@ -31,9 +37,7 @@ func (r *Registry) GetPID(kind, id string) *PID {
 
 // Remove removes the given PID from the registry.
 func (r *Registry) Remove(pid *PID) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.lookup, pid.ID)
+	r.lookup.Delete(pid.ID)
 }
 
 // get returns the processer for the given PID, if it exists.
@@ -43,29 +47,24 @@ func (r *Registry) get(pid *PID) Processer {
 	if pid == nil {
 		return nil
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if proc, ok := r.lookup[pid.ID]; ok {
-		return proc
+	if proc, ok := r.lookup.Load(pid.ID); ok {
+		return proc.(Processer)
 	}
 	return nil // didn't find the processer
 }
 
 func (r *Registry) getByID(id string) Processer {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return r.lookup[id]
+	if proc, ok := r.lookup.Load(id); ok {
+		return proc.(Processer)
+	}
+	return nil
 }
 
 func (r *Registry) add(proc Processer) {
-	r.mu.Lock()
 	id := proc.PID().ID
-	if _, ok := r.lookup[id]; ok {
-		r.mu.Unlock()
+	if _, loaded := r.lookup.LoadOrStore(id, proc); loaded {
 		r.engine.BroadcastEvent(ActorDuplicateIdEvent{PID: proc.PID()})
 		return
 	}
-	r.lookup[id] = proc
-	r.mu.Unlock()
 	proc.Start()
 }
