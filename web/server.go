@@ -254,10 +254,13 @@ func (s *Server) routes() {
 		// Origins are checked in handleUpgrade (same-origin by default).
 		// Client frames are small scrolls (at most MaxFrameBytes, read in
 		// pieces if bigger than the buffer).
-		ReadBufferSize:  256,
-		WriteBufferSize: 1024,
+		ReadBufferSize: 256,
+		// A frame longer than the write buffer is written in two pieces,
+		// two syscalls on our connection; 4 KiB holds a crowd frame
+		// (protocol.md keeps them under 4 KiB) and most welcomes whole.
 		// Idle connections hold no write buffer: it is taken for a write
 		// and given back (most readers of most posts are idle most of the time).
+		WriteBufferSize: 4096,
 		WriteBufferPool: &sync.Pool{},
 	}))
 	// No catch-all: a path no route has is Fiber's 404, and a path that a
