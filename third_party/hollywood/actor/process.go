@@ -114,6 +114,10 @@ func (p *process) invokeMsg(msg Envelope) {
 	} else {
 		recv.Receive(p.context)
 	}
+	// READTAG PATCH: the context no longer holds the handled message (and
+	// what it points to) until the actor's next one: an idle actor kept
+	// its last message alive for good.
+	p.context.message, p.context.sender = nil, nil
 }
 
 func (p *process) Start() {
