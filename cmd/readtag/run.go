@@ -19,6 +19,7 @@ import (
 
 	"github.com/readtag/readtag"
 	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/internal/memtrim"
 	"github.com/readtag/readtag/posts"
 	"github.com/readtag/readtag/views"
 	"github.com/readtag/readtag/web"
@@ -303,6 +304,14 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	log.Info("readtag listening", attrs...)
 
 	go func() { served <- srv.Serve(ln) }()
+	// After a burst (a storm of joins, a crowd arriving) the heap's goal,
+	// and the memory, stay at the burst's peak until the next collection;
+	// give it back once the process is quiet (internal/memtrim).
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	defer stopTrim()
+	go memtrim.Run(trimCtx, 5*time.Second, func(free uint64) {
+		log.Debug("memory returned to the OS after a quiet spell", "free_bytes", free)
+	})
 	select {
 	case err := <-served:
 		return err
