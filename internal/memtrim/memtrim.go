@@ -6,13 +6,13 @@
 // join storm or a crowd of readers arriving at once, the heap that was live
 // in the middle of it is gone, but the goal, and the memory, stay until the
 // next collection; a server at rest allocates too little to start one, so
-// that is Go's forced collection, up to two minutes later, and the
-// scavenger then returns pages slowly. Trim checks every interval: when no
-// collection ran during the last interval (the process is quiet) and the
-// heap holds at least MinFree bytes it does not use, it collects once and
-// returns the free pages (debug.FreeOSMemory). A busy process is never
-// interrupted (its collections run anyway), and a quiet one is trimmed
-// once, not again until it has collected on its own.
+// that is Go's forced collection, up to two minutes later. Trim checks every
+// interval: when the heap holds at least MinFree bytes it does not use and
+// the process allocated less than a quarter of that during the interval
+// (it is quiet: the free pages would not be needed soon), it collects once
+// and returns the free pages (debug.FreeOSMemory). A busy process is never
+// interrupted, and a trimmed one is trimmed again only once MinFree bytes
+// are free again, that is after allocating at least that much.
 package memtrim
 
 import (
@@ -25,11 +25,11 @@ import (
 // MinFree is how much unused heap makes a trim worth its collection.
 const MinFree = 32 << 20
 
-// stats is what Trim reads: collections so far, and heap bytes that are
-// free but not yet returned to the OS.
-type stats struct{ cycles, free uint64 }
+// stats is what Trim reads: bytes allocated so far, and heap bytes that
+// are free but not yet returned to the OS.
+type stats struct{ allocs, free uint64 }
 
-var names = []string{"/gc/cycles/total:gc-cycles", "/memory/classes/heap/free:bytes"}
+var names = []string{"/gc/heap/allocs:bytes", "/memory/classes/heap/free:bytes"}
 
 func read() stats {
 	s := make([]metrics.Sample, len(names))
@@ -39,7 +39,7 @@ func read() stats {
 	metrics.Read(s)
 	var st stats
 	if s[0].Value.Kind() == metrics.KindUint64 {
-		st.cycles = s[0].Value.Uint64()
+		st.allocs = s[0].Value.Uint64()
 	}
 	if s[1].Value.Kind() == metrics.KindUint64 {
 		st.free = s[1].Value.Uint64()
@@ -49,26 +49,21 @@ func read() stats {
 
 // trimmer decides; read and free are the runtime's, replaced in tests.
 type trimmer struct {
-	read    func() stats
-	free    func()
-	last    uint64 // collections at the last check
-	trimmed bool   // trimmed since the process last collected on its own
+	read func() stats
+	free func()
+	last uint64 // bytes allocated at the last check
 }
 
 // check runs once per interval and reports whether it trimmed.
 func (t *trimmer) check() bool {
 	st := t.read()
-	quiet := st.cycles == t.last
-	if !quiet {
-		t.trimmed = false
-	}
-	t.last = st.cycles
-	if !quiet || t.trimmed || st.free < MinFree {
+	allocated := st.allocs - t.last
+	t.last = st.allocs
+	if st.free < MinFree || allocated >= st.free/4 {
 		return false
 	}
 	t.free()
-	t.trimmed = true
-	t.last = t.read().cycles // the trim's own collection is not activity
+	t.last = t.read().allocs
 	return true
 }
 
@@ -76,7 +71,7 @@ func (t *trimmer) check() bool {
 // with the bytes each trim found free.
 func Run(ctx context.Context, interval time.Duration, trimmed func(free uint64)) {
 	t := &trimmer{read: read, free: debug.FreeOSMemory}
-	t.last = t.read().cycles
+	t.last = t.read().allocs
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {

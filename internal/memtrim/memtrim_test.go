@@ -1,27 +1,27 @@
 package memtrim
 
-import (
-	"runtime"
-	"testing"
-)
+import "testing"
 
-func TestTrimsOnceWhenQuietWithMuchFree(t *testing.T) {
-	st := stats{cycles: 5, free: 100 << 20}
+var sink []byte
+
+func TestTrimsWhenQuietWithMuchFree(t *testing.T) {
+	st := stats{allocs: 1000 << 20, free: 100 << 20}
 	frees := 0
-	tr := &trimmer{read: func() stats { return st }, free: func() { frees++; st.cycles++; st.free = 0 }, last: 4}
+	tr := &trimmer{read: func() stats { return st }, free: func() { frees++; st.free = 0 }, last: 900 << 20}
 
-	if tr.check() { // a collection ran since the last check: busy
-		t.Fatal("trimmed a process that collected during the interval")
+	if tr.check() { // 100 MiB allocated during the interval: busy
+		t.Fatal("trimmed a process that allocated as much as was free")
 	}
-	st.free = 100 << 20
-	if !tr.check() || frees != 1 { // quiet, much free
+	st.allocs += 1 << 20 // 1 MiB in an interval, 100 MiB free: quiet
+	if !tr.check() || frees != 1 {
 		t.Fatalf("quiet with 100 MiB free: trimmed %d times, want 1", frees)
 	}
-	st.free = 100 << 20
-	if tr.check() || frees != 1 { // still quiet: not again
-		t.Fatal("trimmed twice without the process collecting in between")
+	st.allocs += 1 << 20
+	if tr.check() || frees != 1 { // nothing free any more
+		t.Fatal("trimmed again with nothing free")
 	}
-	st.cycles++ // the process collects on its own: busy again
+	st.allocs += 60 << 20 // busy again: garbage piles up
+	st.free = 60 << 20
 	if tr.check() {
 		t.Fatal("trimmed in a busy interval")
 	}
@@ -31,7 +31,7 @@ func TestTrimsOnceWhenQuietWithMuchFree(t *testing.T) {
 }
 
 func TestNoTrimForLittleFree(t *testing.T) {
-	st := stats{cycles: 1, free: MinFree - 1}
+	st := stats{allocs: 1, free: MinFree - 1}
 	tr := &trimmer{read: func() stats { return st }, free: func() { t.Fatal("trimmed") }, last: 1}
 	if tr.check() {
 		t.Fatal("trimmed with less than MinFree free")
@@ -39,9 +39,9 @@ func TestNoTrimForLittleFree(t *testing.T) {
 }
 
 func TestReadsTheRuntime(t *testing.T) {
-	before := read().cycles
-	runtime.GC()
-	if after := read().cycles; after <= before {
-		t.Fatalf("collections: %d before runtime.GC, %d after", before, after)
+	before := read().allocs
+	sink = make([]byte, 1<<20)
+	if after := read().allocs; after < before+1<<20 {
+		t.Fatalf("allocated bytes: %d before a 1 MiB allocation, %d after", before, after)
 	}
 }
