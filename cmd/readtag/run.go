@@ -309,8 +309,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	// give it back once the process is quiet (internal/memtrim).
 	trimCtx, stopTrim := context.WithCancel(ctx)
 	defer stopTrim()
-	go memtrim.Run(trimCtx, 5*time.Second, func(free uint64) {
-		log.Debug("memory returned to the OS after a quiet spell", "free_bytes", free)
+	go memtrim.Run(trimCtx, 5*time.Second, func() {
+		log.Debug("memory returned to the OS after a quiet spell")
 	})
 	select {
 	case err := <-served:

@@ -4,37 +4,40 @@ import "testing"
 
 var sink []byte
 
-func TestTrimsWhenQuietWithMuchFree(t *testing.T) {
-	st := stats{allocs: 1000 << 20, free: 100 << 20}
+func TestTrimsOnceQuietAfterABurst(t *testing.T) {
+	st := stats{allocs: 0}
 	frees := 0
-	tr := &trimmer{read: func() stats { return st }, free: func() { frees++; st.free = 0 }, last: 900 << 20}
+	tr := &trimmer{read: func() stats { return st }, free: func() { frees++ }}
 
-	if tr.check() { // 100 MiB allocated during the interval: busy
-		t.Fatal("trimmed a process that allocated as much as was free")
+	st.allocs += 500 << 20 // a burst: busy
+	if tr.check() {
+		t.Fatal("trimmed during a burst")
 	}
-	st.allocs += 1 << 20 // 1 MiB in an interval, 100 MiB free: quiet
+	st.allocs += 1 << 20 // quiet, 501 MiB allocated since start
 	if !tr.check() || frees != 1 {
-		t.Fatalf("quiet with 100 MiB free: trimmed %d times, want 1", frees)
+		t.Fatalf("quiet after a burst: %d trims, want 1", frees)
 	}
-	st.allocs += 1 << 20
-	if tr.check() || frees != 1 { // nothing free any more
-		t.Fatal("trimmed again with nothing free")
+	for range 10 { // still quiet, a little allocated each time: no more
+		st.allocs += 1 << 20
+		if tr.check() {
+			t.Fatal("trimmed again before MinFree more was allocated")
+		}
 	}
-	st.allocs += 60 << 20 // busy again: garbage piles up
-	st.free = 60 << 20
+	st.allocs += 30 << 20 // busy again
 	if tr.check() {
 		t.Fatal("trimmed in a busy interval")
 	}
-	if !tr.check() || frees != 2 { // then quiet again
+	st.allocs += 1 << 20 // quiet, 42 MiB since the trim
+	if !tr.check() || frees != 2 {
 		t.Fatalf("quiet again after activity: %d trims, want 2", frees)
 	}
 }
 
-func TestNoTrimForLittleFree(t *testing.T) {
-	st := stats{allocs: 1, free: MinFree - 1}
-	tr := &trimmer{read: func() stats { return st }, free: func() { t.Fatal("trimmed") }, last: 1}
+func TestNoTrimBeforeMinFreeAllocated(t *testing.T) {
+	st := stats{allocs: MinFree - 1}
+	tr := &trimmer{read: func() stats { return st }, free: func() { t.Fatal("trimmed") }, last: MinFree - 1}
 	if tr.check() {
-		t.Fatal("trimmed with less than MinFree free")
+		t.Fatal("trimmed a process that has allocated less than MinFree")
 	}
 }
 
