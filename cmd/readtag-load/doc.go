@@ -131,7 +131,8 @@ reader needs. Its index lists load-0001 to load-1000 (the slugs of
 answers ok, and GET /ws/posts/:slug upgrades, sends a protocol-v1 welcome
 (a random id, no other readers), then reads and drops frames while a second
 goroutine pings every 5 s; a socket that answers nothing for 12 s is closed
-(readtag's PingInterval and PongWait, and its two goroutines per reader).
+(readtag's PingInterval and PongWait; readtag itself had two goroutines per
+reader before it moved to one and a shared pinger).
 No presence, rooms, actors or outbox. --shared-pinger pings every socket
 from one goroutine instead, so that a reader costs one goroutine: what a
 second goroutine per reader costs. --reduce-memory sets Fiber's
