@@ -46,6 +46,15 @@ func (c *conn) run() {
 	defer close(c.done)
 	ws := c.ws
 	ws.SetReadLimit(maxFrame)
+	// gorilla's own pong has a 1 s deadline, which a starved machine
+	// misses (and the tool then loses the reader); the server waits 12 s.
+	ws.SetPingHandler(func(data string) error {
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(10*time.Second))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
+	})
 	_ = ws.SetReadDeadline(time.Now().Add(welcomeTimeout))
 	var err error
 	for {
