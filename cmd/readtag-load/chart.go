@@ -281,13 +281,7 @@ func drawChart(series []chartSeries, scale, title string) ([]byte, error) {
 	grid.Horizontal.Color = color.Gray{Y: 215}
 	p.Add(grid)
 
-	// The legend gets a band of its own under the chart, so that it never
-	// hides a curve.
-	legend := plot.NewLegend()
-	legend.Top, legend.Left = true, true
-	legend.ThumbnailWidth = vg.Points(28)
-	legend.TextStyle.Font.Size = vg.Points(10)
-	legend.Padding = vg.Points(2)
+	legend := newLegend()
 	for i, s := range series {
 		pts := cdfPoints(s, xpos, xmin, xmax)
 		line, err := plotter.NewLine(pts)
@@ -318,14 +312,33 @@ func drawChart(series []chartSeries, scale, title string) ([]byte, error) {
 	p.X.Tick.Label.Font.Size = vg.Points(10)
 	p.Y.Tick.Label.Font.Size = vg.Points(10)
 
+	texts := make([]string, len(series))
+	for i, s := range series {
+		texts[i] = fmt.Sprintf("%s   p50 %s · p99 %s", labels[i], fmtMs(s.p50), fmtMs(s.p99))
+	}
+	return renderWithLegend(p, legend, texts)
+}
+
+// newLegend is the legend both charts draw in a band of its own under the
+// chart, so that it never hides a curve.
+func newLegend() plot.Legend {
+	legend := plot.NewLegend()
+	legend.Top, legend.Left = true, true
+	legend.ThumbnailWidth = vg.Points(28)
+	legend.TextStyle.Font.Size = vg.Points(10)
+	legend.Padding = vg.Points(2)
+	return legend
+}
+
+// renderWithLegend draws p with legend (whose rows say texts) centred in a
+// band under it, and encodes the result as a PNG.
+func renderWithLegend(p *plot.Plot, legend plot.Legend, texts []string) ([]byte, error) {
 	img := image.NewRGBA(image.Rect(0, 0, chartW, chartH))
 	c := vgimg.NewWith(vgimg.UseImage(img), vgimg.UseDPI(chartDPI))
 	dc := draw.New(c)
-	// The legend's size: one row per run, centred under the chart.
 	var legW, legH vg.Length
 	rowH := legend.TextStyle.Rectangle("Mp").Max.Y
-	for i, s := range series {
-		text := fmt.Sprintf("%s   p50 %s · p99 %s", labels[i], fmtMs(s.p50), fmtMs(s.p99))
+	for i, text := range texts {
 		legW = max(legW, legend.ThumbnailWidth+legend.TextStyle.Rectangle(" "+text).Max.X)
 		legH += rowH
 		if i > 0 {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"image"
 	"image/color"
 	"io"
 	"math"
@@ -17,7 +15,6 @@ import (
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 )
 
 // memSeries is one sweep's memory per reader, ready to draw.
@@ -134,11 +131,7 @@ func drawMemoryChart(series []memSeries, title string, targetKB float64) ([]byte
 	}
 	slices.Sort(xs)
 
-	legend := plot.NewLegend()
-	legend.Top, legend.Left = true, true
-	legend.ThumbnailWidth = vg.Points(28)
-	legend.TextStyle.Font.Size = vg.Points(10)
-	legend.Padding = vg.Points(2)
+	legend := newLegend()
 	var texts []string
 	anyPartial := false
 	for i, s := range series {
@@ -225,30 +218,7 @@ func drawMemoryChart(series []memSeries, title string, targetKB float64) ([]byte
 	p.X.Tick.Label.Font.Size = vg.Points(10)
 	p.Y.Tick.Label.Font.Size = vg.Points(10)
 
-	img := image.NewRGBA(image.Rect(0, 0, chartW, chartH))
-	c := vgimg.NewWith(vgimg.UseImage(img), vgimg.UseDPI(chartDPI))
-	dc := draw.New(c)
-	// The legend gets a band of its own under the chart, as in drawChart.
-	var legW, legH vg.Length
-	rowH := legend.TextStyle.Rectangle("Mp").Max.Y
-	for i, text := range texts {
-		legW = max(legW, legend.ThumbnailWidth+legend.TextStyle.Rectangle(" "+text).Max.X)
-		legH += rowH
-		if i > 0 {
-			legH += legend.Padding
-		}
-	}
-	margin := vg.Points(6)
-	band := legH + 2*margin
-	p.Draw(draw.Crop(dc, 0, -2*margin, band, 0))
-	W, H := dc.Max.X-dc.Min.X, dc.Max.Y-dc.Min.Y
-	left := max((W-legW)/2, 0)
-	legend.Draw(draw.Crop(dc, left, -(W - left - legW), margin, -(H - margin - legH)))
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("chart: encode PNG: %w", err)
-	}
-	return buf.Bytes(), nil
+	return renderWithLegend(p, legend, texts)
 }
 
 // countTicker puts a labelled tick at each reader count measured.
