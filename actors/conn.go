@@ -13,47 +13,29 @@ import (
 // join lost with a failed room must not leave a browser waiting forever.
 const joinTimeout = 5 * time.Second
 
-// welcome is the room's answer to a join: who the reader is, who else is
-// there, and the reader actor that takes the reader's scrolls.
+// welcome tells a connection that its room welcomed its reader (the room
+// has queued the welcome frame itself): the reader actor that takes its
+// scrolls, and for the trace who the reader is and how many others it was
+// shown.
 type welcome struct {
 	you    readtag.Reader
-	others []readtag.Reader
+	others int
 	reader *actor.PID
 }
 
 func (m welcome) traceInfo() (string, string, []any) {
-	return m.you.ID, "", []any{"color", m.you.Color, "name", m.you.Name, "others", len(m.others)}
+	return m.you.ID, "", []any{"color", m.you.Color, "name", m.you.Name, "others", m.others}
 }
-
-// joined announces another reader's arrival.
-type joined struct{ reader readtag.Reader }
-
-func (m joined) traceInfo() (string, string, []any) {
-	return "", "", []any{"joined", m.reader.ID, "color", m.reader.Color, "name", m.reader.Name}
-}
-
-// left announces another reader's departure.
-type left struct{ id string }
-
-func (m left) traceInfo() (string, string, []any) { return "", "", []any{"left", m.id} }
-
-// movesMsg is one tick's batch of moves, shared by every connection of a room.
-type movesMsg struct{ moves []readtag.Move }
-
-func (m movesMsg) traceInfo() (string, string, []any) { return "", "", []any{"moves", len(m.moves)} }
-
-// dropped tells a connection that the engine can no longer serve it.
-type dropped struct{ reason string }
-
-func (m dropped) traceInfo() (string, string, []any) { return "", "", []any{"reason", m.reason} }
 
 // joinExpired fires joinTimeout after a connection started.
 type joinExpired struct{}
 
-// conn is the only bridge between one WebSocket and the engine: it joins the
-// room, forwards the reader's scrolls to its reader actor, and hands what the
-// room sends to the socket's Client, which never blocks. When the socket
-// closes the handler stops this actor and the monitor tells the room.
+// conn is one WebSocket's actor: it joins the room, forwards the scrolls
+// made before the welcome to the reader actor, and drops the socket when the
+// join times out or the actor fails. The room writes the reader's frames to
+// the socket's Client itself (it never blocks): a frame is then one call,
+// not one actor message per reader per tick. When the socket closes the
+// handler stops this actor and the monitor tells the room.
 type conn struct {
 	slug   string
 	id     string
@@ -64,8 +46,8 @@ type conn struct {
 	reader  *actor.PID // nil until welcomed
 	early   *scroll    // latest scroll that arrived before the welcome
 	expires *time.Timer
-	// publish, if set, is where the conn publishes the reader actor once
-	// welcomed, for the session to send scrolls to it directly.
+	// publish, if set, is where the room publishes the reader actor when
+	// it welcomes the reader, for the session to send scrolls to it directly.
 	publish *atomic.Pointer[actor.PID]
 }
 
@@ -78,39 +60,25 @@ func newConn(slug, id string, hidden bool, client readtag.Client, rooms *actor.P
 func (cn *conn) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
-		c.Send(cn.rooms, join{slug: cn.slug, readerID: cn.id, conn: c.PID(), hidden: cn.hidden})
+		c.Send(cn.rooms, join{slug: cn.slug, readerID: cn.id, conn: c.PID(), client: cn.client, publish: cn.publish, hidden: cn.hidden})
 		cn.expires = after(c.Engine(), c.PID(), joinTimeout, joinExpired{})
 	case welcome:
 		cn.expires.Stop()
 		cn.reader = msg.reader
+		// The room published the reader actor before it queued the
+		// welcome, so every scroll the client sends once welcomed goes
+		// straight to the reader. Scrolls that came here first reach it
+		// after newer ones: their sequence numbers let the reader drop them.
 		if cn.early != nil {
 			c.Send(cn.reader, *cn.early)
 			cn.early = nil
 		}
-		// Published before the welcome is queued, so every scroll the
-		// client sends once welcomed goes straight to the reader. Scrolls
-		// still queued here reach it after newer ones: their sequence
-		// numbers let the reader drop them.
-		if cn.publish != nil {
-			cn.publish.Store(cn.reader)
-		}
-		cn.client.Welcome(msg.you, msg.others)
 	case scroll:
 		if cn.reader == nil {
 			cn.early = &msg
 			return
 		}
 		c.Send(cn.reader, msg)
-	case joined:
-		cn.client.Join(msg.reader)
-	case left:
-		cn.client.Leave(msg.id)
-	case movesMsg:
-		cn.client.Moves(msg.moves)
-	case crowdMsg:
-		cn.client.Crowd(msg.update)
-	case dropped:
-		cn.client.Drop(msg.reason)
 	case joinExpired:
 		if cn.reader == nil {
 			cn.client.Drop("could not join the post's room in time; reconnecting")

@@ -12,7 +12,7 @@ import (
 // Crowd mode keeps a hot post cheap: above Config.CrowdThreshold readers, a
 // room stops telling everyone about everyone (N² messages and frames of
 // unbounded size) and instead sends each of its readers, at most once a
-// tick, one crowdMsg: the changes to the few readers that reader is shown
+// tick, one Client.Crowd: the changes to the few readers that reader is shown
 // (the CrowdVisible nearest to its own position, a quarter of them the
 // latest movers, each kept for at least recentStay) plus a density summary
 // of the whole room. A frame then
@@ -30,14 +30,6 @@ const bandCount = 50
 // recentShare is the share of a reader's visible set kept for the readers
 // who moved last, wherever they are.
 const recentShare = 4
-
-// crowdMsg is one reader's crowd update for one tick.
-type crowdMsg struct{ update readtag.Crowd }
-
-func (m crowdMsg) traceInfo() (string, string, []any) {
-	u := m.update
-	return "", "", []any{"total", u.Total, "join", len(u.Join), "leave", len(u.Leave), "moves", len(u.Moves)}
-}
 
 // checkMode switches the room into crowd mode when it grows past the
 // threshold and back when it shrinks well below it (no flapping), and
@@ -77,7 +69,7 @@ func (r *room) checkMode(c *actor.Context) {
 				}
 			}
 		}
-		c.Send(m.conn, welcome{you: m.reader, others: others, reader: m.pid})
+		r.welcome(c, m, others)
 	}
 	r.dirty = r.crowd
 }
@@ -269,7 +261,12 @@ func (r *room) crowdFlush(c *actor.Context) {
 		return
 	}
 	r.dirty = false
-	r.crowdUpdates(func(m *member, u readtag.Crowd) { c.Send(m.conn, crowdMsg{update: u}) })
+	r.crowdUpdates(func(m *member, u readtag.Crowd) {
+		if r.trace != nil {
+			r.trace(c, m, "crowd", "total", u.Total, "join", len(u.Join), "leave", len(u.Leave), "moves", len(u.Moves))
+		}
+		m.client.Crowd(u)
+	})
 	if len(r.waiting) > 0 {
 		// Ticks go on until the waiting movers have had their places.
 		r.dirty = true

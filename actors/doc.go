@@ -15,7 +15,7 @@
 //	├── rooms/<node>                        the dynamic supervisor: slug → room
 //	│   └── rooms/<node>/room/<slug>        one per post with readers: table, tick, fan-out
 //	│       └── …/room/<slug>/reader/<id>   one per connection: id, colour, name, position
-//	└── conn/<id>                           one per WebSocket: the only bridge to the socket
+//	└── conn/<id>                           one per WebSocket: joins, early scrolls, drops
 //
 // In cluster mode (Config.Cluster) three more actors run on every node:
 //
@@ -42,34 +42,44 @@
 // sorted list of node ids, so rooms of one post on different nodes never hand
 // out the same colour or name and never need to ask each other (names.go).
 // A hidden reader (join.hidden) is welcomed like any other but is left out of
-// everyone else's joined/left/movesMsg and crowd views, counts and bands, and
+// everyone else's joins, leaves, moves and crowd views, counts and bands, and
 // is never reported to the tracker.
 //
 // # Message flow
 //
 //	join:   web handler ──Join──▶ conn ──join──▶ rooms ──join──▶ room
 //	        room spawns reader/<id>; room ──watch(conn), watch(reader)──▶ monitor
-//	        room ──welcome──▶ new conn ──Client.Welcome──▶ socket
-//	        room ──joined──▶ every other conn ──Client.Join──▶ socket
+//	        room publishes reader/<id> to the session, ──Client.Welcome──▶ socket,
+//	        then ──welcome(reader)──▶ new conn (which forwards any early scroll)
+//	        room ──Client.Join──▶ every other reader's socket
 //	scroll: web handler ──Session.Scroll──▶ conn ──scroll──▶ reader ──moved──▶ room
-//	        until the welcome; then the conn publishes the reader actor to the
-//	        session and scrolls go Session.Scroll ──scroll──▶ reader directly
+//	        until the welcome; then (the room published the reader actor to the
+//	        session first) scrolls go Session.Scroll ──scroll──▶ reader directly
 //	        (numbered, so the reader drops one that a newer one overtook).
 //	        The room keeps the latest position per reader; the first move
 //	        after a quiet spell starts a 50 ms timer
-//	tick:   room ──movesMsg (one shared slice)──▶ every conn ──Client.Moves──▶ socket
+//	tick:   room ──Client.Moves (one shared slice)──▶ every reader's socket
 //	leave:  web handler ──Session.Leave──▶ conn stops ──ActorStoppedEvent──▶ monitor
-//	        monitor ──readerGone──▶ room; room stops reader, ──left──▶ every other conn
+//	        monitor ──readerGone──▶ room; room stops reader, ──Client.Leave──▶ every other socket
 //	failed: reader panics → guard logs it and stops it → monitor ──readerGone──▶ room
-//	        room ──dropped──▶ its conn ──Client.Drop──▶ socket closes 1011, browser reconnects
+//	        room ──Client.Drop──▶ its socket, which closes 1011; the browser reconnects
 //	idle:   room empties ──roomIdle(joins seen)──▶ rooms; if no join is in flight,
 //	        rooms stops the room (joins arriving meanwhile wait for its successor)
 //	crowd:  from Config.CrowdThreshold readers (64) the room welcomes everyone again
 //	        with only their CrowdVisible (24) nearest/latest movers, and then sends
-//	        each conn one crowdMsg per tick (view changes + density bands) instead
-//	        of joined/left/movesMsg; back below three quarters of the threshold
+//	        each socket one Client.Crowd per tick (view changes + density bands)
+//	        instead of joins, leaves and moves; back below three quarters of the threshold
 //	        it welcomes everyone again with the whole room (crowd.go). A crowd of
 //	        2,000 readers or more ticks at twice Config.Tick (100 ms)
+//
+// The room writes to its readers' sockets itself, through readtag.Client
+// (a bounded queue per socket that never blocks), not by a message to each
+// conn actor: a tick of a 5,000-reader post is then 5,000 calls on the
+// room's goroutine instead of 5,000 actor messages, each waking a conn
+// actor (a goroutine) only to make the same call. Every frame of a reader
+// is queued by one goroutine, its room's, so they reach the socket in the
+// room's order. With tracing on (rooms or conns), each of those calls is a
+// "to socket" debug line naming the reader (trace.go).
 //
 // Between nodes (cluster mode), every room also reports its own readers to
 // the node's tracker, and the tracker feeds it the other nodes' readers:

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/anthdm/hollywood/actor"
@@ -47,6 +48,7 @@ type tellTracker struct{}
 // (the first move after a quiet tick at once, later ones at the next tick).
 type room struct {
 	sys     *system
+	trace   socketTrace // nil unless tracing (see trace.go)
 	slug    string
 	rooms   *actor.PID
 	monitor *actor.PID
@@ -92,8 +94,11 @@ type member struct {
 	color  int        // index into palette, -1 for a colour from elsewhere
 	node   string     // "" for this node's own readers
 	conn   *actor.PID // own readers only
-	pid    *actor.PID // the reader actor, own readers only
-	hidden bool       // own readers only: shown to nobody else
+	// client and publish: own readers only (see join)
+	client  readtag.Client
+	publish *atomic.Pointer[actor.PID]
+	pid     *actor.PID // the reader actor, own readers only
+	hidden  bool       // own readers only: shown to nobody else
 	// seen is, in crowd mode, what this (own) reader is shown, with the
 	// positions it was last sent.
 	seen  []seenEntry
@@ -116,6 +121,7 @@ func newRoom(sys *system, slug string, rooms, monitor, tracker *actor.PID) actor
 	return func() actor.Receiver {
 		return &room{
 			sys:     sys,
+			trace:   sys.socketTracer(slug),
 			slug:    slug,
 			rooms:   rooms,
 			monitor: monitor,
@@ -189,7 +195,7 @@ func (r *room) Receive(c *actor.Context) {
 				continue
 			}
 			c.Engine().Poison(m.pid)
-			c.Send(m.conn, dropped{reason: "the post's room stopped; reconnecting"})
+			r.drop(c, m, "the post's room stopped; reconnecting")
 			if r.tracker != nil && !m.hidden {
 				c.Send(r.tracker, localLeave{post: r.slug, id: m.reader.ID})
 			}
@@ -205,7 +211,7 @@ func (r *room) join(c *actor.Context, msg join) {
 	color, name := r.sys.names.pickIdentity(&r.colorUse, r.names)
 	you := readtag.Reader{ID: msg.readerID, Color: palette[color], Name: name}
 	pid := r.sys.spawnUnder(c.PID(), r.sys.newReader(you.ID, c.PID()), kindReader, you.ID, tags{post: r.slug, reader: you.ID})
-	m := &member{reader: you, color: color, conn: msg.conn, pid: pid, hidden: msg.hidden}
+	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, hidden: msg.hidden}
 	var others []readtag.Reader
 	if r.crowd {
 		// The order of the last tick will do (a join storm must not sort
@@ -223,7 +229,7 @@ func (r *room) join(c *actor.Context, msg join) {
 				others = append(others, o.reader)
 			}
 			if o.node == "" && !m.hidden {
-				c.Send(o.conn, joined{reader: you})
+				r.sendJoin(c, o, you)
 			}
 		}
 	}
@@ -241,11 +247,41 @@ func (r *room) join(c *actor.Context, msg join) {
 	}
 	c.Send(r.monitor, watch{target: msg.conn, notify: c.PID(), msg: readerGone{id: you.ID, pid: msg.conn}})
 	c.Send(r.monitor, watch{target: pid, notify: c.PID(), msg: readerGone{id: you.ID, pid: pid}})
-	c.Send(msg.conn, welcome{you: you, others: others, reader: pid})
+	r.welcome(c, m, others)
 	if r.crowd {
 		r.schedule(c) // after the welcome: the newcomer's first crowd frame must follow it
 	}
 	r.checkMode(c)
+}
+
+// welcome publishes a reader's actor to its session, queues its welcome
+// frame, and tells its conn. Publishing first means that every scroll the
+// client makes once welcomed goes straight to the reader actor.
+func (r *room) welcome(c *actor.Context, m *member, others []readtag.Reader) {
+	if m.publish != nil {
+		m.publish.Store(m.pid)
+	}
+	if r.trace != nil {
+		r.trace(c, m, "welcome", "color", m.reader.Color, "name", m.reader.Name, "others", len(others))
+	}
+	m.client.Welcome(m.reader, others)
+	c.Send(m.conn, welcome{you: m.reader, others: len(others), reader: m.pid})
+}
+
+// sendJoin hands m's socket another reader's arrival.
+func (r *room) sendJoin(c *actor.Context, m *member, who readtag.Reader) {
+	if r.trace != nil {
+		r.trace(c, m, "join", "joined", who.ID, "color", who.Color, "name", who.Name)
+	}
+	m.client.Join(who)
+}
+
+// drop tells m's socket that the engine can no longer serve it.
+func (r *room) drop(c *actor.Context, m *member, reason string) {
+	if r.trace != nil {
+		r.trace(c, m, "drop", "reason", reason)
+	}
+	m.client.Drop(reason)
 }
 
 // remoteJoin adds (or updates) a reader of another node and tells ours.
@@ -270,7 +306,7 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 	} else {
 		for _, m := range r.members {
 			if m.node == "" {
-				c.Send(m.conn, joined{reader: rr.Reader})
+				r.sendJoin(c, m, rr.Reader)
 			}
 		}
 	}
@@ -354,7 +390,10 @@ func (r *room) flush(c *actor.Context) {
 		if m.node != "" || (len(moves) == 1 && moves[0].ID == m.reader.ID) {
 			continue // remote readers are served by their own node; nothing for the only mover
 		}
-		c.Send(m.conn, movesMsg{moves: moves})
+		if r.trace != nil {
+			r.trace(c, m, "moves", "moves", len(moves))
+		}
+		m.client.Moves(moves)
 	}
 }
 
@@ -388,7 +427,7 @@ func (r *room) leave(c *actor.Context, msg readerGone) {
 		return // already gone: the other of its two watches fired first
 	}
 	if msg.pid.Equals(m.pid) {
-		c.Send(m.conn, dropped{reason: "your reader failed on the server; reconnecting"})
+		r.drop(c, m, "your reader failed on the server; reconnecting")
 	} else {
 		c.Engine().Poison(m.pid)
 	}
@@ -431,7 +470,10 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 	} else if !m.hidden {
 		for _, o := range r.members {
 			if o.node == "" {
-				c.Send(o.conn, left{id: id})
+				if r.trace != nil {
+					r.trace(c, o, "leave", "left", id)
+				}
+				o.client.Leave(id)
 			}
 		}
 	}

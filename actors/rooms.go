@@ -1,7 +1,11 @@
 package actors
 
 import (
+	"sync/atomic"
+
 	"github.com/anthdm/hollywood/actor"
+
+	"github.com/readtag/readtag"
 )
 
 // join asks for a reader to be added to a post's room. The connection actor
@@ -10,6 +14,14 @@ type join struct {
 	slug     string
 	readerID string
 	conn     *actor.PID
+	// client is the socket's outgoing half: the room writes to it directly
+	// (it never blocks), so every frame of a reader comes from one
+	// goroutine, the room's, in the room's order.
+	client readtag.Client
+	// publish is where the room publishes the reader actor before it
+	// queues the welcome, so that the session sends every scroll made
+	// after the welcome straight to the reader actor.
+	publish *atomic.Pointer[actor.PID]
 	// hidden readers see the others but are not shown to them, counted,
 	// or replicated to other nodes.
 	hidden bool

@@ -189,3 +189,29 @@ func (s *system) tracer(kind string, who tags) func(*actor.Context) {
 		s.log.Debug("actor message", append(attrs, summary...)...)
 	}
 }
+
+// socketTrace logs what a room hands one of its readers' sockets itself
+// (welcome, join, leave, moves, crowd, drop: the room writes to the
+// socket's Client directly, not through the conn actor), one debug line per
+// call, so that a grep for a reader's id still shows every update it was
+// sent. Installed only at debug level when rooms or conns are traced.
+type socketTrace func(c *actor.Context, m *member, frame string, summary ...any)
+
+func (s *system) socketTracer(post string) socketTrace {
+	if !s.trace || !(s.cfg.Trace.kind(kindRoom) || s.cfg.Trace.kind(kindConn)) {
+		return nil
+	}
+	if s.cfg.Trace.Post != "" && s.cfg.Trace.Post != post {
+		return nil
+	}
+	return func(c *actor.Context, m *member, frame string, summary ...any) {
+		attrs := make([]any, 0, 10+len(summary))
+		attrs = append(attrs,
+			"to", m.conn.String(),
+			"from", c.PID().String(),
+			"type", frame,
+			"reader", m.reader.ID,
+			"post", post)
+		s.log.Debug("to socket", append(attrs, summary...)...)
+	}
+}
