@@ -18,8 +18,8 @@ const roomBenchWait = 10 * time.Second
 const roomBenchGroup = 50
 
 // roomBenchTally is what all the fake clients of one benchmark room count
-// together, with atomics only: the engine calls each client from its conn
-// actor's goroutine, and the benchmark reads the totals from its own.
+// together, with atomics only: the engine calls each client from its room's
+// goroutine, and the benchmark reads the totals from its own.
 type roomBenchTally struct {
 	n int64 // readers in the room
 
@@ -61,7 +61,7 @@ func (t *roomBenchTally) poke() {
 type roomBenchClient struct {
 	t        *roomBenchTally
 	welcomed atomic.Bool
-	settled  bool  // crowd: saw Total == n (only its conn actor touches it)
+	settled  bool  // crowd: saw Total == n (only the room's goroutine touches it)
 	lastIter int64 // crowd: the last iteration it saw complete
 }
 
