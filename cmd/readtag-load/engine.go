@@ -37,6 +37,8 @@ type Plan struct {
 	// Deadline is the hard stop: the worker closes everything by then even
 	// if nobody tells it to.
 	Deadline time.Time `json:"deadline"`
+	// CPUProfile, if set, is where a worker process writes its CPU profile.
+	CPUProfile string `json:"cpu_profile,omitempty"`
 }
 
 // target, slug and source address of connection g. Readers go round-robin

@@ -50,6 +50,7 @@ type options struct {
 	sourceIPs    []string
 	pid          int
 	metrics      string
+	cpuProfile   string
 	allowRem     bool
 	baseline     bool
 	compare      bool
@@ -97,6 +98,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	sources := fs.String("source-ips", "", "comma-separated local `addresses` (127.0.0.1,127.0.0.2,...) to bind connections\nto, round-robin; needed past ~28k connections to one server (ephemeral ports)")
 	fs.IntVar(&o.pid, "pid", 0, "server process `id` to sample: RSS, threads and CPU % from /proc")
 	fs.StringVar(&o.metrics, "metrics", "", "server Prometheus `URL` (http://127.0.0.1:8080/metrics) for go_goroutines,\nprocess_resident_memory_bytes and readtag_readers, where present")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of this process for the whole run to `FILE` (go tool pprof);\nits readers run in this process unless there are several worker processes\n(--procs), and then worker N writes its own profile to FILE.N (with --compare, the\nsecond run's)")
 	fs.BoolVar(&o.allowRem, "allow-remote", false, "allow targets that are not loopback addresses")
 	fs.BoolVar(&o.baseline, "baseline", false, "hot: run against the naive baseline server (started as a child process)\ninstead of --targets")
 	fs.BoolVar(&o.compare, "compare", false, "hot: run against --targets, then against the baseline, and print both with ratios")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -29,7 +30,7 @@ func main() {
 }
 
 // run is the whole program, callable from tests.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	if len(args) > 0 && args[0] == "chart" {
 		return runChart(args[1:], stdout, stderr)
 	}
@@ -43,6 +44,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Every connection is a file; the soft limit is often far below the hard.
 	if _, err := raiseFileLimit(); err != nil && !o.worker {
 		fmt.Fprintf(stderr, "readtag-load: warning: cannot raise the open-file limit: %v\n", err)
+	}
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, stop()) }()
 	}
 	switch {
 	case o.worker:
@@ -61,4 +69,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	r := &runner{o: o, stdout: stdout, stderr: stderr}
 	return r.run(ctx)
+}
+
+// startCPUProfile starts profiling this process into path; stop ends the
+// profile and closes the file.
+func startCPUProfile(path string) (stop func() error, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
 }

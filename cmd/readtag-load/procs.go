@@ -48,6 +48,9 @@ func startFleet(ctx context.Context, plan Plan, procs int, stderr io.Writer) (*f
 	for i := range procs {
 		p := plan
 		p.Worker = i
+		if p.CPUProfile != "" {
+			p.CPUProfile = fmt.Sprintf("%s.%d", p.CPUProfile, i)
+		}
 		w, err := startRemote(p, stderr)
 		if err != nil {
 			_, _ = f.stop(ctx)
@@ -155,6 +158,13 @@ func runWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 	var first workerCmd
 	if err := json.Unmarshal(sc.Bytes(), &first); err != nil || first.Cmd != "plan" || first.Plan == nil {
 		return fmt.Errorf("worker: bad plan line: %v", err)
+	}
+	if path := first.Plan.CPUProfile; path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = stop() }()
 	}
 	e := newEngine(*first.Plan)
 	var wmu sync.Mutex
