@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -262,8 +261,8 @@ func (c *conn) welcome(f *frame) bool {
 	e := c.e
 	e.welcomed.Add(1)
 	e.open.Add(1)
-	if e.plan.Rate > 0 {
-		go c.scroll(e.plan.Rate)
+	if len(e.scrollers) > 0 {
+		e.scrollers[e.scrollN.Add(1)%int64(len(e.scrollers))].add(c)
 	}
 	if e.plan.Life > 0 {
 		t := time.AfterFunc(e.plan.Life, c.leave)
@@ -273,50 +272,6 @@ func (c *conn) welcome(f *frame) bool {
 		}()
 	}
 	return true
-}
-
-// scroll sends positions that encode the send time at rate Hz, from a random
-// phase so that a thousand readers do not send in lockstep.
-func (c *conn) scroll(rate float64) {
-	period := time.Duration(float64(time.Second) / rate)
-	next := time.Now().Add(rand.N(period))
-	t := time.NewTimer(time.Until(next))
-	defer t.Stop()
-	buf := make([]byte, 0, 48)
-	for {
-		select {
-		case <-t.C:
-		case <-c.done:
-			return
-		case <-c.e.scrollStop:
-			return
-		}
-		now := time.Now()
-		buf = appendScroll(buf[:0], positionFor(now.UnixMilli()))
-		_ = c.ws.SetWriteDeadline(now.Add(writeTimeout))
-		if err := c.ws.WriteMessage(websocket.TextMessage, buf); err != nil {
-			return // the read loop sees why
-		}
-		measuring := c.e.measuring.Load()
-		sh := c.shard
-		sh.mu.Lock()
-		sh.st.Total.FramesSent++
-		sh.st.Total.BytesSent += int64(len(buf))
-		if measuring {
-			sh.st.Window.FramesSent++
-			sh.st.Window.BytesSent += int64(len(buf))
-		}
-		sh.mu.Unlock()
-		// Keep the average rate; after a stall, skip rather than burst
-		// (a burst could trip the server's 50 frames/s limit).
-		next = next.Add(period)
-		if d := time.Until(next); d > 0 {
-			t.Reset(d)
-		} else {
-			next = time.Now().Add(period)
-			t.Reset(period)
-		}
-	}
 }
 
 // leave closes the connection as a browser closing the tab would: a close

@@ -88,6 +88,8 @@ type engine struct {
 	dialCtx    context.Context // cancelled when stopping, to abort dials
 	cancelDial context.CancelFunc
 	scrollStop chan struct{} // closed when stopping
+	scrollers  []*scroller   // send every reader's scrolls (a plan with a rate)
+	scrollN    atomic.Int64  // readers handed to the scrollers, to spread them
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -119,6 +121,11 @@ func newEngine(plan Plan) *engine {
 		scrollStop: make(chan struct{}),
 		conns:      make(map[*conn]struct{}),
 		sched:      make(chan struct{}),
+	}
+	if plan.Rate > 0 {
+		for range nScrollers {
+			e.scrollers = append(e.scrollers, newScroller(e, plan.Rate))
+		}
 	}
 	if n := len(plan.Targets); n > 1 && n <= 127 {
 		e.nodeOf = make(map[string]int8)
@@ -165,6 +172,9 @@ type connectedKey struct{}
 
 // start launches the schedule; connections open on their own time.
 func (e *engine) start() {
+	for _, s := range e.scrollers {
+		go s.run()
+	}
 	go e.schedule()
 }
 

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,5 +221,50 @@ func TestChurn(t *testing.T) {
 	}
 	if res.Welcomed != 40 || res.Closed != 40 {
 		t.Errorf("welcomed %d, closed %d, want 40 each", res.Welcomed, res.Closed)
+	}
+}
+
+// --cpuprofile writes a CPU profile of the run; each worker process writes
+// its own to FILE.N.
+func TestCPUProfile(t *testing.T) {
+	t.Parallel()
+	url := startReadtag(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		procs string
+		files []string
+	}{
+		{"1", []string{"cpu.prof"}},
+		{"2", []string{"cpu.prof", "cpu.prof.0", "cpu.prof.1"}},
+	} {
+		path := filepath.Join(dir, "procs"+tc.procs, "cpu.prof")
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := runTool(t, "hot", "--targets", url, "--readers", "4", "--rate", "5",
+			"--duration", "1s", "--ramp", "0", "--procs", tc.procs, "--pid", "0", "--cpuprofile", path)
+		if err != nil {
+			if strings.Contains(err.Error(), "already in use") {
+				t.Skip("the test binary is being profiled itself")
+			}
+			t.Fatal(err)
+		}
+		for _, f := range tc.files {
+			b, err := os.ReadFile(filepath.Join(filepath.Dir(path), f))
+			if err != nil {
+				t.Errorf("--procs %s: %v", tc.procs, err)
+				continue
+			}
+			// A pprof profile is gzipped protobuf.
+			if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+				t.Errorf("--procs %s: %s is not a gzipped profile (%d bytes)", tc.procs, f, len(b))
+			}
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"hot", "--targets", url, "--readers", "1", "--duration", "1s",
+		"--cpuprofile", filepath.Join(dir, "no", "such", "dir", "cpu.prof")}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "cpu profile") {
+		t.Errorf("unwritable --cpuprofile: %v", err)
 	}
 }
