@@ -76,6 +76,15 @@ connections to several loopback addresses round-robin. The server is a
 process too: with 20,000 open files it cannot hold more than about 19,900
 readers.
 
+The tool shares the machine with the server it measures, so its own CPU is
+kept low: each reader is one goroutine reading, and two scroller goroutines
+send every reader's scrolls from a heap ordered by send time, each wakeup
+sending every scroll due within the next millisecond (a goroutine and timer
+per reader cost a scheduler wakeup per scroll). --cpuprofile FILE writes a Go
+CPU profile of the run (readers included unless they run in worker
+processes, which then write FILE.0, FILE.1, ...); docs/perf/draft-tool.md
+has the figures.
+
 An idle run over M posts needs a server with M posts:
 
 	go run ./cmd/readtag-load --make-posts /tmp/posts --count 100
