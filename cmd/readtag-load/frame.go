@@ -231,14 +231,19 @@ func (s *scanner) str() (v []byte, esc bool, ok bool) {
 		return nil, false, false
 	}
 	start := s.i
-	end := bytes.IndexByte(s.b[start:], '"')
-	if end < 0 {
-		return nil, false, false
+	// Ids, colours and names are short: one loop looking for both the
+	// closing quote and a backslash beats two calls of bytes.IndexByte.
+	for i := start; i < len(s.b); i++ {
+		switch s.b[i] {
+		case '"':
+			s.i = i + 1
+			return s.b[start:i], false, true
+		case '\\':
+			goto escaped
+		}
 	}
-	if bytes.IndexByte(s.b[start:start+end], '\\') < 0 {
-		s.i = start + end + 1
-		return s.b[start : start+end], false, true
-	}
+	return nil, false, false
+escaped:
 	// Escapes: walk, so that an escaped quote does not end the string.
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
@@ -297,6 +302,28 @@ done:
 	}
 	v, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
 	return v, err == nil
+}
+
+// skipPlainNum consumes a number of digits with at most one point (a crowd
+// frame's 50 bands, a colour's position) without computing its value, and
+// reports whether it did; anything else it leaves for num, which accepts or
+// rejects exactly what it did before this shortcut.
+func (s *scanner) skipPlainNum() bool {
+	i, dot := s.i, false
+	for ; i < len(s.b); i++ {
+		switch c := s.b[i]; {
+		case c >= '0' && c <= '9':
+		case c == '.' && !dot:
+			dot = true
+		case c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-':
+			return false
+		default:
+			s.i = i
+			return true
+		}
+	}
+	s.i = i
+	return true
 }
 
 var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
@@ -418,7 +445,13 @@ func (s *scanner) skip(depth int) bool {
 		return s.object(func([]byte) bool { return s.skip(depth + 1) })
 	case c == '[':
 		return s.array(func() bool { return s.skip(depth + 1) })
-	case c == '-' || (c >= '0' && c <= '9'):
+	case c >= '0' && c <= '9':
+		if s.skipPlainNum() {
+			return true
+		}
+		_, ok := s.num()
+		return ok
+	case c == '-':
 		_, ok := s.num()
 		return ok
 	}
