@@ -262,11 +262,24 @@ func appendString(b []byte, s string) []byte {
 	return append(b, bytes.TrimRight(buf.Bytes(), "\n")...)
 }
 
+// safeJSON reports whether s can be written between quotes as is: no byte
+// that encoding/json escapes (control bytes, '"', '\\', '<', '>', '&') and
+// no byte of a multi-byte UTF-8 sequence (which it may escape or replace).
 func safeJSON(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&' {
+		if !jsonSafe[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// jsonSafe is safeJSON's table: one lookup a byte instead of seven compares
+// (crowd frames of a hot post go out 50,000 a second, each with dozens of
+// strings).
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()

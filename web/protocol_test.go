@@ -224,3 +224,31 @@ func TestDecodeScrollFast(t *testing.T) {
 		}
 	}
 }
+
+// TestSafeJSONTable checks safeJSON's table byte by byte against the rule it
+// replaced.
+func TestSafeJSONTable(t *testing.T) {
+	for i := range 256 {
+		c := byte(i)
+		want := !(c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || c == '<' || c == '>' || c == '&')
+		if got := safeJSON(string([]byte{c})); got != want {
+			t.Errorf("safeJSON(%q) = %v, want %v", c, got, want)
+		}
+	}
+}
+
+// FuzzAppendString checks that appendString writes what encoding/json does.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "abc", "a\"b", "<&>", "\\", "\x00\x1f", "é", "\xff", "\u2028", "k3j5m7n2p4q6r"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("appendString(%q) = %s, want x%s", s, got, want)
+		}
+	})
+}
