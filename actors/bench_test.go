@@ -154,3 +154,45 @@ func BenchmarkSpawnStopUnderSends(b *testing.B) {
 	senders.Wait()
 	<-e.Poison(busy).Done()
 }
+
+// fanSink counts messages for BenchmarkFanOut across all its actors.
+type fanSink struct {
+	left *atomic.Int64
+	done chan struct{}
+}
+
+func (s fanSink) Receive(c *actor.Context) {
+	if _, ok := c.Message().(scroll); ok && s.left.Add(-1) == 0 {
+		s.done <- struct{}{}
+	}
+}
+
+// BenchmarkFanOut is a crowd tick's shape: one message each to 1,000 idle
+// actors, so every message wakes an inbox (a goroutine, a batch of one).
+// An op is one tick: 1,000 messages sent and handled.
+func BenchmarkFanOut(b *testing.B) {
+	const actors = 1000
+	e, err := actor.NewEngine(actor.NewEngineConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := fanSink{left: new(atomic.Int64), done: make(chan struct{}, 1)}
+	pids := make([]*actor.PID, actors)
+	for i := range pids {
+		pids[i] = e.Spawn(func() actor.Receiver { return s }, kindConn, actor.WithID(strconv.Itoa(i)), actor.WithInboxSize(inboxSize))
+	}
+	msg := scroll{position: 0.5}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		s.left.Store(actors)
+		for _, pid := range pids {
+			e.Send(pid, msg)
+		}
+		<-s.done
+	}
+	b.StopTimer()
+	for _, pid := range pids {
+		e.Poison(pid)
+	}
+}

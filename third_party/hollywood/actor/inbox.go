@@ -2,6 +2,7 @@ package actor
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/anthdm/hollywood/ringbuffer"
@@ -79,7 +80,16 @@ func (in *Inbox) process() {
 	}
 }
 
+// READTAG PATCH: run pops each batch into a slice taken from batchPool for
+// the run and given back after it, instead of a new slice a batch (PopN):
+// an actor's every wake-up allocated one. The slice is cleared after
+// Invoke, so it pins no message; Invoke does not keep it (a process that
+// panics copies what it did not handle into its mbuffer). A slice grown
+// past maxPooledBatch is left to the GC, so a burst does not keep a big one
+// alive. The inbox itself holds none: an idle actor costs no more memory.
 func (in *Inbox) run() {
+	bp := batchPool.Get().(*[]Envelope)
+	defer putBatch(bp)
 	i, t := 0, in.scheduler.Throughput()
 	for atomic.LoadInt32(&in.procStatus) != stopped {
 		if i > t {
@@ -88,12 +98,27 @@ func (in *Inbox) run() {
 		}
 		i++
 
-		if msgs, ok := in.rb.PopN(messageBatchSize); ok && len(msgs) > 0 {
-			in.proc.Invoke(msgs)
-		} else {
+		msgs, ok := in.rb.PopNInto(*bp, messageBatchSize)
+		*bp = msgs
+		if !ok || len(msgs) == 0 {
 			return
 		}
+		in.proc.Invoke(msgs)
+		clear(msgs)
 	}
+}
+
+// READTAG PATCH: the pool of run's batch slices, and the largest kept.
+const maxPooledBatch = 256
+
+var batchPool = sync.Pool{New: func() any { return new([]Envelope) }}
+
+func putBatch(bp *[]Envelope) {
+	clear(*bp) // if Invoke panicked out of run
+	if cap(*bp) > maxPooledBatch {
+		*bp = nil
+	}
+	batchPool.Put(bp)
 }
 
 func (in *Inbox) Start(proc Processer) {

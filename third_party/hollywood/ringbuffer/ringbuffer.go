@@ -96,3 +96,34 @@ func (rb *RingBuffer[T]) PopN(n int64) ([]T, bool) {
 	rb.mu.Unlock()
 	return items, true
 }
+
+// READTAG PATCH: PopNInto is PopN into the caller's slice: it appends up to
+// n items to dst[:0] and returns it, so a consumer that reuses one batch
+// slice allocates nothing per batch (PopN makes a new slice every time:
+// an actor inbox's every wake-up). The popped slots are cleared, as PopN
+// does, and the items are copied in at most two runs instead of one modulo
+// a slot.
+func (rb *RingBuffer[T]) PopNInto(dst []T, n int64) ([]T, bool) {
+	dst = dst[:0]
+	rb.mu.Lock()
+	if rb.len == 0 {
+		rb.mu.Unlock()
+		return dst, false
+	}
+	content := rb.content
+	if n >= rb.len {
+		n = rb.len
+	}
+	atomic.AddInt64(&rb.len, -n)
+	start := (content.head + 1) % content.mod
+	first := min(n, content.mod-start) // the run up to the end of the array
+	dst = append(dst, content.items[start:start+first]...)
+	clear(content.items[start : start+first])
+	if rest := n - first; rest > 0 {
+		dst = append(dst, content.items[:rest]...)
+		clear(content.items[:rest])
+	}
+	content.head = (content.head + n) % content.mod
+	rb.mu.Unlock()
+	return dst, true
+}
