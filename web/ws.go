@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -246,8 +247,21 @@ func (s *Server) read(ws *websocket.Conn, ob *outbox, sess interface{ Scroll(flo
 		}
 		return nil
 	})
+	// A frame is read into a pooled buffer held only while it is handled
+	// (an idle reader, blocked in NextReader, holds none); ws.ReadMessage
+	// would allocate one a frame (io.ReadAll).
+	var bp *[]byte
+	defer func() { putFrameBuf(bp) }()
 	for {
-		mt, data, err := ws.ReadMessage()
+		putFrameBuf(bp)
+		bp = nil
+		mt, r, err := ws.NextReader()
+		var data []byte
+		if err == nil {
+			bp = frameBufs.Get().(*[]byte)
+			data, err = readFrame(r, (*bp)[:0])
+			*bp = data
+		}
 		if ending != "" {
 			if err != nil {
 				return ending
@@ -289,6 +303,38 @@ func (s *Server) read(ws *websocket.Conn, ob *outbox, sess interface{ Scroll(flo
 			continue
 		}
 		sess.Scroll(pos)
+	}
+}
+
+// frameBufs holds the read loop's frame buffers (see read).
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// maxPooledFrame is the largest frame buffer given back to frameBufs: a
+// bigger one (MaxFrameBytes allows up to its value) goes to the GC.
+const maxPooledFrame = 4096
+
+func putFrameBuf(bp *[]byte) {
+	if bp != nil && cap(*bp) <= maxPooledFrame {
+		*bp = (*bp)[:0]
+		frameBufs.Put(bp)
+	}
+}
+
+// readFrame is io.ReadAll into b (from b[:0]'s end): the whole frame, or
+// what was read before the error (ErrReadLimit for a frame over the limit).
+func readFrame(r io.Reader, b []byte) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
 	}
 }
 
