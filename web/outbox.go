@@ -157,6 +157,9 @@ func (o *outbox) pushLocked(it item) {
 		return
 	}
 	it.at = time.Now()
+	if cap(o.queue) == 0 {
+		o.queue = getQueue()
+	}
 	o.queue = append(o.queue, it)
 	o.signal()
 }
@@ -284,6 +287,31 @@ func (o *outbox) signal() {
 	go o.write(o)
 }
 
+// queuePool holds outbox queue arrays between writer runs: every run of a
+// reader that gets a frame a tick (a hot post's crowd) needed a new one.
+// Only arrays of pooledQueue items are pooled (a pointer to one converts
+// from the slice without an allocation); one that grew (a reader that fell
+// behind) goes to the GC.
+var queuePool sync.Pool
+
+const pooledQueue = 4
+
+func getQueue() []item {
+	if a, ok := queuePool.Get().(*[pooledQueue]item); ok {
+		return a[:0]
+	}
+	return make([]item, 0, pooledQueue)
+}
+
+// putQueue pools q's array, cleared so that it pins nothing.
+func putQueue(q []item) {
+	if cap(q) == pooledQueue {
+		a := (*[pooledQueue]item)(q[:pooledQueue])
+		clear(a[:])
+		queuePool.Put(a)
+	}
+}
+
 // work is what the writer takes from the outbox in one go.
 type work struct {
 	ping    bool
@@ -301,8 +329,11 @@ func (o *outbox) next() (w work, ok bool) {
 	if len(o.queue) == 0 && !o.closing && !o.ping {
 		// Going idle: the arrays go too (an item is 264 bytes, and a
 		// reader's joins grow them to several), so an idle reader holds
-		// none; a busy one allocates one per writer run.
+		// none. They go back to queuePool (queue is empty and spare was
+		// cleared by done), where the next reader to wake takes one.
 		o.writing = false
+		putQueue(o.queue)
+		putQueue(o.spare)
 		o.queue, o.spare = nil, nil
 		return w, false
 	}
