@@ -1,4 +1,6 @@
 #!/bin/bash
+# docs/perf/draft-perframe.md: server CPU, allocations and a CPU profile per frame over a 1,000-reader hot run.
+# Needs a server built with -tags pprof and the load tool at /tmp/perframe/readtag-load.
 # usage: hot.sh BIN LABEL PORT
 # Starts BIN on 127.0.0.1:PORT, runs 1000 readers x 5 Hz x 20 s (ramp 5 s), takes a 10 s CPU
 # profile in the middle, and prints server CPU-seconds per 1,000 frames sent over the measured window.
