@@ -56,7 +56,7 @@ func BenchmarkCrowdFlush(b *testing.B) {
 					m.reader.Position = min(1, max(0, m.reader.Position+(rng.Float64()-0.5)/100))
 					r.noteMover(id)
 				}
-				r.crowdUpdates(emit)
+				r.crowdUpdates(0, 1, emit)
 			}
 			b.ReportMetric(float64(frames)/float64(b.N), "frames/op")
 		})
