@@ -261,12 +261,14 @@ func bands(order []*member) []int {
 }
 
 // crowdTurns is how many turns a crowd tick of Config.Tick has: a turn
-// every half tick.
-const crowdTurns = 2
+// every 10 ms by default. A turn costs the whole room's sort and bands
+// (0.2 ms of the 9 ms a 5,000-reader tick takes, BenchmarkCrowdFlush) plus
+// its own readers' views.
+const crowdTurns = 5
 
-// turns is how many turns the room's tick has: each reader is served in one
-// of them (its slot), so a tick's frames go out in turns spread over the
-// tick instead of all at once. A frame still waits at most one tick for its
+// turns is how many turns the room's tick has (a turn every fifth of
+// Config.Tick): each reader is served in one of them (its slot), so a
+// tick's frames go out in turns spread over the tick instead of all at once. A frame still waits at most one tick for its
 // reader's turn, but no longer for the room's other readers' frames:
 // handing 5,000 sockets a frame each takes the server and the clients tens
 // of milliseconds, and the last reader served used to wait for all of them.

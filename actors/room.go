@@ -82,7 +82,7 @@ type room struct {
 	lastBands []int
 	bandsVer  uint64    // bumped whenever the bands change
 	order     []*member // members by position as of the last crowd tick
-	// Crowd ticks roll: each turn (every half Config.Tick) serves the
+	// Crowd ticks roll: each turn (every fifth of Config.Tick) serves the
 	// readers of one slot, so every reader gets at most one update per
 	// tickEvery and a tick's frames are spread over it (see crowdFlush).
 	turn      uint64 // turns taken
