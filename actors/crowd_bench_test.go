@@ -37,26 +37,35 @@ func benchCrowdRoom(n int) *room {
 // readers scroll (the 5 Hz crowd of the hot scenario moves a quarter of the
 // room per tick), then the room computes every reader's update. ns/op is one
 // tick; frames/op the updates handed out.
+//
+// turns=4 is one turn of a rolling tick of four (a 100 ms tick): the
+// readers of one slot are served, the sort and the bands are the whole
+// room's.
 func BenchmarkCrowdFlush(b *testing.B) {
-	for _, n := range []int{1000, 5000} {
-		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
+	for _, tc := range []struct{ n, turns int }{{1000, 1}, {5000, 1}, {5000, 4}} {
+		n, turns := tc.n, tc.turns
+		b.Run(fmt.Sprintf("N=%d/turns=%d", n, turns), func(b *testing.B) {
 			r := benchCrowdRoom(n)
+			for i, m := range r.order {
+				m.slot = uint32(i)
+			}
 			ids := make([]string, 0, n)
 			for id := range r.members {
 				ids = append(ids, id)
 			}
 			rng := rand.New(rand.NewPCG(3, 4))
-			frames := 0
+			frames, turn := 0, 0
 			emit := func(*member, readtag.Crowd) { frames++ }
 			b.ReportAllocs()
 			for b.Loop() {
-				for range n / 4 {
+				for range n / 4 / turns {
 					id := ids[rng.IntN(n)]
 					m := r.members[id]
 					m.reader.Position = min(1, max(0, m.reader.Position+(rng.Float64()-0.5)/100))
 					r.noteMover(id)
 				}
-				r.crowdUpdates(emit)
+				r.crowdUpdates(turn%turns, turns, emit)
+				turn++
 			}
 			b.ReportMetric(float64(frames)/float64(b.N), "frames/op")
 		})

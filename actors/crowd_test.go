@@ -133,3 +133,68 @@ func TestRecentMoversStay(t *testing.T) {
 	r.promoteMovers()
 	check("the waiting mover left", ids[2:], nil)
 }
+
+// A crowd tick's frames go out in turns: each reader is served in exactly
+// one turn of a full round, the turns share the readers evenly, and a reader
+// whose view did not change still gets the new bands in its turn.
+func TestCrowdTurns(t *testing.T) {
+	const n, turns = 1000, 4
+	r := benchCrowdRoom(n)
+	for i, m := range r.order {
+		m.slot = uint32(i)
+	}
+	served := make(map[*member]int)
+	perTurn := make([]int, turns)
+	// Everyone moves: every view changes.
+	for _, m := range r.members {
+		m.reader.Position = min(1, m.reader.Position+0.001)
+	}
+	for turn := range turns {
+		r.crowdUpdates(turn, turns, func(m *member, _ readtag.Crowd) {
+			served[m]++
+			perTurn[turn]++
+		})
+	}
+	if len(served) != n {
+		t.Fatalf("a round served %d readers, want all %d", len(served), n)
+	}
+	for m, k := range served {
+		if k != 1 {
+			t.Fatalf("reader %s served %d times in one round", m.reader.ID, k)
+		}
+	}
+	for turn, k := range perTurn {
+		if k != n/turns {
+			t.Errorf("turn %d served %d readers, want %d", turn, k, n/turns)
+		}
+	}
+
+	// Nobody moves, one reader leaves its band: only the bands changed
+	// for most, and each reader still gets them once, in its own turn.
+	var mover *member
+	for _, m := range r.order {
+		if m.reader.Position < 0.5 {
+			mover = m
+			break
+		}
+	}
+	mover.reader.Position += 0.5
+	clear(served)
+	for turn := range turns {
+		r.crowdUpdates(turn, turns, func(m *member, u readtag.Crowd) {
+			if !slices.Equal(u.Bands, r.lastBands) {
+				t.Errorf("reader %s got stale bands", m.reader.ID)
+			}
+			served[m]++
+		})
+	}
+	if len(served) != n {
+		t.Fatalf("a round after a band change served %d readers, want all %d", len(served), n)
+	}
+	// And a round with no change at all serves nobody.
+	for turn := range turns {
+		r.crowdUpdates(turn, turns, func(m *member, _ readtag.Crowd) {
+			t.Fatalf("reader %s served with nothing changed", m.reader.ID)
+		})
+	}
+}

@@ -70,7 +70,10 @@
 //	        each socket one Client.Crowd per tick (view changes + density bands)
 //	        instead of joins, leaves and moves; back below three quarters of the threshold
 //	        it welcomes everyone again with the whole room (crowd.go). A crowd of
-//	        2,000 readers or more ticks at twice Config.Tick (100 ms)
+//	        2,000 readers or more ticks at twice Config.Tick (100 ms). A crowd
+//	        tick rolls: the room takes a turn every fifth of Config.Tick and each
+//	        turn serves one slot of its readers, so each reader still gets at
+//	        most one update a tick but a tick's frames are spread over it
 //
 // The room writes to its readers' sockets itself, through readtag.Client
 // (a bounded queue per socket that never blocks), not by a message to each

@@ -77,11 +77,17 @@ type room struct {
 
 	// crowd mode (see crowd.go)
 	crowd     bool
-	dirty     bool          // something changed since the last crowd tick
 	recent    []recentMover // the latest movers, oldest place first
 	waiting   []string      // newer movers waiting for a place, newest first
 	lastBands []int
+	bandsVer  uint64    // bumped whenever the bands change
 	order     []*member // members by position as of the last crowd tick
+	// Crowd ticks roll: each turn (every fifth of Config.Tick) serves the
+	// readers of one slot, so every reader gets at most one update per
+	// tickEvery and a tick's frames are spread over it (see crowdFlush).
+	turn      uint64 // turns taken
+	turnsLeft int    // turns before every reader has had the latest change; 0: nothing to send
+	nextSlot  uint32 // the slot the next joining reader gets
 	// reused between ticks (see crowdUpdates)
 	spareOrder []*member
 	recentBuf  []*member
@@ -108,6 +114,11 @@ type member struct {
 	// old and new views it is, old its position in the old one.
 	vmark, dmark uint64
 	old          float64
+	// slot says in which turns of a crowd tick the reader is served (slot
+	// modulo the tick's turns); bandsVer is the room's bandsVer it was
+	// last sent.
+	slot     uint32
+	bandsVer uint64
 }
 
 // seenEntry is one reader in another's crowd view and the position that
@@ -211,7 +222,8 @@ func (r *room) join(c *actor.Context, msg join) {
 	color, name := r.sys.names.pickIdentity(&r.colorUse, r.names)
 	you := readtag.Reader{ID: msg.readerID, Color: palette[color], Name: name}
 	pid := r.sys.spawnUnder(c.PID(), r.sys.newReader(you.ID, c.PID()), kindReader, you.ID, tags{post: r.slug, reader: you.ID})
-	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, hidden: msg.hidden}
+	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, hidden: msg.hidden, slot: r.nextSlot}
+	r.nextSlot++
 	var others []readtag.Reader
 	if r.crowd {
 		// The order of the last tick will do (a join storm must not sort
@@ -221,7 +233,7 @@ func (r *room) join(c *actor.Context, msg join) {
 		}
 		m.seen = r.visible(r.order, m, r.recentMembers(nil), false, nil)
 		others = readers(m.seen)
-		r.dirty = true // the newcomer changes everyone's bands
+		r.touch() // the newcomer changes everyone's bands
 	} else {
 		others = make([]readtag.Reader, 0, len(r.members))
 		for _, o := range r.members {
@@ -301,7 +313,7 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 		r.names[rr.Name] = true
 	}
 	if r.crowd {
-		r.dirty = true
+		r.touch()
 		r.schedule(c)
 	} else {
 		for _, m := range r.members {
@@ -325,12 +337,12 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 	case m.hidden:
 		// Nobody else is told; in crowd mode the reader's own view follows it.
 		if r.crowd {
-			r.dirty = true
+			r.touch()
 			r.schedule(c)
 		}
 		return
 	case r.crowd:
-		r.dirty = true
+		r.touch()
 		r.noteMover(id)
 	default:
 		if i, ok := r.index[id]; ok {
@@ -358,7 +370,11 @@ func (r *room) schedule(c *actor.Context) {
 	if r.timer != nil {
 		return
 	}
-	r.timer = after(c.Engine(), c.PID(), max(0, r.tickEvery()-time.Since(r.flushed)), tick{})
+	every := r.tickEvery()
+	if r.crowd {
+		every /= time.Duration(r.turns())
+	}
+	r.timer = after(c.Engine(), c.PID(), max(0, every-time.Since(r.flushed)), tick{})
 }
 
 // tickEvery is the room's tick: Config.Tick, doubled for a crowd of at
@@ -465,7 +481,7 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 	}
 	r.forgetMover(id)
 	if r.crowd {
-		r.dirty = true
+		r.touch()
 		r.schedule(c)
 	} else if !m.hidden {
 		for _, o := range r.members {
