@@ -60,6 +60,7 @@ type bareServer struct {
 	// shared: one goroutine pings every socket, instead of one per
 	// socket; each reader then costs one goroutine, not two.
 	shared bool
+	relay  *relay // nil unless --relay-tick (relay.go)
 	quit   chan struct{}
 	mu     sync.Mutex
 	conns  map[*websocket.Conn]struct{}
@@ -91,7 +92,7 @@ func newBareServer(cfg websocket.Config, pingEvery, pongWait time.Duration, shar
 
 // serveBare runs the bare server on addr until ctx ends (or, with
 // exitOnEOF, until stdin closes). The first line on stdout names its URL.
-func serveBare(ctx context.Context, addr, buffers string, shared, reduce, exitOnEOF bool, stdout io.Writer) error {
+func serveBare(ctx context.Context, addr, buffers string, shared, reduce bool, relayTick time.Duration, exitOnEOF bool, stdout io.Writer) error {
 	cfg, ok := bareBufferSets[buffers]
 	if !ok {
 		return usagef("--buffers %q: want %s", buffers, bufferSetNames())
@@ -101,13 +102,18 @@ func serveBare(ctx context.Context, addr, buffers string, shared, reduce, exitOn
 		return fmt.Errorf("bare server: listen on %s: %w", addr, err)
 	}
 	b := newBareServer(cfg, barePingEvery, barePongWait, shared, reduce)
+	relaying := ""
+	if relayTick > 0 {
+		b.relay = newRelay(relayTick)
+		relaying = fmt.Sprintf(", relaying positions every %v", relayTick)
+	}
 	served := make(chan error, 1)
 	go func() { served <- b.app.Listener(ln) }()
 	pinger := "a pinger per socket"
 	if shared {
 		pinger = "one shared pinger"
 	}
-	fmt.Fprintf(stdout, "bare server (%s buffers, %s, ReduceMemoryUsage %v) listening on http://%s\n", buffers, pinger, reduce, ln.Addr())
+	fmt.Fprintf(stdout, "bare server (%s buffers, %s, ReduceMemoryUsage %v%s) listening on http://%s\n", buffers, pinger, reduce, relaying, ln.Addr())
 	eof := make(chan struct{})
 	if exitOnEOF {
 		go func() {
@@ -179,8 +185,8 @@ func (b *bareServer) serveWS(ws *websocket.Conn) {
 
 	var raw [8]byte
 	_, _ = rand.Read(raw[:])
-	welcome := fmt.Appendf(nil, `{"type":"welcome","you":{"id":%q,"color":"#0090ff","position":0},"readers":[]}`,
-		idEnc.EncodeToString(raw[:]))
+	id := idEnc.EncodeToString(raw[:])
+	welcome := fmt.Appendf(nil, `{"type":"welcome","you":{"id":%q,"color":"#0090ff","position":0},"readers":[]}`, id)
 	_ = ws.SetWriteDeadline(time.Now().Add(bareWriteWait))
 	if ws.WriteMessage(websocket.TextMessage, welcome) != nil {
 		return
@@ -189,10 +195,20 @@ func (b *bareServer) serveWS(ws *websocket.Conn) {
 	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(b.pongWait)) }
 	extend()
 	ws.SetPongHandler(func(string) error { extend(); return nil })
+	var rs *relaySock
+	if b.relay != nil {
+		rs = &relaySock{id: id, ws: ws}
+		b.relay.add(rs)
+		defer b.relay.remove(rs)
+	}
 	if b.shared {
 		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
+			_, data, err := ws.ReadMessage()
+			if err != nil {
 				return
+			}
+			if rs != nil {
+				rs.scrolled(data)
 			}
 			extend()
 		}
@@ -216,8 +232,12 @@ func (b *bareServer) serveWS(ws *websocket.Conn) {
 		}
 	}()
 	for {
-		if _, _, err := ws.ReadMessage(); err != nil {
+		_, data, err := ws.ReadMessage()
+		if err != nil {
 			break
+		}
+		if rs != nil {
+			rs.scrolled(data)
 		}
 		extend()
 	}
@@ -253,6 +273,9 @@ func (b *bareServer) shutdown(d time.Duration) {
 	b.mu.Lock()
 	if !b.done {
 		close(b.quit)
+		if b.relay != nil {
+			defer b.relay.stop()
+		}
 	}
 	b.done = true
 	for ws := range b.conns {

@@ -155,3 +155,68 @@ func TestIdleAgainstBareServer(t *testing.T) {
 		t.Errorf("spread over %d posts, want 3", r.PostN)
 	}
 }
+
+// The relay (bare-server --relay-tick) sends each reader crowd frames with
+// the others' latest positions, which the tool's parser reads as moves; a
+// reader that leaves is never written to again, and hostile scroll frames
+// (no position, out of range, not a number) move nobody.
+func TestBareRelay(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			b := newBareServer(bareBufferSets["trimmed"], time.Second, 5*time.Second, shared, true)
+			b.relay = newRelay(20 * time.Millisecond)
+			base := startBareWith(t, b)
+			a, c := dialBare(t, base, "load-0001"), dialBare(t, base, "load-0001")
+			ids := make([]string, 2)
+			for i, ws := range []*websocket.Conn{a, c} {
+				_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, data, err := ws.ReadMessage()
+				var f frame
+				if err != nil || parseFrame(data, nil, &f) != nil || string(f.typ) != "welcome" {
+					t.Fatalf("first frame %s (%v): want a welcome", data, err)
+				}
+				ids[i] = string(f.youID)
+			}
+			for _, bad := range []string{`{"type":"scroll"}`, `{"type":"scroll","position":7}`, `{"type":"scroll","position":"x"}`, `not json`} {
+				if err := c.WriteMessage(websocket.TextMessage, []byte(bad)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := c.WriteMessage(websocket.TextMessage, []byte(`{"type":"scroll","position":0.25}`)); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				_, data, err := a.ReadMessage()
+				if err != nil {
+					t.Fatalf("waiting for the other reader's move: %v", err)
+				}
+				var f frame
+				if err := parseFrame(data, []byte(ids[0]), &f); err != nil {
+					t.Fatalf("frame %s: %v", data, err)
+				}
+				if string(f.typ) != "crowd" || f.moves == 0 {
+					continue
+				}
+				if !strings.Contains(string(data), `{"id":"`+ids[1]+`","position":0.25}`) {
+					t.Fatalf("crowd frame %s: want %s at 0.25 (and nothing from the hostile frames)", data, ids[1])
+				}
+				break
+			}
+			// The mover leaves; the relay keeps serving the other.
+			_ = c.Close()
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				b.relay.mu.Lock()
+				n := len(b.relay.socks)
+				b.relay.mu.Unlock()
+				if n == 1 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d readers relayed 5 s after one left, want 1", n)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		})
+	}
+}

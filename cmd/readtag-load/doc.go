@@ -152,6 +152,17 @@ buffers: default (contrib's: 1 KiB read and write buffers for the life of
 the connection), readtag (1 KiB, the write buffer pooled, as readtag's
 /ws/posts) or trimmed (256 B read, 1 KiB pooled write).
 
+--relay-tick T makes it the floor of a hot post as well: it keeps each
+reader's latest scroll position, and every T (in turns every 10 ms, as
+readtag's crowd tick) sends each reader a crowd frame with the latest
+positions of the up to 24 readers after it (in join order) that moved since
+its last frame, written by one worker goroutine per CPU. The hot scenario
+then measures scroll→ghost latency against it exactly as against readtag:
+what any server of that scenario on this stack and machine would get.
+
+	/tmp/readtag-load bare-server --addr 127.0.0.1:18158 --buffers trimmed --shared-pinger --reduce-memory --relay-tick 100ms
+	/tmp/readtag-load hot --readers 5000 --rate 5 --duration 20s --ramp 10s --targets http://127.0.0.1:18158 --post load-0001
+
 # Safety
 
 Only loopback targets are accepted unless --allow-remote is given. Every phase

@@ -58,12 +58,13 @@ type options struct {
 	makePosts    string
 	count        int
 	watchers     int
-	buffers      string // bare-server, mem-sweep with --server-cmd bare
-	sharedPinger bool   // likewise
-	reduceMem    bool   // likewise
-	serverCmd    string // mem-sweep
-	counts       []int  // mem-sweep
-	label        string // mem-sweep
+	buffers      string        // bare-server, mem-sweep with --server-cmd bare
+	sharedPinger bool          // likewise
+	reduceMem    bool          // likewise
+	relayTick    time.Duration // bare-server: relay positions (relay.go); 0: do not
+	serverCmd    string        // mem-sweep
+	counts       []int         // mem-sweep
+	label        string        // mem-sweep
 	// Hidden: the process is a worker, or a baseline child that stops when
 	// its stdin closes.
 	worker    bool
@@ -110,6 +111,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.serverCmd, "server-cmd", "", "mem-sweep: the server's `command` line, {addr} where its listen address goes\n(\"readtag --addr {addr} --posts /tmp/posts\"; no shell), or bare for bare-server")
 	fs.BoolVar(&o.sharedPinger, "shared-pinger", false, "bare-server (and mem-sweep --server-cmd bare): one goroutine pings every socket\n(one goroutine per reader) instead of a pinger per socket (two, as readtag)")
 	fs.BoolVar(&o.reduceMem, "reduce-memory", false, "bare-server (and mem-sweep --server-cmd bare): Fiber's ReduceMemoryUsage, which frees\nthe 4 KiB HTTP read buffer before the upgrade instead of keeping it for the socket's life")
+	fs.DurationVar(&o.relayTick, "relay-tick", 0, "bare-server: also relay positions as the floor of a hot post (every reader gets, each\n`tick`, the latest positions of the 24 readers after it that moved; 100ms as readtag's\nbig crowds); 0 relays nothing")
 	counts := fs.String("counts", "1000,5000,10000,15000", "mem-sweep: comma-separated reader `counts`, one fresh server each")
 	fs.StringVar(&o.label, "label", "", "mem-sweep: the series' `name` in its JSON and chart (default: from --server-cmd)")
 	fs.BoolVar(&o.worker, "worker", false, "")
@@ -167,6 +169,9 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		}
 		if _, ok := bareBufferSets[o.buffers]; !ok {
 			return nil, usagef("--buffers %q: want %s", o.buffers, bufferSetNames())
+		}
+		if o.relayTick < 0 || o.relayTick > 0 && (o.relayTick < relayTurn || o.relayTick > time.Minute) {
+			return nil, usagef("--relay-tick %v: want 0 (off) or %v to 1m", o.relayTick, relayTurn)
 		}
 		return o, nil
 	}

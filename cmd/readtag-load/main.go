@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	case o.scenario == "baseline-server":
 		return serveBaseline(ctx, o.addr, o.exitOnEOF, stdout)
 	case o.scenario == "bare-server":
-		return serveBare(ctx, o.addr, o.buffers, o.sharedPinger, o.reduceMem, o.exitOnEOF, stdout)
+		return serveBare(ctx, o.addr, o.buffers, o.sharedPinger, o.reduceMem, o.relayTick, o.exitOnEOF, stdout)
 	case o.scenario == "mem-sweep":
 		return runSweep(ctx, o, stdout, stderr)
 	}

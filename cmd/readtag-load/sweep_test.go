@@ -41,6 +41,10 @@ func TestSweepUsageErrors(t *testing.T) {
 		{"negative ramp", sweep("--ramp", "-1s"), "--ramp -1s"},
 		{"bare bad addr", []string{"bare-server", "--addr", "nowhere"}, `--addr "nowhere"`},
 		{"bare bad buffers", []string{"bare-server", "--buffers", "tiny"}, `--buffers "tiny"`},
+		{"bare negative relay tick", []string{"bare-server", "--relay-tick", "-1s"}, `--relay-tick -1s`},
+		{"bare relay tick under a turn", []string{"bare-server", "--relay-tick", "1ms"}, `--relay-tick 1ms`},
+		{"bare relay tick over a minute", []string{"bare-server", "--relay-tick", "2h"}, `--relay-tick 2h0m0s`},
+		{"bare relay tick not a duration", []string{"bare-server", "--relay-tick", "soon"}, `relay-tick`},
 		{"chart negative target", []string{"chart", "--out", "x.png", "--target-kb", "-1", "a.json"}, "--target-kb -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
