@@ -260,20 +260,27 @@ func bands(order []*member) []int {
 	return b
 }
 
-// crowdTurns is how many turns a crowd tick of Config.Tick has: a turn
-// every 10 ms by default. A turn costs the whole room's sort and bands
+// crowdTurns is how many turns a crowd tick of Config.Tick has at most: a
+// turn every 10 ms by default. A turn costs the whole room's sort and bands
 // (0.2 ms of the 9 ms a 5,000-reader tick takes, BenchmarkCrowdFlush) plus
 // its own readers' views.
 const crowdTurns = 5
 
+// turnReaders is how many local readers a turn serves at least: a room
+// of a few hundred readers sends its whole tick in one turn (its burst is
+// short), and rolling it would only multiply its sorts and timers (a join
+// storm over 100 crowd posts took 10,000 turns a second).
+const turnReaders = 250
+
 // turns is how many turns the room's tick has (a turn every fifth of
-// Config.Tick): each reader is served in one of them (its slot), so a
-// tick's frames go out in turns spread over the tick instead of all at once. A frame still waits at most one tick for its
+// Config.Tick at most, one per turnReaders local readers): each reader is
+// served in one of them (its slot), so a big room's tick goes out in turns
+// spread over the tick instead of all at once. A frame still waits at most one tick for its
 // reader's turn, but no longer for the room's other readers' frames:
 // handing 5,000 sockets a frame each takes the server and the clients tens
 // of milliseconds, and the last reader served used to wait for all of them.
 func (r *room) turns() int {
-	return crowdTurns * int(r.tickEvery()/r.sys.cfg.Tick)
+	return max(1, min(crowdTurns*int(r.tickEvery()/r.sys.cfg.Tick), r.local/turnReaders))
 }
 
 // touch notes a change every reader may have to be told of: the next full

@@ -71,9 +71,10 @@
 //	        instead of joins, leaves and moves; back below three quarters of the threshold
 //	        it welcomes everyone again with the whole room (crowd.go). A crowd of
 //	        2,000 readers or more ticks at twice Config.Tick (100 ms). A crowd
-//	        tick rolls: the room takes a turn every fifth of Config.Tick and each
-//	        turn serves one slot of its readers, so each reader still gets at
-//	        most one update a tick but a tick's frames are spread over it
+//	        tick rolls: a room of 500 local readers or more takes a turn every
+//	        fifth of Config.Tick at most (one per 250 readers), each serving one
+//	        slot of its readers, so each reader still gets at most one update a
+//	        tick but a big room's frames are spread over the tick
 //
 // The room writes to its readers' sockets itself, through readtag.Client
 // (a bounded queue per socket that never blocks), not by a message to each

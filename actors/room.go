@@ -82,9 +82,9 @@ type room struct {
 	lastBands []int
 	bandsVer  uint64    // bumped whenever the bands change
 	order     []*member // members by position as of the last crowd tick
-	// Crowd ticks roll: each turn (every fifth of Config.Tick) serves the
-	// readers of one slot, so every reader gets at most one update per
-	// tickEvery and a tick's frames are spread over it (see crowdFlush).
+	// Crowd ticks roll: each turn (see turns) serves the readers of one
+	// slot, so every reader gets at most one update per tickEvery and a big
+	// room's frames are spread over the tick (see crowdFlush).
 	turn      uint64 // turns taken
 	turnsLeft int    // turns before every reader has had the latest change; 0: nothing to send
 	nextSlot  uint32 // the slot the next joining reader gets
