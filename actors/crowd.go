@@ -275,10 +275,11 @@ const turnReaders = 250
 // turns is how many turns the room's tick has (a turn every fifth of
 // Config.Tick at most, one per turnReaders local readers): each reader is
 // served in one of them (its slot), so a big room's tick goes out in turns
-// spread over the tick instead of all at once. A frame still waits at most one tick for its
-// reader's turn, but no longer for the room's other readers' frames:
-// handing 5,000 sockets a frame each takes the server and the clients tens
-// of milliseconds, and the last reader served used to wait for all of them.
+// spread over the tick instead of all at once. A frame still waits at most
+// one tick for its reader's turn, but no longer for the room's other
+// readers' frames: handing 5,000 sockets a frame each takes the server and
+// the clients tens of milliseconds, and the last reader served used to wait
+// for all of them.
 func (r *room) turns() int {
 	return max(1, min(crowdTurns*int(r.tickEvery()/r.sys.cfg.Tick), r.local/turnReaders))
 }
