@@ -198,3 +198,68 @@ func TestCrowdTurns(t *testing.T) {
 		})
 	}
 }
+
+// TestCrowdEncodedMoves: with Config.EncodeMove, every move of a crowd
+// update carries its encoding (capped, so no client can append into
+// another's), made once per mover per turn however many readers get it,
+// and made again once the mover has moved.
+func TestCrowdEncodedMoves(t *testing.T) {
+	const n, turns = 300, 2
+	r := benchCrowdRoom(n)
+	for i, m := range r.order {
+		m.slot = uint32(i)
+	}
+	calls := 0
+	r.sys.cfg.EncodeMove = func(b []byte, m readtag.Move) []byte {
+		calls++
+		if m.Encoded != nil {
+			t.Errorf("encoder given a move already encoded: %+v", m)
+		}
+		return fmt.Appendf(b, "%s@%v;", m.ID, m.Position)
+	}
+	r.noteMover(r.order[0].reader.ID) // a latest mover: in everyone's view
+	for round := range 3 {
+		for _, m := range r.members {
+			m.reader.Position = min(1, m.reader.Position+0.001)
+		}
+		for turn := range turns {
+			calls = 0
+			movers := make(map[string]bool)
+			sent := 0
+			r.crowdUpdates(turn, turns, func(m *member, u readtag.Crowd) {
+				for _, mv := range u.Moves {
+					want := fmt.Sprintf("%s@%v;", mv.ID, mv.Position)
+					if string(mv.Encoded) != want || cap(mv.Encoded) != len(mv.Encoded) {
+						t.Fatalf("round %d: move %+v encoded as %q (cap %d), want %q", round, mv, mv.Encoded, cap(mv.Encoded), want)
+					}
+					if mv.Position != r.members[mv.ID].reader.Position {
+						t.Fatalf("round %d: move of %s at %v, the reader is at %v", round, mv.ID, mv.Position, r.members[mv.ID].reader.Position)
+					}
+					movers[mv.ID] = true
+					sent++
+				}
+			})
+			if calls != len(movers) || sent <= len(movers) {
+				t.Errorf("round %d turn %d: %d encodings for %d movers in %d moves, want one per mover (and fewer than moves)", round, turn, calls, len(movers), sent)
+			}
+		}
+	}
+
+	// Without an encoder, moves go out unencoded.
+	r.sys.cfg.EncodeMove = nil
+	for _, m := range r.members {
+		m.reader.Position = max(0, m.reader.Position-0.001)
+	}
+	got := 0
+	r.crowdUpdates(0, 1, func(_ *member, u readtag.Crowd) {
+		for _, mv := range u.Moves {
+			got++
+			if mv.Encoded != nil {
+				t.Fatalf("move %+v encoded without an encoder", mv)
+			}
+		}
+	})
+	if got == 0 {
+		t.Fatal("no moves sent after everyone moved")
+	}
+}
