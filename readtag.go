@@ -26,13 +26,6 @@ type Reader struct {
 type Move struct {
 	ID       string
 	Position float64
-	// Encoded, when set, is this move as the client writes it on the wire,
-	// made once per crowd turn by the encoder the engine was given (see
-	// actors.Config.EncodeMove) and shared by every reader the move is sent
-	// to, so that the client copies it instead of encoding it again. It is
-	// shared and read-only, and always matches ID and Position: whoever
-	// changes a Move's Position replaces the whole Move.
-	Encoded []byte
 }
 
 // Client is the outgoing half of one reader's connection. The engine calls it

@@ -337,17 +337,6 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 	joins := make([]readtag.Reader, 0, r.lastSizes[0]+r.lastSizes[0]/4+8)
 	leaves := make([]string, 0, r.lastSizes[1]+r.lastSizes[1]/4+8)
 	moves := make([]readtag.Move, 0, r.lastSizes[2]+r.lastSizes[2]/4+8)
-	// Each mover is encoded once a turn, however many readers are sent it
-	// (a latest mover goes to all of them): the writers copy its bytes
-	// from this one array, which they all read, instead of each reading
-	// the mover's id string again (cache misses, 7 % of a hot post's CPU).
-	encode := r.sys.cfg.EncodeMove
-	var enc []byte
-	if encode != nil {
-		enc = make([]byte, 0, r.lastSizes[3]+r.lastSizes[3]/4+64)
-	}
-	r.stamp++
-	encMark := r.stamp // emark: encoded in enc this turn
 	total := len(r.members) - r.hidden
 	for _, m := range order {
 		if m.node != "" || int(m.slot%uint32(turns)) != turn {
@@ -373,18 +362,7 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 			case o.dmark != was:
 				joins = append(joins, o.reader)
 			case o.old != e.pos:
-				mv := readtag.Move{ID: o.reader.ID, Position: e.pos}
-				if encode != nil {
-					// e.pos is o's position this turn, whoever's view it is in.
-					if o.emark != encMark {
-						o.emark, o.encOff = encMark, uint32(len(enc))
-						enc = encode(enc, mv)
-						o.encLen = uint32(len(enc)) - o.encOff
-					}
-					end := o.encOff + o.encLen
-					mv.Encoded = enc[o.encOff:end:end]
-				}
-				moves = append(moves, mv)
+				moves = append(moves, readtag.Move{ID: o.reader.ID, Position: e.pos})
 				o.dmark = kept
 			default:
 				o.dmark = kept
@@ -410,5 +388,5 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 			emit(m, u)
 		}
 	}
-	r.lastSizes = [4]int{len(joins), len(leaves), len(moves), len(enc)}
+	r.lastSizes = [3]int{len(joins), len(leaves), len(moves)}
 }

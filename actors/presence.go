@@ -40,12 +40,6 @@ type Config struct {
 	// Cluster, if set, makes this engine one node of a cluster: readers on
 	// every node see each other. Zero value means a single node.
 	Cluster *ClusterConfig
-	// EncodeMove, if set, appends a move as the clients write it on the
-	// wire (web.EncodeMove): a crowd turn then encodes each mover once and
-	// hands the bytes to every reader it is sent to (readtag.Move.Encoded),
-	// instead of every reader's writer encoding it again. Zero value means
-	// moves go out unencoded.
-	EncodeMove func(b []byte, m readtag.Move) []byte
 }
 
 // Presence is the actor engine behind readtag: it tracks who reads which post

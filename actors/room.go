@@ -91,7 +91,7 @@ type room struct {
 	// reused between ticks (see crowdUpdates)
 	spareOrder []*member
 	recentBuf  []*member
-	lastSizes  [4]int // joins, leaves, moves and encoded bytes handed out in the last tick
+	lastSizes  [3]int // joins, leaves and moves handed out in the last tick
 	stamp      uint64 // the last mark handed out (member.vmark, dmark)
 }
 
@@ -119,10 +119,6 @@ type member struct {
 	// last sent.
 	slot     uint32
 	bandsVer uint64
-	// emark is the crowd turn (room.stamp) whose encoding arena holds this
-	// member's move at encOff, encLen (Config.EncodeMove).
-	emark          uint64
-	encOff, encLen uint32
 }
 
 // seenEntry is one reader in another's crowd view and the position that

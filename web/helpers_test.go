@@ -71,7 +71,7 @@ func startServerAt(t testing.TB, addr string, mutate func(*web.Config, *actors.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	acfg := actors.Config{Logger: log, Tick: 20 * time.Millisecond, EncodeMove: web.EncodeMove}
+	acfg := actors.Config{Logger: log, Tick: 20 * time.Millisecond}
 	wcfg := web.Config{Posts: library, Views: views.Embedded, Logger: log}
 	if mutate != nil {
 		mutate(&wcfg, &acfg)

@@ -127,7 +127,7 @@ func mergeMoves(into, later []readtag.Move) []readtag.Move {
 			i++
 		}
 		if i < len(into) {
-			into[i] = m // its Encoded too
+			into[i].Position = m.Position
 		} else {
 			into = append(into, m)
 		}
@@ -186,7 +186,7 @@ func (o *outbox) merge(it *item, moves []readtag.Move) {
 	}
 	for _, m := range moves {
 		if i, ok := o.index[m.ID]; ok {
-			it.moves[i] = m // its Encoded too
+			it.moves[i].Position = m.Position
 			continue
 		}
 		o.index[m.ID] = len(it.moves)

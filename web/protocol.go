@@ -236,19 +236,7 @@ func appendCrowd(b []byte, u readtag.Crowd) []byte {
 	return append(b, "]}"...)
 }
 
-// EncodeMove appends m as it appears in a moves or crowd frame: the engine's
-// encoder (actors.Config.EncodeMove), which makes readtag.Move.Encoded.
-func EncodeMove(b []byte, m readtag.Move) []byte {
-	m.Encoded = nil
-	return appendMove(b, m)
-}
-
-// appendMove writes m's entry, copying m.Encoded when the engine made it (it
-// did so with EncodeMove, so the bytes are the same).
 func appendMove(b []byte, m readtag.Move) []byte {
-	if m.Encoded != nil {
-		return append(b, m.Encoded...)
-	}
 	b = append(b, `{"id":`...)
 	b = appendString(b, m.ID)
 	b = append(b, `,"position":`...)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"runtime"
 	"testing"
 
 	"github.com/readtag/readtag"
@@ -118,80 +117,4 @@ func BenchmarkEncodeCrowd(b *testing.B) {
 		buf = appendCrowd(buf[:0], u)
 	}
 	b.ReportMetric(float64(len(buf)), "bytes")
-}
-
-// BenchmarkEncodeCrowdTurn is one crowd turn of a 5,000-reader post as the
-// writers see it: 500 readers' frames (a tick of ten turns), each with the
-// moves of 24 visible readers (6 latest movers, the same for everyone, and
-// 18 neighbours), ids allocated one by one between other allocations as
-// the server's are, and the caches cold (evict: a 16 MB sweep between
-// turns, untimed) as they are on a server that writes to 5,000 sockets.
-// encoded=true is the room's way with actors.Config.EncodeMove: each mover
-// encoded once a turn (timed here), the frames copying the bytes. ns/frame
-// is the turn's time over its frames.
-func BenchmarkEncodeCrowdTurn(b *testing.B) {
-	const n, perTurn, recent, near = 5000, 500, 6, 18
-	ids := make([]string, n)
-	junk := make([][]byte, 0, 3*n)
-	for i := range ids {
-		ids[i] = newReaderID()
-		junk = append(junk, make([]byte, 8), make([]byte, 24), make([]byte, 12))
-	}
-	pos := make([]float64, n)
-	for i := range pos {
-		pos[i] = float64((i*7919)%10001) / 10000
-	}
-	evict := make([]byte, 16<<20)
-	for _, cold := range []bool{false, true} {
-		for _, encoded := range []bool{false, true} {
-			b.Run(fmt.Sprintf("cold=%v/encoded=%v", cold, encoded), func(b *testing.B) {
-				buf := make([]byte, 0, 4096)
-				first := 0
-				var frames int
-				encMark := make([]int, n)
-				encOff := make([][2]int, n)
-				turn := 0
-				b.ReportAllocs()
-				for b.Loop() {
-					if cold {
-						b.StopTimer()
-						for i := 0; i < len(evict); i += 64 {
-							evict[i]++
-						}
-						b.StartTimer()
-					}
-					turn++
-					moves := make([]readtag.Move, 0, perTurn*(recent+near))
-					var arena []byte
-					for k := range perTurn {
-						me := (first + k*(n/perTurn)) % n
-						for j := range recent + near {
-							o := j * 101 % n // the latest movers: the same for all
-							if j >= recent {
-								o = (me + j - recent + 1) % n
-							}
-							mv := readtag.Move{ID: ids[o], Position: pos[o]}
-							if encoded {
-								if encMark[o] != turn {
-									encMark[o], encOff[o][0] = turn, len(arena)
-									arena = EncodeMove(arena, mv)
-									encOff[o][1] = len(arena)
-								}
-								mv.Encoded = arena[encOff[o][0]:encOff[o][1]:encOff[o][1]]
-							}
-							moves = append(moves, mv)
-						}
-					}
-					for k := range perTurn {
-						u := readtag.Crowd{Total: n, Moves: moves[k*(recent+near) : (k+1)*(recent+near)]}
-						buf = appendCrowd(buf[:0], u)
-						frames++
-					}
-					first++
-				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(frames), "ns/frame")
-				runtime.KeepAlive(junk)
-			})
-		}
-	}
 }

@@ -246,7 +246,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	if err != nil {
 		return fmt.Errorf("load posts: %w", err)
 	}
-	presence, err := actors.New(actors.Config{Logger: log, Trace: o.trace, NodeID: o.nodeID, Cluster: o.cluster, EncodeMove: web.EncodeMove})
+	presence, err := actors.New(actors.Config{Logger: log, Trace: o.trace, NodeID: o.nodeID, Cluster: o.cluster})
 	var usage *actors.ConfigError
 	if errors.As(err, &usage) {
 		return &usageError{err}
