@@ -32,7 +32,6 @@ type item struct {
 	moves  []readtag.Move   // moves: shared with other clients unless owned
 	owned  bool             // moves is this outbox's own copy (merged)
 	crowd  readtag.Crowd    // crowd
-	frame  *[]byte          // crowd: its frame, encoded when queued (nil once merged into)
 	at     time.Time        // when it was queued (the oldest of merged ones)
 }
 
@@ -106,47 +105,18 @@ func (o *outbox) Moves(moves []readtag.Move) {
 // Crowd queues a crowd update. One that only moves readers merges into a
 // queued one that only moves readers (latest positions and bands win); one
 // that changes who is visible is queued as is, in order.
-//
-// The frame is encoded here, on the room's turn that hands out the updates,
-// not by the writer: the turn has just read the readers it lists, and the
-// ids, names and colours that frames of one turn share stay in its core's
-// caches from one frame to the next, where each writer, running between
-// socket writes, found every one of them cold (a cache miss per string,
-// the bulk of the encoding's cost on a hot post). An update merged into
-// later is encoded again by the writer.
 func (o *outbox) Crowd(u readtag.Crowd) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.closing {
-		return
-	}
-	if n := len(o.queue); n > 0 && len(u.Join)+len(u.Leave) == 0 {
+	if n := len(o.queue); n > 0 && !o.closing && len(u.Join)+len(u.Leave) == 0 {
 		if tail := &o.queue[n-1]; tail.kind == kindCrowd && len(tail.crowd.Join)+len(tail.crowd.Leave) == 0 {
 			tail.crowd.Total, tail.crowd.Bands = u.Total, u.Bands
 			tail.crowd.Moves = mergeMoves(tail.crowd.Moves, u.Moves)
-			putFrame(tail.frame)
-			tail.frame = nil
 			o.count(func(m *metrics) { m.coalesced.Inc() })
 			return
 		}
 	}
-	fp := crowdFrames.Get().(*[]byte)
-	*fp = appendCrowd((*fp)[:0], u)
-	o.pushLocked(item{kind: kindCrowd, crowd: u, frame: fp})
-}
-
-// crowdFrames holds the buffers of crowd frames encoded by Crowd, from the
-// writer that sent one to the next Crowd.
-var crowdFrames = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledCrowdFrame is the largest buffer given back to crowdFrames (a
-// crowd frame stays under 4 KiB; a merged one the writer encodes itself).
-const maxPooledCrowdFrame = 8192
-
-func putFrame(fp *[]byte) {
-	if fp != nil && cap(*fp) <= maxPooledCrowdFrame {
-		crowdFrames.Put(fp)
-	}
+	o.pushLocked(item{kind: kindCrowd, crowd: u})
 }
 
 // mergeMoves folds later moves into earlier ones (both the outbox's own).
@@ -385,9 +355,6 @@ func (o *outbox) take() (batch []item, closing bool, code int, reason string) {
 }
 
 func (o *outbox) done(batch []item) {
-	for i := range batch {
-		putFrame(batch[i].frame)
-	}
 	clear(batch)
 	o.mu.Lock()
 	o.spare = batch[:0]
@@ -399,15 +366,6 @@ func (o *outbox) self() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.you
-}
-
-// frameOf is it's frame if it was encoded when queued (a crowd update), to
-// be written as is; nil means the writer encodes it.
-func frameOf(it *item) []byte {
-	if it.frame == nil {
-		return nil
-	}
-	return *it.frame
 }
 
 // encode appends the frame for it to b; ok is false for a moves item that
@@ -425,9 +383,6 @@ func encode(b []byte, it *item, you string) ([]byte, bool) {
 	case kindError:
 		return appendError(b, it.text), true
 	case kindCrowd:
-		if it.frame != nil {
-			return append(b, *it.frame...), true
-		}
 		return appendCrowd(b, it.crowd), true
 	}
 	return b, false

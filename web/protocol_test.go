@@ -5,10 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/readtag/readtag"
 )
@@ -253,94 +251,4 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("appendString(%q) = %s, want x%s", s, got, want)
 		}
 	})
-}
-
-// TestReaderIDs: ids cut from shared chunks are still 13 base32 characters
-// (JSON-safe as they are), all different, from any number of goroutines,
-// and those of one chunk lie side by side in memory.
-func TestReaderIDs(t *testing.T) {
-	const goroutines, each = 4, 3 * idsPerChunk
-	got := make([][]string, goroutines)
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Go(func() {
-			for range each {
-				got[g] = append(got[g], newReaderID())
-			}
-		})
-	}
-	wg.Wait()
-	seen := make(map[string]bool)
-	for _, ids := range got {
-		for _, id := range ids {
-			if len(id) != idLen || strings.Trim(id, "abcdefghijklmnopqrstuvwxyz234567") != "" || !safeJSON(id) {
-				t.Fatalf("id %q is not 13 base32 characters", id)
-			}
-			if seen[id] {
-				t.Fatalf("id %q handed out twice", id)
-			}
-			seen[id] = true
-		}
-	}
-	a := newReaderID()
-	sameChunk := len(idChunk.rest) >= idLen // no other goroutine takes ids now
-	b := newReaderID()
-	if sameChunk && unsafe.StringData(b) != (*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(a)), idLen)) {
-		t.Errorf("two ids of one chunk are not side by side")
-	}
-}
-
-// TestOutboxCrowdFrames: a crowd update's frame, encoded when it is queued,
-// is byte for byte what the writer would encode from the update, hostile
-// strings from a peer included (still valid JSON, unchanged); an update
-// merged into is encoded again from what it holds after the merge.
-func TestOutboxCrowdFrames(t *testing.T) {
-	o := newOutbox(8, nil)
-	o.Welcome(readtag.Reader{ID: "me"}, nil)
-	bands := make([]int, 50)
-	bands[3] = 2
-	hostile := readtag.Reader{ID: "</script>\"\\\u2028\x00", Color: "#fff\"><b>", Name: "</script>\"\u2028\x00 é", Position: 0.5}
-	withJoin := readtag.Crowd{Total: 3, Bands: bands, Join: []readtag.Reader{hostile}, Leave: []string{"x\"y"},
-		Moves: []readtag.Move{{ID: "a<b", Position: 0.25}}}
-	o.Crowd(withJoin)
-	o.Crowd(readtag.Crowd{Total: 3, Bands: bands, Moves: []readtag.Move{{ID: "a<b", Position: 0.3}}})
-	o.Crowd(readtag.Crowd{Total: 4, Bands: bands, Moves: []readtag.Move{{ID: "a<b", Position: 0.35}, {ID: "c", Position: 1}}})
-	batch, _, _, _ := o.take()
-	if len(batch) != 3 {
-		t.Fatalf("queued %d items, want welcome, the join and one merged moves-only update", len(batch))
-	}
-	frame := func(it *item) string {
-		b, ok := encode(nil, it, "me")
-		if !ok {
-			t.Fatalf("%v item encoded nothing", it.kind)
-		}
-		return string(b)
-	}
-	if batch[1].frame == nil {
-		t.Fatal("a crowd update was queued without its frame")
-	}
-	if got, want := frame(&batch[1]), string(appendCrowd(nil, withJoin)); got != want {
-		t.Errorf("crowd frame encoded when queued:\n%s\nwant\n%s", got, want)
-	}
-	var f struct {
-		Join  []readtag.Reader
-		Leave []string
-	}
-	mustJSON(t, []byte(frame(&batch[1])), &f)
-	if len(f.Join) != 1 || f.Join[0].ID != hostile.ID || f.Join[0].Name != hostile.Name || f.Join[0].Color != hostile.Color || f.Leave[0] != "x\"y" {
-		t.Errorf("hostile strings did not round trip: %+v", f)
-	}
-	if batch[2].frame != nil {
-		t.Error("a merged crowd update kept the frame encoded before the merge")
-	}
-	want := `{"type":"crowd","total":4,"bands":[0,0,0,2` + strings.Repeat(",0", 46) + `],"leave":[],"join":[],"moves":[{"id":"a\u003cb","position":0.35},{"id":"c","position":1}]}`
-	if got := frame(&batch[2]); got != want {
-		t.Errorf("merged crowd frame:\n%s\nwant\n%s", got, want)
-	}
-	o.done(batch)
-	o.stop()
-	o.Crowd(withJoin) // after stop: ignored
-	if batch, _, _, _ := o.take(); len(batch) != 0 {
-		t.Errorf("queued after stop: %v", batch)
-	}
 }

@@ -46,41 +46,11 @@ func parseHidden(v string) (bool, error) {
 
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// idLen is the length of a reader id: 64 random bits in base32.
-const idLen = 13
-
-// idsPerChunk is how many reader ids share one string (416 bytes).
-const idsPerChunk = 32
-
-// idChunk is the rest of the string that the next reader ids are cut from.
-var idChunk struct {
-	sync.Mutex
-	rest string
-}
-
-// newReaderID returns 13 random characters (64 bits). Ids are cut from
-// strings of idsPerChunk of them made at once, so that they lie side by
-// side in memory, in lines that nothing ever writes again: every crowd
-// frame's writer reads two dozen of them, and ids allocated one by one
-// shared their cache lines with whatever the server allocated next to them,
-// so nearly every read was a cache miss (safeJSON over ids was 7 % of the
-// server's CPU on a 5,000-reader post). A chunk is kept alive by any of its
-// ids: at most 416 bytes for the last reader of a chunk.
+// newReaderID returns 13 random characters (64 bits).
 func newReaderID() string {
-	idChunk.Lock()
-	defer idChunk.Unlock()
-	if len(idChunk.rest) < idLen {
-		var raw [idsPerChunk * 8]byte
-		_, _ = rand.Read(raw[:])
-		b := make([]byte, idsPerChunk*idLen)
-		for i := range idsPerChunk {
-			idEncoding.Encode(b[i*idLen:], raw[i*8:i*8+8])
-		}
-		idChunk.rest = string(b)
-	}
-	id := idChunk.rest[:idLen]
-	idChunk.rest = idChunk.rest[idLen:]
-	return id
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
 }
 
 // handleUpgrade serves GET /ws/posts/:slug before the upgrade: the post must
@@ -434,15 +404,12 @@ func (s *Server) write(ws *websocket.Conn, ob *outbox, log *slog.Logger) {
 		}
 		you := ob.self()
 		for i := range w.batch {
-			buf := frameOf(&w.batch[i])
-			if buf == nil {
-				var ok bool
-				*bp, ok = encode((*bp)[:0], &w.batch[i], you)
-				if !ok {
-					continue
-				}
-				buf = *bp
+			var ok bool
+			*bp, ok = encode((*bp)[:0], &w.batch[i], you)
+			if !ok {
+				continue
 			}
+			buf := *bp
 			_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
 			if err := ws.WriteMessage(websocket.TextMessage, buf); err != nil {
 				log.Debug("websocket write failed", "err", err)
