@@ -10,7 +10,7 @@ import (
 // benchWriter makes o's writer drain without a socket, calling wrote for
 // every item written.
 func benchWriter(o *outbox, wrote func()) {
-	o.write = func(o *outbox) {
+	o.write = func() {
 		for {
 			w, ok := o.next()
 			if !ok {
@@ -64,8 +64,9 @@ func BenchmarkPingerSweep(b *testing.B) {
 	var wg sync.WaitGroup
 	obs := make([]*outbox, 15000)
 	for i := range obs {
-		obs[i] = newOutbox(256, nil)
-		obs[i].write = func(o *outbox) {
+		o := newOutbox(256, nil)
+		obs[i] = o
+		o.write = func() {
 			for {
 				w, ok := o.next()
 				if !ok {

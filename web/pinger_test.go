@@ -14,8 +14,9 @@ func TestPingerPingsEveryOutbox(t *testing.T) {
 	obs := make([]*outbox, 10)
 	pings := make([]atomic.Int32, len(obs))
 	for i := range obs {
-		obs[i] = newOutbox(8, nil)
-		obs[i].write = func(o *outbox) {
+		o := newOutbox(8, nil)
+		obs[i] = o
+		o.write = func() {
 			for {
 				w, ok := o.next()
 				if !ok {

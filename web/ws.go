@@ -183,7 +183,7 @@ func (s *Server) runWS(ws *websocket.Conn, slug, id string, hidden bool) {
 	}
 
 	ob := newOutbox(s.cfg.OutboxLimit, s.metrics)
-	ob.write = func(ob *outbox) { s.write(ws, ob, log) }
+	ob.write = func() { s.write(ws, ob, log) }
 	if !s.track(ob) {
 		_ = ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(closeGoingAway, "server shutting down"), time.Now().Add(time.Second))
