@@ -252,3 +252,26 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeCrowdHostile: a crowd frame listing readers replicated from a
+// hostile peer (tracker.go checks lengths and UTF-8 only) is still valid
+// JSON, and every string comes through unchanged.
+func TestEncodeCrowdHostile(t *testing.T) {
+	bad := readtag.Reader{ID: "</script>\"\\\u2028\x00<&>", Color: "#fff\"><b>", Name: "</script>\"\u2028\x00 é\t", Position: 0.5}
+	u := readtag.Crowd{Total: 3, Bands: []int{1, 2}, Join: []readtag.Reader{bad}, Leave: []string{bad.ID, "x\"y"},
+		Moves: []readtag.Move{{ID: bad.ID, Position: 0.25}}}
+	b := appendCrowd(nil, u)
+	var f struct {
+		Type  string
+		Total int
+		Bands []int
+		Join  []readtag.Reader
+		Leave []string
+		Moves []readtag.Move
+	}
+	mustJSON(t, b, &f)
+	if f.Type != "crowd" || f.Total != 3 || len(f.Bands) != 2 || len(f.Join) != 1 || f.Join[0] != bad ||
+		len(f.Leave) != 2 || f.Leave[0] != bad.ID || f.Leave[1] != "x\"y" || len(f.Moves) != 1 || f.Moves[0] != u.Moves[0] {
+		t.Errorf("hostile strings did not round trip: %s", b)
+	}
+}
