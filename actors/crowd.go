@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -146,9 +147,9 @@ func (r *room) forgetMover(id string) {
 	}
 }
 
-// byPosition is every member, sorted by position, in the room's spare
-// order array (the last tick's order stays in r.order until the caller
-// swaps them).
+// byPosition is every member, sorted by position (then by arrival), in the
+// room's spare order array (the last tick's order stays in r.order until the
+// caller swaps them).
 func (r *room) byPosition() []*member {
 	order := r.spareOrder[:0]
 	r.spareOrder = nil
@@ -162,7 +163,10 @@ func (r *room) byPosition() []*member {
 		case a.reader.Position > b.reader.Position:
 			return 1
 		}
-		return 0
+		// Ties by order of arrival: the members come from a map, in a
+		// different order every time, and a reader's nearest readers
+		// among many at one position must not change with it.
+		return cmp.Compare(a.seq, b.seq)
 	})
 	return order
 }

@@ -88,6 +88,7 @@ type room struct {
 	turn      uint64 // turns taken
 	turnsLeft int    // turns before every reader has had the latest change; 0: nothing to send
 	nextSlot  uint32 // the slot the next joining reader gets
+	nextSeq   uint32 // the seq the next member gets (member.seq)
 	// reused between ticks (see crowdUpdates)
 	spareOrder []*member
 	recentBuf  []*member
@@ -117,7 +118,13 @@ type member struct {
 	// slot says in which turns of a crowd tick the reader is served (slot
 	// modulo the tick's turns); bandsVer is the room's bandsVer it was
 	// last sent.
-	slot     uint32
+	slot uint32
+	// seq is the member's place in the order it joined the room (own and
+	// remote readers alike): readers at one position are ordered by it, so
+	// that the nearest readers of a crowd view do not change from tick to
+	// tick when many readers share a position (a post's readers all start
+	// at its top).
+	seq      uint32
 	bandsVer uint64
 }
 
@@ -222,8 +229,9 @@ func (r *room) join(c *actor.Context, msg join) {
 	color, name := r.sys.names.pickIdentity(&r.colorUse, r.names)
 	you := readtag.Reader{ID: msg.readerID, Color: palette[color], Name: name}
 	pid := r.sys.spawnUnder(c.PID(), r.sys.newReader(you.ID, c.PID()), kindReader, you.ID, tags{post: r.slug, reader: you.ID})
-	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, hidden: msg.hidden, slot: r.nextSlot}
+	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, hidden: msg.hidden, slot: r.nextSlot, seq: r.nextSeq}
 	r.nextSlot++
+	r.nextSeq++
 	var others []readtag.Reader
 	if r.crowd {
 		// The order of the last tick will do (a join storm must not sort
@@ -308,7 +316,8 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 	if color >= 0 {
 		r.colorUse[color]++
 	}
-	r.members[rr.ID] = &member{reader: rr.Reader, color: color, node: rr.node}
+	r.members[rr.ID] = &member{reader: rr.Reader, color: color, node: rr.node, seq: r.nextSeq}
+	r.nextSeq++
 	if rr.Name != "" {
 		r.names[rr.Name] = true
 	}

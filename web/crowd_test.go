@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/web"
 	"github.com/readtag/readtag/web/client"
 )
 
@@ -85,4 +87,48 @@ func TestCrowdedPost(t *testing.T) {
 		t.Errorf("the middle reader's 12 nearest shown are up to %v away; want its neighbours (≤ %v)", dists, 7.0/n)
 	}
 	t.Logf("300 readers: largest frame %d bytes; the middle reader is shown %d readers", biggest, len(mid.Ghosts()))
+}
+
+// TestCrowdViewsStayAtOnePosition joins readers who never scroll (every
+// reader of a post starts at its top) to a crowded post: the readers each is
+// shown are picked among many at one position, and they must not change from
+// tick to tick. Nobody leaves or moves, so no crowd frame may carry a leave,
+// and every reader ends up shown the same readers as a newcomer would be.
+func TestCrowdViewsStayAtOnePosition(t *testing.T) {
+	ts := startServer(t, func(_ *web.Config, a *actors.Config) { a.CrowdThreshold = 4; a.CrowdVisible = 3 })
+	const n = 30
+	var conns []*client.Conn
+	for range n {
+		conns = append(conns, ts.dial(t, "alpha"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, c := range conns {
+		if err := c.Wait(ctx, func() bool { total, _ := c.Crowd(); return total == n }); err != nil {
+			total, _ := c.Crowd()
+			t.Fatalf("%s: crowd total %d, want %d: %v", id(c), total, n, err)
+		}
+	}
+	crowdFrames := 0
+	for _, c := range conns {
+		for _, f := range c.Frames() {
+			if f.Type != "crowd" {
+				continue
+			}
+			crowdFrames++
+			if len(f.Leave) > 0 {
+				t.Errorf("%s was told %v left; nobody left or moved", id(c), f.Leave)
+			}
+		}
+	}
+	// The earliest readers at the shared position are the ones shown: the
+	// last reader to join sees the first three (itself excepted) like
+	// everyone after the first four.
+	want := view(conns[n-1])
+	for _, c := range conns[4:] {
+		if got := view(c); !slices.Equal(got, want) {
+			t.Errorf("%s is shown %v, the last reader %v", id(c), got, want)
+		}
+	}
+	t.Logf("%d readers at one position: %d crowd frames", n, crowdFrames)
 }
