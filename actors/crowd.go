@@ -74,6 +74,7 @@ func (r *room) checkMode(c *actor.Context) {
 	}
 	r.turnsLeft = 0
 	if r.crowd {
+		r.lastBands = nil // the first crowd frames have the bands of now
 		r.touch()
 	}
 }
@@ -264,6 +265,16 @@ func bands(order []*member) []int {
 	return b
 }
 
+// bandsEvery is how often at most a crowd room sends new density bands
+// and total when nothing else of a reader's view changed: at most twice a
+// second instead of once a tick. In a join storm every join changes them,
+// and a crowd frame to every reader for each join (a room of 100 readers
+// gets about ten a second) would be most of the storm's crowd frames.
+const bandsEvery = 500 * time.Millisecond
+
+// bandsDue makes a crowd room send the bands it held back (bandsEvery).
+type bandsDue struct{}
+
 // crowdTurns is how many turns a crowd tick of Config.Tick has at most: a
 // turn every 10 ms by default. A turn costs the whole room's sort and bands
 // (0.2 ms of the 9 ms a 5,000-reader tick takes, BenchmarkCrowdFlush) plus
@@ -308,6 +319,10 @@ func (r *room) crowdFlush(c *actor.Context) {
 		}
 		m.client.Crowd(u)
 	})
+	if r.bandsHeld && r.bandsAt == nil {
+		// The bands held back go out bandsEvery after the last ones.
+		r.bandsAt = after(c.Engine(), c.PID(), max(0, bandsEvery-time.Since(r.bandsOut)), bandsDue{})
+	}
 	if len(r.waiting) > 0 {
 		// Turns go on until the waiting movers have had their places.
 		r.turnsLeft = max(r.turnsLeft, 1)
@@ -328,8 +343,15 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 	order := r.byPosition()
 	r.setOrder(order)
 	if b := bands(order); !slices.Equal(b, r.lastBands) {
-		r.lastBands = b // a new slice: the old one may still be queued
-		r.bandsVer++
+		if now := time.Now(); r.lastBands == nil || now.Sub(r.bandsOut) >= bandsEvery {
+			r.lastBands = b // a new slice: the old one may still be queued
+			r.lastTotal = len(r.members) - r.hidden
+			r.bandsVer++
+			r.bandsOut = now
+			r.touch() // every reader is told, in this round of turns
+		} else {
+			r.bandsHeld = true // crowdFlush arms bandsDue
+		}
 	}
 	b := r.lastBands
 	if r.promoteMovers() {
@@ -341,7 +363,7 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 	joins := make([]readtag.Reader, 0, r.lastSizes[0]+r.lastSizes[0]/4+8)
 	leaves := make([]string, 0, r.lastSizes[1]+r.lastSizes[1]/4+8)
 	moves := make([]readtag.Move, 0, r.lastSizes[2]+r.lastSizes[2]/4+8)
-	total := len(r.members) - r.hidden
+	total := r.lastTotal
 	for _, m := range order {
 		if m.node != "" || int(m.slot%uint32(turns)) != turn {
 			continue

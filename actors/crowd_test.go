@@ -180,6 +180,26 @@ func TestCrowdTurns(t *testing.T) {
 	}
 	mover.reader.Position += 0.5
 	clear(served)
+	// Within bandsEvery of the last new bands, a change of the bands alone
+	// is held back: only the readers whose view changed are served (with
+	// the bands they had), and the room says it holds the new ones.
+	held := r.lastBands
+	for turn := range turns {
+		r.crowdUpdates(turn, turns, func(m *member, u readtag.Crowd) {
+			if len(u.Join)+len(u.Leave)+len(u.Moves) == 0 || !slices.Equal(u.Bands, held) {
+				t.Fatalf("reader %s served new bands within bandsEvery of the last", m.reader.ID)
+			}
+			served[m]++
+		})
+	}
+	if len(served) > 3*r.sys.cfg.CrowdVisible {
+		t.Fatalf("%d readers served for one reader's move", len(served))
+	}
+	clear(served)
+	if !r.bandsHeld {
+		t.Fatal("the room does not hold the changed bands")
+	}
+	r.bandsOut = r.bandsOut.Add(-bandsEvery) // as if bandsEvery had passed
 	for turn := range turns {
 		r.crowdUpdates(turn, turns, func(m *member, u readtag.Crowd) {
 			if !slices.Equal(u.Bands, r.lastBands) {

@@ -67,7 +67,8 @@
 //	        rooms stops the room (joins arriving meanwhile wait for its successor)
 //	crowd:  from Config.CrowdThreshold readers (64) the room welcomes everyone again
 //	        with only their CrowdVisible (24) nearest/latest movers, and then sends
-//	        each socket one Client.Crowd per tick (view changes + density bands)
+//	        each socket one Client.Crowd per tick (view changes + density bands;
+//	        new bands and total at most every 500 ms)
 //	        instead of joins, leaves and moves; back below three quarters of the threshold
 //	        it welcomes everyone again with the whole room (crowd.go). A crowd of
 //	        2,000 readers or more ticks at twice Config.Tick (100 ms). A crowd

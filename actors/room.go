@@ -79,8 +79,12 @@ type room struct {
 	crowd     bool
 	recent    []recentMover // the latest movers, oldest place first
 	waiting   []string      // newer movers waiting for a place, newest first
-	lastBands []int
-	bandsVer  uint64    // bumped whenever the bands change
+	lastBands []int         // the bands readers are sent, nil until the first crowd tick
+	lastTotal int           // and the total that goes with them
+	bandsVer  uint64        // bumped whenever the bands change
+	bandsOut  time.Time     // when lastBands last changed (bandsEvery)
+	bandsHeld bool          // the bands changed since, and wait for bandsDue
+	bandsAt   *time.Timer
 	order     []*member // members by position as of the last crowd tick
 	// Crowd ticks roll: each turn (see turns) serves the readers of one
 	// slot, so every reader gets at most one update per tickEvery and a big
@@ -168,6 +172,12 @@ func (r *room) Receive(c *actor.Context) {
 		r.move(c, msg.id, msg.position, true)
 	case tick:
 		r.flush(c)
+	case bandsDue:
+		r.bandsAt, r.bandsHeld = nil, false
+		if r.crowd {
+			r.turnsLeft = max(r.turnsLeft, 1) // the turn publishes them and touches every reader
+			r.schedule(c)
+		}
 	case tellTracker:
 		r.oursAt = nil
 		r.tellTracker(c)
@@ -200,6 +210,9 @@ func (r *room) Receive(c *actor.Context) {
 		}
 		if r.oursAt != nil {
 			r.oursAt.Stop()
+		}
+		if r.bandsAt != nil {
+			r.bandsAt.Stop()
 		}
 		if r.tracker != nil {
 			c.Send(r.tracker, roomUnsubscribe{post: r.slug, room: c.PID()})
