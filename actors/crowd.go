@@ -47,6 +47,8 @@ func (r *room) checkMode(c *actor.Context) {
 	}
 	r.pending = r.pending[:0]
 	clear(r.index)
+	clear(r.joining) // everyone is welcomed again, with everyone
+	r.joining = r.joining[:0]
 	var order, recent []*member
 	if r.crowd {
 		order = r.byPosition()

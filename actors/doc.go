@@ -51,7 +51,8 @@
 //	        room spawns reader/<id>; room ──watch(conn), watch(reader)──▶ monitor
 //	        room publishes reader/<id> to the session, ──Client.Welcome──▶ socket,
 //	        then ──welcome(reader)──▶ new conn (which forwards any early scroll)
-//	        room ──Client.Join──▶ every other reader's socket
+//	        at the room's next tick ──Client.Join──▶ every earlier reader's socket
+//	        (the joins of a tick together, before its moves)
 //	scroll: web handler ──Session.Scroll──▶ conn ──scroll──▶ reader ──moved──▶ room
 //	        until the welcome; then (the room published the reader actor to the
 //	        session first) scrolls go Session.Scroll ──scroll──▶ reader directly

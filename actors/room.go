@@ -67,6 +67,12 @@ type room struct {
 	synced bool
 	early  []join
 
+	// joining is the readers who joined since the last tick, in order: their
+	// join frames go out at the tick, before its moves, to every reader who
+	// was there before them (member.seq), so that joins arriving together
+	// (a storm backs them up in the room's inbox) reach each socket as one
+	// batch, one writer wake-up and one write, instead of one each.
+	joining []*member
 	pending []readtag.Move // moves since the last tick, one per reader
 	index   map[string]int // reader id → position in pending
 	ours    []readtag.Move // own moves not yet handed to the tracker
@@ -261,9 +267,9 @@ func (r *room) join(c *actor.Context, msg join) {
 			if !o.hidden {
 				others = append(others, o.reader)
 			}
-			if o.node == "" && !m.hidden {
-				r.sendJoin(c, o, you)
-			}
+		}
+		if !m.hidden && r.local > 0 {
+			r.joining = append(r.joining, m) // told at the tick (flush)
 		}
 	}
 	r.members[you.ID] = m
@@ -281,7 +287,7 @@ func (r *room) join(c *actor.Context, msg join) {
 	c.Send(r.monitor, watch{target: msg.conn, notify: c.PID(), msg: readerGone{id: you.ID, pid: msg.conn}})
 	c.Send(r.monitor, watch{target: pid, notify: c.PID(), msg: readerGone{id: you.ID, pid: pid}})
 	r.welcome(c, m, others)
-	if r.crowd {
+	if r.crowd || len(r.joining) > 0 {
 		r.schedule(c) // after the welcome: the newcomer's first crowd frame must follow it
 	}
 	r.checkMode(c)
@@ -417,10 +423,16 @@ func (r *room) flush(c *actor.Context) {
 		r.crowdFlush(c)
 		return
 	}
-	if len(r.pending) == 0 {
+	if len(r.pending) == 0 && len(r.joining) == 0 {
 		return
 	}
 	r.flushed = time.Now()
+	if len(r.joining) > 0 {
+		r.sendJoins(c)
+	}
+	if len(r.pending) == 0 {
+		return
+	}
 	moves := r.pending
 	r.pending = make([]readtag.Move, 0, len(moves))
 	clear(r.index)
@@ -433,6 +445,23 @@ func (r *room) flush(c *actor.Context) {
 		}
 		m.client.Moves(moves)
 	}
+}
+
+// sendJoins hands each local reader the joins of the readers who came
+// after it since the last tick (the earlier ones were in its welcome).
+func (r *room) sendJoins(c *actor.Context) {
+	for _, o := range r.members {
+		if o.node != "" {
+			continue
+		}
+		for _, j := range r.joining {
+			if j.seq > o.seq {
+				r.sendJoin(c, o, j.reader)
+			}
+		}
+	}
+	clear(r.joining)
+	r.joining = r.joining[:0]
 }
 
 // tellTracker hands our own moves to the tracker (cluster mode).
@@ -502,12 +531,19 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 		delete(r.index, id)
 	}
 	r.forgetMover(id)
+	// A reader whose join has not gone out yet leaves only the screens of
+	// those who had it in their welcome (who came after it).
+	after := uint32(0)
+	if i := slices.Index(r.joining, m); i >= 0 {
+		r.joining = slices.Delete(r.joining, i, i+1)
+		after = m.seq + 1
+	}
 	if r.crowd {
 		r.touch()
 		r.schedule(c)
 	} else if !m.hidden {
 		for _, o := range r.members {
-			if o.node == "" {
+			if o.node == "" && o.seq >= after {
 				if r.trace != nil {
 					r.trace(c, o, "leave", "left", id)
 				}

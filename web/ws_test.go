@@ -332,3 +332,61 @@ func FuzzCanonicalOrigin(f *testing.F) {
 		}
 	})
 }
+
+// TestJoinsAtTheTick: a room tells its readers of newcomers at its tick
+// (with a long tick here), in one batch before the tick's moves. Whatever
+// the timing, a reader never hears of a reader's moves or leave before its
+// join, and a newcomer who leaves before the tick may never be shown at all.
+func TestJoinsAtTheTick(t *testing.T) {
+	ts := startServer(t, func(_ *web.Config, a *actors.Config) { a.Tick = time.Second })
+	a := ts.dial(t, "alpha")
+	b := ts.dial(t, "alpha")
+	waitGhosts(t, a, id(b)+"@0")
+	// The tick that told a of b just went; what follows waits for the next.
+	c := ts.dial(t, "alpha")
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d := ts.dial(t, "alpha")
+	if err := d.Scroll(0.25); err != nil {
+		t.Fatal(err)
+	}
+	e := ts.dial(t, "alpha")
+	waitGhosts(t, a, id(b)+"@0", id(d)+"@0.25", id(e)+"@0")
+	waitGhosts(t, b, id(a)+"@0", id(d)+"@0.25", id(e)+"@0")
+	waitGhosts(t, e, id(a)+"@0", id(b)+"@0", id(d)+"@0.25")
+	for _, r := range []*client.Conn{a, b, d, e} {
+		known := map[string]bool{}
+		for _, f := range r.Frames() {
+			switch f.Type {
+			case "welcome":
+				clear(known)
+				for _, o := range f.Readers {
+					known[o.ID] = true
+				}
+			case "join":
+				if known[f.Reader.ID] {
+					t.Errorf("%s: a second join of %s", id(r), f.Reader.ID)
+				}
+				known[f.Reader.ID] = true
+			case "leave":
+				if !known[f.ID] {
+					t.Errorf("%s: leave of %s, never joined", id(r), f.ID)
+				}
+				delete(known, f.ID)
+			case "moves":
+				for _, m := range f.Moves {
+					if !known[m.ID] {
+						t.Errorf("%s: moves of %s before its join", id(r), m.ID)
+					}
+				}
+			}
+		}
+	}
+	// Usually (c left within the tick) a was never told of c at all.
+	for _, f := range a.Frames() {
+		if f.Type == "join" && f.Reader.ID == id(c) {
+			t.Logf("c's join went out before it left (a slow machine)")
+		}
+	}
+}
