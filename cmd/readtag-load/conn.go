@@ -3,31 +3,37 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
-// conn is one simulated reader: one goroutine reads (and answers pings, which
-// gorilla does inside the read), another scrolls if the plan says so. It is
-// leaner than web/client: no frame log, no view of positions, just the
-// counts and a fingerprint of who it sees.
+// conn is one simulated reader. Its frames are read by the engine's epoll
+// loop (or a goroutine of its own, see sock), which answers pings; a
+// scroller writes its scrolls. It is leaner than web/client: no frame log,
+// no view of positions, just the counts and a fingerprint of who it sees.
 type conn struct {
 	e     *engine
 	g     int
 	slug  string
-	ws    *websocket.Conn
 	shard *shard
-	done  chan struct{} // closed when the read loop ends
+	done  chan struct{} // closed when the connection has ended
+
+	sock     sock        // set before the first frame is read
+	dec      decoder     // read side only
+	finished atomic.Bool // finish ran
 
 	dialStart time.Time
 	upgraded  time.Time   // the 101 arrived
 	closing   atomic.Bool // the tool is closing it: its end is no failure
+	closeSent atomic.Bool // a close frame went out
+	timedOut  atomic.Bool // no welcome in time: the tool cut it
 
-	buf  []byte // frame buffer, reused
+	timerMu sync.Mutex
+	timer   *time.Timer // the welcome deadline, then the close's
+	life    *time.Timer // plan.Life
+
 	f    frame  // parse result, reused
 	self []byte // own id, for the parser
 
@@ -40,57 +46,109 @@ type conn struct {
 	ending bool
 }
 
-// run is the read loop.
-func (c *conn) run() {
-	defer close(c.done)
-	ws := c.ws
-	ws.SetReadLimit(maxFrame)
-	// gorilla's own pong has a 1 s deadline, which a starved machine
-	// misses (and the tool then loses the reader); the server waits 12 s.
-	ws.SetPingHandler(func(data string) error {
-		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(10*time.Second))
-		if errors.Is(err, websocket.ErrCloseSent) {
-			return nil
-		}
-		return err
+// attach takes the upgraded socket: onto one of the engine's pollers where
+// it can, else read by a goroutine once start runs.
+func (c *conn) attach(nc net.Conn) {
+	c.dec.limit = maxFrame
+	if s := c.e.takeSock(c, nc); s != nil {
+		c.sock = s
+	} else {
+		c.sock = &netSock{nc: nc}
+	}
+}
+
+// start reads the attached connection: rest is what the server sent right
+// after its 101. The engine's wg counts the connection until finish.
+func (c *conn) start(rest []byte) {
+	c.setTimer(c.e.welcomeTimeout, func() {
+		c.timedOut.Store(true)
+		c.sock.cut()
 	})
-	_ = ws.SetReadDeadline(time.Now().Add(welcomeTimeout))
-	var err error
-	for {
-		var r io.Reader
-		if _, r, err = ws.NextReader(); err != nil {
-			break
-		}
-		if c.buf, err = readInto(c.buf[:0], r); err != nil {
-			break
-		}
-		c.handle(c.buf)
-		// A big welcome should not stay allocated for the life of an idle
-		// connection.
-		if cap(c.buf) > 64<<10 {
-			c.buf = nil
+	if len(rest) > 0 {
+		if err := c.feed(rest); err != nil {
+			c.finish(err)
+			return
 		}
 	}
-	c.ended(err)
+	switch s := c.sock.(type) {
+	case *netSock:
+		go c.readNet(s.nc)
+	case *fdSock:
+		if !s.watch(c) {
+			c.finish(errDropped)
+		}
+	}
 }
 
-func readInto(b []byte, r io.Reader) ([]byte, error) {
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
+// setTimer replaces the connection's deadline.
+func (c *conn) setTimer(d time.Duration, f func()) {
+	c.timerMu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.timer = time.AfterFunc(d, f)
+	c.timerMu.Unlock()
+}
+
+func (c *conn) stopTimers() {
+	c.timerMu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.life != nil {
+		c.life.Stop()
+	}
+	c.timerMu.Unlock()
+}
+
+// feed takes bytes read from the socket.
+func (c *conn) feed(data []byte) error {
+	return c.dec.decode(data, c.frame)
+}
+
+// frame handles one message or control frame.
+func (c *conn) frame(op byte, p []byte) error {
+	switch op {
+	case opText, opBinary:
+		c.handle(p)
+	case opPing:
+		// Never wait on a full socket here (the poller serves others):
+		// a server that stopped reading for that long is past caring.
+		_ = c.sock.write(appendFrame(make([]byte, 0, 6+len(p)), opPong, p), false)
+	case opClose:
+		ce, err := parseClose(p)
 		if err != nil {
-			return b, err
+			return err
 		}
+		if !c.closeSent.Swap(true) {
+			var echo []byte
+			if ce.code != closeNoStatus {
+				echo = closePayload(ce.code, "")
+			}
+			_ = c.sock.write(appendFrame(nil, opClose, echo), false)
+		}
+		return ce
 	}
+	return nil
 }
 
-// ended records why the read loop stopped and releases the socket.
+// finish ends the connection (once): it records why and frees the socket.
+func (c *conn) finish(err error) {
+	if c.finished.Swap(true) {
+		return
+	}
+	c.stopTimers()
+	c.sock.release()
+	if c.timedOut.Load() && !c.closing.Load() {
+		err = &timeoutError{"no welcome"}
+	}
+	close(c.done)
+	c.ended(err)
+	c.e.untrack(c)
+	c.e.wg.Done()
+}
+
+// ended records why the connection stopped.
 func (c *conn) ended(err error) {
 	e := c.e
 	c.mu.Lock()
@@ -109,25 +167,21 @@ func (c *conn) ended(err error) {
 		} else {
 			e.failed.Add(1)
 		}
-		e.count(&e.failures.Closes, closeReason(err, welcomed))
+		e.count(&e.failures.Closes, closeReason(err, welcomed, e.welcomeTimeout))
 	}
-	_ = c.ws.Close()
 }
 
-func closeReason(err error, welcomed bool) string {
-	var ce *websocket.CloseError
+func closeReason(err error, welcomed bool, welcomeTimeout time.Duration) string {
+	var ce *closeError
 	switch {
 	case errors.As(err, &ce):
-		if ce.Code == websocket.CloseAbnormalClosure {
-			return "dropped without a close frame"
-		}
-		return fmt.Sprintf("close %d: %s", ce.Code, ce.Text)
+		return fmt.Sprintf("close %d: %s", ce.code, ce.text)
 	case !welcomed && isTimeout(err):
 		return fmt.Sprintf("no welcome within %v", welcomeTimeout)
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return "dropped (EOF)"
-	case errors.Is(err, websocket.ErrReadLimit):
-		return "frame over the tool's read limit"
+	case errors.Is(err, errDropped):
+		return "dropped without a close frame"
+	case errors.Is(err, errReadLimit):
+		return errReadLimit.Error()
 	}
 	return "read: " + err.Error()
 }
@@ -256,7 +310,11 @@ func (c *conn) welcome(f *frame) bool {
 		e.nodeMu.Unlock()
 	}
 	if !c.closing.Load() {
-		_ = c.ws.SetReadDeadline(time.Time{})
+		c.timerMu.Lock()
+		if c.timer != nil {
+			c.timer.Stop()
+		}
+		c.timerMu.Unlock()
 	}
 	e := c.e
 	e.welcomed.Add(1)
@@ -265,11 +323,9 @@ func (c *conn) welcome(f *frame) bool {
 		e.scrollers[e.scrollN.Add(1)%int64(len(e.scrollers))].add(c)
 	}
 	if e.plan.Life > 0 {
-		t := time.AfterFunc(e.plan.Life, c.leave)
-		go func() {
-			<-c.done
-			t.Stop()
-		}()
+		c.timerMu.Lock()
+		c.life = time.AfterFunc(e.plan.Life, c.leave)
+		c.timerMu.Unlock()
 	}
 	return true
 }
@@ -280,7 +336,10 @@ func (c *conn) leave() {
 	if c.closing.Swap(true) {
 		return
 	}
-	_ = c.ws.WriteControl(websocket.CloseMessage,
-		websocket.FormatCloseMessage(websocket.CloseNormalClosure, "bye"), time.Now().Add(closeTimeout))
-	_ = c.ws.SetReadDeadline(time.Now().Add(closeTimeout))
+	c.setTimer(closeTimeout, c.sock.cut)
+	if !c.closeSent.Swap(true) {
+		if c.sock.write(appendFrame(nil, opClose, closePayload(closeNormal, "bye")), true) != nil {
+			c.sock.cut()
+		}
+	}
 }

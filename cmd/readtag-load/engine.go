@@ -3,16 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // Plan is one worker's share of a run. Every worker gets the same plan but
@@ -80,10 +76,13 @@ type shard struct {
 // engine runs one worker's connections and counts what they see.
 type engine struct {
 	plan    Plan
-	dialers []*websocket.Dialer // one per source address, or one
+	dialers []*net.Dialer // one per source address, or one
+	pollers []*poller     // read the connections (nil: a goroutine each)
 	shards  [nShards]shard
 
 	measuring atomic.Bool // count into Stats.Window too
+
+	welcomeTimeout time.Duration // welcomeTimeout; tests shorten it
 
 	dialCtx    context.Context // cancelled when stopping, to abort dials
 	cancelDial context.CancelFunc
@@ -121,6 +120,8 @@ func newEngine(plan Plan) *engine {
 		scrollStop: make(chan struct{}),
 		conns:      make(map[*conn]struct{}),
 		sched:      make(chan struct{}),
+
+		welcomeTimeout: welcomeTimeout,
 	}
 	if plan.Rate > 0 {
 		for range nScrollers {
@@ -130,19 +131,17 @@ func newEngine(plan Plan) *engine {
 	if n := len(plan.Targets); n > 1 && n <= 127 {
 		e.nodeOf = make(map[string]int8)
 	}
-	// Scroll frames are tiny: a small shared write buffer pool keeps 10,000
-	// idle connections from holding 4 KB each.
-	pool := &sync.Pool{}
 	if len(plan.SourceIPs) == 0 {
-		e.dialers = []*websocket.Dialer{newDialer(nil, pool)}
+		e.dialers = []*net.Dialer{newDialer(nil)}
 	}
 	for _, ip := range plan.SourceIPs {
-		e.dialers = append(e.dialers, newDialer(net.ParseIP(ip), pool))
+		e.dialers = append(e.dialers, newDialer(net.ParseIP(ip)))
 	}
+	e.pollers = newPollers()
 	return e
 }
 
-func newDialer(local net.IP, pool *sync.Pool) *websocket.Dialer {
+func newDialer(local net.IP) *net.Dialer {
 	nd := &net.Dialer{Timeout: dialTimeout}
 	if local != nil {
 		nd.LocalAddr = &net.TCPAddr{IP: local}
@@ -150,25 +149,40 @@ func newDialer(local net.IP, pool *sync.Pool) *websocket.Dialer {
 		// destination, which is what limits one address to ~28k sockets.
 		nd.Control = bindNoPort
 	}
-	return &websocket.Dialer{
-		NetDialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := nd.DialContext(ctx, network, addr)
-			if at, ok := ctx.Value(connectedKey{}).(*time.Time); ok && err == nil {
-				*at = time.Now()
-			}
-			return c, err
-		},
-		HandshakeTimeout: dialTimeout,
-		ReadBufferSize:   4096,
-		WriteBufferSize:  512,
-		WriteBufferPool:  pool,
-	}
+	return nd
 }
 
-// connectedKey carries, in a dial's context, where to note the time the TCP
-// connection was established (the dialer's NetDialContext runs inside
-// gorilla's DialContext, before the upgrade request is sent).
-type connectedKey struct{}
+// dial opens a WebSocket to path on target (http://host:port or https://):
+// the connection, what the server sent after its 101, and when the TCP
+// connection was established (zero if it never was).
+func dial(ctx context.Context, nd *net.Dialer, target, path string) (nc net.Conn, rest []byte, connected time.Time, err error) {
+	secure := strings.HasPrefix(target, "https://")
+	host := strings.TrimPrefix(strings.TrimPrefix(target, "https://"), "http://")
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		port := "80"
+		if secure {
+			port = "443"
+		}
+		host = net.JoinHostPort(strings.Trim(host, "[]"), port)
+	}
+	if nc, err = nd.DialContext(ctx, "tcp", host); err != nil {
+		return nil, nil, connected, err
+	}
+	connected = time.Now()
+	if secure {
+		tc, err := dialTLS(ctx, nc, host)
+		if err != nil {
+			_ = nc.Close()
+			return nil, nil, connected, err
+		}
+		nc = tc
+	}
+	if rest, err = upgrade(ctx, nc, host, path); err != nil {
+		_ = nc.Close()
+		return nil, nil, connected, err
+	}
+	return nc, rest, connected, nil
+}
 
 // start launches the schedule; connections open on their own time.
 func (e *engine) start() {
@@ -210,9 +224,15 @@ func (e *engine) schedule() {
 	}
 }
 
-// connect runs connection g from dial to close.
+// connect runs connection g from dial to its upgrade, then hands it to
+// its reading side (conn.start), which ends it.
 func (e *engine) connect(g int) {
-	defer e.wg.Done()
+	handed := false
+	defer func() {
+		if !handed {
+			e.wg.Done()
+		}
+	}()
 	p := &e.plan
 	d := e.dialers[0]
 	if i := p.source(g); i >= 0 {
@@ -224,9 +244,8 @@ func (e *engine) connect(g int) {
 	}
 	e.attempts.Add(1)
 	c.dialStart = time.Now()
-	var connected time.Time
-	ctx, cancel := context.WithTimeout(context.WithValue(e.dialCtx, connectedKey{}, &connected), dialTimeout)
-	ws, resp, err := d.DialContext(ctx, wsURL(p.target(g), c.slug), nil)
+	ctx, cancel := context.WithTimeout(e.dialCtx, dialTimeout)
+	nc, rest, connected, err := dial(ctx, d, p.target(g), "/ws/posts/"+c.slug)
 	cancel()
 	c.upgraded = time.Now()
 	if err != nil {
@@ -234,24 +253,22 @@ func (e *engine) connect(g int) {
 			return // aborted by the stop, not a failure of the server
 		}
 		e.failed.Add(1)
-		e.count(&e.failures.DialErrors, dialClass(err, resp))
+		e.count(&e.failures.DialErrors, dialClass(err))
 		return
 	}
-	c.ws = ws
-	if !connected.IsZero() {
-		sh := c.shard
-		sh.mu.Lock()
-		sh.st.ConnectTime.Record(connected.Sub(c.dialStart).Microseconds())
-		sh.st.UpgradeTime.Record(c.upgraded.Sub(connected).Microseconds())
-		sh.st.HandshakeTime.Record(c.upgraded.Sub(c.dialStart).Microseconds())
-		sh.mu.Unlock()
-	}
+	sh := c.shard
+	sh.mu.Lock()
+	sh.st.ConnectTime.Record(connected.Sub(c.dialStart).Microseconds())
+	sh.st.UpgradeTime.Record(c.upgraded.Sub(connected).Microseconds())
+	sh.st.HandshakeTime.Record(c.upgraded.Sub(c.dialStart).Microseconds())
+	sh.mu.Unlock()
+	c.attach(nc)
 	if !e.track(c) {
-		_ = ws.Close()
+		c.sock.release()
 		return
 	}
-	defer e.untrack(c)
-	c.run()
+	handed = true
+	c.start(rest)
 }
 
 func wsURL(base, slug string) string {
@@ -294,12 +311,12 @@ func (e *engine) count(m *map[string]int64, key string) {
 }
 
 // dialClass names why a dial failed, coarsely enough to group thousands.
-func dialClass(err error, resp *http.Response) string {
-	if resp != nil {
-		return fmt.Sprintf("HTTP %d", resp.StatusCode)
-	}
+func dialClass(err error) string {
 	var errno syscall.Errno
+	var se *statusError
 	switch {
+	case errors.As(err, &se):
+		return se.Error()
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		return "timeout"
 	case errors.As(err, &errno):
@@ -314,7 +331,7 @@ func dialClass(err error, resp *http.Response) string {
 			return "too many open files (tool)"
 		}
 		return errno.Error()
-	case errors.Is(err, websocket.ErrBadHandshake):
+	case errors.Is(err, errBadHandshake):
 		return "bad handshake"
 	}
 	return "other: " + err.Error()
@@ -419,7 +436,7 @@ func (e *engine) stop() Stats {
 		// Peers that answer nothing: drop the sockets.
 		e.mu.Lock()
 		for c := range e.conns {
-			_ = c.ws.NetConn().Close()
+			c.sock.cut()
 		}
 		e.mu.Unlock()
 		select {
@@ -427,6 +444,7 @@ func (e *engine) stop() Stats {
 		case <-time.After(2 * time.Second):
 		}
 	}
+	stopPollers(e.pollers)
 	return e.snapshot()
 }
 

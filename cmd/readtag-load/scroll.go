@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // A scroller sends the scrolls of many connections from one goroutine.
@@ -75,7 +73,7 @@ func (h *scrollHeap) Pop() any {
 func (s *scroller) run() {
 	var h scrollHeap
 	var taken []*conn
-	buf := make([]byte, 0, 48)
+	buf := make([]byte, 0, 128)
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
@@ -128,11 +126,13 @@ func (s *scroller) send(c *conn, now time.Time, buf *[]byte) bool {
 		return false
 	default:
 	}
+	// The frame goes after the payload in buf: the payload is what counts.
 	b := appendScroll((*buf)[:0], positionFor(now.UnixMilli()))
-	*buf = b
-	_ = c.ws.SetWriteDeadline(now.Add(writeTimeout))
-	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-		return false // the read loop sees why
+	fr := appendFrame(b[len(b):], opText, b)
+	*buf = b[:0]
+	if err := c.sock.write(fr, true); err != nil {
+		c.sock.cut() // the read side sees the end and why
+		return false
 	}
 	measuring := s.e.measuring.Load()
 	sh := c.shard

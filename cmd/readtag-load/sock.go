@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// sock is the write side of an upgraded connection and the way to end it.
+// Its read side is either the engine's epoll loop (fdSock, Linux) or a
+// goroutine of its own (netSock); either feeds conn.feed and, once, calls
+// conn.finish.
+type sock interface {
+	// write sends b whole, or fails. With block false it fails with
+	// errWouldBlock instead of waiting for room in the socket's buffer
+	// (unless part of b is already out: then it waits as block would).
+	write(b []byte, block bool) error
+	// cut ends the connection without a goodbye; the read side then sees
+	// it end. It may be called any number of times, from any goroutine.
+	cut()
+	// release frees the socket; only the read side calls it, once, last.
+	release()
+}
+
+// netSock is a connection read by a goroutine of its own: an https target,
+// a system without epoll, or a socket whose descriptor could not be taken.
+type netSock struct {
+	nc net.Conn
+	mu sync.Mutex // one writer at a time
+}
+
+func (s *netSock) write(b []byte, block bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wait := writeTimeout
+	if !block {
+		wait = time.Second
+	}
+	_ = s.nc.SetWriteDeadline(time.Now().Add(wait))
+	_, err := s.nc.Write(b)
+	if !block && errors.Is(err, os.ErrDeadlineExceeded) {
+		return errWouldBlock
+	}
+	return err
+}
+
+func (s *netSock) cut()     { _ = s.nc.Close() }
+func (s *netSock) release() { _ = s.nc.Close() }
+
+// readNet is netSock's read side.
+func (c *conn) readNet(nc net.Conn) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := nc.Read(buf)
+		if n > 0 {
+			if ferr := c.feed(buf[:n]); ferr != nil {
+				c.finish(ferr)
+				return
+			}
+		}
+		if err != nil {
+			c.finish(readErr(err))
+			return
+		}
+	}
+}
+
+// readErr names a failed read.
+func readErr(err error) error {
+	if err == nil {
+		return errDropped
+	}
+	var ne net.Error
+	if errors.Is(err, net.ErrClosed) || (errors.As(err, &ne) && ne.Timeout()) {
+		return errDropped
+	}
+	return err
+}
