@@ -109,10 +109,10 @@ type room struct {
 type member struct {
 	reader readtag.Reader
 	// live is reader.Position for the clients' writers (see readtag.Move.Live).
-	live readtag.Cell
-	color  int        // index into palette, -1 for a colour from elsewhere
-	node   string     // "" for this node's own readers
-	conn   *actor.PID // own readers only
+	live  readtag.Cell
+	color int        // index into palette, -1 for a colour from elsewhere
+	node  string     // "" for this node's own readers
+	conn  *actor.PID // own readers only
 	// client and publish: own readers only (see join)
 	client  readtag.Client
 	publish *atomic.Pointer[actor.PID]
