@@ -6,7 +6,11 @@
 // imports Fiber. cmd/readtag wires them together.
 package readtag
 
-import "time"
+import (
+	"math"
+	"sync/atomic"
+	"time"
+)
 
 // Reader is one person reading a post, as every other reader of it sees them.
 type Reader struct {
@@ -26,7 +30,30 @@ type Reader struct {
 type Move struct {
 	ID       string
 	Position float64
+	// Live, if set, is the reader's position as it changes: a client that
+	// writes the move after the engine made it writes Latest, the position
+	// at the time of writing, rather than a stale one.
+	Live *Cell
 }
+
+// Latest is the reader's position now: Live's if the move has one, else
+// Position.
+func (m Move) Latest() float64 {
+	if m.Live != nil {
+		return m.Live.Load()
+	}
+	return m.Position
+}
+
+// A Cell holds one reader's latest position. The engine stores into it on
+// every move; clients load it from their writers' goroutines.
+type Cell struct{ bits atomic.Uint64 }
+
+// Store sets the position.
+func (c *Cell) Store(p float64) { c.bits.Store(math.Float64bits(p)) }
+
+// Load returns the position.
+func (c *Cell) Load() float64 { return math.Float64frombits(c.bits.Load()) }
 
 // Client is the outgoing half of one reader's connection. The engine calls it
 // from actor goroutines, so every method must return at once: implementations

@@ -390,7 +390,7 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 			case o.dmark != was:
 				joins = append(joins, o.reader)
 			case o.old != e.pos:
-				moves = append(moves, readtag.Move{ID: o.reader.ID, Position: e.pos})
+				moves = append(moves, readtag.Move{ID: o.reader.ID, Position: e.pos, Live: &o.live})
 				o.dmark = kept
 			default:
 				o.dmark = kept

@@ -62,6 +62,23 @@ func TestCrowdMode(t *testing.T) {
 	eventually(t, "r0, the latest mover, to be shown to r5", func() bool {
 		return slices.Contains(clients[5].view(), "r0@0.01")
 	})
+	// Crowd moves carry the live position too (readtag.Move.Live).
+	sessions[0].Scroll(0.02)
+	eventually(t, "r0's next move to reach r5 with its live position", func() bool {
+		c := clients[5]
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, m := range c.last {
+			if m.ID == "r0" && m.Position == 0.02 && m.Live != nil && m.Latest() == 0.02 {
+				return true
+			}
+		}
+		return false
+	})
+	sessions[0].Scroll(0.01) // back where the rest of the test expects r0
+	eventually(t, "r0 back at 0.01 for r5", func() bool {
+		return slices.Contains(clients[5].view(), "r0@0.01")
+	})
 
 	// Shrinking below three quarters of the threshold (6) welcomes everyone
 	// again with the whole room.

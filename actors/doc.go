@@ -85,7 +85,11 @@
 // actor (a goroutine) only to make the same call. Every frame of a reader
 // is queued by one goroutine, its room's, so they reach the socket in the
 // room's order. With tracing on (rooms or conns), each of those calls is a
-// "to socket" debug line naming the reader (trace.go).
+// "to socket" debug line naming the reader (trace.go). A move the room hands
+// over carries the mover's live position (readtag.Move.Live, stored by the
+// room on every move): the tick decides who is told, but the socket's writer,
+// which may run a while later on a busy server, writes where the mover is
+// then, not where it was at the tick.
 //
 // Between nodes (cluster mode), every room also reports its own readers to
 // the node's tracker, and the tracker feeds it the other nodes' readers:
@@ -145,9 +149,8 @@
 // logged at error and stopped cleanly; the monitor and the room registry drop
 // the message and carry on.
 //
-// Nothing a client does can grow an actor's inbox without bound: a room sends
-// each conn at most one message per tick (plus one per join and leave), and a
-// conn hands everything to a Client that never blocks (web's outbox, which
+// Nothing a client does can grow an actor's inbox without bound: a room hands
+// everything for a socket to a Client that never blocks (web's outbox, which
 // coalesces moves and closes clients that fall too far behind). Actors are
 // spawned with a 4-slot inbox (a few hundred bytes idle, against about 28 KB
 // with Hollywood's default; it doubles when it must).

@@ -28,6 +28,7 @@ type client struct {
 	crowds  int // Crowd calls
 	total   int
 	bands   []int
+	last    []readtag.Move // the last moves given, from Moves or Crowd
 }
 
 func newClient() *client { return &client{ghosts: make(map[string]readtag.Reader)} }
@@ -65,6 +66,7 @@ func (c *client) Moves(moves []readtag.Move) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.moves++
+	c.last = moves
 	for _, m := range moves {
 		if r, ok := c.ghosts[m.ID]; ok {
 			r.Position = m.Position
@@ -83,6 +85,9 @@ func (c *client) Crowd(u readtag.Crowd) {
 	}
 	for _, r := range u.Join {
 		c.ghosts[r.ID] = r
+	}
+	if len(u.Moves) > 0 {
+		c.last = u.Moves
 	}
 	for _, m := range u.Moves {
 		if r, ok := c.ghosts[m.ID]; ok {
@@ -221,6 +226,28 @@ func TestWelcomeJoinMovesLeave(t *testing.T) {
 	sa.Leave()
 	// Left: monitor, rooms, and c's conn, room and reader.
 	eventually(t, "the post's room to stop", func() bool { return p.Stats().Actors == 5 })
+}
+
+// A move handed to a client carries the reader's live position: a client
+// that writes it later writes where the reader is then.
+func TestMovesCarryTheLivePosition(t *testing.T) {
+	p, _ := newPresence(t, Config{})
+	a, _ := mustJoin(t, p, "post", "a")
+	_, sb := mustJoin(t, p, "post", "b")
+	wantView(t, a, "b@0")
+	sb.Scroll(0.3)
+	wantView(t, a, "b@0.3")
+	a.mu.Lock()
+	given := a.last
+	a.mu.Unlock()
+	if len(given) != 1 || given[0].ID != "b" || given[0].Live == nil {
+		t.Fatalf("moves given: %+v, want b's with a live position", given)
+	}
+	sb.Scroll(0.6)
+	eventually(t, "the given move to follow b to 0.6", func() bool { return given[0].Latest() == 0.6 })
+	if given[0].Position != 0.3 {
+		t.Errorf("the move's own Position changed to %g: moves are shared and must not be modified", given[0].Position)
+	}
 }
 
 func TestDistinctColors(t *testing.T) {

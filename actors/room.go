@@ -108,9 +108,11 @@ type room struct {
 
 type member struct {
 	reader readtag.Reader
-	color  int        // index into palette, -1 for a colour from elsewhere
-	node   string     // "" for this node's own readers
-	conn   *actor.PID // own readers only
+	// live is reader.Position for the clients' writers (see readtag.Move.Live).
+	live  readtag.Cell
+	color int        // index into palette, -1 for a colour from elsewhere
+	node  string     // "" for this node's own readers
+	conn  *actor.PID // own readers only
 	// client and publish: own readers only (see join)
 	client  readtag.Client
 	publish *atomic.Pointer[actor.PID]
@@ -249,6 +251,7 @@ func (r *room) join(c *actor.Context, msg join) {
 	you := readtag.Reader{ID: msg.readerID, Color: palette[color], Name: name}
 	pid := r.sys.spawnUnder(c.PID(), r.sys.newReader(you.ID, c.PID()), kindReader, you.ID, tags{post: r.slug, reader: you.ID})
 	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, hidden: msg.hidden, slot: r.nextSlot, seq: r.nextSeq}
+	m.live.Store(you.Position)
 	r.nextSlot++
 	r.nextSeq++
 	var others []readtag.Reader
@@ -335,8 +338,10 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 	if color >= 0 {
 		r.colorUse[color]++
 	}
-	r.members[rr.ID] = &member{reader: rr.Reader, color: color, node: rr.node, seq: r.nextSeq}
+	m := &member{reader: rr.Reader, color: color, node: rr.node, seq: r.nextSeq}
 	r.nextSeq++
+	m.live.Store(rr.Position)
+	r.members[rr.ID] = m
 	if rr.Name != "" {
 		r.names[rr.Name] = true
 	}
@@ -361,6 +366,7 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 		return
 	}
 	m.reader.Position = position
+	m.live.Store(position)
 	switch {
 	case m.hidden:
 		// Nobody else is told; in crowd mode the reader's own view follows it.
@@ -377,7 +383,7 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 			r.pending[i].Position = position
 		} else {
 			r.index[id] = len(r.pending)
-			r.pending = append(r.pending, readtag.Move{ID: id, Position: position})
+			r.pending = append(r.pending, readtag.Move{ID: id, Position: position, Live: &m.live})
 		}
 	}
 	if own && r.tracker != nil {

@@ -127,7 +127,7 @@ func mergeMoves(into, later []readtag.Move) []readtag.Move {
 			i++
 		}
 		if i < len(into) {
-			into[i].Position = m.Position
+			into[i].Position, into[i].Live = m.Position, m.Live
 		} else {
 			into = append(into, m)
 		}
@@ -186,7 +186,7 @@ func (o *outbox) merge(it *item, moves []readtag.Move) {
 	}
 	for _, m := range moves {
 		if i, ok := o.index[m.ID]; ok {
-			it.moves[i].Position = m.Position
+			it.moves[i].Position, it.moves[i].Live = m.Position, m.Live
 			continue
 		}
 		o.index[m.ID] = len(it.moves)

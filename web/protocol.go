@@ -240,7 +240,7 @@ func appendMove(b []byte, m readtag.Move) []byte {
 	b = append(b, `{"id":`...)
 	b = appendString(b, m.ID)
 	b = append(b, `,"position":`...)
-	b = appendPosition(b, m.Position)
+	b = appendPosition(b, m.Latest())
 	return append(b, '}')
 }
 

@@ -143,6 +143,18 @@ func TestEncodeFrames(t *testing.T) {
 	if got, ok := appendMoves([]byte("x"), moves[:1], "abc"); ok || string(got) != "x" {
 		t.Errorf("moves with only one's own: %q, %v", got, ok)
 	}
+	// A move with a live position is written as the position is when the
+	// frame is written, not when the move was made.
+	var live readtag.Cell
+	live.Store(0.25)
+	late := []readtag.Move{{ID: "def", Position: 0.25, Live: &live}}
+	live.Store(0.75)
+	if got, ok := appendMoves(nil, late, ""); !ok || string(got) != `{"type":"moves","moves":[{"id":"def","position":0.75}]}` {
+		t.Errorf("live moves: %s", got)
+	}
+	if got := string(appendCrowd(nil, readtag.Crowd{Total: 2, Moves: late})); !strings.Contains(got, `"moves":[{"id":"def","position":0.75}]`) {
+		t.Errorf("live crowd moves: %s", got)
+	}
 	var e struct{ Type, Error string }
 	reason := "bad \"quote\" \\ and \n newline and <tag> and é"
 	mustJSON(t, appendError(nil, reason), &e)
