@@ -1,18 +1,20 @@
 #!/bin/bash
 # docs/perf/draft-perframe.md: server CPU, allocations and a CPU profile per frame over a 1,000-reader hot run.
-# Needs a server built with -tags pprof and the load tool at /tmp/perframe/readtag-load.
-# usage: hot.sh BIN LABEL PORT
-# Starts BIN on 127.0.0.1:PORT, runs 1000 readers x 5 Hz x 20 s (ramp 5 s), takes a 10 s CPU
+# Needs a server built with -tags pprof and the load tool at $DIR/readtag-load.
+# usage: [DIR=/tmp/perframe] [DURATION=20s] perframe-hot.sh BIN LABEL PORT
+# Starts BIN on 127.0.0.1:PORT, runs 1000 readers x 5 Hz x DURATION (ramp 5 s), takes a 10 s CPU
 # profile in the middle, and prints server CPU-seconds per 1,000 frames sent over the measured window.
-BIN=$1; L=$2; P=$3; PP=$((P+1)); D=/tmp/perframe/$L; mkdir -p $D
+# (docs/perf/draft-enc.md's runs: DIR=/tmp/enc DURATION=15s.)
+DIR=${DIR:-/tmp/perframe}; DURATION=${DURATION:-20s}
+BIN=$1; L=$2; P=$3; PP=$((P+1)); D=$DIR/$L; mkdir -p $D
 READTAG_PPROF_ADDR=127.0.0.1:$PP $BIN --addr 127.0.0.1:$P --max-readers 19000 --max-readers-per-ip 19000 --log-level warn >$D/server.log 2>&1 &
 SP=$!
-sleep 1
+for i in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:$P/ && break; sleep 0.2; done
 cpu() { awk '{print $14+$15}' /proc/$SP/stat; }
 fout() { curl -s http://127.0.0.1:$P/metrics | awk '/^readtag_frames_out_total/{s+=$2} END{printf "%d\n", s}'; }
 mem() { curl -s http://127.0.0.1:$PP/debug/vars | python3 -c 'import json,sys; m=json.load(sys.stdin)["memstats"]; print(m["Mallocs"], m["TotalAlloc"], m["NumGC"])'; }
 fin() { curl -s http://127.0.0.1:$P/metrics | awk '/^readtag_frames_in_total/{s+=$2} END{printf "%d\n", s}'; }
-/tmp/perframe/readtag-load hot --readers 1000 --rate 5 --duration 20s --ramp 5s --targets http://127.0.0.1:$P --pid $SP --json $D/hot.json >$D/load.txt 2>&1 &
+$DIR/readtag-load hot --readers 1000 --rate 5 --duration $DURATION --ramp 5s --targets http://127.0.0.1:$P --pid $SP --json $D/hot.json >$D/load.txt 2>&1 &
 LP=$!
 sleep 9   # ramp 5 s + settle
 curl -s -o $D/allocs0.prof http://127.0.0.1:$PP/debug/pprof/allocs; c0=$(cpu); f0=$(fout); i0=$(fin); t0=$(date +%s.%N); m0=$(mem)
