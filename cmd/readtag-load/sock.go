@@ -2,8 +2,8 @@ package main
 
 import (
 	"errors"
+	"io"
 	"net"
-	"os"
 	"sync"
 	"time"
 )
@@ -13,9 +13,10 @@ import (
 // goroutine of its own (netSock); either feeds conn.feed and, once, calls
 // conn.finish.
 type sock interface {
-	// write sends b whole, or fails. With block false it fails with
-	// errWouldBlock instead of waiting for room in the socket's buffer
-	// (unless part of b is already out: then it waits as block would).
+	// write sends b whole, or fails. With block false a socket whose read
+	// side serves others (fdSock) fails with errWouldBlock rather than wait
+	// for room in the socket's buffer (unless part of b is already out:
+	// then it waits as block would); netSock always waits.
 	write(b []byte, block bool) error
 	// cut ends the connection without a goodbye; the read side then sees
 	// it end. It may be called any number of times, from any goroutine.
@@ -31,18 +32,14 @@ type netSock struct {
 	mu sync.Mutex // one writer at a time
 }
 
-func (s *netSock) write(b []byte, block bool) error {
+// write always waits (up to writeTimeout): the goroutine that reads this
+// socket serves no other, so a pong may wait, and a write cut short by a
+// deadline would leave half a frame on the wire.
+func (s *netSock) write(b []byte, _ bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	wait := writeTimeout
-	if !block {
-		wait = time.Second
-	}
-	_ = s.nc.SetWriteDeadline(time.Now().Add(wait))
+	_ = s.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err := s.nc.Write(b)
-	if !block && errors.Is(err, os.ErrDeadlineExceeded) {
-		return errWouldBlock
-	}
 	return err
 }
 
@@ -73,7 +70,7 @@ func readErr(err error) error {
 		return errDropped
 	}
 	var ne net.Error
-	if errors.Is(err, net.ErrClosed) || (errors.As(err, &ne) && ne.Timeout()) {
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || (errors.As(err, &ne) && ne.Timeout()) {
 		return errDropped
 	}
 	return err

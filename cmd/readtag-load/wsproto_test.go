@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -386,10 +387,15 @@ func TestDialAgainstHostileServers(t *testing.T) {
 
 // runOne runs an engine with one reader against url until the reader ends
 // or the deadline passes, and returns its stats.
-func runOne(t *testing.T, url string, welcome time.Duration) Stats {
+// polled false reads it with a goroutine (netSock) instead of an epoll loop.
+func runOne(t *testing.T, url string, welcome time.Duration, polled bool) Stats {
 	t.Helper()
 	e := newEngine(Plan{Workers: 1, Conns: 1, Start: time.Now(), Targets: []string{url}, Slugs: []string{"x"},
 		Deadline: time.Now().Add(60 * time.Second)})
+	if !polled {
+		stopPollers(e.pollers)
+		e.pollers = nil
+	}
 	e.welcomeTimeout = welcome
 	e.start()
 	deadline := time.Now().Add(30 * time.Second)
@@ -408,7 +414,7 @@ func runOne(t *testing.T, url string, welcome time.Duration) Stats {
 func TestReaderAgainstHostileServers(t *testing.T) {
 	t.Parallel()
 	welcome := []byte(`{"type":"welcome","you":{"id":"me","color":"#000000","position":0},"readers":[]}`)
-	pongs := make(chan string, 1)
+	pongs := make(chan string, 2)
 	for _, tc := range []struct {
 		name   string
 		script func(c net.Conn, br *bufio.Reader)
@@ -421,7 +427,10 @@ func TestReaderAgainstHostileServers(t *testing.T) {
 			_, _ = c.Write(serverFrame(true, opContinuation, welcome[10:]))
 			op, p, err := readClientFrame(br)
 			if err == nil && op == opPong {
-				pongs <- string(p)
+				select {
+				case pongs <- string(p):
+				default:
+				}
 			}
 			_, _ = c.Write(serverFrame(true, opClose, closePayload(1011, "internal error")))
 			_, _, _ = readClientFrame(br) // the tool's answer
@@ -442,38 +451,47 @@ func TestReaderAgainstHostileServers(t *testing.T) {
 			_, _ = io.Copy(io.Discard, br)
 		}, "", errReadLimit.Error()},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			url := rawServer(t, true, tc.script)
-			// Only the case that waits for the welcome's deadline gets a
-			// short one: the others must not hit it on a loaded machine.
-			welcome := 20 * time.Second
-			if tc.failed == "no welcome within" {
-				welcome = 500 * time.Millisecond
+		for _, polled := range []bool{true, false} {
+			name := tc.name + "/epoll"
+			if !polled {
+				name = tc.name + "/goroutine"
 			}
-			s := runOne(t, url, welcome)
-			want, n := tc.lost, s.Lost
-			if tc.failed != "" {
-				want, n = tc.failed, s.Failed
-			}
-			if n != 1 {
-				t.Fatalf("lost %d, failed %d, closed %d; closes %v", s.Lost, s.Failed, s.Closed, s.Closes)
-			}
-			found := false
-			for reason := range s.Closes {
-				found = found || strings.Contains(reason, want)
-			}
-			if !found {
-				t.Errorf("closes %v, want one with %q", s.Closes, want)
-			}
-		})
-	}
-	select {
-	case p := <-pongs:
-		if p != "are you there" {
-			t.Errorf("pong %q, want the ping's payload", p)
+			t.Run(name, func(t *testing.T) {
+				url := rawServer(t, true, tc.script)
+				// Only the case that waits for the welcome's deadline gets a
+				// short one: the others must not hit it on a loaded machine.
+				welcome := 20 * time.Second
+				if tc.failed == "no welcome within" {
+					welcome = 500 * time.Millisecond
+				}
+				s := runOne(t, url, welcome, polled)
+				want, n := tc.lost, s.Lost
+				if tc.failed != "" {
+					want, n = tc.failed, s.Failed
+				}
+				if n != 1 {
+					t.Fatalf("lost %d, failed %d, closed %d; closes %v", s.Lost, s.Failed, s.Closed, s.Closes)
+				}
+				found := false
+				for reason := range s.Closes {
+					found = found || strings.Contains(reason, want)
+				}
+				if !found {
+					t.Errorf("closes %v, want one with %q", s.Closes, want)
+				}
+			})
 		}
-	default:
-		t.Error("no pong answered the ping")
+	}
+	// One pong from each way of reading.
+	for range 2 {
+		select {
+		case p := <-pongs:
+			if p != "are you there" {
+				t.Errorf("pong %q, want the ping's payload", p)
+			}
+		default:
+			t.Error("a ping went unanswered")
+		}
 	}
 }
 
@@ -507,4 +525,50 @@ func FuzzDecoder(f *testing.F) {
 			}
 		}
 	})
+}
+
+// An https target: the tool upgrades over TLS, reads with a goroutine
+// (TLS cannot be read from the epoll loop), gets its welcome, and closes
+// cleanly when stopped.
+func TestHTTPSTarget(t *testing.T) {
+	welcome := []byte(`{"type":"welcome","you":{"id":"me","color":"#000000","position":0},"readers":[]}`)
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		fmt.Fprintf(brw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+			acceptFor(r.Header.Get("Sec-WebSocket-Key")))
+		_, _ = brw.Write(serverFrame(true, opText, welcome))
+		_ = brw.Flush()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		for {
+			op, p, err := readClientFrame(brw.Reader)
+			if err != nil {
+				return
+			}
+			if op == opClose {
+				_, _ = brw.Write(serverFrame(true, opClose, p))
+				_ = brw.Flush()
+				return
+			}
+		}
+	}))
+	defer ts.Close()
+	tlsRoots = ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	t.Cleanup(func() { tlsRoots = nil })
+
+	e := newEngine(Plan{Workers: 1, Conns: 1, Start: time.Now(), Targets: []string{ts.URL}, Slugs: []string{"x"},
+		Deadline: time.Now().Add(60 * time.Second)})
+	e.start()
+	deadline := time.Now().Add(30 * time.Second)
+	for e.snapshot().Welcomed == 0 && e.snapshot().Failed == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := e.stop()
+	if s.Welcomed != 1 || s.Closed != 1 || s.Failed+s.Lost != 0 {
+		t.Fatalf("welcomed %d, closed %d, failed %d, lost %d: dial errors %v, closes %v",
+			s.Welcomed, s.Closed, s.Failed, s.Lost, s.DialErrors, s.Closes)
+	}
 }
