@@ -305,6 +305,54 @@ func (r *room) turns() int {
 // round of turns serves each of them once.
 func (r *room) touch() { r.turnsLeft = r.turns() }
 
+// turnBacklog is how many socket writers may wait for a processor before
+// a crowd room holds its next turn (see held): about a millisecond of
+// writing on two cores. A 5,000-reader room's turn starts 500 of them.
+const turnBacklog = 64
+
+// holdRecheck is how many times a turn's interval a held turn is
+// looked at again.
+const holdRecheck = 4
+
+// held says whether the room puts off the crowd turn now due, and if so
+// arranges to look again: while the node's writers are behind (more than
+// turnBacklog started and waiting for a processor, Presence.SetBacklog),
+// for at most one tick, after which the turn goes out regardless, so a
+// node busy with something else still serves every reader once a tick
+// or so.
+//
+// Why: every turn starts a writer goroutine per reader served, and Go
+// runs new goroutines before the ones its network poller wakes, and
+// polls the network at all only when a processor runs out of work (or
+// every 10 ms, 128 sockets at a time). A room whose turns kept coming
+// while the writers were behind kept the processors busy, and the
+// readers' scrolls waited in their sockets for hundreds of milliseconds
+// (docs/performance.md, round 5). Holding the turn is backpressure: the
+// frames a reader misses while it is held are not lost, its next frame
+// carries the latest of its view.
+func (r *room) held(c *actor.Context) bool {
+	f := r.sys.backlog.Load()
+	if f == nil || (*f)() <= turnBacklog {
+		r.heldSince = time.Time{}
+		return false
+	}
+	now := time.Now()
+	if r.heldSince.IsZero() {
+		r.heldSince = now
+	}
+	longest := r.tickEvery()
+	if d := time.Duration(r.sys.holdMax.Load()); d > 0 {
+		longest = d
+	}
+	if now.Sub(r.heldSince) >= longest {
+		r.heldSince = time.Time{}
+		return false
+	}
+	turn := r.tickEvery() / time.Duration(r.turns())
+	r.timer = after(c.Engine(), c.PID(), max(time.Millisecond, turn/holdRecheck), tick{})
+	return true
+}
+
 // crowdFlush takes the room's next turn: it sends the readers of that turn's
 // slot what changed in their views since they were last served.
 func (r *room) crowdFlush(c *actor.Context) {

@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -236,4 +237,56 @@ func TestCrowdTurns(t *testing.T) {
 			t.Fatalf("reader %s served with nothing changed", m.reader.ID)
 		})
 	}
+}
+
+// While the node's socket writers are behind (Presence.SetBacklog reports
+// more than turnBacklog waiting), a crowd room holds its turns: no crowd
+// frame goes out. Nothing is lost: once the writers catch up, the next
+// turn carries the latest positions. And a hold is bounded: with the
+// writers behind for good, the turn still goes out after at most a tick.
+func TestCrowdTurnsWaitForWriters(t *testing.T) {
+	p, _ := newPresence(t, Config{CrowdThreshold: 4, CrowdVisible: 2})
+	p.sys.holdMax.Store(int64(time.Hour)) // the first part holds until the backlog clears
+	var clients []*client
+	var sessions []readtag.Session
+	for i := range 5 {
+		c, s := mustJoin(t, p, "post", fmt.Sprint("r", i))
+		clients = append(clients, c)
+		sessions = append(sessions, s)
+	}
+	sessions[0].Scroll(0.5)
+	eventually(t, "r1 to see r0, the latest mover, at 0.5", func() bool {
+		return slices.Contains(clients[1].view(), "r0@0.5")
+	})
+
+	var backlog, asked atomic.Int64
+	backlog.Store(turnBacklog + 1)
+	p.SetBacklog(func() int { asked.Add(1); return int(backlog.Load()) })
+	updates := func() int {
+		clients[1].mu.Lock()
+		defer clients[1].mu.Unlock()
+		return clients[1].crowds
+	}
+	before := updates()
+	sessions[0].Scroll(0.9)
+	// The room looks at the backlog for each turn it holds.
+	eventually(t, "the room to hold a turn three times", func() bool { return asked.Load() >= 3 })
+	if n := updates(); n != before {
+		t.Fatalf("r1 got %d crowd frames while the writers were behind", n-before)
+	}
+	if slices.Contains(clients[1].view(), "r0@0.9") {
+		t.Fatal("r0's move went out while the writers were behind")
+	}
+	backlog.Store(0)
+	eventually(t, "r0's move to reach r1 once the writers caught up", func() bool {
+		return slices.Contains(clients[1].view(), "r0@0.9")
+	})
+
+	// Behind for good: held turns still go out, after at most holdMax.
+	backlog.Store(1 << 20)
+	p.sys.holdMax.Store(0) // a tick
+	sessions[0].Scroll(0.1)
+	eventually(t, "r0's move to reach r1 although the writers stay behind", func() bool {
+		return slices.Contains(clients[1].view(), "r0@0.1")
+	})
 }

@@ -258,6 +258,20 @@ func (p *Presence) EngineStats() (actors, panics, deadLetters int64) {
 	return p.sys.live.Load(), p.sys.panics.Load(), p.sys.deadLetters.Load()
 }
 
+// SetBacklog tells the rooms how far behind the node's socket writers are:
+// backlog reports how many writers have been started and wait for a
+// processor. While it is above turnBacklog, a crowd room holds its next
+// turn (for at most a tick), so that a node with more frames to write
+// than CPU to write them reads its readers' scrolls before it queues yet
+// more frames (see room.held). Without it (nil) turns are never held.
+func (p *Presence) SetBacklog(backlog func() int) {
+	if backlog == nil {
+		p.sys.backlog.Store(nil)
+		return
+	}
+	p.sys.backlog.Store(&backlog)
+}
+
 // Close stops every connection, room and reader, then the monitor, and
 // waits for them. The web server should have closed its sockets first.
 func (p *Presence) Close(ctx context.Context) error {

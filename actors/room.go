@@ -95,10 +95,11 @@ type room struct {
 	// Crowd ticks roll: each turn (see turns) serves the readers of one
 	// slot, so every reader gets at most one update per tickEvery and a big
 	// room's frames are spread over the tick (see crowdFlush).
-	turn      uint64 // turns taken
-	turnsLeft int    // turns before every reader has had the latest change; 0: nothing to send
-	nextSlot  uint32 // the slot the next joining reader gets
-	nextSeq   uint32 // the seq the next member gets (member.seq)
+	turn      uint64    // turns taken
+	heldSince time.Time // when the turn now due was first held (held), zero if it is not
+	turnsLeft int       // turns before every reader has had the latest change; 0: nothing to send
+	nextSlot  uint32    // the slot the next joining reader gets
+	nextSeq   uint32    // the seq the next member gets (member.seq)
 	// reused between ticks (see crowdUpdates)
 	spareOrder []*member
 	recentBuf  []*member
@@ -425,6 +426,9 @@ func (r *room) tickEvery() time.Duration {
 func (r *room) flush(c *actor.Context) {
 	r.timer = nil
 	if r.crowd {
+		if r.held(c) {
+			return
+		}
 		r.flushed = time.Now()
 		r.crowdFlush(c)
 		return

@@ -57,6 +57,12 @@ type system struct {
 	counts *counts
 	// names is the share of colours and names this node hands out (names.go).
 	names allotment
+	// backlog, if set, is how many of the node's socket writers wait for
+	// a processor (Presence.SetBacklog; crowd turns wait for it, see held).
+	backlog atomic.Pointer[func() int]
+	// holdMax, if set, is the longest a crowd turn is held instead of a
+	// tick (tests).
+	holdMax atomic.Int64 // a time.Duration
 }
 
 func newSystem(e *actor.Engine, cfg Config) *system {

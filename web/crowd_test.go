@@ -87,6 +87,14 @@ func TestCrowdedPost(t *testing.T) {
 		t.Errorf("the middle reader's 12 nearest shown are up to %v away; want its neighbours (≤ %v)", dists, 7.0/n)
 	}
 	t.Logf("300 readers: largest frame %d bytes; the middle reader is shown %d readers", biggest, len(mid.Ghosts()))
+
+	// Every writer started has run: the backlog the rooms hold their turns
+	// on (Server.WritersWaiting) goes back to 0, also once all have left.
+	eventually(t, "no writer waiting with the post quiet", func() bool { return ts.Server.WritersWaiting() == 0 })
+	for _, c := range conns {
+		c.Close()
+	}
+	eventually(t, "no writer waiting once everyone left", func() bool { return ts.Server.WritersWaiting() == 0 })
 }
 
 // TestCrowdViewsStayAtOnePosition joins readers who never scroll (every

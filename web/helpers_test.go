@@ -93,6 +93,7 @@ func startServerAt(t testing.TB, addr string, mutate func(*web.Config, *actors.C
 	if err != nil {
 		t.Fatal(err)
 	}
+	presence.SetBacklog(srv.WritersWaiting) // as cmd/readtag does
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

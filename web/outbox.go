@@ -2,6 +2,7 @@ package web
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/readtag/readtag"
@@ -59,7 +60,10 @@ type outbox struct {
 	limit   int
 	metrics *metrics // nil in unit tests
 	write   func()   // the writer, run on a new goroutine; nil in unit tests
-	bucket  int      // the ping sweeper's bucket (see pinger)
+	// waiting, if set, counts the writers started and not yet running
+	// (Server.WritersWaiting): signal adds one, the writer takes it off.
+	waiting *atomic.Int64
+	bucket  int // the ping sweeper's bucket (see pinger)
 
 	mu      sync.Mutex
 	you     string // the reader's own id, skipped in moves
@@ -284,6 +288,9 @@ func (o *outbox) signal() {
 		return
 	}
 	o.writing = true
+	if o.waiting != nil {
+		o.waiting.Add(1)
+	}
 	// A func value with no arguments: go allocates nothing for it (go
 	// o.write(o) made a closure, 24 bytes for every frame of a hot post).
 	go o.write()

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	fws "github.com/gofiber/contrib/websocket"
@@ -116,6 +117,9 @@ type Server struct {
 	presence Presence
 	assets   map[string]*asset
 	metrics  *metrics
+	// writersWaiting is how many post sockets' writers have been started
+	// and are not yet running (WritersWaiting).
+	writersWaiting atomic.Int64
 
 	mu       sync.Mutex
 	conns    map[*outbox]struct{}
@@ -463,3 +467,10 @@ func (s *Server) handleHealth(c *fiber.Ctx) error {
 	}
 	return c.JSON(body)
 }
+
+// WritersWaiting is how many of the post sockets' writers have been started
+// (a writer runs while its socket has frames queued) and wait for a
+// processor. It is the node's output backlog: cmd/readtag gives it to the
+// rooms (actors.Presence.SetBacklog), which hold their crowd turns while it
+// is high.
+func (s *Server) WritersWaiting() int { return int(s.writersWaiting.Load()) }

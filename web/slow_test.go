@@ -417,6 +417,7 @@ func startSlowServer(t *testing.T, mutate func(*web.Config, *actors.Config)) (*t
 	if err != nil {
 		t.Fatal(err)
 	}
+	presence.SetBacklog(srv.WritersWaiting) // as cmd/readtag does
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

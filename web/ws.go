@@ -183,7 +183,11 @@ func (s *Server) runWS(ws *websocket.Conn, slug, id string, hidden bool) {
 	}
 
 	ob := newOutbox(s.cfg.OutboxLimit, s.metrics)
-	ob.write = func() { s.write(ws, ob, log) }
+	ob.waiting = &s.writersWaiting
+	ob.write = func() {
+		s.writersWaiting.Add(-1) // running now (see WritersWaiting)
+		s.write(ws, ob, log)
+	}
 	if !s.track(ob) {
 		_ = ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(closeGoingAway, "server shutting down"), time.Now().Add(time.Second))

@@ -36,6 +36,7 @@ func startReadtag(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	presence.SetBacklog(srv.WritersWaiting) // as cmd/readtag does
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

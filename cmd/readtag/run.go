@@ -279,6 +279,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	if err != nil {
 		return err
 	}
+	// Crowd rooms hold their turns while the sockets' writers are behind
+	// (actors.Presence.SetBacklog).
+	presence.SetBacklog(srv.WritersWaiting)
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
