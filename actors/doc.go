@@ -76,7 +76,11 @@
 //	        tick rolls: a room of 500 local readers or more takes a turn every
 //	        fifth of Config.Tick at most (one per 250 readers), each serving one
 //	        slot of its readers, so each reader still gets at most one update a
-//	        tick but a big room's frames are spread over the tick
+//	        tick but a big room's frames are spread over the tick. A turn is
+//	        held (for at most a tick) while more than 64 of the node's socket
+//	        writers wait for a processor (Presence.SetBacklog, room.held):
+//	        backpressure, so a node short of CPU reads scrolls before it
+//	        queues more frames; the next frame carries the latest of the view
 //
 // The room writes to its readers' sockets itself, through readtag.Client
 // (a bounded queue per socket that never blocks), not by a message to each
