@@ -321,15 +321,14 @@ const holdRecheck = 4
 // node busy with something else still serves every reader once a tick
 // or so.
 //
-// Why: every turn starts a writer goroutine per reader served, and Go
-// runs new goroutines before the ones its network poller wakes, and
-// polls the network at all only when a processor runs out of work (or
-// every 10 ms, 128 sockets at a time). A room whose turns kept coming
-// while the writers were behind kept the processors busy, and the
-// readers' scrolls waited in their sockets for hundreds of milliseconds
-// (docs/performance.md, round 5). Holding the turn is backpressure: the
-// frames a reader misses while it is held are not lost, its next frame
-// carries the latest of its view.
+// Why: every turn starts a writer goroutine per reader served, and a
+// room whose turns kept coming while the writers were behind piled them
+// up: on a node short of CPU the read loops woken by the network poller
+// waited behind them, 82 ms on average with 5,000 readers. Held turns
+// bring that wait to a few milliseconds and lower the worst scroll-to-ghost
+// latency (docs/performance.md, round 5). It is backpressure: a reader
+// misses no change while a turn is held, its next frame carries the
+// latest of its view (so fewer frames carry more).
 func (r *room) held(c *actor.Context) bool {
 	f := r.sys.backlog.Load()
 	if f == nil || (*f)() <= turnBacklog {
