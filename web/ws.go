@@ -469,25 +469,3 @@ func truncate(b []byte, n int) string {
 	}
 	return string(b)
 }
-
-// bucket is a token bucket: up to rate frames at once, refilled at rate per
-// second, so a client may burst but not sustain more than rate a second.
-type bucket struct {
-	rate   float64
-	tokens float64
-	last   time.Time
-}
-
-func newBucket(rate int, now time.Time) *bucket {
-	return &bucket{rate: float64(rate), tokens: float64(rate), last: now}
-}
-
-func (b *bucket) take(now time.Time) bool {
-	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
