@@ -14,12 +14,7 @@ import (
 	"sync"
 	"time"
 
-	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
 	"github.com/yuin/goldmark"
-	highlighting "github.com/yuin/goldmark-highlighting/v2"
-	meta "github.com/yuin/goldmark-meta"
-	"github.com/yuin/goldmark/extension"
-	"github.com/yuin/goldmark/parser"
 )
 
 // ErrNotFound is returned for a slug that names no published post.
@@ -91,16 +86,7 @@ func Open(fsys fs.FS, live bool) (*Library, error) {
 		live:  live,
 		log:   slog.Default(),
 		cache: make(map[string]cached),
-		md: goldmark.New(
-			goldmark.WithExtensions(
-				extension.GFM,
-				meta.Meta,
-				highlighting.NewHighlighting(
-					highlighting.WithFormatOptions(chromahtml.WithClasses(true)),
-				),
-			),
-			goldmark.WithParserOptions(parser.WithAutoHeadingID()),
-		),
+		md:    newMarkdown(),
 	}
 	names, err := l.names()
 	if err != nil {

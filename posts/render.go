@@ -8,8 +8,30 @@ import (
 
 	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
 	"github.com/alecthomas/chroma/v2/styles"
+	"github.com/yuin/goldmark"
+	highlighting "github.com/yuin/goldmark-highlighting/v2"
+	meta "github.com/yuin/goldmark-meta"
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
 )
+
+// newMarkdown is the Markdown of posts: GitHub's flavour (tables,
+// strikethrough, autolinks, task lists), YAML front matter, code highlighted
+// with classes (CodeCSS styles them) and an id on every heading, for the
+// table of contents.
+func newMarkdown() goldmark.Markdown {
+	return goldmark.New(
+		goldmark.WithExtensions(
+			extension.GFM,
+			meta.Meta,
+			highlighting.NewHighlighting(
+				highlighting.WithFormatOptions(chromahtml.WithClasses(true)),
+			),
+		),
+		goldmark.WithParserOptions(parser.WithAutoHeadingID()),
+	)
+}
 
 // wordsPerMinute is a common silent-reading speed for screen text.
 const wordsPerMinute = 230
