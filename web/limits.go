@@ -3,8 +3,10 @@ package web
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -129,4 +131,54 @@ func (s *Server) trusted(ip netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// bucket is a token bucket: up to rate frames at once, refilled at rate per
+// second, so a client may burst but not sustain more than rate a second.
+type bucket struct {
+	rate   float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate int, now time.Time) *bucket {
+	return &bucket{rate: float64(rate), tokens: float64(rate), last: now}
+}
+
+func (b *bucket) take(now time.Time) bool {
+	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// limitedLog writes one warning when a limit starts refusing, then at most
+// one every 10 s with how many were refused since, so a flood cannot flood
+// the log.
+type limitedLog struct {
+	log   *slog.Logger
+	msg   string
+	attrs []any
+
+	mu      sync.Mutex
+	last    time.Time
+	skipped int
+}
+
+func newLimitedLog(log *slog.Logger, msg string, attrs ...any) *limitedLog {
+	return &limitedLog{log: log, msg: msg, attrs: attrs}
+}
+
+func (l *limitedLog) event() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.last.IsZero() && time.Since(l.last) < 10*time.Second {
+		l.skipped++
+		return
+	}
+	l.log.Warn(l.msg, append(l.attrs, "refused_since_last_line", l.skipped)...)
+	l.last, l.skipped = time.Now(), 0
 }

@@ -93,7 +93,7 @@ type Config struct {
 	// see ParsePublicURL), for the feed, sitemap and canonical links. Zero
 	// value: built from each request's Host (see siteURL).
 	PublicURL string
-	// Counts feeds the index page's live "N reading now" (index.go). Zero
+	// Counts feeds the index page's live "N reading now" (livecounts.go). Zero
 	// value: the index shows no counts and /ws/index does not exist.
 	Counts Counts
 	// CountsInterval is the least time between two frames of counts to one
@@ -446,26 +446,6 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("shut down http: %w", err)
 	}
 	return nil
-}
-
-// handleHealth serves GET /healthz: 200 while the node is ready (in a
-// cluster: see actors.ClusterConfig.ReadyAfter), 503 otherwise, with the
-// members it sees and, in a cluster, each peer's state and the missing ones.
-func (s *Server) handleHealth(c *fiber.Ctx) error {
-	ready, node, members := true, "local", []string{"local"}
-	if s.cfg.Health != nil {
-		ready, node, members = s.cfg.Health()
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	if !ready {
-		c.Status(fiber.StatusServiceUnavailable)
-	}
-	body := fiber.Map{"ready": ready, "node": node, "members": members}
-	if s.cfg.Cluster != nil {
-		st := s.cfg.Cluster()
-		body["peers"], body["missing"] = peersJSON(st.Peers), append([]string{}, st.Missing...)
-	}
-	return c.JSON(body)
 }
 
 // WritersWaiting is how many of the post sockets' writers have been started

@@ -2,18 +2,13 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"reflect"
 	"runtime/debug"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,114 +16,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 	fws "github.com/gofiber/contrib/websocket"
-	"github.com/gofiber/fiber/v2"
 )
-
-// localReader and localHidden are the c.Locals keys carrying the reader id
-// and its hide-me choice from the upgrade check into the WebSocket handler
-// (only string keys survive the upgrade).
-const (
-	localReader = "readtag.reader"
-	localHidden = "readtag.hidden"
-)
-
-// parseHidden reads the hide-me query parameter: absent, "0" or "false"
-// show the reader to others; "1" or "true" hide it.
-func parseHidden(v string) (bool, error) {
-	switch v {
-	case "", "0", "false":
-		return false, nil
-	case "1", "true":
-		return true, nil
-	}
-	return false, errorf(EINVALID, `The "hidden" parameter must be 1 or 0.`)
-}
-
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
-
-// newReaderID returns 13 random characters (64 bits).
-func newReaderID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return idEncoding.EncodeToString(b[:])
-}
-
-// handleUpgrade serves GET /ws/posts/:slug before the upgrade: the post must
-// exist (404 otherwise), the Origin must be this site or an allowed one
-// (403 otherwise), the request must be a WebSocket upgrade (426), and the
-// node and the client's address must be under their caps (503, 429).
-func (s *Server) handleUpgrade(c *fiber.Ctx) error {
-	if _, err := s.lookup(c.Params("slug")); err != nil {
-		return err
-	}
-	if !s.originAllowed(c) {
-		s.log.Debug("websocket origin refused", "origin", c.Get(fiber.HeaderOrigin), "host", c.Hostname())
-		return errorf(EFORBIDDEN, "This site's live readers are not available to pages of other sites.")
-	}
-	hidden, err := parseHidden(c.Query("hidden"))
-	if err != nil {
-		return err
-	}
-	if !fws.IsWebSocketUpgrade(c) {
-		return fiber.NewError(fiber.StatusUpgradeRequired, "This address speaks WebSocket only.")
-	}
-	id := newReaderID()
-	c.Locals(localReader, id)
-	c.Locals(localHidden, hidden)
-	ip, viaProxy := s.clientIP(c)
-	s.log.Debug("websocket upgrade", "reader", id, "post", c.Params("slug"), "remote", ip.String())
-	return s.admit(c, ip, viaProxy)
-}
-
-// originAllowed accepts requests without an Origin (not a browser, so not a
-// cross-site page), the page's own origin, and the configured extra ones.
-// Scheme and host compare case-insensitively and a default port (80 for
-// http, 443 for https) is the same as none.
-func (s *Server) originAllowed(c *fiber.Ctx) bool {
-	origin := c.Get(fiber.HeaderOrigin)
-	if origin == "" {
-		return true
-	}
-	if slices.Contains(s.cfg.AllowedOrigins, "*") {
-		return true
-	}
-	o, err := CanonicalOrigin(origin)
-	if err != nil {
-		return false
-	}
-	if slices.Contains(s.cfg.AllowedOrigins, o) {
-		return true
-	}
-	// The page's own origin: its host is the one this request was sent to.
-	scheme, _, _ := strings.Cut(o, "://")
-	own, err := CanonicalOrigin(scheme + "://" + string(c.Request().Host()))
-	return err == nil && own == o
-}
-
-// CanonicalOrigin checks that s is a web origin (scheme://host[:port], with
-// scheme http or https and nothing after the host but an optional "/") and
-// returns it lowercased, without a default port: "HTTPS://Example.COM:443/"
-// becomes "https://example.com".
-func CanonicalOrigin(s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || // url.Parse lowercases the scheme
-		u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-		return "", fmt.Errorf("%q is not an origin like https://example.com", s)
-	}
-	scheme, host := u.Scheme, strings.ToLower(u.Hostname())
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	switch port := u.Port(); {
-	case port == "", scheme == "http" && port == "80", scheme == "https" && port == "443":
-	default:
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("%q: port %q is not a number from 1 to 65535", s, port)
-		}
-		host += ":" + port
-	}
-	return scheme + "://" + host, nil
-}
 
 // serveWS takes one reader's WebSocket from contrib/websocket and runs it
 // on a goroutine of its own, returning at once: fasthttp then releases the
@@ -468,26 +356,4 @@ func truncate(b []byte, n int) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
-}
-
-// bucket is a token bucket: up to rate frames at once, refilled at rate per
-// second, so a client may burst but not sustain more than rate a second.
-type bucket struct {
-	rate   float64
-	tokens float64
-	last   time.Time
-}
-
-func newBucket(rate int, now time.Time) *bucket {
-	return &bucket{rate: float64(rate), tokens: float64(rate), last: now}
-}
-
-func (b *bucket) take(now time.Time) bool {
-	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }

@@ -1,6 +1,9 @@
 // Package client is a Go client for readtag's WebSocket protocol v1
-// (docs/protocol.md). The tests and the load generator use it; it knows only
-// the wire protocol, nothing of the server's insides.
+// (docs/protocol.md), for tests: a reader that keeps the room as the frames
+// describe it (you, ghosts, crowd), can wait for a frame or a state, and can
+// send what a browser would not (raw text or binary frames, a dropped
+// connection). The tests of web and cmd/readtag use it; it knows only the
+// wire protocol, nothing of the server's insides.
 package client
 
 import (

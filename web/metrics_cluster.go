@@ -1,38 +1,10 @@
 package web
 
 import (
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/readtag/readtag"
 )
-
-// peerJSON is one peer in /healthz.
-type peerJSON struct {
-	ID    string `json:"id"`
-	Addr  string `json:"addr"`
-	State string `json:"state"`
-	Link  bool   `json:"link"`
-	// Ages in milliseconds; null means never.
-	HeardAgoMS   *int64 `json:"heard_ago_ms"`
-	HeardUsAgoMS *int64 `json:"heard_us_ago_ms"`
-}
-
-func peersJSON(peers []readtag.PeerStatus) []peerJSON {
-	out := make([]peerJSON, 0, len(peers))
-	ms := func(d time.Duration) *int64 {
-		if d < 0 {
-			return nil
-		}
-		v := d.Milliseconds()
-		return &v
-	}
-	for _, p := range peers {
-		out = append(out, peerJSON{ID: p.ID, Addr: p.Addr, State: p.State, Link: p.Link, HeardAgoMS: ms(p.HeardAgo), HeardUsAgoMS: ms(p.HeardUsAgo)})
-	}
-	return out
-}
 
 // peerStates are the values of readtag_cluster_peer_state's state label.
 var peerStates = []string{"up", "one-way", "down"}

@@ -305,31 +305,3 @@ func (c *trackedConn) Close() error {
 var start = time.Now()
 
 func nanotime() int64 { return int64(time.Since(start)) }
-
-// limitedLog writes one warning when a limit starts refusing, then at most
-// one every 10 s with how many were refused since, so a flood cannot flood
-// the log.
-type limitedLog struct {
-	log   *slog.Logger
-	msg   string
-	attrs []any
-
-	mu      sync.Mutex
-	last    time.Time
-	skipped int
-}
-
-func newLimitedLog(log *slog.Logger, msg string, attrs ...any) *limitedLog {
-	return &limitedLog{log: log, msg: msg, attrs: attrs}
-}
-
-func (l *limitedLog) event() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.last.IsZero() && time.Since(l.last) < 10*time.Second {
-		l.skipped++
-		return
-	}
-	l.log.Warn(l.msg, append(l.attrs, "refused_since_last_line", l.skipped)...)
-	l.last, l.skipped = time.Now(), 0
-}
