@@ -1,11 +1,14 @@
 #!/bin/bash
 # docs/perf/draft-perframe.md: server CPU, allocations and a CPU profile per frame over a 1,000-reader hot run.
-# Needs a server built with -tags pprof and the load tool at $DIR/readtag-load.
-# usage: [DIR=/tmp/perframe] [DURATION=20s] perframe-hot.sh BIN LABEL PORT
+# Needs a server built with -tags pprof and the load tool at $DIR/readtag-load
+# (go build -C tools/readtag-load -o "$DIR/readtag-load" .).
+# usage: [DIR=perf-runs/perframe] [DURATION=20s] perframe-hot.sh BIN LABEL PORT
 # Starts BIN on 127.0.0.1:PORT, runs 1000 readers x 5 Hz x DURATION (ramp 5 s), takes a 10 s CPU
 # profile in the middle, and prints server CPU-seconds per 1,000 frames sent over the measured window.
+# The run's files (load output and JSON, profiles, summary) go to DIR/LABEL; DIR defaults to
+# perf-runs/perframe at the repository's root, which git ignores.
 # (docs/perf/draft-enc.md's runs: DIR=/tmp/enc DURATION=15s.)
-DIR=${DIR:-/tmp/perframe}; DURATION=${DURATION:-20s}
+DIR=${DIR:-$(cd "$(dirname "$0")/../.." && pwd)/perf-runs/perframe}; DURATION=${DURATION:-20s}
 BIN=$1; L=$2; P=$3; PP=$((P+1)); D=$DIR/$L; mkdir -p $D
 READTAG_PPROF_ADDR=127.0.0.1:$PP $BIN --addr 127.0.0.1:$P --max-readers 19000 --max-readers-per-ip 19000 --log-level warn >$D/server.log 2>&1 &
 SP=$!
