@@ -4,8 +4,14 @@ protocol v1 (docs/protocol.md) and measures what a reader would feel.
 
 Usage:
 
-	go run ./cmd/readtag-load SCENARIO [flags]
-	go run ./cmd/readtag-load --make-posts DIR --count M
+	go run -C tools/readtag-load . SCENARIO [flags]
+	go run -C tools/readtag-load . --make-posts DIR --count M
+
+The tool is a module of its own (tools/readtag-load), run from the
+repository's root as above; -C makes its directory the working directory, so
+relative paths given to it (--json, chart --out) are taken from there. Build
+it with go build -C tools/readtag-load -o /abs/path/readtag-load . to run it
+from anywhere.
 
 Scenarios:
 
@@ -91,9 +97,9 @@ has the figures.
 
 An idle run over M posts needs a server with M posts:
 
-	go run ./cmd/readtag-load --make-posts /tmp/posts --count 100
+	go run -C tools/readtag-load . --make-posts /tmp/posts --count 100
 	go run ./cmd/readtag --posts /tmp/posts &
-	go run ./cmd/readtag-load idle --readers 10000 --posts-count 100
+	go run -C tools/readtag-load . idle --readers 10000 --posts-count 100
 
 Memory per reader is the server's RSS growth over the open readers, so it is
 only meaningful on a freshly started server. --pid may be the pid of `go run`:
@@ -122,7 +128,7 @@ past --max-readers, by default 3/4 of its free open files (14,202 of
 20,000): raise it for 15,000. For example, readtag over 1,000 posts, then
 the floor:
 
-	go build -o /tmp/readtag ./cmd/readtag && go build -o /tmp/readtag-load ./cmd/readtag-load
+	go build -o /tmp/readtag ./cmd/readtag && go build -C tools/readtag-load -o /tmp/readtag-load .
 	/tmp/readtag-load --make-posts /tmp/posts --count 1000
 	S='/tmp/readtag --addr {addr} --posts /tmp/posts --log-level warn --max-readers 18000 --max-readers-per-ip 18000'
 	/tmp/readtag-load mem-sweep --server-cmd "$S" --label readtag --posts-count 1000 --ramp 60s --json readtag.json
