@@ -83,9 +83,9 @@ process too: with 20,000 open files it cannot hold more than about 19,900
 readers.
 
 The tool shares the machine with the server it measures, so its own CPU is
-kept low. The tool speaks WebSocket itself (wsproto.go) and, on Linux,
-reads every socket from one epoll loop per CPU (sock_linux.go): a frame costs
-one read call, where a goroutine per socket costs a wake-up and a second read
+kept low. The tool speaks WebSocket itself (internal/wsclient) and, on
+Linux, reads every socket from one epoll loop per CPU: a frame costs one
+read call, where a goroutine per socket costs a wake-up and a second read
 (the EAGAIN before it parks) for every frame. https targets, and systems
 without epoll, get a goroutine per socket. Two scroller goroutines
 send every reader's scrolls from a heap ordered by send time, each wakeup

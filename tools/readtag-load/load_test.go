@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,54 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/readtag/readtag/actors"
-	"github.com/readtag/readtag/posts"
-	"github.com/readtag/readtag/views"
-	"github.com/readtag/readtag/web"
+	"github.com/readtag/readtag/tools/readtag-load/internal/readtagtest"
+	"github.com/readtag/readtag/tools/readtag-load/internal/servers"
+	"github.com/readtag/readtag/tools/readtag-load/internal/stats"
 )
 
-// startReadtag runs the real server on 127.0.0.1:0, wired as in
-// web/helpers_test.go, with the embedded posts, and returns its URL.
-func startReadtag(t *testing.T) string {
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
-	library, err := posts.Open(posts.Embedded, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	presence, err := actors.New(actors.Config{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := web.New(web.Config{Posts: library, Views: views.Embedded, Presence: presence, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	presence.SetBacklog(srv.WritersWaiting) // as cmd/readtag does
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := presence.Close(ctx); err != nil {
-			t.Errorf("close presence: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
-
 // runTool runs the tool in-process with --json and returns its report.
-func runTool(t *testing.T, args ...string) (*Report, error) {
+func runTool(t *testing.T, args ...string) (*stats.Report, error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "result.json")
 	var stdout, stderr bytes.Buffer
@@ -72,7 +29,7 @@ func runTool(t *testing.T, args ...string) (*Report, error) {
 	if rerr != nil {
 		t.Fatalf("no JSON written (run: %v): %v", err, rerr)
 	}
-	var rep Report
+	var rep stats.Report
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +37,7 @@ func runTool(t *testing.T, args ...string) (*Report, error) {
 }
 
 // checkHot asserts what any healthy hot run must show.
-func checkHot(t *testing.T, res *Result, readers int) {
+func checkHot(t *testing.T, res *stats.Result, readers int) {
 	t.Helper()
 	if res.Errors != 0 {
 		t.Errorf("%s: %d errors: dial %v, closes %v, error frames %v", res.Label, res.Errors, res.DialErrors, res.Closes, res.ErrorFrames)
@@ -103,7 +60,7 @@ func checkHot(t *testing.T, res *Result, readers int) {
 
 func TestHotAgainstReadtag(t *testing.T) {
 	t.Parallel()
-	url := startReadtag(t)
+	url := readtagtest.Start(t)
 	rep, err := runTool(t, "hot", "--targets", url, "--readers", "50", "--rate", "5",
 		"--duration", "3s", "--ramp", "500ms", "--procs", "1", "--pid", "0")
 	if err != nil {
@@ -145,7 +102,7 @@ func TestHotAgainstBaseline(t *testing.T) {
 
 func TestStormViewsAgree(t *testing.T) {
 	t.Parallel()
-	url := startReadtag(t)
+	url := readtagtest.Start(t)
 	// Two worker processes: the views are checked across them.
 	rep, err := runTool(t, "storm", "--targets", url, "--readers", "100", "--ramp", "500ms",
 		"--duration", "10s", "--procs", "2")
@@ -166,7 +123,7 @@ func TestStormViewsAgree(t *testing.T) {
 // views must agree, and every join must have its three phases measured.
 func TestStormOverPosts(t *testing.T) {
 	t.Parallel()
-	url := startReadtag(t)
+	url := readtagtest.Start(t)
 	for _, tc := range []struct {
 		name  string
 		args  []string
@@ -192,7 +149,7 @@ func TestStormOverPosts(t *testing.T) {
 			if res.Errors != 0 {
 				t.Errorf("%d errors: %v %v %v", res.Errors, res.DialErrors, res.Closes, res.ErrorFrames)
 			}
-			for name, s := range map[string]*Summary{"join": res.JoinMs, "connect": res.ConnectMs,
+			for name, s := range map[string]*stats.Summary{"join": res.JoinMs, "connect": res.ConnectMs,
 				"upgrade": res.UpgradeMs, "handshake": res.HandshakeMs, "welcome": res.WelcomeMs} {
 				if s == nil || s.Count != 60 {
 					t.Errorf("%s times: %+v, want 60 samples", name, s)
@@ -209,7 +166,7 @@ func TestStormOverPosts(t *testing.T) {
 
 func TestChurn(t *testing.T) {
 	t.Parallel()
-	url := startReadtag(t)
+	url := readtagtest.Start(t)
 	// Two source addresses, to exercise binding (127.0.0.0/8 is all local).
 	rep, err := runTool(t, "churn", "--targets", url, "--rate", "20", "--duration", "2s", "--life", "500ms",
 		"--source-ips", "127.0.0.1,127.0.0.2")
@@ -229,7 +186,7 @@ func TestChurn(t *testing.T) {
 // its own to FILE.N.
 func TestCPUProfile(t *testing.T) {
 	t.Parallel()
-	url := startReadtag(t)
+	url := readtagtest.Start(t)
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		procs string
@@ -267,5 +224,46 @@ func TestCPUProfile(t *testing.T) {
 		"--cpuprofile", filepath.Join(dir, "no", "such", "dir", "cpu.prof")}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "cpu profile") {
 		t.Errorf("unwritable --cpuprofile: %v", err)
+	}
+}
+
+// startBare runs the bare server in-process on 127.0.0.1:0 until the test
+// ends and returns its URL.
+func startBare(t *testing.T, cfg servers.BareConfig) string {
+	t.Helper()
+	b, err := servers.NewBare(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- b.Serve(ln) }()
+	t.Cleanup(func() {
+		if err := b.Shutdown(5 * time.Second); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// The idle scenario runs against the bare server unchanged.
+func TestIdleAgainstBareServer(t *testing.T) {
+	base := startBare(t, servers.BareConfig{Buffers: "default"})
+	rep, err := runTool(t, "idle", "--targets", base, "--readers", "6", "--posts-count", "3", "--ramp", "0", "--duration", "500ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rep.Runs[0]
+	if r.Welcomed != 6 || r.Failed != 0 || r.OpenAtEnd != 6 || r.Errors != 0 {
+		t.Fatalf("welcomed %d, failed %d, open %d, errors %d; want 6, 0, 6, 0", r.Welcomed, r.Failed, r.OpenAtEnd, r.Errors)
+	}
+	if r.PostN != 3 {
+		t.Errorf("spread over %d posts, want 3", r.PostN)
 	}
 }

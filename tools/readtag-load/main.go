@@ -8,15 +8,21 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
+
+	"github.com/readtag/readtag/tools/readtag-load/internal/chart"
+	"github.com/readtag/readtag/tools/readtag-load/internal/cli"
+	"github.com/readtag/readtag/tools/readtag-load/internal/scenario"
+	"github.com/readtag/readtag/tools/readtag-load/internal/servers"
+	"github.com/readtag/readtag/tools/readtag-load/internal/target"
+	"github.com/readtag/readtag/tools/readtag-load/internal/wsclient"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	var usage *usageError
+	var usage *cli.UsageError
 	switch {
 	case err == nil:
 	case errors.As(err, &usage):
@@ -32,7 +38,7 @@ func main() {
 // run is the whole program, callable from tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	if len(args) > 0 && args[0] == "chart" {
-		return runChart(args[1:], stdout, stderr)
+		return chart.Run(args[1:], stdout, stderr)
 	}
 	o, err := parseOptions(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -42,11 +48,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 		return err
 	}
 	// Every connection is a file; the soft limit is often far below the hard.
-	if _, err := raiseFileLimit(); err != nil && !o.worker {
+	if _, err := wsclient.RaiseFileLimit(); err != nil && !o.worker {
 		fmt.Fprintf(stderr, "readtag-load: warning: cannot raise the open-file limit: %v\n", err)
 	}
-	if o.cpuProfile != "" {
-		stop, err := startCPUProfile(o.cpuProfile)
+	if o.CPUProfile != "" {
+		stop, err := scenario.StartCPUProfile(o.CPUProfile)
 		if err != nil {
 			return err
 		}
@@ -54,39 +60,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (err erro
 	}
 	switch {
 	case o.worker:
-		return runWorker(ctx, os.Stdin, stdout)
+		return scenario.RunWorker(ctx, os.Stdin, stdout)
 	case o.makePosts != "":
-		return makePosts(o.makePosts, o.count, stdout)
-	case o.scenario == "baseline-server":
-		return serveBaseline(ctx, o.addr, o.exitOnEOF, stdout)
-	case o.scenario == "bare-server":
-		return serveBare(ctx, o.addr, o.buffers, o.sharedPinger, o.reduceMem, o.relayTick, o.exitOnEOF, stdout)
-	case o.scenario == "mem-sweep":
-		return runSweep(ctx, o, stdout, stderr)
+		return target.MakePosts(o.makePosts, o.count, stdout)
+	case o.Scenario == "baseline-server":
+		return servers.ServeBaseline(ctx, o.addr, o.exitOnEOF, stdout)
+	case o.Scenario == "bare-server":
+		cfg := servers.BareConfig{Buffers: o.Buffers, SharedPinger: o.SharedPinger, ReduceMemory: o.ReduceMemory, RelayTick: o.relayTick}
+		return servers.ServeBare(ctx, o.addr, cfg, o.exitOnEOF, stdout)
+	case o.Scenario == "mem-sweep":
+		return scenario.RunSweep(ctx, &o.Options, stdout, stderr)
 	}
 	if o.pidNote != "" {
 		fmt.Fprintf(stderr, "readtag-load: %s\n", o.pidNote)
 	}
-	r := &runner{o: o, stdout: stdout, stderr: stderr}
-	return r.run(ctx)
-}
-
-// startCPUProfile starts profiling this process into path; stop ends the
-// profile and closes the file.
-func startCPUProfile(path string) (stop func() error, err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	return func() error {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		return nil
-	}, nil
+	return scenario.Run(ctx, &o.Options, stdout, stderr)
 }

@@ -10,13 +10,15 @@ import (
 	"testing"
 
 	"github.com/readtag/readtag/posts"
+	"github.com/readtag/readtag/tools/readtag-load/internal/cli"
+	"github.com/readtag/readtag/tools/readtag-load/internal/scenario"
 )
 
 // TestMain lets the test binary stand in for the tool when it re-executes
 // itself (worker processes, the baseline child): those children carry
-// childEnv and run main instead of the tests.
+// scenario.ChildEnv and run main instead of the tests.
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
+	if os.Getenv(scenario.ChildEnv) == "1" {
 		main()
 		os.Exit(0)
 	}
@@ -56,7 +58,7 @@ func TestUsageErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), tc.args, &stdout, &stderr)
-			var ue *usageError
+			var ue *cli.UsageError
 			if !errors.As(err, &ue) {
 				t.Fatalf("run(%q) = %v, want a usage error (exit 2)", tc.args, err)
 			}
@@ -88,7 +90,7 @@ func TestUnreachableTarget(t *testing.T) {
 	ln.Close()
 	var stdout, stderr bytes.Buffer
 	err = run(context.Background(), []string{"hot", "--targets", "http://" + addr, "--readers", "1"}, &stdout, &stderr)
-	var ue *usageError
+	var ue *cli.UsageError
 	if err == nil || errors.As(err, &ue) || !strings.Contains(err.Error(), "unreachable") {
 		t.Fatalf("run against a closed port = %v, want an 'unreachable' error (exit 1)", err)
 	}
@@ -128,5 +130,24 @@ func TestMakePosts(t *testing.T) {
 	}
 	if _, err := os.Stat(dir + "/load-0012.md"); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestChartHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "readtag-load chart --out FILE.png") {
+		t.Errorf("--help does not list the chart subcommand:\n%s", stderr.String())
+	}
+	stderr.Reset()
+	if err := run(context.Background(), []string{"chart", "--help"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--out", "--x-scale", "RESULT.json"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("chart --help does not mention %s", want)
+		}
 	}
 }

@@ -12,10 +12,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/readtag/readtag/tools/readtag-load/internal/chart"
+	"github.com/readtag/readtag/tools/readtag-load/internal/cli"
+	"github.com/readtag/readtag/tools/readtag-load/internal/stats"
+	"github.com/readtag/readtag/tools/readtag-load/internal/wsclient"
 )
 
 func TestSweepUsageErrors(t *testing.T) {
-	lim, err := raiseFileLimit()
+	lim, err := wsclient.RaiseFileLimit()
 	if err != nil {
 		t.Skip("no open-file limit here:", err)
 	}
@@ -50,7 +55,7 @@ func TestSweepUsageErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), tc.args, &stdout, &stderr)
-			var ue *usageError
+			var ue *cli.UsageError
 			if !errors.As(err, &ue) {
 				t.Fatalf("run(%q) = %v, want a usage error (exit 2)", tc.args, err)
 			}
@@ -65,51 +70,9 @@ func TestSweepUsageErrors(t *testing.T) {
 func TestBareServerBadAddress(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"bare-server", "--addr", "127.0.0.1:99999"}, &stdout, &stderr)
-	var ue *usageError
+	var ue *cli.UsageError
 	if err == nil || errors.As(err, &ue) || !strings.Contains(err.Error(), "listen") {
 		t.Fatalf("bare-server on port 99999 = %v, want a listen error (exit 1)", err)
-	}
-}
-
-func TestSweepArgv(t *testing.T) {
-	o := &options{serverCmd: "readtag --addr={addr} --posts /tmp/p", buffers: "default"}
-	got, err := o.sweepArgv("127.0.0.1:4242")
-	if err != nil || strings.Join(got, " ") != "readtag --addr=127.0.0.1:4242 --posts /tmp/p" {
-		t.Fatalf("sweepArgv = %q, %v", got, err)
-	}
-	o.serverCmd = "bare"
-	o.buffers = "trimmed"
-	got, err = o.sweepArgv("127.0.0.1:4242")
-	if err != nil || !strings.Contains(strings.Join(got, " "), "bare-server --addr 127.0.0.1:4242 --buffers trimmed --exit-on-eof") {
-		t.Fatalf("sweepArgv(bare) = %q, %v", got, err)
-	}
-	o.sharedPinger = true
-	if got, _ = o.sweepArgv("127.0.0.1:4242"); got[len(got)-1] != "--shared-pinger" {
-		t.Fatalf("sweepArgv(bare, shared pinger) = %q", got)
-	}
-}
-
-func TestRSSSettled(t *testing.T) {
-	s := func(mib ...float64) []ServerSample {
-		var out []ServerSample
-		for _, m := range mib {
-			out = append(out, ServerSample{HasProc: true, RSS: int64(m * (1 << 20))})
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		samples []ServerSample
-		want    bool
-	}{
-		{s(100, 100, 100), false},                      // too few
-		{s(50, 100, 100.2, 100.3, 100.4), true},        // within 0.5 % over the last four
-		{s(100, 101, 102, 103), false},                 // still climbing
-		{s(10, 10.1, 10.2, 10.2), true},                // within 256 KiB
-		{append(s(10, 10, 10), ServerSample{}), false}, // no figure
-	} {
-		if got := rssSettled(tc.samples); got != tc.want {
-			t.Errorf("rssSettled(%v) = %v, want %v", tc.samples, got, tc.want)
-		}
 	}
 }
 
@@ -131,7 +94,7 @@ func TestMemSweepBareEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep SweepReport
+	var rep stats.SweepReport
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -175,8 +138,8 @@ func TestMemSweepBareEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sz := img.Bounds().Size(); sz.X != chartW || sz.Y != chartH {
-		t.Errorf("chart is %v, want %d×%d", sz, chartW, chartH)
+	if sz := img.Bounds().Size(); sz.X != chart.Width || sz.Y != chart.Height {
+		t.Errorf("chart is %v, want %d×%d", sz, chart.Width, chart.Height)
 	}
 }
 
@@ -188,51 +151,5 @@ func TestMemSweepServerExitsAtStart(t *testing.T) {
 		"--counts", "5", "--ramp", "0", "--duration", "500ms"}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "exited at start") || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("sweep with a server that exits = %v, want 'exited at start' with its output", err)
-	}
-}
-
-// Mixing kinds of results in one chart is refused.
-func TestChartRefusesMixedKinds(t *testing.T) {
-	dir := t.TempDir()
-	hot := chartResult(t, dir, "hot.json", map[string]func(int) int64{"readtag": func(i int) int64 { return int64(i % 50) }})
-	sw := filepath.Join(dir, "sweep.json")
-	b, _ := json.Marshal(SweepReport{Tool: "readtag-load", Kind: "mem-sweep", Points: []SweepPoint{{Readers: 10, MemPerReader: 1}}})
-	if err := os.WriteFile(sw, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"chart", "--out", filepath.Join(dir, "x.png"), hot, sw}, &stdout, &stderr)
-	var ue *usageError
-	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "not both") {
-		t.Fatalf("chart of a hot and a sweep result = %v, want a usage error", err)
-	}
-}
-
-// Sweeps with one label are one line; a later step replaces an earlier one
-// at the same count; steps with no figure are left out.
-func TestMemSeriesMergeByLabel(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, rep SweepReport) string {
-		rep.Tool, rep.Kind = "readtag-load", "mem-sweep"
-		b, _ := json.Marshal(rep)
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	a := write("a.json", SweepReport{Label: "readtag", Points: []SweepPoint{{Readers: 15000, MemPerReader: 40000}, {Readers: 1000, MemPerReader: 27000}, {Readers: 5000}}})
-	b := write("b.json", SweepReport{Label: "bare", Points: []SweepPoint{{Readers: 1000, MemPerReader: 20000}}})
-	c := write("c.json", SweepReport{Label: "readtag", Points: []SweepPoint{{Readers: 15000, MemPerReader: 31000}}})
-	series, err := loadMemSeries([]string{a, b, c})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(series) != 2 || series[0].label != "readtag" || series[1].label != "bare" {
-		t.Fatalf("series %+v, want readtag then bare", series)
-	}
-	got := series[0].points
-	if len(got) != 2 || got[0].Readers != 1000 || got[1].Readers != 15000 || got[1].MemPerReader != 31000 {
-		t.Fatalf("readtag points %+v, want 1000 (27000) and 15000 (31000, the re-run)", got)
 	}
 }
