@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -22,22 +21,8 @@ type baselineChild struct {
 }
 
 func startBaselineChild(stderr io.Writer) (*baselineChild, error) {
-	exe, err := os.Executable()
+	cmd, stdin, stdout, err := startSelf(stderr, "baseline: ", "baseline-server", "--addr", "127.0.0.1:0", "--exit-on-eof")
 	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(exe, "baseline-server", "--addr", "127.0.0.1:0", "--exit-on-eof")
-	cmd.Env = append(os.Environ(), ChildEnv+"=1")
-	cmd.Stderr = &prefixWriter{w: stderr, prefix: "baseline: "}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	bc := &baselineChild{PID: cmd.Process.Pid, cmd: cmd, stdin: stdin, done: make(chan struct{})}

@@ -257,22 +257,8 @@ type remoteWorker struct {
 }
 
 func startRemote(plan wsclient.Plan, stderr io.Writer) (*remoteWorker, error) {
-	exe, err := os.Executable()
+	cmd, stdin, stdout, err := startSelf(stderr, fmt.Sprintf("worker %d: ", plan.Worker), "--worker")
 	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(exe, "--worker")
-	cmd.Env = append(os.Environ(), ChildEnv+"=1")
-	cmd.Stderr = &prefixWriter{w: stderr, prefix: fmt.Sprintf("worker %d: ", plan.Worker)}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	w := &remoteWorker{cmd: cmd, stdin: stdin, viewsCh: make(chan workerMsg, 1), exited: make(chan struct{})}
@@ -390,6 +376,31 @@ func (w *remoteWorker) stop(ctx context.Context) (stats.Stats, error) {
 		return w.final.Clone(), nil
 	}
 	return w.latest.Clone(), w.err
+}
+
+// startSelf starts this program again with args, marked with ChildEnv, its
+// stderr written to stderr line by line after prefix, and returns it with
+// its stdin and stdout.
+func startSelf(stderr io.Writer, prefix string, args ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), ChildEnv+"=1")
+	cmd.Stderr = &prefixWriter{w: stderr, prefix: prefix}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, stdin, stdout, nil
 }
 
 // prefixWriter prefixes every line a child writes to stderr.

@@ -93,13 +93,8 @@ func (r *runner) run(ctx context.Context) error {
 func (r *runner) hotAll(ctx context.Context, rep *stats.Report) error {
 	o := r.o
 	hot := func(label string, targets []string, smp *stats.Sampler) error {
-		for _, t := range targets {
-			if _, err := target.Check(ctx, t); err != nil {
-				return err
-			}
-			if err := target.CheckPost(ctx, t, o.Post); err != nil {
-				return err
-			}
+		if err := checkTargets(ctx, targets, o.Post); err != nil {
+			return err
 		}
 		res, err := r.hot(ctx, spec{label: label, targets: targets, slugs: []string{o.Post}, conns: o.Readers,
 			spread: o.Ramp, rate: o.Rate, sampler: smp})
@@ -172,6 +167,19 @@ func (r *runner) idle(ctx context.Context, rep *stats.Report) error {
 	return err
 }
 
+// checkTargets makes sure every target answers and has the post slug.
+func checkTargets(ctx context.Context, targets []string, slug string) error {
+	for _, t := range targets {
+		if _, err := target.Check(ctx, t); err != nil {
+			return err
+		}
+		if err := target.CheckPost(ctx, t, slug); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // pickSlugs chooses the posts of a run over several (idle, storm): --posts
 // if given (each checked on the first target), else the first --posts-count
 // of those the server's index lists (all of them for 0).
@@ -225,15 +233,8 @@ func (r *runner) storm(ctx context.Context, rep *stats.Report) error {
 		if slugs, err = r.pickSlugs(ctx); err != nil {
 			return err
 		}
-	} else {
-		for _, t := range o.Targets {
-			if _, err := target.Check(ctx, t); err != nil {
-				return err
-			}
-			if err := target.CheckPost(ctx, t, o.Post); err != nil {
-				return err
-			}
-		}
+	} else if err := checkTargets(ctx, o.Targets, o.Post); err != nil {
+		return err
 	}
 	sp := spec{label: "readtag", targets: o.Targets, slugs: slugs, conns: o.Readers, spread: o.Ramp,
 		sampler: stats.NewSampler(o.PID, o.Metrics)}
@@ -273,13 +274,8 @@ func (r *runner) storm(ctx context.Context, rep *stats.Report) error {
 // churn: connections come and go at a steady rate.
 func (r *runner) churn(ctx context.Context, rep *stats.Report) error {
 	o := r.o
-	for _, t := range o.Targets {
-		if _, err := target.Check(ctx, t); err != nil {
-			return err
-		}
-		if err := target.CheckPost(ctx, t, o.Post); err != nil {
-			return err
-		}
+	if err := checkTargets(ctx, o.Targets, o.Post); err != nil {
+		return err
 	}
 	conns := int(math.Ceil(o.Rate * o.Duration.Seconds()))
 	sp := spec{label: "readtag", targets: o.Targets, slugs: []string{o.Post}, conns: conns, spread: o.Duration,

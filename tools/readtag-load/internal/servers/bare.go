@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -159,18 +158,8 @@ func ServeBare(ctx context.Context, addr string, cfg BareConfig, exitOnEOF bool,
 		pinger = "one shared pinger"
 	}
 	fmt.Fprintf(stdout, "bare server (%s buffers, %s, ReduceMemoryUsage %v%s) listening on http://%s\n", cfg.Buffers, pinger, cfg.ReduceMemory, relaying, ln.Addr())
-	eof := make(chan struct{})
-	if exitOnEOF {
-		go func() {
-			_, _ = io.Copy(io.Discard, os.Stdin)
-			close(eof)
-		}()
-	}
-	select {
-	case err := <-served:
+	if ended, err := untilStopped(ctx, served, exitOnEOF); ended {
 		return err
-	case <-ctx.Done():
-	case <-eof:
 	}
 	return b.Shutdown(4 * time.Second)
 }

@@ -291,6 +291,22 @@ func ServeBaseline(ctx context.Context, addr string, exitOnEOF bool, stdout io.W
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "baseline server listening on http://%s\n", ln.Addr())
+	if ended, err := untilStopped(ctx, served, exitOnEOF); ended {
+		return err
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel()
+	b.shutdown(sctx)
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// untilStopped waits until serving ends (ended, with its error), ctx ends,
+// or with exitOnEOF stdin closes: how a parent stops its child even if the
+// parent dies.
+func untilStopped(ctx context.Context, served <-chan error, exitOnEOF bool) (ended bool, err error) {
 	eof := make(chan struct{})
 	if exitOnEOF {
 		go func() {
@@ -300,15 +316,9 @@ func ServeBaseline(ctx context.Context, addr string, exitOnEOF bool, stdout io.W
 	}
 	select {
 	case err := <-served:
-		return err
+		return true, err
 	case <-ctx.Done():
 	case <-eof:
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
-	defer cancel()
-	b.shutdown(sctx)
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	return false, nil
 }
