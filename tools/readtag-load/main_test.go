@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/readtag/readtag/posts"
+	"github.com/readtag/readtag/tools/readtag-load/internal/cli"
+	"github.com/readtag/readtag/tools/readtag-load/internal/scenario"
+)
+
+// TestMain lets the test binary stand in for the tool when it re-executes
+// itself (worker processes, the baseline child): those children carry
+// scenario.ChildEnv and run main instead of the tests.
+func TestMain(m *testing.M) {
+	if os.Getenv(scenario.ChildEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no scenario", nil, "no scenario"},
+		{"unknown scenario", []string{"warm"}, `unknown scenario "warm"`},
+		{"bad flag", []string{"hot", "--readerz", "5"}, "flag provided but not defined"},
+		{"bad readers", []string{"hot", "--readers", "0"}, "--readers 0"},
+		{"rate too high", []string{"hot", "--rate", "60"}, "rate ≤ 20"},
+		{"rate for idle", []string{"idle", "--rate", "5"}, "--rate is for hot and churn"},
+		{"remote target", []string{"hot", "--targets", "http://192.0.2.1:8080"}, "not a loopback address"},
+		{"target path", []string{"hot", "--targets", "http://127.0.0.1:8080/x"}, "just http://host:port"},
+		{"bad source ip", []string{"hot", "--source-ips", "nope"}, "not an IP address"},
+		{"baseline for storm", []string{"storm", "--baseline"}, "for the hot scenario"},
+		{"two scenarios", []string{"hot", "idle"}, "one scenario at a time"},
+		{"bad slug", []string{"hot", "--post", "../x"}, "not a slug"},
+		{"negative posts-count", []string{"storm", "--posts-count", "-1"}, "--posts-count -1"},
+		{"huge posts-count", []string{"storm", "--posts-count", "100001"}, "--posts-count 100001"},
+		{"posts-count overflow", []string{"storm", "--posts-count", "99999999999999999999"}, "invalid value"},
+		{"posts-count not a number", []string{"storm", "--posts-count", "ten"}, "invalid value"},
+		{"posts-count for hot", []string{"hot", "--posts-count", "3"}, "--posts-count is for idle and storm"},
+		{"posts for churn", []string{"churn", "--posts", "a,b"}, "--posts is for idle and storm"},
+		{"posts and posts-count", []string{"storm", "--posts", "a,b", "--posts-count", "2"}, "not both"},
+		{"posts and post", []string{"storm", "--posts", "a,b", "--post", "a"}, "not both"},
+		{"posts twice", []string{"storm", "--posts", "a,b,a"}, `"a" given twice`},
+		{"bad slug in posts", []string{"storm", "--posts", "a,../../etc"}, "not a slug"},
+		{"control char in posts", []string{"storm", "--posts", "a,b\x00c"}, "not a slug"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), tc.args, &stdout, &stderr)
+			var ue *cli.UsageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("run(%q) = %v, want a usage error (exit 2)", tc.args, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("run(%q) = %q, want it to mention %q", tc.args, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAllowRemoteAcceptsNonLoopback(t *testing.T) {
+	if _, err := checkURL("http://192.0.2.1:8080", true); err != nil {
+		t.Fatal(err)
+	}
+	for _, ok := range []string{"http://127.0.0.1:1", "http://127.0.0.2:1", "http://localhost:1", "http://[::1]:1", "ws://127.0.0.1:1"} {
+		if _, err := checkURL(ok, false); err != nil {
+			t.Errorf("checkURL(%s): %v", ok, err)
+		}
+	}
+}
+
+func TestUnreachableTarget(t *testing.T) {
+	// A port that was just free: nothing listens there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var stdout, stderr bytes.Buffer
+	err = run(context.Background(), []string{"hot", "--targets", "http://" + addr, "--readers", "1"}, &stdout, &stderr)
+	var ue *cli.UsageError
+	if err == nil || errors.As(err, &ue) || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("run against a closed port = %v, want an 'unreachable' error (exit 1)", err)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"hot", "storm", "--source-ips", "--make-posts"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("help does not mention %s", want)
+		}
+	}
+	if strings.Contains(stderr.String(), "--worker") {
+		t.Error("help shows the hidden --worker flag")
+	}
+}
+
+func TestMakePosts(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"--make-posts", dir, "--count", "12"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	lib, err := posts.Open(os.DirFS(dir), false)
+	if err != nil {
+		t.Fatalf("the posts do not load: %v", err)
+	}
+	list, err := lib.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 12 {
+		t.Fatalf("%d posts listed, want 12", len(list))
+	}
+	if _, err := os.Stat(dir + "/load-0012.md"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestChartHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "readtag-load chart --out FILE.png") {
+		t.Errorf("--help does not list the chart subcommand:\n%s", stderr.String())
+	}
+	stderr.Reset()
+	if err := run(context.Background(), []string{"chart", "--help"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--out", "--x-scale", "RESULT.json"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("chart --help does not mention %s", want)
+		}
+	}
+}
