@@ -196,3 +196,65 @@ func BenchmarkFanOut(b *testing.B) {
 		e.Poison(pid)
 	}
 }
+
+// idleActors is how many actors each op of BenchmarkIdleActor holds.
+const idleActors = 10000
+
+// BenchmarkIdleActor is what an idle actor costs in memory: an op spawns
+// idleActors reader actors through readtag's spawn path (guarded, tracing
+// off) and waits until all have started; B/actor is the heap and stack in
+// use after a GC, less that before, per actor. "hollywood-default-inbox" is
+// the same with Hollywood's default inbox size instead of inboxSize. Run it
+// with -benchtime 1x: an op holds all its actors at once.
+func BenchmarkIdleActor(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		inbox int
+	}{{"readtag", inboxSize}, {"hollywood-default-inbox", 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			e, err := actor.NewEngine(actor.NewEngineConfig())
+			if err != nil {
+				b.Fatal(err)
+			}
+			sys := newSystem(e, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			room := sys.spawn(func() actor.Receiver { return &sink{n: -1} }, kindRoom, "bench", tags{post: "bench"})
+			pids := make([]*actor.PID, idleActors)
+			ids := make([]string, idleActors)
+			for i := range ids {
+				ids[i] = strconv.Itoa(i)
+			}
+			var perActor float64
+			for b.Loop() {
+				before := inUse()
+				for i, id := range ids {
+					p := newReader(id, room)
+					if tc.inbox == 0 {
+						pids[i] = e.Spawn(sys.wrap(p, kindReader, tags{}), kindReader, actor.WithID(id))
+					} else {
+						pids[i] = sys.spawn(p, kindReader, id, tags{})
+					}
+				}
+				for sys.live.Load() < 1+idleActors {
+					runtime.Gosched()
+				}
+				perActor += float64(inUse()-before) / idleActors
+				for _, pid := range pids {
+					e.Poison(pid)
+				}
+				for sys.live.Load() > 1 {
+					runtime.Gosched()
+				}
+			}
+			b.ReportMetric(perActor/float64(b.N), "B/actor")
+			<-e.Poison(room).Done()
+		})
+	}
+}
+
+// inUse is the heap and goroutine stack memory in use after a GC.
+func inUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc + m.StackInuse)
+}

@@ -19,6 +19,60 @@ import (
 // of the whole room. A frame then
 // stays under 4 KiB whatever the room's size.
 
+// crowdState is what a room keeps for crowd mode. It outlives the mode:
+// a room that leaves crowd mode and comes back keeps its recent movers, its
+// marks (stamp only grows, so a member's old vmark or dmark never matches a
+// new one) and its spare arrays.
+type crowdState struct {
+	on        bool          // the room is in crowd mode
+	nextSlot  uint32        // the slot the next joining reader gets
+	recent    []recentMover // the latest movers, oldest place first
+	waiting   []string      // newer movers waiting for a place, newest first
+	lastBands []int         // the bands readers are sent, nil until the first crowd tick
+	lastTotal int           // and the total that goes with them
+	bandsVer  uint64        // bumped whenever the bands change
+	bandsOut  time.Time     // when lastBands last changed (bandsEvery)
+	bandsHeld bool          // the bands changed since, and wait for bandsDue
+	bandsAt   *time.Timer
+	order     []*member // members by position as of the last crowd tick
+	// Crowd ticks roll: each turn (see turns) serves the readers of one
+	// slot, so every reader gets at most one update per tickEvery and a big
+	// room's frames are spread over the tick (see crowdFlush).
+	turn      uint64    // turns taken
+	heldSince time.Time // when the turn now due was first held (held), zero if it is not
+	turnsLeft int       // turns before every reader has had the latest change; 0: nothing to send
+	// reused between ticks (see crowdUpdates)
+	spareOrder []*member
+	recentBuf  []*member
+	lastSizes  [3]int // joins, leaves and moves handed out in the last tick
+	stamp      uint64 // the last mark handed out (member.vmark, dmark)
+}
+
+// crowdSeat is a member's part of crowd mode (member embeds it).
+type crowdSeat struct {
+	// seen is, in crowd mode, what this (own) reader is shown, with the
+	// positions it was last sent.
+	seen  []seenEntry
+	spare []seenEntry // the previous tick's seen, reused
+	// Scratch marks of the room's crowd tick: vmark says the member is in
+	// the view being built, dmark in which of the viewer's old and new
+	// views it is, old its position in the old one.
+	vmark, dmark uint64
+	old          float64
+	// bandsVer is the room's bandsVer this reader was last sent.
+	bandsVer uint64
+	// slot says in which turns of a crowd tick the reader is served (slot
+	// modulo the tick's turns).
+	slot uint32
+}
+
+// seenEntry is one reader in another's crowd view and the position that
+// reader was last shown at.
+type seenEntry struct {
+	m   *member
+	pos float64
+}
+
 // slowTickReaders is the room size (readers on every node) from which a
 // crowd-mode room ticks at twice Config.Tick (100 ms by default): at 5,000
 // readers a 50 ms tick is 100,000 frames a second, each its own write, and
@@ -38,10 +92,10 @@ const recentShare = 4
 func (r *room) checkMode(c *actor.Context) {
 	n, t := len(r.members), r.sys.cfg.CrowdThreshold
 	switch {
-	case !r.crowd && n >= t:
-		r.crowd = true
-	case r.crowd && n < t*3/4:
-		r.crowd = false
+	case !r.crowd.on && n >= t:
+		r.crowd.on = true
+	case r.crowd.on && n < t*3/4:
+		r.crowd.on = false
 	default:
 		return
 	}
@@ -50,7 +104,7 @@ func (r *room) checkMode(c *actor.Context) {
 	clear(r.joining) // everyone is welcomed again, with everyone
 	r.joining = r.joining[:0]
 	var order, recent []*member
-	if r.crowd {
+	if r.crowd.on {
 		order = r.byPosition()
 		recent = r.recentMembers(nil)
 	}
@@ -60,7 +114,7 @@ func (r *room) checkMode(c *actor.Context) {
 			continue
 		}
 		var others []readtag.Reader
-		if r.crowd {
+		if r.crowd.on {
 			m.seen = r.visible(order, m, recent, true, nil)
 			others = readers(m.seen)
 		} else {
@@ -74,11 +128,25 @@ func (r *room) checkMode(c *actor.Context) {
 		}
 		r.welcome(c, m, others)
 	}
-	r.turnsLeft = 0
-	if r.crowd {
-		r.lastBands = nil // the first crowd frames have the bands of now
+	r.crowd.turnsLeft = 0
+	if r.crowd.on {
+		r.crowd.lastBands = nil // the first crowd frames have the bands of now
 		r.touch()
 	}
+}
+
+// crowdJoin shows a reader joining a crowd its view, and returns the
+// readers of it for its welcome.
+func (r *room) crowdJoin(m *member) []readtag.Reader {
+	// The order of the last tick will do (a join storm must not sort the
+	// whole room once per join); newer readers come at the next tick.
+	if r.crowd.order == nil {
+		r.setOrder(r.byPosition())
+	}
+	m.seen = r.visible(r.crowd.order, m, r.recentMembers(nil), false, nil)
+	others := readers(m.seen)
+	r.touch() // the newcomer changes everyone's bands
+	return others
 }
 
 // recentStay is how long a latest mover keeps its place among a room's
@@ -99,29 +167,29 @@ type recentMover struct {
 // waits (newest first) for promoteMovers.
 func (r *room) noteMover(id string) {
 	k := max(1, r.sys.cfg.CrowdVisible/recentShare)
-	if slices.ContainsFunc(r.recent, func(e recentMover) bool { return e.id == id }) {
+	if slices.ContainsFunc(r.crowd.recent, func(e recentMover) bool { return e.id == id }) {
 		return
 	}
 	now := time.Now()
-	if len(r.recent) < k || now.Sub(r.recent[0].since) >= recentStay {
+	if len(r.crowd.recent) < k || now.Sub(r.crowd.recent[0].since) >= recentStay {
 		r.placeMover(id, now, k)
 		return
 	}
-	if i := slices.Index(r.waiting, id); i >= 0 {
-		r.waiting = slices.Delete(r.waiting, i, i+1)
+	if i := slices.Index(r.crowd.waiting, id); i >= 0 {
+		r.crowd.waiting = slices.Delete(r.crowd.waiting, i, i+1)
 	}
-	r.waiting = slices.Insert(r.waiting, 0, id)
-	if len(r.waiting) > k {
-		r.waiting = r.waiting[:k]
+	r.crowd.waiting = slices.Insert(r.crowd.waiting, 0, id)
+	if len(r.crowd.waiting) > k {
+		r.crowd.waiting = r.crowd.waiting[:k]
 	}
 }
 
 // placeMover appends id to the recent movers, dropping the oldest if full.
 func (r *room) placeMover(id string, now time.Time, k int) {
-	if len(r.recent) >= k {
-		r.recent = slices.Delete(r.recent, 0, 1)
+	if len(r.crowd.recent) >= k {
+		r.crowd.recent = slices.Delete(r.crowd.recent, 0, 1)
 	}
-	r.recent = append(r.recent, recentMover{id: id, since: now})
+	r.crowd.recent = append(r.crowd.recent, recentMover{id: id, since: now})
 }
 
 // promoteMovers gives waiting movers, newest first, the places held for
@@ -129,10 +197,10 @@ func (r *room) placeMover(id string, now time.Time, k int) {
 func (r *room) promoteMovers() (promoted bool) {
 	k := max(1, r.sys.cfg.CrowdVisible/recentShare)
 	now := time.Now()
-	for len(r.waiting) > 0 && (len(r.recent) < k || now.Sub(r.recent[0].since) >= recentStay) {
-		id := r.waiting[0]
-		r.waiting = slices.Delete(r.waiting, 0, 1)
-		if _, ok := r.members[id]; ok && !slices.ContainsFunc(r.recent, func(e recentMover) bool { return e.id == id }) {
+	for len(r.crowd.waiting) > 0 && (len(r.crowd.recent) < k || now.Sub(r.crowd.recent[0].since) >= recentStay) {
+		id := r.crowd.waiting[0]
+		r.crowd.waiting = slices.Delete(r.crowd.waiting, 0, 1)
+		if _, ok := r.members[id]; ok && !slices.ContainsFunc(r.crowd.recent, func(e recentMover) bool { return e.id == id }) {
 			r.placeMover(id, now, k)
 			promoted = true
 		}
@@ -142,20 +210,20 @@ func (r *room) promoteMovers() (promoted bool) {
 
 // forgetMover takes a reader who left out of the recent and waiting movers.
 func (r *room) forgetMover(id string) {
-	if i := slices.IndexFunc(r.recent, func(e recentMover) bool { return e.id == id }); i >= 0 {
-		r.recent = slices.Delete(r.recent, i, i+1)
+	if i := slices.IndexFunc(r.crowd.recent, func(e recentMover) bool { return e.id == id }); i >= 0 {
+		r.crowd.recent = slices.Delete(r.crowd.recent, i, i+1)
 	}
-	if i := slices.Index(r.waiting, id); i >= 0 {
-		r.waiting = slices.Delete(r.waiting, i, i+1)
+	if i := slices.Index(r.crowd.waiting, id); i >= 0 {
+		r.crowd.waiting = slices.Delete(r.crowd.waiting, i, i+1)
 	}
 }
 
 // byPosition is every member, sorted by position (then by arrival), in the
-// room's spare order array (the last tick's order stays in r.order until the
+// room's spare order array (the last tick's order stays in r.crowd.order until the
 // caller swaps them).
 func (r *room) byPosition() []*member {
-	order := r.spareOrder[:0]
-	r.spareOrder = nil
+	order := r.crowd.spareOrder[:0]
+	r.crowd.spareOrder = nil
 	for _, m := range r.members {
 		order = append(order, m)
 	}
@@ -177,17 +245,17 @@ func (r *room) byPosition() []*member {
 // setOrder makes order the room's current order and keeps the previous one's
 // array for the next byPosition.
 func (r *room) setOrder(order []*member) {
-	if r.order != nil {
-		clear(r.order)
-		r.spareOrder = r.order[:0]
+	if r.crowd.order != nil {
+		clear(r.crowd.order)
+		r.crowd.spareOrder = r.crowd.order[:0]
 	}
-	r.order = order
+	r.crowd.order = order
 }
 
 // recentMembers is the recent movers still in the room.
 func (r *room) recentMembers(into []*member) []*member {
 	out := into[:0]
-	for _, e := range r.recent {
+	for _, e := range r.crowd.recent {
 		if o, ok := r.members[e.id]; ok {
 			out = append(out, o)
 		}
@@ -203,8 +271,8 @@ func (r *room) recentMembers(into []*member) []*member {
 func (r *room) visible(order []*member, m *member, recent []*member, fresh bool, into []seenEntry) []seenEntry {
 	k := r.sys.cfg.CrowdVisible
 	out := into[:0]
-	r.stamp++
-	s := r.stamp
+	r.crowd.stamp++
+	s := r.crowd.stamp
 	for _, o := range recent {
 		if len(out) >= max(1, k/recentShare) {
 			break
@@ -277,6 +345,15 @@ const bandsEvery = 500 * time.Millisecond
 // bandsDue makes a crowd room send the bands it held back (bandsEvery).
 type bandsDue struct{}
 
+// sendHeldBands has the bands held back (bandsDue) go out at the next turn.
+func (r *room) sendHeldBands(c *actor.Context) {
+	r.crowd.bandsAt, r.crowd.bandsHeld = nil, false
+	if r.crowd.on {
+		r.crowd.turnsLeft = max(r.crowd.turnsLeft, 1) // the turn publishes them and touches every reader
+		r.schedule(c)
+	}
+}
+
 // crowdTurns is how many turns a crowd tick of Config.Tick has at most: a
 // turn every 10 ms by default. A turn costs the whole room's sort and bands
 // (0.2 ms of the 9 ms a 5,000-reader tick takes, BenchmarkCrowdFlush) plus
@@ -303,7 +380,7 @@ func (r *room) turns() int {
 
 // touch notes a change every reader may have to be told of: the next full
 // round of turns serves each of them once.
-func (r *room) touch() { r.turnsLeft = r.turns() }
+func (r *room) touch() { r.crowd.turnsLeft = r.turns() }
 
 // turnBacklog is how many socket writers may wait for a processor before
 // a crowd room holds its next turn (see held): about a millisecond of
@@ -332,19 +409,19 @@ const holdRecheck = 4
 func (r *room) held(c *actor.Context) bool {
 	f := r.sys.backlog.Load()
 	if f == nil || (*f)() <= turnBacklog {
-		r.heldSince = time.Time{}
+		r.crowd.heldSince = time.Time{}
 		return false
 	}
 	now := time.Now()
-	if r.heldSince.IsZero() {
-		r.heldSince = now
+	if r.crowd.heldSince.IsZero() {
+		r.crowd.heldSince = now
 	}
 	longest := r.tickEvery()
 	if d := time.Duration(r.sys.holdMax.Load()); d > 0 {
 		longest = d
 	}
-	if now.Sub(r.heldSince) >= longest {
-		r.heldSince = time.Time{}
+	if now.Sub(r.crowd.heldSince) >= longest {
+		r.crowd.heldSince = time.Time{}
 		return false
 	}
 	turn := r.tickEvery() / time.Duration(r.turns())
@@ -355,28 +432,28 @@ func (r *room) held(c *actor.Context) bool {
 // crowdFlush takes the room's next turn: it sends the readers of that turn's
 // slot what changed in their views since they were last served.
 func (r *room) crowdFlush(c *actor.Context) {
-	if r.turnsLeft == 0 {
+	if r.crowd.turnsLeft == 0 {
 		return
 	}
-	r.turnsLeft--
+	r.crowd.turnsLeft--
 	n := r.turns()
-	turn := int(r.turn % uint64(n))
-	r.turn++
+	turn := int(r.crowd.turn % uint64(n))
+	r.crowd.turn++
 	r.crowdUpdates(turn, n, func(m *member, u readtag.Crowd) {
 		if r.trace != nil {
 			r.trace(c, m, "crowd", "total", u.Total, "join", len(u.Join), "leave", len(u.Leave), "moves", len(u.Moves))
 		}
 		m.client.Crowd(u)
 	})
-	if r.bandsHeld && r.bandsAt == nil {
+	if r.crowd.bandsHeld && r.crowd.bandsAt == nil {
 		// The bands held back go out bandsEvery after the last ones.
-		r.bandsAt = after(c.Engine(), c.PID(), max(0, bandsEvery-time.Since(r.bandsOut)), bandsDue{})
+		r.crowd.bandsAt = after(c.Engine(), c.PID(), max(0, bandsEvery-time.Since(r.crowd.bandsOut)), bandsDue{})
 	}
-	if len(r.waiting) > 0 {
+	if len(r.crowd.waiting) > 0 {
 		// Turns go on until the waiting movers have had their places.
-		r.turnsLeft = max(r.turnsLeft, 1)
+		r.crowd.turnsLeft = max(r.crowd.turnsLeft, 1)
 	}
-	if r.turnsLeft > 0 {
+	if r.crowd.turnsLeft > 0 {
 		r.schedule(c)
 	}
 }
@@ -391,28 +468,28 @@ func (r *room) crowdFlush(c *actor.Context) {
 func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) {
 	order := r.byPosition()
 	r.setOrder(order)
-	if b := bands(order); !slices.Equal(b, r.lastBands) {
-		if now := time.Now(); r.lastBands == nil || now.Sub(r.bandsOut) >= bandsEvery {
-			r.lastBands = b // a new slice: the old one may still be queued
-			r.lastTotal = len(r.members) - r.hidden
-			r.bandsVer++
-			r.bandsOut = now
+	if b := bands(order); !slices.Equal(b, r.crowd.lastBands) {
+		if now := time.Now(); r.crowd.lastBands == nil || now.Sub(r.crowd.bandsOut) >= bandsEvery {
+			r.crowd.lastBands = b // a new slice: the old one may still be queued
+			r.crowd.lastTotal = len(r.members) - r.hidden
+			r.crowd.bandsVer++
+			r.crowd.bandsOut = now
 			r.touch() // every reader is told, in this round of turns
 		} else {
-			r.bandsHeld = true // crowdFlush arms bandsDue
+			r.crowd.bandsHeld = true // crowdFlush arms bandsDue
 		}
 	}
-	b := r.lastBands
+	b := r.crowd.lastBands
 	if r.promoteMovers() {
 		r.touch() // everyone's latest movers changed
 	}
-	recent := r.recentMembers(r.recentBuf)
-	r.recentBuf = recent
+	recent := r.recentMembers(r.crowd.recentBuf)
+	r.crowd.recentBuf = recent
 	// Room for about what the last tick needed; append grows them if not.
-	joins := make([]readtag.Reader, 0, r.lastSizes[0]+r.lastSizes[0]/4+8)
-	leaves := make([]string, 0, r.lastSizes[1]+r.lastSizes[1]/4+8)
-	moves := make([]readtag.Move, 0, r.lastSizes[2]+r.lastSizes[2]/4+8)
-	total := r.lastTotal
+	joins := make([]readtag.Reader, 0, r.crowd.lastSizes[0]+r.crowd.lastSizes[0]/4+8)
+	leaves := make([]string, 0, r.crowd.lastSizes[1]+r.crowd.lastSizes[1]/4+8)
+	moves := make([]readtag.Move, 0, r.crowd.lastSizes[2]+r.crowd.lastSizes[2]/4+8)
+	total := r.crowd.lastTotal
 	for _, m := range order {
 		if m.node != "" || int(m.slot%uint32(turns)) != turn {
 			continue
@@ -423,10 +500,10 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 		if m.hidden {
 			u.Total++
 		}
-		r.stamp++
-		was := r.stamp // dmark: in the old view, not (yet) in the new one
-		r.stamp++
-		kept := r.stamp // dmark: in both
+		r.crowd.stamp++
+		was := r.crowd.stamp // dmark: in the old view, not (yet) in the new one
+		r.crowd.stamp++
+		kept := r.crowd.stamp // dmark: in both
 		for _, e := range m.seen {
 			e.m.dmark, e.m.old = was, e.pos
 		}
@@ -458,10 +535,10 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 		if len(moves) > m0 {
 			u.Moves = moves[m0:len(moves):len(moves)]
 		}
-		if m.bandsVer != r.bandsVer || len(u.Leave)+len(u.Join)+len(u.Moves) > 0 {
-			m.bandsVer = r.bandsVer
+		if m.bandsVer != r.crowd.bandsVer || len(u.Leave)+len(u.Join)+len(u.Moves) > 0 {
+			m.bandsVer = r.crowd.bandsVer
 			emit(m, u)
 		}
 	}
-	r.lastSizes = [3]int{len(joins), len(leaves), len(moves)}
+	r.crowd.lastSizes = [3]int{len(joins), len(leaves), len(moves)}
 }

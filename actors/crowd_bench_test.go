@@ -17,7 +17,7 @@ func benchCrowdRoom(n int) *room {
 		members: make(map[string]*member, n),
 		index:   make(map[string]int),
 		names:   make(map[string]bool),
-		crowd:   true,
+		crowd:   crowdState{on: true},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range n {
@@ -28,7 +28,7 @@ func benchCrowdRoom(n int) *room {
 	}
 	r.setOrder(r.byPosition())
 	for _, m := range r.members {
-		m.seen = r.visible(r.order, m, nil, true, nil)
+		m.seen = r.visible(r.crowd.order, m, nil, true, nil)
 	}
 	return r
 }
@@ -46,7 +46,7 @@ func BenchmarkCrowdFlush(b *testing.B) {
 		n, turns := tc.n, tc.turns
 		b.Run(fmt.Sprintf("N=%d/turns=%d", n, turns), func(b *testing.B) {
 			r := benchCrowdRoom(n)
-			for i, m := range r.order {
+			for i, m := range r.crowd.order {
 				m.slot = uint32(i)
 			}
 			ids := make([]string, 0, n)

@@ -123,20 +123,20 @@ func TestRecentMoversStay(t *testing.T) {
 	r := benchCrowdRoom(3)
 	r.sys.cfg.CrowdVisible = 4 // one place
 	var ids []string
-	for _, m := range r.order {
+	for _, m := range r.crowd.order {
 		ids = append(ids, m.reader.ID)
 	}
 	check := func(step string, places, waiting []string) {
 		t.Helper()
 		var got []string
-		for _, e := range r.recent {
+		for _, e := range r.crowd.recent {
 			got = append(got, e.id)
 		}
-		if !slices.Equal(got, places) || !slices.Equal(r.waiting, waiting) {
-			t.Fatalf("%s: places %v, waiting %v; want %v, %v", step, got, r.waiting, places, waiting)
+		if !slices.Equal(got, places) || !slices.Equal(r.crowd.waiting, waiting) {
+			t.Fatalf("%s: places %v, waiting %v; want %v, %v", step, got, r.crowd.waiting, places, waiting)
 		}
 	}
-	age := func() { r.recent[0].since = r.recent[0].since.Add(-recentStay) }
+	age := func() { r.crowd.recent[0].since = r.crowd.recent[0].since.Add(-recentStay) }
 	r.noteMover(ids[0])
 	r.noteMover(ids[1])
 	r.noteMover(ids[2])
@@ -159,7 +159,7 @@ func TestRecentMoversStay(t *testing.T) {
 func TestCrowdTurns(t *testing.T) {
 	const n, turns = 1000, 4
 	r := benchCrowdRoom(n)
-	for i, m := range r.order {
+	for i, m := range r.crowd.order {
 		m.slot = uint32(i)
 	}
 	served := make(map[*member]int)
@@ -191,7 +191,7 @@ func TestCrowdTurns(t *testing.T) {
 	// Nobody moves, one reader leaves its band: only the bands changed
 	// for most, and each reader still gets them once, in its own turn.
 	var mover *member
-	for _, m := range r.order {
+	for _, m := range r.crowd.order {
 		if m.reader.Position < 0.5 {
 			mover = m
 			break
@@ -202,8 +202,8 @@ func TestCrowdTurns(t *testing.T) {
 	// Within bandsEvery of the last new bands, a change of the bands alone
 	// is held back: only the readers whose view changed are served (with
 	// the bands they had), and the room says it holds the new ones.
-	held := r.lastBands
-	r.bandsOut = time.Now().Add(time.Hour) // as if the bands had just gone out, however slow this run
+	held := r.crowd.lastBands
+	r.crowd.bandsOut = time.Now().Add(time.Hour) // as if the bands had just gone out, however slow this run
 	for turn := range turns {
 		r.crowdUpdates(turn, turns, func(m *member, u readtag.Crowd) {
 			if len(u.Join)+len(u.Leave)+len(u.Moves) == 0 || !slices.Equal(u.Bands, held) {
@@ -216,13 +216,13 @@ func TestCrowdTurns(t *testing.T) {
 		t.Fatalf("%d readers served for one reader's move", len(served))
 	}
 	clear(served)
-	if !r.bandsHeld {
+	if !r.crowd.bandsHeld {
 		t.Fatal("the room does not hold the changed bands")
 	}
-	r.bandsOut = time.Time{} // as if bandsEvery had passed
+	r.crowd.bandsOut = time.Time{} // as if bandsEvery had passed
 	for turn := range turns {
 		r.crowdUpdates(turn, turns, func(m *member, u readtag.Crowd) {
-			if !slices.Equal(u.Bands, r.lastBands) {
+			if !slices.Equal(u.Bands, r.crowd.lastBands) {
 				t.Errorf("reader %s got stale bands", m.reader.ID)
 			}
 			served[m]++

@@ -2,7 +2,9 @@
 // (github.com/anthdm/hollywood v1.0.5). It knows who is reading which post and
 // where, and tells every reader of a post about the others. It knows nothing
 // of HTTP: the web package reaches it through readtag.Client and
-// readtag.Session, wired together in cmd/readtag.
+// readtag.Session, wired together in cmd/readtag. Config (config.go) is all
+// of its configuration, cluster mode's included; its zero value is ready to
+// use.
 //
 // # The actor tree
 //
@@ -17,22 +19,34 @@
 //	│       └── …/room/<slug>/reader/<id>   one per connection: id, colour, name, position
 //	└── conn/<id>                           one per WebSocket: joins, early scrolls, drops
 //
-// In cluster mode (Config.Cluster) three more actors run on every node:
+// (monitor.go, rooms.go, room.go with crowd.go for crowd mode, reader.go,
+// conn.go). In cluster mode (Config.Cluster) three more actors run on every
+// node:
 //
-//	├── cluster/<node>     Hollywood's cluster agent: the member list, MemberJoin/LeaveEvent
+//	├── cluster/<node>     Hollywood's cluster agent, behind agentGuard: the member list, MemberJoin/LeaveEvent
 //	├── provider/<node>    readtag's membership provider: static peers, two-way heartbeats, timeouts
 //	└── tracker/<node>     replicates presence: our readers' deltas out, the peers' in
 //
-// and, outside the actors, one link per peer (links.go): a goroutine with its
-// own connection and bounded queue that carries the provider's and the
-// tracker's messages to that peer. Peers' messages come in through
-// Hollywood's remote, which delivers them to our actors.
+// and, outside the actors, one link per peer (cluster_links.go): a goroutine
+// with its own connection and bounded queue that carries the provider's and
+// the tracker's messages to that peer. Peers' messages come in through the
+// remote (see Inbound peer traffic), which delivers them to our actors.
 //
 // Rooms and readers are named under their supervisor but are not spawned with
 // Hollywood's SpawnChild: in v1.0.5 a stopping parent poisons each child and
 // waits for it, and a child that is stopping at that moment swallows the pill
 // and the parent waits forever. Each supervisor stops its own actors instead
 // and learns of their failures through the monitor.
+//
+// # The cluster seam
+//
+// What only cluster mode runs is in files named cluster_*.go: the provider
+// (cluster_provider.go), the tracker (cluster_tracker.go), the links
+// (cluster_links.go), the gate and agentGuard (cluster_gate.go) and mutual
+// TLS (cluster_tls.go); what goes between nodes is the clusterpb package
+// (one .proto file). The other files are the single node, which runs none
+// of it: New starts the cluster side only with Config.Cluster, and a room
+// talks to a tracker only when it has one (nil on a single node).
 //
 // # Names, colours and hidden readers
 //
@@ -58,7 +72,8 @@
 //	        session first) scrolls go Session.Scroll ──scroll──▶ reader directly
 //	        (numbered, so the reader drops one that a newer one overtook).
 //	        The room keeps the latest position per reader; the first move
-//	        after a quiet spell starts a 50 ms timer
+//	        after a quiet tick goes out at once, later ones at the next tick
+//	        (Config.Tick, defaultTick)
 //	tick:   room ──Client.Moves (one shared slice)──▶ every reader's socket
 //	leave:  web handler ──Session.Leave──▶ conn stops ──ActorStoppedEvent──▶ monitor
 //	        monitor ──readerGone──▶ room; room stops reader, ──Client.Leave──▶ every other socket
@@ -66,21 +81,23 @@
 //	        room ──Client.Drop──▶ its socket, which closes 1011; the browser reconnects
 //	idle:   room empties ──roomIdle(joins seen)──▶ rooms; if no join is in flight,
 //	        rooms stops the room (joins arriving meanwhile wait for its successor)
-//	crowd:  from Config.CrowdThreshold readers (64) the room welcomes everyone again
-//	        with only their CrowdVisible (24) nearest/latest movers, and then sends
-//	        each socket one Client.Crowd per tick (view changes + density bands;
-//	        new bands and total at most every 500 ms)
-//	        instead of joins, leaves and moves; back below three quarters of the threshold
-//	        it welcomes everyone again with the whole room (crowd.go). A crowd of
-//	        2,000 readers or more ticks at twice Config.Tick (100 ms). A crowd
-//	        tick rolls: a room of 500 local readers or more takes a turn every
-//	        fifth of Config.Tick at most (one per 250 readers), each serving one
-//	        slot of its readers, so each reader still gets at most one update a
-//	        tick but a big room's frames are spread over the tick. A turn is
-//	        held (for at most a tick) while more than 64 of the node's socket
-//	        writers wait for a processor (Presence.SetBacklog, room.held):
-//	        backpressure, so a node short of CPU reads scrolls before it
-//	        queues more frames; the next frame carries the latest of the view
+//	crowd:  from Config.CrowdThreshold readers (defaultCrowdThreshold) the room
+//	        welcomes everyone again with only their Config.CrowdVisible
+//	        (defaultCrowdVisible) nearest/latest movers, and then sends each
+//	        socket one Client.Crowd per tick (view changes + density bands;
+//	        new bands and total at most every bandsEvery) instead of joins,
+//	        leaves and moves; back below three quarters of the threshold it
+//	        welcomes everyone again with the whole room (crowd.go). A crowd of
+//	        slowTickReaders or more ticks at twice Config.Tick. A crowd tick
+//	        rolls: a room of twice turnReaders local readers or more takes up
+//	        to crowdTurns turns a Config.Tick (one per turnReaders readers),
+//	        each serving one slot of its readers, so each reader still gets at
+//	        most one update a tick but a big room's frames are spread over the
+//	        tick. A turn is held (for at most a tick) while more than
+//	        turnBacklog of the node's socket writers wait for a processor
+//	        (Presence.SetBacklog, room.held): backpressure, so a node short of
+//	        CPU reads scrolls before it queues more frames; the next frame
+//	        carries the latest of the view
 //
 // The room writes to its readers' sockets itself, through readtag.Client
 // (a bounded queue per socket that never blocks), not by a message to each
@@ -98,13 +115,13 @@
 // Between nodes (cluster mode), every room also reports its own readers to
 // the node's tracker, and the tracker feeds it the other nodes' readers:
 //
-//	room ──localJoin / localMoves (at most every 10 ms, apart from its tick) / localLeave──▶ tracker
+//	room ──localJoin / localMoves (at most every movesEvery, apart from its tick) / localLeave──▶ tracker
 //	tracker ──Envelope{Deltas seq=n}──▶ every peer's tracker ──remoteJoin / remoteMoves / remoteLeave──▶ its room
 //	        (so a move waits for one tick, the peer room's, not for its own room's too)
 //	room (new) ──roomSubscribe──▶ tracker ──remoteSnapshot──▶ room (joins wait for it)
-//	tracker ──Envelope{Heartbeat seq}──▶ every peer's tracker (every 0.5 s)
-//	provider ──Envelope{Heartbeat hears=<its incarnation>, addr}──▶ every peer's provider (every 0.5 s)
-//	provider: a peer is up when heard within 3 s and its last heartbeat hears us;
+//	tracker ──Envelope{Heartbeat seq}──▶ every peer's tracker (every ClusterConfig.Heartbeat)
+//	provider ──Envelope{Heartbeat hears=<its incarnation>, addr}──▶ every peer's provider (every Heartbeat)
+//	provider: a peer is up when heard within ClusterConfig.PeerTimeout and its last heartbeat hears us;
 //	          a change of up/one-way/down ──▶ *cluster.Members ──▶ agent
 //	agent ──MemberJoinEvent──▶ tracker ──SyncRequest──▶ peer ──Snapshot──▶ tracker (replaces that node's readers)
 //	agent ──MemberLeaveEvent──▶ tracker: that node's readers leave every room
@@ -123,16 +140,16 @@
 // hear but that does not hear us is one-way, not a member, and the link to
 // it is dropped and re-dialled. Nothing of readtag's goes through
 // Hollywood's remote router, which would dial a new address synchronously
-// inside its actor and stall all remote traffic (links.go).
+// inside its actor and stall all remote traffic (cluster_links.go).
 //
-// Every message from the network passes a gate first (clustergate.go, the
+// Every message from the network passes a gate first (cluster_gate.go, the
 // Authorize hook of readtag's patched Hollywood remote, third_party/hollywood):
 // only a clusterpb.Envelope, to this node's tracker or provider, from a peer
 // in the configuration, whose TLS certificate names the node the Envelope
 // claims and whose sender PID belongs to it. Hollywood's own cluster messages
-// never come in from outside, and the agent is wrapped (guardAgent) so that it
+// never come in from outside, and the agent is wrapped (agentGuard) so that it
 // takes a member list only from this node's provider. Between nodes the
-// transport is mutual TLS (clustertls.go; certificates from `readtag certs`):
+// transport is mutual TLS (cluster_tls.go; certificates from `readtag certs`):
 // the remote listens with it and the links dial with it.
 //
 // Counts for the index (counts.go) are not an actor: rooms set their node's
@@ -141,23 +158,50 @@
 // nodes' readers, in one locked table that Presence.Counts reads:
 //
 //	room ──setLocal(post, n)──▶ counts ◀──remoteMsg(post, remoteJoin|remoteLeave)── tracker
-//	web (four times a second) ──Presence.Counts(since)──▶ counts: version, and a copy when it changed
+//	web (on its own timer) ──Presence.Counts(since)──▶ counts: version, and a copy when it changed
 //
-// # Guards
+// # Inbound peer traffic
 //
-// Every actor is spawned through one helper (system.spawn / spawnUnder), which
-// installs the guard middleware and, at debug level, the tracer, so no actor
-// can be added untraced or unguarded. The guard recovers every panic: v1.0.5
-// kills the whole process once an actor exceeds MaxRestarts, and a restart
-// would lose the actor's state anyway. A panicking room, reader or conn is
-// logged at error and stopped cleanly; the monitor and the room registry drop
-// the message and carry on.
+// Hollywood's remote (patched) serves inbound peer traffic: it listens on
+// ClusterConfig.Addr (with ClusterConfig.TLS if set), takes at most
+// ClusterConfig.MaxConns connections and closes one idle for
+// ClusterConfig.IdleTimeout (remoteConfig, config.go), and hands every
+// message to the gate before it delivers it to our actors. The engine gets
+// it wrapped in lateRemote (remote.go): Hollywood starts its remote before
+// the engine is set up, so lateRemote's Start only records the engine, and
+// New makes it listen once readtag's actors exist; sends before that are
+// dropped (a heartbeat repeats).
+//
+// # Guards and wrappers
+//
+// Every actor is spawned through one helper (system.spawn / spawnUnder,
+// spawn.go), which wraps its Receiver in guarded: the guard and, at debug
+// level, the tracer, so no actor can be added untraced or unguarded. The
+// guard recovers every panic: v1.0.5 kills the whole process once an actor
+// exceeds MaxRestarts, and a restart would lose the actor's state anyway. A
+// panicking room, reader or conn is logged at error and stopped cleanly (its
+// Stopped handler runs and the monitor tells whoever depends on it). The
+// monitor, the room registry and, in cluster mode, the tracker, the provider
+// and the agent survive a panic: the message is dropped and the actor
+// carries on, since everything else depends on them.
+//
+// Two more wrappers sit around Hollywood's own parts in cluster mode:
+// agentGuard (guardAgent, cluster_gate.go), inside the agent's guarded,
+// keeps every member list but the provider's and every activation message
+// from the agent; lateRemote (remote.go) holds Hollywood's remote back until
+// our actors exist (see Inbound peer traffic).
 //
 // Nothing a client does can grow an actor's inbox without bound: a room hands
 // everything for a socket to a Client that never blocks (web's outbox, which
 // coalesces moves and closes clients that fall too far behind). Actors are
-// spawned with a 4-slot inbox (a few hundred bytes idle, against about 28 KB
-// with Hollywood's default; it doubles when it must).
+// spawned with an inbox of inboxSize slots, which doubles when it must. An
+// idle actor has no goroutine (Hollywood starts one only while its inbox
+// has messages) and costs about 1 KB of memory, against about 28 KB with
+// Hollywood's default inbox; an idle connected reader holds two, its conn
+// and its reader. That is the heap and stacks in use after a GC, per actor,
+// with idleActors reader actors spawned (BenchmarkIdleActor):
+//
+//	go test -run x -bench IdleActor -benchtime 1x ./actors
 //
 // # Tracing
 //

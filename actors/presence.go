@@ -3,8 +3,6 @@ package actors
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,32 +13,6 @@ import (
 
 	"github.com/readtag/readtag"
 )
-
-// Config configures a Presence engine. The zero value is ready to use.
-type Config struct {
-	// Tick is how often a room sends the moves it collected to its readers.
-	// Zero value means 50 * time.Millisecond.
-	Tick time.Duration
-	// Logger receives lifecycle, failure and (at debug level) trace lines.
-	// Zero value means slog.Default().
-	Logger *slog.Logger
-	// Trace narrows message tracing to some actor kinds or one post. Zero
-	// value traces every message of every actor (when Logger is at debug).
-	Trace Trace
-	// NodeID names this engine in actor ids and logs. Zero value means
-	// "local"; cluster mode needs a real one, unique in the cluster.
-	NodeID string
-	// CrowdThreshold is the room size from which a room switches to crowd
-	// mode (see crowd.go); it switches back below three quarters of it.
-	// Zero value means 64.
-	CrowdThreshold int
-	// CrowdVisible is how many other readers each reader is shown in crowd
-	// mode. Zero value means 24.
-	CrowdVisible int
-	// Cluster, if set, makes this engine one node of a cluster: readers on
-	// every node see each other. Zero value means a single node.
-	Cluster *ClusterConfig
-}
 
 // Presence is the actor engine behind readtag: it tracks who reads which post
 // and where, and tells each reader about the others. It implements the
@@ -61,33 +33,12 @@ type Presence struct {
 
 // New starts an engine with its monitor and room registry.
 func New(cfg Config) (*Presence, error) {
-	setDefault(&cfg.Tick, 50*time.Millisecond)
-	if cfg.Tick < 0 {
-		return nil, fmt.Errorf("tick must be positive, got %v", cfg.Tick)
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	setDefault(&cfg.CrowdThreshold, 64)
-	setDefault(&cfg.CrowdVisible, 24)
-	if cfg.CrowdThreshold < 2 || cfg.CrowdVisible < 1 {
-		return nil, fmt.Errorf("crowd threshold %d and visible %d must be at least 2 and 1", cfg.CrowdThreshold, cfg.CrowdVisible)
-	}
-	if cfg.NodeID == "" {
-		cfg.NodeID = "local"
-	}
-	if err := cfg.Trace.validate(); err != nil {
+	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
 	p := &Presence{state: &clusterState{}}
 	ecfg := actor.NewEngineConfig()
 	if cfg.Cluster != nil {
-		if err := cfg.Cluster.validate(cfg.NodeID); err != nil {
-			return nil, err
-		}
-		setDefault(&cfg.Cluster.Heartbeat, 500*time.Millisecond)
-		setDefault(&cfg.Cluster.PeerTimeout, 3*time.Second)
-		setDefault(&cfg.Cluster.ReadyAfter, 10*time.Second)
 		rc, err := cfg.Cluster.remoteConfig(cfg.NodeID, cfg.Logger)
 		if err != nil {
 			return nil, err
@@ -136,49 +87,6 @@ func (p *Presence) startCluster(cfg Config) (tracker *actor.PID) {
 	p.links = l
 	l.start(prov, tracker)
 	return tracker
-}
-
-func setDefault[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
-}
-
-// ConfigError is a bad cluster configuration (a user error, not a failure).
-type ConfigError struct{ msg string }
-
-func (e *ConfigError) Error() string { return e.msg }
-
-func configErrorf(format string, args ...any) error {
-	return &ConfigError{msg: fmt.Sprintf(format, args...)}
-}
-
-func (cc *ClusterConfig) validate(node string) error {
-	if node == "" || node == "local" || !slugRE.MatchString(node) {
-		return configErrorf("cluster: node id %q must be set, unique, and made of lowercase letters, digits and dashes", node)
-	}
-	if _, _, err := net.SplitHostPort(cc.Addr); err != nil {
-		return configErrorf("cluster: address %q: want host:port", cc.Addr)
-	}
-	seen := map[string]bool{node: true}
-	addrs := map[string]bool{cc.Addr: true}
-	for _, peer := range cc.Peers {
-		if !slugRE.MatchString(peer.ID) {
-			return configErrorf("cluster: peer id %q: lowercase letters, digits and dashes", peer.ID)
-		}
-		if seen[peer.ID] {
-			return configErrorf("cluster: node id %q appears twice (peers must differ from each other and from this node)", peer.ID)
-		}
-		if _, _, err := net.SplitHostPort(peer.Addr); err != nil {
-			return configErrorf("cluster: peer %s address %q: want host:port", peer.ID, peer.Addr)
-		}
-		if addrs[peer.Addr] {
-			return configErrorf("cluster: address %q appears twice", peer.Addr)
-		}
-		seen[peer.ID], addrs[peer.Addr] = true, true
-	}
-	return nil
 }
 
 // Health reports whether the node is ready (in cluster mode: it has heard

@@ -81,30 +81,9 @@ type room struct {
 	timer   *time.Timer    // the next tick, nil when none is due
 	flushed time.Time      // the last tick
 
-	// crowd mode (see crowd.go)
-	crowd     bool
-	recent    []recentMover // the latest movers, oldest place first
-	waiting   []string      // newer movers waiting for a place, newest first
-	lastBands []int         // the bands readers are sent, nil until the first crowd tick
-	lastTotal int           // and the total that goes with them
-	bandsVer  uint64        // bumped whenever the bands change
-	bandsOut  time.Time     // when lastBands last changed (bandsEvery)
-	bandsHeld bool          // the bands changed since, and wait for bandsDue
-	bandsAt   *time.Timer
-	order     []*member // members by position as of the last crowd tick
-	// Crowd ticks roll: each turn (see turns) serves the readers of one
-	// slot, so every reader gets at most one update per tickEvery and a big
-	// room's frames are spread over the tick (see crowdFlush).
-	turn      uint64    // turns taken
-	heldSince time.Time // when the turn now due was first held (held), zero if it is not
-	turnsLeft int       // turns before every reader has had the latest change; 0: nothing to send
-	nextSlot  uint32    // the slot the next joining reader gets
-	nextSeq   uint32    // the seq the next member gets (member.seq)
-	// reused between ticks (see crowdUpdates)
-	spareOrder []*member
-	recentBuf  []*member
-	lastSizes  [3]int // joins, leaves and moves handed out in the last tick
-	stamp      uint64 // the last mark handed out (member.vmark, dmark)
+	nextSeq uint32 // the seq the next member gets (member.seq)
+
+	crowd crowdState // crowd mode (crowd.go)
 }
 
 type member struct {
@@ -119,33 +98,14 @@ type member struct {
 	publish *atomic.Pointer[actor.PID]
 	pid     *actor.PID // the reader actor, own readers only
 	hidden  bool       // own readers only: shown to nobody else
-	// seen is, in crowd mode, what this (own) reader is shown, with the
-	// positions it was last sent.
-	seen  []seenEntry
-	spare []seenEntry // the previous tick's seen, reused
-	// Scratch marks of the room's crowd tick (crowd.go): vmark says the
-	// member is in the view being built, dmark in which of the viewer's
-	// old and new views it is, old its position in the old one.
-	vmark, dmark uint64
-	old          float64
-	// slot says in which turns of a crowd tick the reader is served (slot
-	// modulo the tick's turns); bandsVer is the room's bandsVer it was
-	// last sent.
-	slot uint32
 	// seq is the member's place in the order it joined the room (own and
-	// remote readers alike): readers at one position are ordered by it, so
+	// remote readers alike): the joins of a tick go to those who came
+	// before (sendJoins), and readers at one position are ordered by it, so
 	// that the nearest readers of a crowd view do not change from tick to
 	// tick when many readers share a position (a post's readers all start
 	// at its top).
-	seq      uint32
-	bandsVer uint64
-}
-
-// seenEntry is one reader in another's crowd view and the position that
-// reader was last shown at.
-type seenEntry struct {
-	m   *member
-	pos float64
+	seq uint32
+	crowdSeat
 }
 
 func newRoom(sys *system, slug string, rooms, monitor, tracker *actor.PID) actor.Producer {
@@ -182,11 +142,7 @@ func (r *room) Receive(c *actor.Context) {
 	case tick:
 		r.flush(c)
 	case bandsDue:
-		r.bandsAt, r.bandsHeld = nil, false
-		if r.crowd {
-			r.turnsLeft = max(r.turnsLeft, 1) // the turn publishes them and touches every reader
-			r.schedule(c)
-		}
+		r.sendHeldBands(c)
 	case tellTracker:
 		r.oursAt = nil
 		r.tellTracker(c)
@@ -220,8 +176,8 @@ func (r *room) Receive(c *actor.Context) {
 		if r.oursAt != nil {
 			r.oursAt.Stop()
 		}
-		if r.bandsAt != nil {
-			r.bandsAt.Stop()
+		if r.crowd.bandsAt != nil {
+			r.crowd.bandsAt.Stop()
 		}
 		if r.tracker != nil {
 			c.Send(r.tracker, roomUnsubscribe{post: r.slug, room: c.PID()})
@@ -251,20 +207,13 @@ func (r *room) join(c *actor.Context, msg join) {
 	color, name := r.sys.names.pickIdentity(&r.colorUse, r.names)
 	you := readtag.Reader{ID: msg.readerID, Color: palette[color], Name: name}
 	pid := r.sys.spawnUnder(c.PID(), r.sys.newReader(you.ID, c.PID()), kindReader, you.ID, tags{post: r.slug, reader: you.ID})
-	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, hidden: msg.hidden, slot: r.nextSlot, seq: r.nextSeq}
+	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, hidden: msg.hidden, seq: r.nextSeq, crowdSeat: crowdSeat{slot: r.crowd.nextSlot}}
 	m.live.Store(you.Position)
-	r.nextSlot++
+	r.crowd.nextSlot++
 	r.nextSeq++
 	var others []readtag.Reader
-	if r.crowd {
-		// The order of the last tick will do (a join storm must not sort
-		// the whole room once per join); newer readers come at the next tick.
-		if r.order == nil {
-			r.setOrder(r.byPosition())
-		}
-		m.seen = r.visible(r.order, m, r.recentMembers(nil), false, nil)
-		others = readers(m.seen)
-		r.touch() // the newcomer changes everyone's bands
+	if r.crowd.on {
+		others = r.crowdJoin(m)
 	} else {
 		others = make([]readtag.Reader, 0, len(r.members))
 		for _, o := range r.members {
@@ -291,7 +240,7 @@ func (r *room) join(c *actor.Context, msg join) {
 	c.Send(r.monitor, watch{target: msg.conn, notify: c.PID(), msg: readerGone{id: you.ID, pid: msg.conn}})
 	c.Send(r.monitor, watch{target: pid, notify: c.PID(), msg: readerGone{id: you.ID, pid: pid}})
 	r.welcome(c, m, others)
-	if r.crowd || len(r.joining) > 0 {
+	if r.crowd.on || len(r.joining) > 0 {
 		r.schedule(c) // after the welcome: the newcomer's first crowd frame must follow it
 	}
 	r.checkMode(c)
@@ -346,7 +295,7 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 	if rr.Name != "" {
 		r.names[rr.Name] = true
 	}
-	if r.crowd {
+	if r.crowd.on {
 		r.touch()
 		r.schedule(c)
 	} else {
@@ -371,12 +320,12 @@ func (r *room) move(c *actor.Context, id string, position float64, own bool) {
 	switch {
 	case m.hidden:
 		// Nobody else is told; in crowd mode the reader's own view follows it.
-		if r.crowd {
+		if r.crowd.on {
 			r.touch()
 			r.schedule(c)
 		}
 		return
-	case r.crowd:
+	case r.crowd.on:
 		r.touch()
 		r.noteMover(id)
 	default:
@@ -406,7 +355,7 @@ func (r *room) schedule(c *actor.Context) {
 		return
 	}
 	every := r.tickEvery()
-	if r.crowd {
+	if r.crowd.on {
 		every /= time.Duration(r.turns())
 	}
 	r.timer = after(c.Engine(), c.PID(), max(0, every-time.Since(r.flushed)), tick{})
@@ -415,7 +364,7 @@ func (r *room) schedule(c *actor.Context) {
 // tickEvery is the room's tick: Config.Tick, doubled for a crowd of at
 // least slowTickReaders, where a tick's cost is a frame to every reader.
 func (r *room) tickEvery() time.Duration {
-	if r.crowd && len(r.members) >= slowTickReaders {
+	if r.crowd.on && len(r.members) >= slowTickReaders {
 		return 2 * r.sys.cfg.Tick
 	}
 	return r.sys.cfg.Tick
@@ -425,7 +374,7 @@ func (r *room) tickEvery() time.Duration {
 // by all of them, so the next tick starts a new one.
 func (r *room) flush(c *actor.Context) {
 	r.timer = nil
-	if r.crowd {
+	if r.crowd.on {
 		if r.held(c) {
 			return
 		}
@@ -548,7 +497,7 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 		r.joining = slices.Delete(r.joining, i, i+1)
 		after = m.seq + 1
 	}
-	if r.crowd {
+	if r.crowd.on {
 		r.touch()
 		r.schedule(c)
 	} else if !m.hidden {

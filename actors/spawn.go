@@ -29,8 +29,8 @@ const (
 var Kinds = []string{kindAgent, kindConn, kindMonitor, kindProvider, kindReader, kindRoom, kindRooms, kindTracker}
 
 // inboxSize is small on purpose: an idle actor then costs ~1 KB instead of
-// ~28 KB (the ring buffer grows when it must; what we queue per client is bounded
-// elsewhere).
+// ~28 KB (BenchmarkIdleActor; the ring buffer grows when it must, and what we
+// queue per client is bounded elsewhere).
 const inboxSize = 4
 
 // system is what every actor of one engine shares: the engine, the logger,

@@ -266,8 +266,8 @@ func FuzzAppendString(f *testing.F) {
 }
 
 // TestEncodeCrowdHostile: a crowd frame listing readers replicated from a
-// hostile peer (tracker.go checks lengths and UTF-8 only) is still valid
-// JSON, and every string comes through unchanged.
+// hostile peer (cluster_tracker.go checks lengths and UTF-8 only) is still
+// valid JSON, and every string comes through unchanged.
 func TestEncodeCrowdHostile(t *testing.T) {
 	bad := readtag.Reader{ID: "</script>\"\\\u2028\x00<&>", Color: "#fff\"><b>", Name: "</script>\"\u2028\x00 é\t", Position: 0.5}
 	u := readtag.Crowd{Total: 3, Bands: []int{1, 2}, Join: []readtag.Reader{bad}, Leave: []string{bad.ID, "x\"y"},

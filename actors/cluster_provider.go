@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"crypto/tls"
 	"net"
 	"slices"
 	"strings"
@@ -14,43 +13,6 @@ import (
 	"github.com/readtag/readtag"
 	"github.com/readtag/readtag/actors/clusterpb"
 )
-
-// Peer is another readtag node of the cluster.
-type Peer struct {
-	ID   string
-	Addr string // host:port of its --cluster-addr; a DNS name is resolved on every dial
-}
-
-// ClusterConfig turns an engine into one node of a cluster.
-type ClusterConfig struct {
-	// Addr is the host:port this node's actors listen on for other nodes.
-	Addr string
-	// Peers are the other nodes. Only they can join: there is no discovery.
-	Peers []Peer
-	// Heartbeat is how often a node tells its peers it is alive and what it
-	// hears. Zero value means 500 * time.Millisecond.
-	Heartbeat time.Duration
-	// PeerTimeout is the failure timeout: how long a peer stays a member
-	// (and keeps its readers) while nothing is heard from it, a broken
-	// connection included. Zero value means 3 * time.Second.
-	PeerTimeout time.Duration
-	// ReadyAfter is the start-up grace: until then the node is ready only
-	// once every peer is up; after it, once at least one is (a cluster with
-	// a node down must still serve). Zero value means 10 * time.Second.
-	ReadyAfter time.Duration
-	// TLS, if set, makes nodes talk over mutual TLS only: the remote
-	// listens with it and every link dials with it (LoadClusterTLS makes
-	// it). Zero value means plain TCP, open to anyone who can reach Addr:
-	// cmd/readtag allows that only on loopback (--cluster-insecure).
-	TLS *tls.Config
-	// MaxConns caps inbound cluster connections. Zero value means 64, or
-	// 4 per peer if that is more.
-	MaxConns int
-	// IdleTimeout closes an inbound cluster connection that sends nothing
-	// for that long. Zero value means 10 * time.Second, or 4 heartbeats if
-	// that is more.
-	IdleTimeout time.Duration
-}
 
 // Peer states, as /healthz shows them.
 const (

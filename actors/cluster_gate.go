@@ -122,17 +122,3 @@ func (l *limiter) do(log func(suppressed int)) {
 	l.mu.Unlock()
 	log(n)
 }
-
-// remoteConfig sets up Hollywood's remote for this node: the gate, the
-// limits on inbound connections and, if configured, mutual TLS.
-func (cc *ClusterConfig) remoteConfig(node string, log *slog.Logger) (remote.Config, error) {
-	setDefault(&cc.MaxConns, max(64, 4*len(cc.Peers)))
-	setDefault(&cc.IdleTimeout, max(10*time.Second, 4*cc.Heartbeat))
-	rc := remote.NewConfig().
-		WithAuthorize(newGate(node, cc.Peers, log).authorize).
-		WithInboundLimits(cc.MaxConns, 0, cc.IdleTimeout)
-	if cc.TLS != nil {
-		rc = rc.WithTLS(cc.TLS)
-	}
-	return rc, nil
-}

@@ -35,8 +35,8 @@ import (
 //
 // Whether the peer actually receives what a link sends is not the link's
 // business: the provider's heartbeats say which nodes hear which (a round
-// trip of the protocol, see provider.go), and the provider recycles a link
-// whose peer has stopped hearing it.
+// trip of the protocol, see cluster_provider.go), and the provider recycles
+// a link whose peer has stopped hearing it.
 type links struct {
 	engine *actor.Engine
 	tls    *tls.Config // nil: plain TCP

@@ -1,0 +1,186 @@
+package actors
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/anthdm/hollywood/remote"
+)
+
+// Config configures a Presence engine. The zero value is ready to use.
+type Config struct {
+	// Tick is how often a room sends the moves it collected to its readers.
+	// Zero value means 50 * time.Millisecond.
+	Tick time.Duration
+	// Logger receives lifecycle, failure and (at debug level) trace lines.
+	// Zero value means slog.Default().
+	Logger *slog.Logger
+	// Trace narrows message tracing to some actor kinds or one post. Zero
+	// value traces every message of every actor (when Logger is at debug).
+	Trace Trace
+	// NodeID names this engine in actor ids and logs. Zero value means
+	// "local"; cluster mode needs a real one, unique in the cluster.
+	NodeID string
+	// CrowdThreshold is the room size from which a room switches to crowd
+	// mode (see crowd.go); it switches back below three quarters of it.
+	// Zero value means 64.
+	CrowdThreshold int
+	// CrowdVisible is how many other readers each reader is shown in crowd
+	// mode. Zero value means 24.
+	CrowdVisible int
+	// Cluster, if set, makes this engine one node of a cluster: readers on
+	// every node see each other. Zero value means a single node.
+	Cluster *ClusterConfig
+}
+
+// Config's zero values mean these.
+const (
+	defaultTick           = 50 * time.Millisecond
+	defaultNodeID         = "local"
+	defaultCrowdThreshold = 64
+	defaultCrowdVisible   = 24
+)
+
+// Peer is another readtag node of the cluster.
+type Peer struct {
+	ID   string
+	Addr string // host:port of its --cluster-addr; a DNS name is resolved on every dial
+}
+
+// ClusterConfig turns an engine into one node of a cluster.
+type ClusterConfig struct {
+	// Addr is the host:port this node's actors listen on for other nodes.
+	Addr string
+	// Peers are the other nodes. Only they can join: there is no discovery.
+	Peers []Peer
+	// Heartbeat is how often a node tells its peers it is alive and what it
+	// hears. Zero value means 500 * time.Millisecond.
+	Heartbeat time.Duration
+	// PeerTimeout is the failure timeout: how long a peer stays a member
+	// (and keeps its readers) while nothing is heard from it, a broken
+	// connection included. Zero value means 3 * time.Second.
+	PeerTimeout time.Duration
+	// ReadyAfter is the start-up grace: until then the node is ready only
+	// once every peer is up; after it, once at least one is (a cluster with
+	// a node down must still serve). Zero value means 10 * time.Second.
+	ReadyAfter time.Duration
+	// TLS, if set, makes nodes talk over mutual TLS only: the remote
+	// listens with it and every link dials with it (LoadClusterTLS makes
+	// it). Zero value means plain TCP, open to anyone who can reach Addr:
+	// cmd/readtag allows that only on loopback (--cluster-insecure).
+	TLS *tls.Config
+	// MaxConns caps inbound cluster connections. Zero value means 64, or
+	// 4 per peer if that is more.
+	MaxConns int
+	// IdleTimeout closes an inbound cluster connection that sends nothing
+	// for that long. Zero value means 10 * time.Second, or 4 heartbeats if
+	// that is more.
+	IdleTimeout time.Duration
+}
+
+// ClusterConfig's zero values mean these.
+const (
+	defaultHeartbeat   = 500 * time.Millisecond
+	defaultPeerTimeout = 3 * time.Second
+	defaultReadyAfter  = 10 * time.Second
+	// MaxConns is the larger of defaultMaxConns and maxConnsPerPeer per
+	// peer; IdleTimeout the larger of defaultIdleTimeout and
+	// idleHeartbeats heartbeats.
+	defaultMaxConns    = 64
+	maxConnsPerPeer    = 4
+	defaultIdleTimeout = 10 * time.Second
+	idleHeartbeats     = 4
+)
+
+// ConfigError is a bad cluster configuration (a user error, not a failure).
+type ConfigError struct{ msg string }
+
+func (e *ConfigError) Error() string { return e.msg }
+
+func configErrorf(format string, args ...any) error {
+	return &ConfigError{msg: fmt.Sprintf(format, args...)}
+}
+
+// setDefaults fills in cfg's zero values and checks the rest. The
+// ClusterConfig cfg points to is filled in too.
+func (cfg *Config) setDefaults() error {
+	setDefault(&cfg.Tick, defaultTick)
+	if cfg.Tick < 0 {
+		return fmt.Errorf("tick must be positive, got %v", cfg.Tick)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	setDefault(&cfg.CrowdThreshold, defaultCrowdThreshold)
+	setDefault(&cfg.CrowdVisible, defaultCrowdVisible)
+	if cfg.CrowdThreshold < 2 || cfg.CrowdVisible < 1 {
+		return fmt.Errorf("crowd threshold %d and visible %d must be at least 2 and 1", cfg.CrowdThreshold, cfg.CrowdVisible)
+	}
+	setDefault(&cfg.NodeID, defaultNodeID)
+	if err := cfg.Trace.validate(); err != nil {
+		return err
+	}
+	if cfg.Cluster == nil {
+		return nil
+	}
+	if err := cfg.Cluster.validate(cfg.NodeID); err != nil {
+		return err
+	}
+	cc := cfg.Cluster
+	setDefault(&cc.Heartbeat, defaultHeartbeat)
+	setDefault(&cc.PeerTimeout, defaultPeerTimeout)
+	setDefault(&cc.ReadyAfter, defaultReadyAfter)
+	setDefault(&cc.MaxConns, max(defaultMaxConns, maxConnsPerPeer*len(cc.Peers)))
+	setDefault(&cc.IdleTimeout, max(defaultIdleTimeout, idleHeartbeats*cc.Heartbeat))
+	return nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func (cc *ClusterConfig) validate(node string) error {
+	if node == "" || node == defaultNodeID || !slugRE.MatchString(node) {
+		return configErrorf("cluster: node id %q must be set, unique, and made of lowercase letters, digits and dashes", node)
+	}
+	if _, _, err := net.SplitHostPort(cc.Addr); err != nil {
+		return configErrorf("cluster: address %q: want host:port", cc.Addr)
+	}
+	seen := map[string]bool{node: true}
+	addrs := map[string]bool{cc.Addr: true}
+	for _, peer := range cc.Peers {
+		if !slugRE.MatchString(peer.ID) {
+			return configErrorf("cluster: peer id %q: lowercase letters, digits and dashes", peer.ID)
+		}
+		if seen[peer.ID] {
+			return configErrorf("cluster: node id %q appears twice (peers must differ from each other and from this node)", peer.ID)
+		}
+		if _, _, err := net.SplitHostPort(peer.Addr); err != nil {
+			return configErrorf("cluster: peer %s address %q: want host:port", peer.ID, peer.Addr)
+		}
+		if addrs[peer.Addr] {
+			return configErrorf("cluster: address %q appears twice", peer.Addr)
+		}
+		seen[peer.ID], addrs[peer.Addr] = true, true
+	}
+	return nil
+}
+
+// remoteConfig sets up Hollywood's remote for this node (a filled-in
+// ClusterConfig): the gate, the limits on inbound connections and, if
+// configured, mutual TLS.
+func (cc *ClusterConfig) remoteConfig(node string, log *slog.Logger) (remote.Config, error) {
+	rc := remote.NewConfig().
+		WithAuthorize(newGate(node, cc.Peers, log).authorize).
+		WithInboundLimits(cc.MaxConns, 0, cc.IdleTimeout)
+	if cc.TLS != nil {
+		rc = rc.WithTLS(cc.TLS)
+	}
+	return rc, nil
+}
