@@ -9,14 +9,12 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/anthdm/hollywood/cluster"
-	"github.com/anthdm/hollywood/remote"
 
 	"github.com/readtag/readtag/actors/clusterpb"
 )
 
 // gate decides which messages from the network reach this node's actors
-// (the Authorize hook of readtag's patched Hollywood remote, see
-// third_party/hollywood/READTAG-PATCH.md). Only a readtag Envelope, to this
+// (the Authorize hook of readtag's cluster remote, cluster_remote.go). Only a readtag Envelope, to this
 // node's tracker or provider, from a configured peer, whose certificate (in
 // TLS mode) names the node the Envelope claims to come from, and whose
 // sender PID belongs to that node. Everything else, Hollywood's own cluster
@@ -38,7 +36,7 @@ func newGate(self string, peers []Peer, log *slog.Logger) *gate {
 	return g
 }
 
-func (g *gate) authorize(peer remote.PeerInfo, target, sender *actor.PID, msg any) bool {
+func (g *gate) authorize(peer peerInfo, target, sender *actor.PID, msg any) bool {
 	reason := g.check(peer, target, sender, msg)
 	if reason == "" {
 		return true
@@ -54,7 +52,7 @@ func (g *gate) authorize(peer remote.PeerInfo, target, sender *actor.PID, msg an
 	return false
 }
 
-func (g *gate) check(peer remote.PeerInfo, target, sender *actor.PID, msg any) string {
+func (g *gate) check(peer peerInfo, target, sender *actor.PID, msg any) string {
 	env, ok := msg.(*clusterpb.Envelope)
 	if !ok {
 		return "not a readtag message"
@@ -123,16 +121,15 @@ func (l *limiter) do(log func(suppressed int)) {
 	log(n)
 }
 
-// remoteConfig sets up Hollywood's remote for this node: the gate, the
+// remoteConfig sets up the cluster remote for this node: the gate, the
 // limits on inbound connections and, if configured, mutual TLS.
-func (cc *ClusterConfig) remoteConfig(node string, log *slog.Logger) (remote.Config, error) {
+func (cc *ClusterConfig) remoteConfig(node string, log *slog.Logger) (inboundConfig, error) {
 	setDefault(&cc.MaxConns, max(64, 4*len(cc.Peers)))
 	setDefault(&cc.IdleTimeout, max(10*time.Second, 4*cc.Heartbeat))
-	rc := remote.NewConfig().
-		WithAuthorize(newGate(node, cc.Peers, log).authorize).
-		WithInboundLimits(cc.MaxConns, 0, cc.IdleTimeout)
-	if cc.TLS != nil {
-		rc = rc.WithTLS(cc.TLS)
-	}
-	return rc, nil
+	return inboundConfig{
+		TLS:         cc.TLS,
+		MaxConns:    cc.MaxConns,
+		IdleTimeout: cc.IdleTimeout,
+		Authorize:   newGate(node, cc.Peers, log).authorize,
+	}, nil
 }
