@@ -40,7 +40,7 @@ import (
 //     connection closes that connection only;
 //   - it has no authentication beyond TLS: the verified peer (peerInfo)
 //     travels in the stream's context, so that authorize (the gate,
-//     clustergate.go) judges each message by who sent it.
+//     cluster_gate.go) judges each message by who sent it.
 //
 // It starts late: actor.NewEngine starts its remote before it has set up
 // its own event stream; a peer's message that arrives then, or before our
@@ -111,8 +111,8 @@ func (r *clusterRemote) Start(e *actor.Engine) error {
 
 // Send is where the engine hands a message for another node's actor.
 // Nothing of readtag's is sent that way: the tracker and the provider send
-// through their links (links.go), and Hollywood's agent sends only after an
-// Activate, which readtag never calls. So nothing is dialled or serialized
+// through their links (cluster_links.go), and Hollywood's agent sends only
+// after an Activate, which readtag never calls. So nothing is dialled or serialized
 // here (Hollywood's stream writer panicked on a message that was not a
 // proto.Message): what arrives is dropped and logged.
 func (r *clusterRemote) Send(pid *actor.PID, msg any, sender *actor.PID) {
