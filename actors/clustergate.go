@@ -14,10 +14,10 @@ import (
 )
 
 // gate decides which messages from the network reach this node's actors
-// (the Authorize hook of readtag's cluster remote, cluster_remote.go). Only a readtag Envelope, to this
-// node's tracker or provider, from a configured peer, whose certificate (in
-// TLS mode) names the node the Envelope claims to come from, and whose
-// sender PID belongs to that node. Everything else, Hollywood's own cluster
+// (the Authorize hook of the cluster remote, cluster_remote.go). Only a
+// readtag Envelope, to this node's tracker or provider, from a configured
+// peer, whose certificate (in TLS mode) names the node the Envelope claims
+// to come from, and whose sender PID belongs to that node. Everything else, Hollywood's own cluster
 // messages (Members, Deactivation, Activation, ActorTopology,
 // ActivationRequest) included, is dropped: readtag's cluster agent learns
 // members only from this node's provider.
