@@ -20,10 +20,10 @@ import (
 
 // clusterRemote is the node's actor.Remoter: it serves the cluster port,
 // delivering what peers send to this node's actors. It speaks Hollywood's
-// wire protocol (a drpc Receive stream of remote.Envelope batches, what
-// the links send) with upstream's generated drpc code and serializer, but
-// is readtag's own server, because Hollywood v1.0.5's lets anyone who can
-// reach the port crash, stall or exhaust the node:
+// wire protocol (a drpc Receive stream of remote.Envelope batches, as
+// readtag's links send) with upstream's generated drpc code and serializer,
+// but is readtag's own server, because Hollywood v1.0.5's lets anyone who
+// can reach the port crash, stall or exhaust the node:
 //   - its stream reader indexes an envelope's type names, targets and
 //     senders unchecked, in a goroutine nothing recovers: one 93-byte
 //     envelope killed the process. Here every index is checked, and a
