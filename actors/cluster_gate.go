@@ -9,17 +9,15 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/anthdm/hollywood/cluster"
-	"github.com/anthdm/hollywood/remote"
 
 	"github.com/readtag/readtag/actors/clusterpb"
 )
 
 // gate decides which messages from the network reach this node's actors
-// (the Authorize hook of readtag's patched Hollywood remote, see
-// third_party/hollywood/READTAG-PATCH.md). Only a readtag Envelope, to this
-// node's tracker or provider, from a configured peer, whose certificate (in
-// TLS mode) names the node the Envelope claims to come from, and whose
-// sender PID belongs to that node. Everything else, Hollywood's own cluster
+// (the Authorize hook of the cluster remote, cluster_remote.go). Only a
+// readtag Envelope, to this node's tracker or provider, from a configured
+// peer, whose certificate (in TLS mode) names the node the Envelope claims
+// to come from, and whose sender PID belongs to that node. Everything else, Hollywood's own cluster
 // messages (Members, Deactivation, Activation, ActorTopology,
 // ActivationRequest) included, is dropped: readtag's cluster agent learns
 // members only from this node's provider.
@@ -38,7 +36,7 @@ func newGate(self string, peers []Peer, log *slog.Logger) *gate {
 	return g
 }
 
-func (g *gate) authorize(peer remote.PeerInfo, target, sender *actor.PID, msg any) bool {
+func (g *gate) authorize(peer peerInfo, target, sender *actor.PID, msg any) bool {
 	reason := g.check(peer, target, sender, msg)
 	if reason == "" {
 		return true
@@ -54,7 +52,7 @@ func (g *gate) authorize(peer remote.PeerInfo, target, sender *actor.PID, msg an
 	return false
 }
 
-func (g *gate) check(peer remote.PeerInfo, target, sender *actor.PID, msg any) string {
+func (g *gate) check(peer peerInfo, target, sender *actor.PID, msg any) string {
 	env, ok := msg.(*clusterpb.Envelope)
 	if !ok {
 		return "not a readtag message"

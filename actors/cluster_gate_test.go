@@ -13,7 +13,6 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/anthdm/hollywood/cluster"
-	"github.com/anthdm/hollywood/remote"
 
 	"github.com/readtag/readtag/actors/clusterpb"
 )
@@ -23,16 +22,16 @@ func TestGate(t *testing.T) {
 	b := actor.NewPID("127.0.0.1:2", "tracker/b")
 	tracker, provider := actor.NewPID("127.0.0.1:1", "tracker/a"), actor.NewPID("127.0.0.1:1", "provider/a")
 	fromB := &clusterpb.Envelope{Node: "b"}
-	certFor := func(names ...string) remote.PeerInfo {
-		return remote.PeerInfo{Addr: &net.TCPAddr{}, TLS: &tls.ConnectionState{PeerCertificates: []*x509.Certificate{{DNSNames: names}}}}
+	certFor := func(names ...string) peerInfo {
+		return peerInfo{Addr: &net.TCPAddr{}, TLS: &tls.ConnectionState{PeerCertificates: []*x509.Certificate{{DNSNames: names}}}}
 	}
 	for _, tc := range []struct {
-		peer           remote.PeerInfo
+		peer           peerInfo
 		target, sender *actor.PID
 		msg            any
 		want           string
 	}{
-		{remote.PeerInfo{}, tracker, b, fromB, ""},
+		{peerInfo{}, tracker, b, fromB, ""},
 		{certFor("b"), provider, actor.NewPID("127.0.0.1:2", "provider/b"), fromB, ""},
 		{certFor("c"), tracker, b, fromB, "certificate does not name the node it claims"},
 		{certFor(), tracker, b, fromB, "certificate does not name the node it claims"},

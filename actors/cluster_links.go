@@ -22,12 +22,11 @@ import (
 // queues, so no actor ever waits on the network and one bad peer never
 // delays another.
 //
-// Hollywood's own remote is still what listens for peers (its stream reader
-// delivers their messages to our actors), but nothing of readtag's goes out
-// through its router: in v1.0.5 the router dials a new address inside its
-// own actor, synchronously, with 0+1+2 s of sleeps and no dial timeout (so a
-// black-holed SYN or a stuck TLS handshake would hold it for minutes),
-// stalling every remote send of the node. A link speaks the same wire
+// Nothing of readtag's goes out through Hollywood's remote router (readtag's
+// own remote only serves peers): in v1.0.5 the router dials a new address
+// inside its own actor, synchronously, with 0+1+2 s of sleeps and no dial
+// timeout (so a black-holed SYN or a stuck TLS handshake would hold it for
+// minutes), stalling every remote send of the node. A link speaks the same wire
 // protocol (a drpc Receive stream of remote.Envelope batches) on a
 // connection it dials itself, off the actors, with a timeout, a write
 // deadline and back-off. Cluster mode never uses Activate, so Hollywood's

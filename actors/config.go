@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"time"
-
-	"github.com/anthdm/hollywood/remote"
 )
 
 // Config configures a Presence engine. The zero value is ready to use.
@@ -172,15 +170,14 @@ func (cc *ClusterConfig) validate(node string) error {
 	return nil
 }
 
-// remoteConfig sets up Hollywood's remote for this node (a filled-in
+// remoteConfig sets up the cluster remote for this node (a filled-in
 // ClusterConfig): the gate, the limits on inbound connections and, if
 // configured, mutual TLS.
-func (cc *ClusterConfig) remoteConfig(node string, log *slog.Logger) (remote.Config, error) {
-	rc := remote.NewConfig().
-		WithAuthorize(newGate(node, cc.Peers, log).authorize).
-		WithInboundLimits(cc.MaxConns, 0, cc.IdleTimeout)
-	if cc.TLS != nil {
-		rc = rc.WithTLS(cc.TLS)
-	}
-	return rc, nil
+func (cc *ClusterConfig) remoteConfig(node string, log *slog.Logger) (inboundConfig, error) {
+	return inboundConfig{
+		TLS:         cc.TLS,
+		MaxConns:    cc.MaxConns,
+		IdleTimeout: cc.IdleTimeout,
+		Authorize:   newGate(node, cc.Peers, log).authorize,
+	}, nil
 }

@@ -30,7 +30,7 @@
 // and, outside the actors, one link per peer (cluster_links.go): a goroutine
 // with its own connection and bounded queue that carries the provider's and
 // the tracker's messages to that peer. Peers' messages come in through the
-// remote (see Inbound peer traffic), which delivers them to our actors.
+// cluster remote (see Inbound peer traffic), which delivers them to our actors.
 //
 // Rooms and readers are named under their supervisor but are not spawned with
 // Hollywood's SpawnChild: in v1.0.5 a stopping parent poisons each child and
@@ -127,7 +127,7 @@
 //	agent ──MemberLeaveEvent──▶ tracker: that node's readers leave every room
 //	stop:  provider ──Envelope{Goodbye}──▶ every peer's provider: down at once
 //	links: tracker, provider ──links.send (queue, never blocks)──▶ link/<peer> goroutine
-//	       ──remote.Envelope on its own drpc stream──▶ peer's Hollywood remote ──▶ its actors
+//	       ──remote.Envelope on its own drpc stream──▶ peer's cluster remote ──▶ its actors
 //	       link (re)connected ──linkUp──▶ provider, tracker: heartbeat that peer now
 //
 // A gap in a peer's seq, a heartbeat whose seq we have not seen, a new
@@ -143,7 +143,7 @@
 // inside its actor and stall all remote traffic (cluster_links.go).
 //
 // Every message from the network passes a gate first (cluster_gate.go, the
-// Authorize hook of readtag's patched Hollywood remote, third_party/hollywood):
+// Authorize hook of readtag's cluster remote, cluster_remote.go):
 // only a clusterpb.Envelope, to this node's tracker or provider, from a peer
 // in the configuration, whose TLS certificate names the node the Envelope
 // claims and whose sender PID belongs to it. Hollywood's own cluster messages
@@ -162,15 +162,22 @@
 //
 // # Inbound peer traffic
 //
-// Hollywood's remote (patched) serves inbound peer traffic: it listens on
-// ClusterConfig.Addr (with ClusterConfig.TLS if set), takes at most
-// ClusterConfig.MaxConns connections and closes one idle for
-// ClusterConfig.IdleTimeout (remoteConfig, config.go), and hands every
-// message to the gate before it delivers it to our actors. The engine gets
-// it wrapped in lateRemote (remote.go): Hollywood starts its remote before
-// the engine is set up, so lateRemote's Start only records the engine, and
-// New makes it listen once readtag's actors exist; sends before that are
-// dropped (a heartbeat repeats).
+// Peers' messages arrive through readtag's own actor.Remoter, clusterRemote
+// (cluster_remote.go), which speaks Hollywood's wire protocol (a drpc Receive
+// stream of remote.Envelope batches) on ClusterConfig.Addr, with
+// ClusterConfig.TLS if set, in place of Hollywood's server. It checks every
+// index of an envelope and drops, with a rate-limited log line, any message
+// it cannot resolve or decode or that the gate refuses; the rest of the
+// envelope and the stream carry on. Its accept loop bounds what a stranger
+// can cost: temporary accept errors back off, connections are capped at
+// ClusterConfig.MaxConns (the oldest one still in its TLS handshake makes
+// room), handshakes and connections silent for ClusterConfig.IdleTimeout
+// time out (remoteConfig, config.go), and a panic closes only its own
+// connection. Its Start only records the engine: Hollywood starts a remote
+// before its own event stream is set up, so New makes it listen once
+// readtag's actors exist. It sends nothing: outbound traffic goes through
+// the links, and anything the engine hands it for another node is dropped
+// and logged.
 //
 // # Guards and wrappers
 //
@@ -188,8 +195,8 @@
 // Two more wrappers sit around Hollywood's own parts in cluster mode:
 // agentGuard (guardAgent, cluster_gate.go), inside the agent's guarded,
 // keeps every member list but the provider's and every activation message
-// from the agent; lateRemote (remote.go) holds Hollywood's remote back until
-// our actors exist (see Inbound peer traffic).
+// from the agent; clusterRemote (cluster_remote.go) holds inbound traffic back
+// until our actors exist (see Inbound peer traffic).
 //
 // Nothing a client does can grow an actor's inbox without bound: a room hands
 // everything for a socket to a Client that never blocks (web's outbox, which

@@ -9,7 +9,6 @@ import (
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/anthdm/hollywood/cluster"
-	"github.com/anthdm/hollywood/remote"
 
 	"github.com/readtag/readtag"
 )
@@ -25,7 +24,7 @@ type Presence struct {
 	closed   atomic.Bool
 
 	// cluster mode only
-	remote  *lateRemote
+	remote  *clusterRemote
 	cluster []*actor.PID // tracker, provider, agent: stopped after the rooms
 	links   *links
 	state   *clusterState
@@ -43,7 +42,7 @@ func New(cfg Config) (*Presence, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.remote = &lateRemote{Remote: remote.New(cfg.Cluster.Addr, rc)}
+		p.remote = newClusterRemote(cfg.Cluster.Addr, rc, cfg.Logger)
 		ecfg = ecfg.WithRemote(p.remote)
 	} else {
 		p.state.ready.Store(true)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/anthdm/hollywood/actor"
 	"storj.io/drpc/drpcmanager"
@@ -22,15 +21,6 @@ type Config struct {
 	TLSConfig *tls.Config
 	BuffSize  int
 	// Wg        *sync.WaitGroup
-
-	// READTAG PATCH: limits on inbound connections (inbound.go) and a hook
-	// that authorizes each inbound message. Zero values mean
-	// DefaultMaxConns, DefaultHandshakeTimeout, DefaultIdleTimeout, and
-	// every message delivered.
-	MaxConns         int
-	HandshakeTimeout time.Duration
-	IdleTimeout      time.Duration
-	Authorize        AuthorizeFunc
 }
 
 // NewConfig returns a new default remote configuration.
@@ -42,20 +32,6 @@ func NewConfig() Config {
 // the transport of the Remote to TLS.
 func (c Config) WithTLS(tlsconf *tls.Config) Config {
 	c.TLSConfig = tlsconf
-	return c
-}
-
-// WithAuthorize sets a hook that decides, for each inbound message, whether
-// it is delivered (READTAG PATCH).
-func (c Config) WithAuthorize(f AuthorizeFunc) Config {
-	c.Authorize = f
-	return c
-}
-
-// WithInboundLimits caps inbound connections, the time a TLS handshake may
-// take, and how long an inbound connection may stay silent (READTAG PATCH).
-func (c Config) WithInboundLimits(maxConns int, handshake, idle time.Duration) Config {
-	c.MaxConns, c.HandshakeTimeout, c.IdleTimeout = maxConns, handshake, idle
 	return c
 }
 
@@ -75,7 +51,6 @@ type Remote struct {
 	stopCh          chan struct{} // Stop closes this channel to signal the remote to stop listening.
 	stopWg          *sync.WaitGroup
 	state           atomic.Uint32
-	connLog, msgLog logLimiter // READTAG PATCH
 }
 
 const (
@@ -87,15 +62,6 @@ const (
 
 // New creates a new "Remote" object given a Config.
 func New(addr string, config Config) *Remote {
-	if config.MaxConns <= 0 {
-		config.MaxConns = DefaultMaxConns
-	}
-	if config.HandshakeTimeout <= 0 {
-		config.HandshakeTimeout = DefaultHandshakeTimeout
-	}
-	if config.IdleTimeout <= 0 {
-		config.IdleTimeout = DefaultIdleTimeout
-	}
 	r := &Remote{
 		addr:   addr,
 		config: config,
@@ -110,9 +76,15 @@ func (r *Remote) Start(e *actor.Engine) error {
 	}
 	r.state.Store(stateRunning)
 	r.engine = e
-	// READTAG PATCH: TLS is set up per connection in serve (inbound.go),
-	// with a handshake timeout.
-	ln, err := net.Listen("tcp", r.addr)
+	var ln net.Listener
+	var err error
+	switch r.config.TLSConfig {
+	case nil:
+		ln, err = net.Listen("tcp", r.addr)
+	default:
+		slog.Debug("remote using TLS for listening")
+		ln, err = tls.Listen("tcp", r.addr, r.config.TLSConfig)
+	}
 	if err != nil {
 		return fmt.Errorf("remote failed to listen: %w", err)
 	}
@@ -140,8 +112,12 @@ func (r *Remote) Start(e *actor.Engine) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		defer r.stopWg.Done()
-		r.serve(ctx, ln, s) // READTAG PATCH: instead of s.Serve
-		slog.Debug("drpcserver stopped")
+		err := s.Serve(ctx, ln)
+		if err != nil {
+			slog.Error("drpcserver", "err", err)
+		} else {
+			slog.Debug("drpcserver stopped")
+		}
 	}()
 	// wait for stopCh to be closed
 	go func() {

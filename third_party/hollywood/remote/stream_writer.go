@@ -53,13 +53,6 @@ func (s *streamWriter) Send(_ *actor.PID, msg any, sender *actor.PID) {
 }
 
 func (s *streamWriter) Invoke(msgs []actor.Envelope) {
-	// READTAG PATCH: a message that cannot be sent (not a proto.Message, or
-	// no stream) panicked here and killed the process; the batch is dropped.
-	defer func() {
-		if v := recover(); v != nil {
-			slog.Error("stream writer dropped a batch", "remote", s.writeToAddr, "messages", len(msgs), "panic", v)
-		}
-	}()
 	var (
 		typeLookup   = make(map[string]int32)
 		typeNames    = make([]string, 0)
