@@ -2,10 +2,11 @@ package actors
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/readtag/readtag/internal/testutil"
 )
 
 // TestCleanCloseLogsNoWarnings stops the nodes of a two-node cluster, one
@@ -13,18 +14,10 @@ import (
 // nothing at warn level or above may be logged (v1.0.5 reports the stop
 // events sent to subscribers that stopped first as dead letters).
 func TestCleanCloseLogsNoWarnings(t *testing.T) {
-	var addrs []string
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs = append(addrs, ln.Addr().String())
-		ln.Close()
-	}
+	addrs := testutil.FreeAddrs(t, 2)
 	ids := []string{"a", "b"}
 	var nodes []*Presence
-	var logs []*syncBuffer
+	var logs []*testutil.SyncBuffer
 	for i := range 2 {
 		p, l := newPresence(t, Config{NodeID: ids[i], Cluster: &ClusterConfig{
 			Addr:        addrs[i],

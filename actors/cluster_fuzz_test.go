@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/readtag/readtag/actors/clusterpb"
+	"github.com/readtag/readtag/internal/testutil"
 )
 
 // The cluster Envelope handling of the tracker and the provider, fed
@@ -62,12 +62,7 @@ func newFuzzNode(t testing.TB) *fuzzNode {
 		t.Fatal(err)
 	}
 	// b's address has nobody listening.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := testutil.FreeAddr(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n := &fuzzNode{engine: e, sys: newSystem(e, Config{Logger: log, NodeID: "a"}),
 		cfg: ClusterConfig{Addr: "127.0.0.1:1", Peers: []Peer{{ID: "b", Addr: addr}}, Heartbeat: 500 * time.Millisecond, PeerTimeout: 3 * time.Second, ReadyAfter: time.Second}}

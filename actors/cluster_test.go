@@ -1,8 +1,6 @@
 package actors
 
 import (
-	"net"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/readtag/readtag/actors/clusterpb"
 	"github.com/readtag/readtag/internal/faultproxy"
+	"github.com/readtag/readtag/internal/testutil"
 )
 
 // pair is two cluster nodes in this process whose links go through fault
@@ -18,27 +17,15 @@ import (
 type pair struct {
 	a, b       *Presence
 	ab, ba     *faultproxy.Proxy
-	aLog, bLog *syncBuffer
-}
-
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	aLog, bLog *testutil.SyncBuffer
 }
 
 func startPair(t *testing.T) *pair {
 	t.Helper()
-	aAddr, bAddr := freeAddr(t), freeAddr(t)
-	for bAddr == aAddr {
-		bAddr = freeAddr(t)
-	}
-	ab := newProxy(t, bAddr, aAddr, bAddr)
-	ba := newProxy(t, aAddr, aAddr, bAddr, ab.Addr())
+	addrs := testutil.FreeAddrs(t, 2)
+	aAddr, bAddr := addrs[0], addrs[1]
+	ab := testutil.NewProxy(t, bAddr)
+	ba := testutil.NewProxy(t, aAddr)
 	cc := func(addr, peer, via string) *ClusterConfig {
 		return &ClusterConfig{Addr: addr, Peers: []Peer{{ID: peer, Addr: via}}, Heartbeat: 50 * time.Millisecond, PeerTimeout: 400 * time.Millisecond, ReadyAfter: time.Second}
 	}
@@ -56,30 +43,6 @@ func startPair(t *testing.T) *pair {
 		return ra && rb && len(ma) == 2 && len(mb) == 2
 	})
 	return p
-}
-
-// newProxy starts a fault proxy to target on a port that is none of
-// reserved (freeAddr released those, so the kernel may hand one out again:
-// a node then fails to start with 'address appears twice').
-func newProxy(t *testing.T, target string, reserved ...string) *faultproxy.Proxy {
-	t.Helper()
-	var taken []*faultproxy.Proxy
-	defer func() {
-		for _, p := range taken {
-			p.Close()
-		}
-	}()
-	for {
-		p, err := faultproxy.New(target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Contains(reserved, p.Addr()) {
-			t.Cleanup(p.Close)
-			return p
-		}
-		taken = append(taken, p)
-	}
 }
 
 // Changes made while the nodes cannot hear each other reach the peer after
@@ -187,7 +150,8 @@ func TestClusterOneWayHealth(t *testing.T) {
 // the peer moved (a different announcement than before); junk changes
 // nothing, and a node that is not a peer is not listened to at all.
 func TestClusterAddressAnnouncements(t *testing.T) {
-	addr, nowhere := freeAddr(t), freeAddr(t)
+	addrs := testutil.FreeAddrs(t, 2)
+	addr, nowhere := addrs[0], addrs[1]
 	cfg := ClusterConfig{Addr: addr, Peers: []Peer{{ID: "b", Addr: nowhere}}, Heartbeat: 20 * time.Millisecond, PeerTimeout: time.Second}
 	p, logs := newPresence(t, Config{NodeID: "a", Cluster: &cfg})
 	// The rule itself, on a provider of our own whose links never start.

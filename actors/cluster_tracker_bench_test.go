@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/readtag/readtag"
+	"github.com/readtag/readtag/internal/testutil"
 )
 
 // BenchmarkClusterMoves measures the cross-node path of a move: a scroll on
@@ -30,10 +31,8 @@ func BenchmarkClusterMoves(b *testing.B) {
 
 func benchClusterMoves(b *testing.B, rate int) {
 	const movers = 50 // below the crowd threshold: plain moves
-	aAddr, bAddr := freeAddr(b), freeAddr(b)
-	for bAddr == aAddr {
-		bAddr = freeAddr(b)
-	}
+	addrs := testutil.FreeAddrs(b, 2)
+	aAddr, bAddr := addrs[0], addrs[1]
 	cc := func(addr, peer, via string) *ClusterConfig {
 		return &ClusterConfig{Addr: addr, Peers: []Peer{{ID: peer, Addr: via}}, Heartbeat: 100 * time.Millisecond, PeerTimeout: 5 * time.Second, ReadyAfter: time.Second}
 	}

@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 	"github.com/anthdm/hollywood/actor"
 
 	"github.com/readtag/readtag"
+	"github.com/readtag/readtag/internal/testutil"
 )
 
 // client records what the engine tells one reader.
@@ -123,17 +123,8 @@ func (c *client) welcomed() bool {
 	return c.welcome
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second) // only a hang, not a loaded machine, gets here
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+// eventually is testutil.Eventually, short for the many waits here.
+var eventually = testutil.Eventually
 
 func wantView(t testing.TB, c *client, want ...string) {
 	t.Helper()
@@ -150,27 +141,9 @@ func wantView(t testing.TB, c *client, want ...string) {
 	})
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newPresence(t testing.TB, cfg Config) (*Presence, *syncBuffer) {
+func newPresence(t testing.TB, cfg Config) (*Presence, *testutil.SyncBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/posts"
 	"github.com/readtag/readtag/web"
 )
@@ -221,7 +221,8 @@ func TestBrowserGhosts(t *testing.T) {
 func TestBrowserReconnects(t *testing.T) {
 	browser := newBrowser(t)
 	embedded := embeddedPosts(t)
-	ts := startServer(t, embedded)
+	// A reserved port: nothing else can take it while the server is down.
+	ts := startServerAt(t, testutil.FreeAddr(t), embedded)
 	url := ts.URL + "/posts/reading-together"
 	a := tab(t, browser, url, 1024, 768)
 	b := tab(t, browser, url, 1024, 768)
@@ -232,7 +233,7 @@ func TestBrowserReconnects(t *testing.T) {
 
 	ts.Stop() // closes both sockets with 1001
 	poll(t, b, "b to notice", `!window.readtag.state().connected && Object.keys(window.readtag.state().ghosts).length == 0`, waitLimit)
-	startServerAt(t, strings.TrimPrefix(ts.URL, "http://"), embedded)
+	startServerAt(t, ts.Addr, embedded)
 	scrollTo(t, a, 0.3)
 
 	// Both come back with new ids and see exactly each other, once.

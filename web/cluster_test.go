@@ -2,40 +2,21 @@ package web_test
 
 import (
 	"encoding/json"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/web"
 )
-
-// freeAddrs returns n loopback addresses that were free a moment ago.
-func freeAddrs(t testing.TB, n int) []string {
-	t.Helper()
-	var addrs []string
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		addrs = append(addrs, ln.Addr().String())
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return addrs
-}
 
 // startCluster runs n nodes in this process, each a real engine with
 // Hollywood's remote on loopback and its own HTTP server.
 func startCluster(t *testing.T, n int, extra ...func(*web.Config, *actors.Config)) []*testServer {
 	t.Helper()
-	addrs := freeAddrs(t, n)
+	addrs := testutil.FreeAddrs(t, n)
 	ids := []string{"a", "b", "c", "d", "e"}[:n]
 	var nodes []*testServer
 	for i := range n {

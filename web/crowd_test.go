@@ -90,11 +90,11 @@ func TestCrowdedPost(t *testing.T) {
 
 	// Every writer started has run: the backlog the rooms hold their turns
 	// on (Server.WritersWaiting) goes back to 0, also once all have left.
-	eventually(t, "no writer waiting with the post quiet", func() bool { return ts.Server.WritersWaiting() == 0 })
+	eventually(t, "no writer waiting with the post quiet", func() bool { return ts.Web.WritersWaiting() == 0 })
 	for _, c := range conns {
 		c.Close()
 	}
-	eventually(t, "no writer waiting once everyone left", func() bool { return ts.Server.WritersWaiting() == 0 })
+	eventually(t, "no writer waiting once everyone left", func() bool { return ts.Web.WritersWaiting() == 0 })
 }
 
 // TestCrowdViewsStayAtOnePosition joins readers who never scroll (every

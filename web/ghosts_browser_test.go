@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +15,8 @@ import (
 	"github.com/chromedp/cdproto/input"
 	cdpnet "github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/readtag/readtag/internal/testutil"
 )
 
 // darkMode makes the tab prefer a dark colour scheme (and reduced motion,
@@ -281,7 +282,8 @@ func TestBrowserGhostNameAndJump(t *testing.T) {
 func TestBrowserLiveState(t *testing.T) {
 	browser := newBrowser(t)
 	embedded := embeddedPosts(t)
-	ts := startServer(t, embedded)
+	// A reserved port: nothing else can take it while the server is down.
+	ts := startServerAt(t, testutil.FreeAddr(t), embedded)
 	page := tab(t, browser, ts.URL+"/posts/reading-together", 1024, 768)
 	pill := `document.getElementById("presence")`
 	poll(t, page, "live", pill+`.dataset.state == "live" && `+pill+`.textContent.includes("1 reading now")`, 5*time.Second)
@@ -292,7 +294,7 @@ func TestBrowserLiveState(t *testing.T) {
 		t.Error("the countdown is inside the announced text")
 	}
 	screenshot(t, page, "pill-reconnecting.png")
-	startServerAt(t, strings.TrimPrefix(ts.URL, "http://"), embedded)
+	startServerAt(t, ts.Addr, embedded)
 	poll(t, page, "live again", pill+`.dataset.state == "live" && `+pill+`.textContent.includes("1 reading now")`, 20*time.Second)
 
 	// The browser loses its network: offline, no retries; back: live.

@@ -5,49 +5,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"runtime/pprof"
 	"slices"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/readtag/readtag/actors"
-	"github.com/readtag/readtag/posts"
-	"github.com/readtag/readtag/views"
+	"github.com/readtag/readtag/internal/testserver"
+	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/web"
 	"github.com/readtag/readtag/web/client"
 )
 
-// testServer is a real readtag on 127.0.0.1:0: the real engine, the real
-// Fiber app, real sockets.
+// testServer is a real readtag (internal/testserver) serving testPosts,
+// with the web tests' own helpers.
 type testServer struct {
-	URL      string // http://127.0.0.1:port
-	Server   *web.Server
-	Presence *actors.Presence
-	Logs     *syncBuffer
-	Stop     func() // shuts the server down (also done at cleanup)
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	*testserver.Server
 }
 
 // testPosts are two small posts and a draft.
@@ -65,63 +39,17 @@ func startServer(t testing.TB, mutate func(*web.Config, *actors.Config)) *testSe
 // startServerAt starts a server on addr (to restart one on the same port).
 func startServerAt(t testing.TB, addr string, mutate func(*web.Config, *actors.Config)) *testServer {
 	t.Helper()
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	library, err := posts.Open(testPosts, false)
-	if err != nil {
-		t.Fatal(err)
+	return &testServer{testserver.Start(t, testserver.Posts(testPosts), testserver.Addr(addr), testserver.Configure(fastTick(mutate)))}
+}
+
+// fastTick sets the engine's tick to 20 ms before mutate has its say.
+func fastTick(mutate func(*web.Config, *actors.Config)) func(*web.Config, *actors.Config) {
+	return func(w *web.Config, a *actors.Config) {
+		a.Tick = 20 * time.Millisecond
+		if mutate != nil {
+			mutate(w, a)
+		}
 	}
-	acfg := actors.Config{Logger: log, Tick: 20 * time.Millisecond}
-	wcfg := web.Config{Posts: library, Views: views.Embedded, Logger: log}
-	if mutate != nil {
-		mutate(&wcfg, &acfg)
-	}
-	presence, err := actors.New(acfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wcfg.Presence = presence
-	if wcfg.Counts == nil {
-		wcfg.Counts = presence.Counts
-	}
-	wcfg.EngineStats = presence.EngineStats
-	wcfg.Health = presence.Health
-	if acfg.Cluster != nil {
-		wcfg.Cluster = presence.ClusterStatus
-	}
-	srv, err := web.New(wcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	presence.SetBacklog(srv.WritersWaiting) // as cmd/readtag does
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := srv.Shutdown(ctx); err != nil {
-				t.Errorf("shutdown: %v", err)
-				// What is still running says why; worth the noise on a failure.
-				_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
-			}
-			ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := presence.Close(ctx); err != nil {
-				t.Errorf("close presence: %v", err)
-			}
-			if err := <-served; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &testServer{URL: "http://" + ln.Addr().String(), Server: srv, Presence: presence, Logs: logs, Stop: stop}
 }
 
 // dial connects a reader to slug as a same-origin page would.
@@ -175,19 +103,10 @@ func view(c *client.Conn) []string {
 func id(c *client.Conn) string { return c.You().ID }
 
 // waitLimit bounds every wait of a test for something the system promises
-// will happen: long enough that only a hang, never a loaded machine, hits it.
-const waitLimit = 20 * time.Second
+// will happen.
+const waitLimit = testutil.WaitLimit
 
-// eventually polls cond until it holds or waitLimit passes.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+// eventually is testutil.Eventually, short for the many waits here.
+var eventually = testutil.Eventually
 
 var errTimeout = errors.New("timeout")

@@ -220,7 +220,7 @@ func TestIdleConnectionsCannotStarveReaders(t *testing.T) {
 	if len(b.Ghosts()) != len(readers) {
 		t.Errorf("new reader sees %d ghosts, want %d", len(b.Ghosts()), len(readers))
 	}
-	if idle, busy := ts.Server.HTTPConns(); idle+busy > 4 {
+	if idle, busy := ts.Web.HTTPConns(); idle+busy > 4 {
 		t.Errorf("%d idle and %d busy HTTP connections, cap 4", idle, busy)
 	}
 	_, body := ts.get(t, "/metrics")
@@ -244,7 +244,7 @@ func TestBusyConnectionsAreNotEvicted(t *testing.T) {
 		}
 		busy = append(busy, c)
 	}
-	eventually(t, "both requests started", func() bool { _, n := ts.Server.HTTPConns(); return n == 2 })
+	eventually(t, "both requests started", func() bool { _, n := ts.Web.HTTPConns(); return n == 2 })
 	out, closed := rawRequest(t, addr, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	if !strings.HasPrefix(out, "HTTP/1.1 503 ") || !strings.Contains(out, "Retry-After: 5") || !closed {
 		t.Fatalf("newcomer with every connection busy: %q, closed %v; want 503 with Retry-After", out, closed)
@@ -272,7 +272,7 @@ func TestMetricsApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	served := make(chan error, 1)
-	go func() { served <- ts.Server.ServeMetrics(ln) }()
+	go func() { served <- ts.Web.ServeMetrics(ln) }()
 	private := "http://" + ln.Addr().String()
 	for _, path := range []string{"/metrics", "/healthz"} {
 		if status, _ := ts.get(t, path); status != http.StatusNotFound {

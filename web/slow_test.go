@@ -18,8 +18,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/readtag/readtag/actors"
-	"github.com/readtag/readtag/posts"
-	"github.com/readtag/readtag/views"
+	"github.com/readtag/readtag/internal/testserver"
+	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/web"
 	"github.com/readtag/readtag/web/client"
 )
@@ -205,7 +205,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 		cancel()
 		if err != nil {
 			t.Fatalf("reader %d: the stalled reader %s did not leave within %v of joining (%d join/leave cycles, %d sockets open): %v",
-				i, stalledID, closedIn, churned.Load(), ts.Server.Connections(), err)
+				i, stalledID, closedIn, churned.Load(), ts.Web.Connections(), err)
 		}
 		leftAfter = max(leftAfter, w.leftAt(stalledID).Sub(stalledAt))
 		if at := w.leftAt(stalledID); at.Before(firstLeft) {
@@ -213,7 +213,7 @@ func TestSlowClientDoesNotDelayOthers(t *testing.T) {
 		}
 	}
 	endChurn()
-	eventually(t, "only the normal readers' sockets to stay open", func() bool { return ts.Server.Connections() == normals })
+	eventually(t, "only the normal readers' sockets to stay open", func() bool { return ts.Web.Connections() == normals })
 	t.Logf("stalled reader left every screen %v after it joined (scrolling started %v after it joined, ended %v after); %d join/leave cycles in all",
 		leftAfter.Round(time.Millisecond), start.Sub(stalledAt).Round(time.Millisecond),
 		lastSent.Sub(stalledAt).Round(time.Millisecond), churned.Load())
@@ -397,54 +397,19 @@ func slowChurnOnce(ts *testServer) error {
 // info (tracing off, as in production).
 func startSlowServer(t *testing.T, mutate func(*web.Config, *actors.Config)) (*testServer, *slowListener) {
 	t.Helper()
-	logs := &syncBuffer{}
-	library, err := posts.Open(testPosts, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	webLog := slog.New(slowLogFilter{slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
-	acfg := actors.Config{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Tick: 20 * time.Millisecond}
-	wcfg := web.Config{Posts: library, Views: views.Embedded, Logger: webLog}
-	if mutate != nil {
-		mutate(&wcfg, &acfg)
-	}
-	presence, err := actors.New(acfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wcfg.Presence = presence
-	srv, err := web.New(wcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	presence.SetBacklog(srv.WritersWaiting) // as cmd/readtag does
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sl := &slowListener{TCPListener: ln.(*net.TCPListener), conns: make(map[string]*net.TCPConn)}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(sl) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-			defer cancel()
-			if err := srv.Shutdown(ctx); err != nil {
-				t.Errorf("shutdown: %v", err)
-			}
-			ctx, cancel = context.WithTimeout(context.Background(), waitLimit)
-			defer cancel()
-			if err := presence.Close(ctx); err != nil {
-				t.Errorf("close presence: %v", err)
-			}
-			if err := <-served; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &testServer{URL: "http://" + ln.Addr().String(), Server: srv, Presence: presence, Logs: logs, Stop: stop}, sl
+	logs := &testutil.SyncBuffer{}
+	var sl *slowListener
+	ts := testserver.Start(t, testserver.Posts(testPosts), testserver.Logs(logs), testserver.StopTimeout(waitLimit),
+		testserver.WrapListener(func(ln net.Listener) net.Listener {
+			sl = &slowListener{TCPListener: ln.(*net.TCPListener), conns: make(map[string]*net.TCPConn)}
+			return sl
+		}),
+		testserver.Configure(func(w *web.Config, a *actors.Config) {
+			w.Logger = slog.New(slowLogFilter{slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
+			a.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+		}),
+		testserver.Configure(fastTick(mutate)))
+	return &testServer{ts}, sl
 }
 
 // slowListener remembers every accepted socket by its remote address.

@@ -255,7 +255,7 @@ func TestChurnLeavesNothingBehind(t *testing.T) {
 			_ = c.Close()
 		}
 	}
-	eventually(t, "connections to close", func() bool { return ts.Server.Connections() == 1 })
+	eventually(t, "connections to close", func() bool { return ts.Web.Connections() == 1 })
 	eventually(t, "actors back to the start", func() bool { return ts.Presence.Stats().Actors == a0 })
 	var g1 int
 	deadline := time.Now().Add(10 * time.Second)
@@ -278,7 +278,7 @@ func TestShutdownClosesWithGoingAway(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
 	start := time.Now()
-	if err := ts.Server.Shutdown(ctx); err != nil {
+	if err := ts.Web.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	assertClosed(t, c, websocket.CloseGoingAway, "shutting down")

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/web/client"
 )
 
@@ -48,24 +48,6 @@ func binary(t *testing.T) string {
 		t.Fatal(buildErr)
 	}
 	return binPath
-}
-
-func freePorts(t *testing.T, n int) []string {
-	t.Helper()
-	var out []string
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return out
 }
 
 // node is one readtag process of a test cluster.
@@ -133,7 +115,7 @@ func tlsArgs(dir, id string) []string {
 func startNodes(t *testing.T, ids ...string) []*node {
 	t.Helper()
 	certs := makeCerts(t, ids...)
-	ports := freePorts(t, 2*len(ids))
+	ports := testutil.FreeAddrs(t, 2*len(ids))
 	var nodes []*node
 	for i, id := range ids {
 		nodes = append(nodes, &node{id: id, http: ports[2*i], cluster: ports[2*i+1]})

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/readtag/readtag/internal/faultproxy"
+	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/web/client"
 )
 
@@ -62,32 +63,10 @@ type reader struct {
 	old  bool // was connected at the mark
 }
 
-// newProxy starts a fault proxy to target on a port that is none of the
-// nodes' (freePorts released those, so the kernel may hand one out again).
-func newProxy(t *testing.T, target string, reserved []string) *faultproxy.Proxy {
-	t.Helper()
-	var taken []*faultproxy.Proxy
-	defer func() {
-		for _, p := range taken {
-			p.Close()
-		}
-	}()
-	for {
-		p, err := faultproxy.New(target)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Contains(reserved, p.Addr()) {
-			return p
-		}
-		taken = append(taken, p)
-	}
-}
-
 func startWorld(t *testing.T, ids ...string) *world {
 	t.Helper()
 	w := &world{t: t, certs: makeCerts(t, ids...), nodes: map[string]*node{}, ids: ids, proxies: map[[2]string]*faultproxy.Proxy{}, cut: map[[2]string]bool{}}
-	ports := freePorts(t, 2*len(ids))
+	ports := testutil.FreeAddrs(t, 2*len(ids))
 	for i, id := range ids {
 		w.nodes[id] = &node{id: id, http: ports[2*i], cluster: ports[2*i+1]}
 	}
@@ -96,9 +75,7 @@ func startWorld(t *testing.T, ids ...string) *world {
 			if from == to {
 				continue
 			}
-			p := newProxy(t, w.nodes[to].cluster, ports)
-			t.Cleanup(p.Close)
-			w.proxies[[2]string{from, to}] = p
+			w.proxies[[2]string{from, to}] = testutil.NewProxy(t, w.nodes[to].cluster)
 		}
 	}
 	for _, id := range ids {
@@ -648,7 +625,7 @@ func TestFaults(t *testing.T) {
 		_ = b.cmd.Wait()
 		// b comes back on a new cluster port; a and c still have the old one
 		// (through their proxies) in their --peers.
-		moved := freePorts(t, 1)[0]
+		moved := testutil.FreeAddr(t)
 		b.args = w.args("b", moved)
 		b.start(t)
 		found := within(t, 10*time.Second, "a and c to find b at its new address", func() bool {

@@ -27,6 +27,7 @@ import (
 	"storj.io/drpc/drpcserver"
 
 	"github.com/readtag/readtag/actors/clusterpb"
+	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/web/client"
 )
 
@@ -175,7 +176,7 @@ func startPair(t *testing.T) *pair {
 
 func startPairCerts(t *testing.T, certs string, extra ...string) *pair {
 	t.Helper()
-	ports := freePorts(t, 4)
+	ports := testutil.FreeAddrs(t, 4)
 	a := &node{id: "a", http: ports[0], cluster: ports[1]}
 	b := &node{id: "b", http: ports[2], cluster: ports[3]}
 	for _, n := range []*node{a, b} {
@@ -572,7 +573,7 @@ func goroutines(t *testing.T, n *node) int {
 // flood ends a and b are a cluster again.
 func TestClusterAcceptErrors(t *testing.T) {
 	certs := makeCerts(t, "a", "b")
-	ports := freePorts(t, 4)
+	ports := testutil.FreeAddrs(t, 4)
 	a := &node{id: "a", http: ports[0], cluster: ports[1]}
 	b := &node{id: "b", http: ports[2], cluster: ports[3]}
 	for _, n := range []*node{a, b} {

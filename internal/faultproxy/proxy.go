@@ -63,11 +63,20 @@ func (p *pair) close(reset bool) {
 
 // New starts a proxy on a free loopback port in front of target, which must
 // be a loopback host:port.
-func New(target string) (*Proxy, error) {
-	if err := loopback(target); err != nil {
+func New(target string) (*Proxy, error) { return NewAt("127.0.0.1:0", target) }
+
+// NewAt starts a proxy listening on addr in front of target, both loopback
+// host:port. Refuse(false) listens on addr again, so a caller that keeps
+// addr reserved gets it back; a port that port 0 gave out may have gone to
+// anyone while the proxy refused.
+func NewAt(addr, target string) (*Proxy, error) {
+	if err := loopback("target", target); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err := loopback("address", addr); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -77,13 +86,13 @@ func New(target string) (*Proxy, error) {
 	return p, nil
 }
 
-func loopback(addr string) error {
+func loopback(what, addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("faultproxy: target %q: %w", addr, err)
+		return fmt.Errorf("faultproxy: %s %q: %w", what, addr, err)
 	}
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("faultproxy: target %q is not a loopback address", addr)
+		return fmt.Errorf("faultproxy: %s %q is not a loopback address", what, addr)
 	}
 	return nil
 }

@@ -164,3 +164,34 @@ func TestOnlyLoopback(t *testing.T) {
 		}
 	}
 }
+
+func TestNewAtListensOnAddr(t *testing.T) {
+	target := echo(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	if p, err := NewAt(taken.Addr().String(), target); err == nil {
+		p.Close()
+		t.Fatalf("NewAt(%s) listened on an address in use", taken.Addr())
+	}
+	for _, addr := range []string{"0.0.0.0:0", "10.0.0.1:0", ":0", "nonsense"} {
+		if p, err := NewAt(addr, target); err == nil {
+			p.Close()
+			t.Errorf("NewAt(%q) listened on an address that is not loopback", addr)
+		}
+	}
+	p, err := NewAt("127.0.0.1:0", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	if host, port, _ := net.SplitHostPort(p.Addr()); host != "127.0.0.1" || port == "0" {
+		t.Fatalf("Addr() = %q, want 127.0.0.1 and the port it listens on", p.Addr())
+	}
+	c, r := connect(t, p)
+	if got, err := roundTrip(c, r, "at", 2*time.Second); err != nil || got != "at" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}
