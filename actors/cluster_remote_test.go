@@ -16,6 +16,8 @@ import (
 	"github.com/anthdm/hollywood/remote"
 	"google.golang.org/protobuf/proto"
 	"storj.io/drpc/drpcconn"
+
+	"github.com/readtag/readtag/internal/testutil"
 )
 
 // counter counts the remote.TestMessages it receives.
@@ -119,9 +121,9 @@ func FuzzStreamReader(f *testing.F) {
 // remote for another node is dropped and logged instead of dialled, and
 // Stop closes the connections.
 func TestClusterRemoteServesAStream(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	var peers atomic.Int64
-	addr := freeAddr(t)
+	addr := testutil.FreeAddr(t)
 	r, pid, n := newRemoteUnderTest(t, addr, inboundConfig{Authorize: func(peer peerInfo, target, sender *actor.PID, msg any) bool {
 		if peer.Addr != nil {
 			peers.Add(1)
@@ -173,7 +175,7 @@ func TestClusterRemoteTimeouts(t *testing.T) {
 	certs := testCerts(t, "a", "b")
 	listening := func(cfg inboundConfig) string {
 		cfg.TLS = clusterTLS(t, certs, "a", "b")
-		addr := freeAddr(t)
+		addr := testutil.FreeAddr(t)
 		r, _, _ := newRemoteUnderTest(t, addr, cfg, nil)
 		if err := r.listen(); err != nil {
 			t.Fatal(err)
