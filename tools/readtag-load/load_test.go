@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/readtag/readtag/tools/readtag-load/internal/readtagtest"
+	"github.com/readtag/readtag/internal/testserver"
 	"github.com/readtag/readtag/tools/readtag-load/internal/servers"
 	"github.com/readtag/readtag/tools/readtag-load/internal/stats"
 )
@@ -60,7 +61,7 @@ func checkHot(t *testing.T, res *stats.Result, readers int) {
 
 func TestHotAgainstReadtag(t *testing.T) {
 	t.Parallel()
-	url := readtagtest.Start(t)
+	url := testserver.Start(t, testserver.LogLevel(slog.LevelError)).URL
 	rep, err := runTool(t, "hot", "--targets", url, "--readers", "50", "--rate", "5",
 		"--duration", "3s", "--ramp", "500ms", "--procs", "1", "--pid", "0")
 	if err != nil {
@@ -102,7 +103,7 @@ func TestHotAgainstBaseline(t *testing.T) {
 
 func TestStormViewsAgree(t *testing.T) {
 	t.Parallel()
-	url := readtagtest.Start(t)
+	url := testserver.Start(t, testserver.LogLevel(slog.LevelError)).URL
 	// Two worker processes: the views are checked across them.
 	rep, err := runTool(t, "storm", "--targets", url, "--readers", "100", "--ramp", "500ms",
 		"--duration", "10s", "--procs", "2")
@@ -123,7 +124,7 @@ func TestStormViewsAgree(t *testing.T) {
 // views must agree, and every join must have its three phases measured.
 func TestStormOverPosts(t *testing.T) {
 	t.Parallel()
-	url := readtagtest.Start(t)
+	url := testserver.Start(t, testserver.LogLevel(slog.LevelError)).URL
 	for _, tc := range []struct {
 		name  string
 		args  []string
@@ -166,7 +167,7 @@ func TestStormOverPosts(t *testing.T) {
 
 func TestChurn(t *testing.T) {
 	t.Parallel()
-	url := readtagtest.Start(t)
+	url := testserver.Start(t, testserver.LogLevel(slog.LevelError)).URL
 	// Two source addresses, to exercise binding (127.0.0.0/8 is all local).
 	rep, err := runTool(t, "churn", "--targets", url, "--rate", "20", "--duration", "2s", "--life", "500ms",
 		"--source-ips", "127.0.0.1,127.0.0.2")
@@ -186,7 +187,7 @@ func TestChurn(t *testing.T) {
 // its own to FILE.N.
 func TestCPUProfile(t *testing.T) {
 	t.Parallel()
-	url := readtagtest.Start(t)
+	url := testserver.Start(t, testserver.LogLevel(slog.LevelError)).URL
 	dir := t.TempDir()
 	for _, tc := range []struct {
 		procs string

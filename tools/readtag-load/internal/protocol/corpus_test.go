@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -12,7 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/readtag/readtag/tools/readtag-load/internal/readtagtest"
+	"github.com/readtag/readtag/internal/testserver"
 )
 
 // testdata/frames.txt holds real frames from readtag (welcome, join, leave,
@@ -118,7 +119,7 @@ func BenchmarkParseCorpus(b *testing.B) {
 // post get from a live server: welcomes, joins and moves while the post
 // fills, its crowd frames after, a leave and an error frame.
 func captureCorpus(t *testing.T) {
-	url := readtagtest.Start(t)
+	url := testserver.Start(t, testserver.LogLevel(slog.LevelError)).URL
 	const readers, recorders = 80, 2
 	var mu sync.Mutex
 	var out bytes.Buffer

@@ -1,3 +1,0 @@
-// Package readtagtest starts the real readtag server for the load tool's
-// tests.
-package readtagtest
