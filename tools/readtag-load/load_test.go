@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/readtag/readtag/internal/testserver"
+	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/tools/readtag-load/internal/servers"
 	"github.com/readtag/readtag/tools/readtag-load/internal/stats"
 )
@@ -236,21 +236,7 @@ func startBare(t *testing.T, cfg servers.BareConfig) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- b.Serve(ln) }()
-	t.Cleanup(func() {
-		if err := b.Shutdown(5 * time.Second); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return testutil.Serve(t, b.Serve, func() error { return b.Shutdown(5 * time.Second) })
 }
 
 // The idle scenario runs against the bare server unchanged.

@@ -55,17 +55,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad slug in posts", []string{"storm", "--posts", "a,../../etc"}, "not a slug"},
 		{"control char in posts", []string{"storm", "--posts", "a,b\x00c"}, "not a slug"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), tc.args, &stdout, &stderr)
-			var ue *cli.UsageError
-			if !errors.As(err, &ue) {
-				t.Fatalf("run(%q) = %v, want a usage error (exit 2)", tc.args, err)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("run(%q) = %q, want it to mention %q", tc.args, err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantUsageError(t, tc.args, tc.want) })
 	}
 }
 
@@ -149,5 +139,20 @@ func TestChartHelp(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("chart --help does not mention %s", want)
 		}
+	}
+}
+
+// wantUsageError runs the tool with args and checks that it refuses them
+// with a usage error (exit 2) that mentions want.
+func wantUsageError(t *testing.T, args []string, want string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, &stdout, &stderr)
+	var ue *cli.UsageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("run(%q) = %v, want a usage error (exit 2)", args, err)
+	}
+	if !strings.Contains(err.Error(), want) {
+		t.Errorf("run(%q) = %q, want it to mention %q", args, err, want)
 	}
 }

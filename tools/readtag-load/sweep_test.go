@@ -52,17 +52,7 @@ func TestSweepUsageErrors(t *testing.T) {
 		{"bare relay tick not a duration", []string{"bare-server", "--relay-tick", "soon"}, `relay-tick`},
 		{"chart negative target", []string{"chart", "--out", "x.png", "--target-kb", "-1", "a.json"}, "--target-kb -1"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			err := run(context.Background(), tc.args, &stdout, &stderr)
-			var ue *cli.UsageError
-			if !errors.As(err, &ue) {
-				t.Fatalf("run(%q) = %v, want a usage error (exit 2)", tc.args, err)
-			}
-			if !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("run(%q) = %q, want it to mention %q", tc.args, err, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantUsageError(t, tc.args, tc.want) })
 	}
 }
 

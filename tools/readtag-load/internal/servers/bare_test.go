@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/tools/readtag-load/internal/protocol"
 	"github.com/readtag/readtag/tools/readtag-load/internal/target"
 )
@@ -26,21 +27,7 @@ func startBare(t *testing.T, buffers string, pingEvery, pongWait time.Duration, 
 // startBareWith serves b on 127.0.0.1:0 until the test ends.
 func startBareWith(t *testing.T, b *Bare) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- b.Serve(ln) }()
-	t.Cleanup(func() {
-		if err := b.Shutdown(5 * time.Second); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return testutil.Serve(t, b.Serve, func() error { return b.Shutdown(5 * time.Second) })
 }
 
 func dialBare(t *testing.T, base, slug string) *websocket.Conn {
