@@ -55,9 +55,17 @@ func fastTick(mutate func(*web.Config, *actors.Config)) func(*web.Config, *actor
 // dial connects a reader to slug as a same-origin page would.
 func (ts *testServer) dial(t testing.TB, slug string) *client.Conn {
 	t.Helper()
+	return ts.dialWith(t, slug, client.Options{})
+}
+
+// dialWith connects a reader with options (e.g. hidden) as a same-origin
+// page would, and waits for its welcome.
+func (ts *testServer) dialWith(t testing.TB, slug string, opt client.Options) *client.Conn {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	c, err := client.Dial(ctx, client.URL(ts.URL, slug), client.Options{Origin: ts.URL, KeepFrames: true})
+	opt.Origin, opt.KeepFrames = ts.URL, true
+	c, err := client.Dial(ctx, client.URL(ts.URL, slug), opt)
 	if err != nil {
 		t.Fatalf("dial %s: %v", slug, err)
 	}

@@ -13,23 +13,6 @@ import (
 	"github.com/readtag/readtag/web/client"
 )
 
-// dialWith connects a reader with options (e.g. hidden) and waits for its welcome.
-func (ts *testServer) dialWith(t testing.TB, slug string, opt client.Options) *client.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	opt.Origin, opt.KeepFrames = ts.URL, true
-	c, err := client.Dial(ctx, client.URL(ts.URL, slug), opt)
-	if err != nil {
-		t.Fatalf("dial %s: %v", slug, err)
-	}
-	t.Cleanup(func() { _ = c.Kill() })
-	if err := c.Wait(ctx, c.Welcomed); err != nil {
-		t.Fatalf("welcome on %s: %v", slug, err)
-	}
-	return c
-}
-
 // TestNamesUniqueAcrossNodes puts seven readers of one post on each of two
 // nodes: every reader has a name, no two share one, and no colour is used on
 // both nodes. Every reader sees the same names the others were welcomed with.
