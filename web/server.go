@@ -325,11 +325,17 @@ func (s *Server) render(c *fiber.Ctx, name string, data page) error {
 	return c.Send(buf.Bytes())
 }
 
-// Serve answers requests on ln until Shutdown. Accept errors that pass
-// (out of file descriptors, ...) are retried, never returned.
+// Serve answers requests on ln until Shutdown, and returns nil at once
+// (closing ln) if Shutdown came first. Accept errors that pass (out of file
+// descriptors, ...) are retried, never returned.
 func (s *Server) Serve(ln net.Listener) error {
 	tl := newTrackingListener(netx.Retry(ln, "http", s.log), s.cfg.MaxHTTPConns, s.metrics, s.log)
 	s.mu.Lock()
+	if s.stopping { // Shutdown came first: there is nothing to serve
+		s.mu.Unlock()
+		_ = ln.Close()
+		return nil
+	}
 	s.listener = tl
 	s.mu.Unlock()
 	s.app.Server().ConnState = tl.connState
@@ -428,6 +434,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		var cancel context.CancelFunc
 		grace, cancel = context.WithDeadline(ctx, deadline.Add(-time.Second))
 		defer cancel()
+	}
+	// Fiber closes only the listeners its Serve has registered; one that
+	// Serve took but had not yet handed to fasthttp would accept forever.
+	if tl != nil {
+		defer tl.Close()
 	}
 	shut := make(chan error, 1)
 	go func() { shut <- s.app.ShutdownWithContext(ctx) }()
