@@ -380,6 +380,11 @@ func (t *tracker) apply(c *actor.Context, node string, p *peerState, deltas []*c
 		switch d.GetKind() {
 		case clusterpb.Delta_KIND_JOIN:
 			e := remoteEntry{post: d.GetPost(), reader: fromPB(r)}
+			if old, ok := p.readers[r.GetId()]; ok && old.post != e.post {
+				// A reader is on one post at a time: joining another moves
+				// it, or its ghost would stay on the old post's room.
+				t.toRoom(c, old.post, remoteLeave{node: node, id: r.GetId()})
+			}
 			p.readers[r.GetId()] = e
 			t.toRoom(c, e.post, remoteJoin{reader: remoteReader{node: node, Reader: e.reader}})
 		case clusterpb.Delta_KIND_MOVE:

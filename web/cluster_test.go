@@ -2,6 +2,11 @@ package web_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
 	"regexp"
 	"strings"
 	"testing"
@@ -118,5 +123,97 @@ func TestClusterHealthAndMetrics(t *testing.T) {
 	eventually(t, "a, alone, to answer 503 with b down and missing", func() bool {
 		status, body = a.get(t, "/healthz")
 		return status == 503 && strings.Contains(body, `"missing":["b"]`) && strings.Contains(body, `"state":"down"`)
+	})
+}
+
+// healthz is /healthz as a client of the given url and headers gets it.
+func healthz(t *testing.T, url string, header ...string) (body string, peers []struct{ ID, Addr string }) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url+"/healthz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Add(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Ready   bool     `json:"ready"`
+		Node    string   `json:"node"`
+		Members []string `json:"members"`
+		Missing []string `json:"missing"`
+		Peers   []struct{ ID, Addr string }
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		t.Fatalf("/healthz: %v: %s", err, b)
+	}
+	if resp.StatusCode != http.StatusOK || !h.Ready || h.Node != "a" || len(h.Members) != 2 || h.Missing == nil {
+		t.Errorf("/healthz with %q: %d %s, want 200, ready, node a, both members and missing", header, resp.StatusCode, b)
+	}
+	return string(b), h.Peers
+}
+
+// The public /healthz shows the peers (and their cluster addresses) only to
+// a client on this machine; a request that a proxy on this machine forwards
+// from elsewhere, trusted or not, gets the status and the members only. The
+// metrics listener always shows everything (issue 20, item 7: the public
+// port listed every peer's cluster host:port to anyone).
+func TestClusterHealthShowsPeersOnlyToThisMachine(t *testing.T) {
+	for _, trusted := range []bool{true, false} {
+		t.Run(fmt.Sprintf("trusted proxy %v", trusted), func(t *testing.T) {
+			nodes := startCluster(t, 2, func(w *web.Config, _ *actors.Config) {
+				if trusted {
+					w.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+				}
+			})
+			a := nodes[0]
+			bAddr := a.Presence.ClusterStatus().Peers[0].Addr
+			for _, header := range [][]string{
+				{"X-Forwarded-For", "203.0.113.7"},
+				{"X-Forwarded-For", "203.0.113.7, 127.0.0.1"},
+				{"X-Forwarded-For", "127.0.0.1"},
+				{"X-Forwarded-For", "not an address"},
+				{"Forwarded", "for=203.0.113.7"},
+				{"X-Real-IP", "203.0.113.7"},
+			} {
+				if body, peers := healthz(t, a.URL, header...); peers != nil || strings.Contains(body, bAddr) {
+					t.Errorf("public /healthz with %q shows the peers: %s", header, body)
+				}
+			}
+			if _, peers := healthz(t, a.URL); len(peers) != 1 || peers[0].ID != "b" || peers[0].Addr != bAddr {
+				t.Errorf("public /healthz from loopback: peers %+v, want b at %s", peers, bAddr)
+			}
+		})
+	}
+	t.Run("metrics listener", func(t *testing.T) {
+		nodes := startCluster(t, 2, func(w *web.Config, _ *actors.Config) {
+			w.MetricsApart = true
+			w.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		})
+		a := nodes[0]
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- a.Web.ServeMetrics(ln) }()
+		bAddr := a.Presence.ClusterStatus().Peers[0].Addr
+		for _, header := range [][]string{nil, {"X-Forwarded-For", "203.0.113.7"}} {
+			if _, peers := healthz(t, "http://"+ln.Addr().String(), header...); len(peers) != 1 || peers[0].ID != "b" || peers[0].Addr != bAddr {
+				t.Errorf("private /healthz with %q: peers %+v, want b at %s", header, peers, bAddr)
+			}
+		}
+		a.Stop()
+		if err := <-served; err != nil {
+			t.Errorf("serve metrics: %v", err)
+		}
 	})
 }

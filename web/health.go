@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -8,10 +9,23 @@ import (
 	"github.com/readtag/readtag"
 )
 
-// handleHealth serves GET /healthz: 200 while the node is ready (in a
-// cluster: see actors.ClusterConfig.ReadyAfter), 503 otherwise, with the
-// members it sees and, in a cluster, each peer's state and the missing ones.
+// handleHealth serves GET /healthz on the public port: 200 while the node
+// is ready (in a cluster: see actors.ClusterConfig.ReadyAfter), 503
+// otherwise, with the members it sees and the missing ones. The peers'
+// states and cluster addresses are shown only to a client on this machine
+// (see fromThisMachine): anyone else, a load balancer included, needs no
+// more than the status and the members.
 func (s *Server) handleHealth(c *fiber.Ctx) error {
+	return s.health(c, fromThisMachine(c))
+}
+
+// handlePrivateHealth serves GET /healthz on the metrics listener
+// (ServeMetrics), which is private: always the full view.
+func (s *Server) handlePrivateHealth(c *fiber.Ctx) error {
+	return s.health(c, true)
+}
+
+func (s *Server) health(c *fiber.Ctx, full bool) error {
 	ready, node, members := true, "local", []string{"local"}
 	if s.cfg.Health != nil {
 		ready, node, members = s.cfg.Health()
@@ -23,9 +37,33 @@ func (s *Server) handleHealth(c *fiber.Ctx) error {
 	body := fiber.Map{"ready": ready, "node": node, "members": members}
 	if s.cfg.Cluster != nil {
 		st := s.cfg.Cluster()
-		body["peers"], body["missing"] = peersJSON(st.Peers), append([]string{}, st.Missing...)
+		body["missing"] = append([]string{}, st.Missing...)
+		if full {
+			body["peers"] = peersJSON(st.Peers)
+		}
 	}
 	return c.JSON(body)
+}
+
+// fromThisMachine reports whether a request comes from this machine itself:
+// its TCP peer is a loopback address and it carries no forwarding header.
+// The peer alone is not enough: a reverse proxy on this machine connects
+// from loopback too, with requests from anywhere, whether or not it is in
+// Config.TrustedProxies. So a forwarded request never counts, whatever the
+// header names (clientIP would name the client; here only "not forwarded"
+// matters).
+func fromThisMachine(c *fiber.Ctx) bool {
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	if !peer.Unmap().IsLoopback() {
+		return false
+	}
+	h := &c.Request().Header
+	for _, name := range []string{fiber.HeaderXForwardedFor, fiber.HeaderForwarded, "X-Real-IP"} {
+		if len(h.PeekAll(name)) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // peerJSON is one peer in /healthz.

@@ -226,7 +226,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MetricsApart {
 		s.private = fiber.New(fiber.Config{AppName: "readtag-metrics", DisableStartupMessage: true,
 			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: 60 * time.Second})
-		s.private.Get("/healthz", s.handleHealth)
+		s.private.Get("/healthz", s.handlePrivateHealth)
 		s.private.Get("/metrics", s.handleMetrics())
 	}
 	return s, nil

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -28,6 +29,10 @@ const (
 )
 
 var nodeIDRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// caName names the CA's files, ca.crt and ca.key: a node of that name would
+// overwrite the CA, so no node may take it.
+const caName = "ca"
 
 // runCerts is `readtag certs`: it writes a cluster CA (or reuses the one in
 // --dir) and a certificate and key per node, the node id as its DNS SAN
@@ -53,10 +58,16 @@ func runCerts(args []string, stdout io.Writer) error {
 	if *dir == "" || *nodes == "" || fset.NArg() > 0 {
 		return &usageError{errors.New("certs needs --dir DIR and --nodes a,b,c")}
 	}
+	// Every id is checked before anything is written.
 	var ids []string
 	for _, id := range strings.Split(*nodes, ",") {
-		if id = strings.TrimSpace(id); !nodeIDRE.MatchString(id) {
+		switch id = strings.TrimSpace(id); {
+		case !nodeIDRE.MatchString(id):
 			return &usageError{fmt.Errorf("--nodes: %q is not a node id (lowercase letters, digits and dashes)", id)}
+		case id == caName:
+			return &usageError{fmt.Errorf("--nodes: %q is taken by the CA's files (%s.crt, %s.key): choose another node id", id, caName, caName)}
+		case slices.Contains(ids, id):
+			return &usageError{fmt.Errorf("--nodes: %q is listed twice", id)}
 		}
 		ids = append(ids, id)
 	}
@@ -74,10 +85,14 @@ func runCerts(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	caCrt, caKeyFile := filepath.Join(*dir, caName+".crt"), filepath.Join(*dir, caName+".key")
 	if made {
-		fmt.Fprintf(stdout, "wrote %s and %s (the CA; keep ca.key off the nodes)\n", filepath.Join(*dir, "ca.crt"), filepath.Join(*dir, "ca.key"))
+		fmt.Fprintf(stdout, "wrote %s and %s (the CA; keep %s.key off the nodes)\n", caCrt, caKeyFile, caName)
 	} else {
-		fmt.Fprintf(stdout, "using the CA in %s\n", filepath.Join(*dir, "ca.crt"))
+		fmt.Fprintf(stdout, "using the CA in %s\n", caCrt)
+		if mode, exposed := keyExposed(caKeyFile); exposed {
+			fmt.Fprintf(stdout, "warning: %s is open to group or others (mode %#o): chmod 600 %s\n", caKeyFile, mode, caKeyFile)
+		}
 	}
 	for _, id := range ids {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -101,7 +116,7 @@ func runCerts(args []string, stdout io.Writer) error {
 // loadOrMakeCA reuses the CA in dir, or makes one if there is none. An
 // existing CA key is never overwritten: every node's certificate hangs on it.
 func loadOrMakeCA(dir string) (*x509.Certificate, crypto.Signer, bool, error) {
-	crt, key := filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key")
+	crt, key := filepath.Join(dir, caName+".crt"), filepath.Join(dir, caName+".key")
 	pair, err := tls.LoadX509KeyPair(crt, key)
 	if err == nil {
 		ca, err := x509.ParseCertificate(pair.Certificate[0])
@@ -128,7 +143,7 @@ func loadOrMakeCA(dir string) (*x509.Certificate, crypto.Signer, bool, error) {
 		MaxPathLenZero:        true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 	}
-	if err := writePair(dir, "ca", tmpl, nil, caKey, nil, caLifetime); err != nil {
+	if err := writePair(dir, caName, tmpl, nil, caKey, nil, caLifetime); err != nil {
 		return nil, nil, false, err
 	}
 	if pair, err = tls.LoadX509KeyPair(crt, key); err != nil {

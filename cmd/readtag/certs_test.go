@@ -6,6 +6,10 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/readtag/readtag/internal/testutil"
 )
 
 func TestCerts(t *testing.T) {
@@ -118,5 +124,158 @@ func TestClusterNeedsTLS(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "readtag certs --dir DIR --nodes a,b,c") {
 		t.Errorf("cluster mode without certificates: %v, output %q; want exit 2 with how to make them", err, out)
+	}
+}
+
+// A node id that would take the CA's files (ca.crt, ca.key) or is no node id
+// at all is refused with a usage error before anything is written: before,
+// `--nodes a,ca` replaced the CA with a node's certificate and key (issue 20,
+// item 6).
+func TestCertsRefusesHostileNodeIDs(t *testing.T) {
+	hostile := []struct{ nodes, want string }{
+		{"ca", `"ca" is taken by the CA's files`},
+		{"a,ca", `"ca" is taken by the CA's files`},
+		{"ca,a", `"ca" is taken by the CA's files`},
+		{"a, ca ", `"ca" is taken by the CA's files`},
+		{"a,b,a", `"a" is listed twice`},
+		{"CA", "is not a node id"},
+		{"ca.key", "is not a node id"},
+		{"../ca", "is not a node id"},
+		{"a/b", "is not a node id"},
+		{"a,", "is not a node id"},
+	}
+	t.Run("new folder", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "certs")
+		for _, h := range hostile {
+			for _, force := range []bool{false, true} {
+				args := []string{"certs", "--dir", dir, "--nodes", h.nodes}
+				if force {
+					args = append(args, "--force")
+				}
+				var usage *usageError
+				if err := run(context.Background(), args, io.Discard, env()); !errors.As(err, &usage) || !strings.Contains(err.Error(), h.want) {
+					t.Errorf("%v: %v, want a usage error containing %s", args, err, h.want)
+				}
+				if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+					t.Fatalf("%v made %s: %v", args, dir, err)
+				}
+			}
+		}
+	})
+	t.Run("existing CA", func(t *testing.T) {
+		dir := makeCerts(t, "a")
+		before := files(t, dir)
+		for _, h := range hostile {
+			for _, force := range []bool{false, true} {
+				args := []string{"certs", "--dir", dir, "--nodes", h.nodes}
+				if force {
+					args = append(args, "--force")
+				}
+				var usage *usageError
+				if err := run(context.Background(), args, io.Discard, env()); !errors.As(err, &usage) || !strings.Contains(err.Error(), h.want) {
+					t.Errorf("%v: %v, want a usage error containing %s", args, err, h.want)
+				}
+				if after := files(t, dir); !maps.Equal(after, before) {
+					t.Fatalf("%v changed the folder: %v, was %v", args, slices.Sorted(maps.Keys(after)), slices.Sorted(maps.Keys(before)))
+				}
+			}
+		}
+	})
+}
+
+// files maps each file in dir to its mode and contents.
+func files(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]string)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = info.Mode().String() + "\n" + string(b)
+	}
+	return out
+}
+
+// A CA key that group or others can read is reported when `readtag certs`
+// uses it; the keys certs writes are 0600 whatever the file was before.
+func TestCertsWarnsOfAnOpenCAKey(t *testing.T) {
+	dir := makeCerts(t, "a")
+	caKey := filepath.Join(dir, "ca.key")
+	if err := os.Chmod(caKey, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "a.key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"certs", "--dir", dir, "--nodes", "a,b", "--force"}, &out, env()); err != nil {
+		t.Fatal(err)
+	}
+	if want := "warning: " + caKey + " is open to group or others (mode 0644): chmod 600 " + caKey; !strings.Contains(out.String(), want) {
+		t.Errorf("certs with a world-readable CA key said:\n%s\nwant %q", out.String(), want)
+	}
+	for _, name := range []string{"a.key", "b.key"} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v; want 0600", name, err, st.Mode().Perm())
+		}
+	}
+
+	if err := os.Chmod(caKey, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"certs", "--dir", dir, "--nodes", "c"}, &out, env()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "warning") {
+		t.Errorf("certs with a 0600 CA key warned:\n%s", out.String())
+	}
+}
+
+// A --cluster-key that group or others can read is logged at start, with
+// its mode; a 0600 one is not.
+func TestServerWarnsOfAnOpenClusterKey(t *testing.T) {
+	certs := makeCerts(t, "a", "b")
+	key := filepath.Join(certs, "a.key")
+	const warning = "cluster key file is open to group or others: chmod 600 it"
+	for _, mode := range []os.FileMode{0o640, 0o604, 0o600} {
+		if err := os.Chmod(key, mode); err != nil {
+			t.Fatal(err)
+		}
+		addrs := testutil.FreeAddrs(t, 2)
+		args := append([]string{"--addr", "127.0.0.1:0", "--log-format", "json", "--node-id", "a",
+			"--cluster-addr", addrs[0], "--peers", "b@" + addrs[1]}, tlsArgs(certs, "a")...)
+		ctx, cancel := context.WithCancel(context.Background())
+		logs := &logLines{}
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, args, logs, env()) }()
+		logs.find(t, "readtag listening") // the check comes before it
+		var warned map[string]any
+		logs.mu.Lock()
+		for _, l := range logs.lines {
+			if l["msg"] == warning {
+				warned = l
+			}
+		}
+		logs.mu.Unlock()
+		switch {
+		case mode == 0o600 && warned != nil:
+			t.Errorf("key mode %#o: warned %v", mode, warned)
+		case mode != 0o600 && (warned == nil || warned["level"] != "WARN" || warned["file"] != key || warned["mode"] != fmt.Sprintf("%#o", mode)):
+			t.Errorf("key mode %#o: warning %v, want a WARN naming %s and its mode", mode, warned, key)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("run: %v", err)
+		}
 	}
 }

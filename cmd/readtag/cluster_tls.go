@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"runtime"
 
 	"github.com/readtag/readtag/actors"
 )
@@ -41,8 +44,19 @@ func (o *options) clusterTLS(ca, cert, key string, insecure bool) error {
 	if err != nil {
 		return err
 	}
-	o.cluster.TLS = t
+	o.cluster.TLS, o.clusterKey = t, key
 	return nil
+}
+
+// keyExposed reports whether the private key file at path gives group or
+// others any access (as ssh refuses), with its permission bits. Windows
+// has no such bits, so there it is never exposed.
+func keyExposed(path string) (fs.FileMode, bool) {
+	st, err := os.Stat(path)
+	if err != nil || runtime.GOOS == "windows" {
+		return 0, false
+	}
+	return st.Mode().Perm(), st.Mode().Perm()&0o077 != 0
 }
 
 func loopback(addr string) bool {

@@ -47,6 +47,7 @@ type options struct {
 	nodeID         string
 	publicURL      string
 	cluster        *actors.ClusterConfig // nil: a single node
+	clusterKey     string                // the --cluster-key file, if any
 	limits         limits
 	memoryLimit    int64 // bytes; 0: none set here
 }
@@ -230,6 +231,11 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	log := o.logger(stdout)
 	// Hollywood logs through the default logger: keep it on our stream.
 	slog.SetDefault(log)
+	if mode, exposed := keyExposed(o.clusterKey); exposed {
+		// A warning, not a refusal: a group-readable key can be deliberate
+		// (a secrets volume shared with a sidecar).
+		log.Warn("cluster key file is open to group or others: chmod 600 it", "file", o.clusterKey, "mode", fmt.Sprintf("%#o", mode))
+	}
 	if o.memoryLimit > 0 {
 		debug.SetMemoryLimit(o.memoryLimit)
 		log.Info("memory limit", "bytes", o.memoryLimit)
