@@ -18,30 +18,29 @@ var errNotTracked = errors.New("websocket upgrade on a connection the listener d
 const retryAfter = 10 * time.Second
 
 // admit reserves a WebSocket for ip on the connection of c, or says why not
-// (503 over MaxReaders, 429 over MaxReadersPerIP). The reservation is
-// returned when the connection closes, however the handshake or the
-// WebSocket ends. A loopback peer (this machine: a local proxy not listed in
-// TrustedProxies, a load test) is not held to the per-address cap; an
-// address taken from X-Forwarded-For always is.
+// (503 over MaxReaders, 429 over MaxReadersPerIP, which counts addresses as
+// addrKey groups them). The reservation is returned when the connection
+// closes, however the handshake or the WebSocket ends. A loopback peer (this
+// machine: a local proxy not listed in TrustedProxies, a load test) is not
+// held to the per-address cap; an address taken from X-Forwarded-For always
+// is.
 func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool) error {
 	tc, ok := c.Context().Conn().(*trackedConn)
 	if !ok {
 		return internal(errNotTracked)
 	}
-	key := ip.String()
-	if ip.IsLoopback() && !viaProxy {
-		key = "" // not counted per address
-	}
+	key := addrKey(ip, s.cfg.IPv6Prefix)
+	counted := !ip.IsLoopback() || viaProxy
 	s.mu.Lock()
 	var why string
 	switch {
 	case s.admitted >= s.cfg.MaxReaders:
 		why = "max_readers"
-	case key != "" && s.perIP[key] >= s.cfg.MaxReadersPerIP:
+	case counted && s.perIP[key] >= s.cfg.MaxReadersPerIP:
 		why = "max_readers_per_ip"
 	default:
 		s.admitted++
-		if key != "" {
+		if counted {
 			s.perIP[key]++
 		}
 	}
@@ -58,7 +57,7 @@ func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool) error {
 	release := func() {
 		s.mu.Lock()
 		s.admitted--
-		if key != "" {
+		if counted {
 			if s.perIP[key]--; s.perIP[key] <= 0 {
 				delete(s.perIP, key)
 			}
@@ -74,6 +73,20 @@ func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool) error {
 		return err
 	}
 	return nil
+}
+
+// addrKey is the client that the per-address cap counts ip as: an IPv4
+// address (IPv4-mapped IPv6 included) by itself, an IPv6 address by its
+// first v6Bits bits. Anyone with IPv6 holds at least a /64 (RFC 6177), so a
+// cap per full IPv6 address would cap nobody.
+func addrKey(ip netip.Addr, v6Bits int) netip.Prefix {
+	ip = ip.Unmap()
+	bits := ip.BitLen()
+	if ip.Is6() {
+		bits = v6Bits
+	}
+	p, _ := ip.Prefix(bits) // bits is in range: New checks IPv6Prefix
+	return p
 }
 
 // clientIP is the address a request comes from: the TCP peer, or behind

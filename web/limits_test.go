@@ -14,7 +14,10 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/readtag/readtag"
 	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/posts"
+	"github.com/readtag/readtag/views"
 	"github.com/readtag/readtag/web"
 )
 
@@ -88,6 +91,64 @@ func TestMaxReadersPerIPBehindProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxReadersPerIPv6Prefix: IPv6 clients are capped by prefix (a /64 by
+// default), since anyone with IPv6 has a /64 of addresses to spread over.
+func TestMaxReadersPerIPv6Prefix(t *testing.T) {
+	start := func(t *testing.T, bits int) *testServer {
+		return startServer(t, func(c *web.Config, _ *actors.Config) {
+			c.MaxReadersPerIP = 3
+			c.IPv6Prefix = bits
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		})
+	}
+	from := func(t *testing.T, ts *testServer, addr string, want int) {
+		t.Helper()
+		if _, status, _ := ts.upgrade(t, "alpha", "X-Forwarded-For", addr); status != want {
+			t.Errorf("reader from %s: %d, want %d", addr, status, want)
+		}
+	}
+	t.Run("64", func(t *testing.T) {
+		ts := start(t, 0)
+		for _, a := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "[2001:db8:1:2:ffff:ffff:ffff:ffff]:443"} {
+			from(t, ts, a, http.StatusSwitchingProtocols)
+		}
+		from(t, ts, "2001:db8:1:2:abcd::9", http.StatusTooManyRequests) // a fourth address of the /64
+		from(t, ts, "2001:db8:1:3::1", http.StatusSwitchingProtocols)   // the next /64 is another client
+		// IPv4 counts by address, and an IPv4-mapped IPv6 address is that IPv4 address.
+		from(t, ts, "203.0.113.7", http.StatusSwitchingProtocols)
+		from(t, ts, "::ffff:203.0.113.7", http.StatusSwitchingProtocols)
+		from(t, ts, "203.0.113.7", http.StatusSwitchingProtocols)
+		from(t, ts, "::ffff:203.0.113.7", http.StatusTooManyRequests)
+		from(t, ts, "203.0.113.8", http.StatusSwitchingProtocols)
+	})
+	t.Run("56", func(t *testing.T) {
+		ts := start(t, 56)
+		for _, a := range []string{"2001:db8:1:200::1", "2001:db8:1:201::1", "2001:db8:1:2ff::1"} {
+			from(t, ts, a, http.StatusSwitchingProtocols)
+		}
+		from(t, ts, "2001:db8:1:280::1", http.StatusTooManyRequests)
+		from(t, ts, "2001:db8:1:300::1", http.StatusSwitchingProtocols)
+	})
+}
+
+func TestNewChecksIPv6Prefix(t *testing.T) {
+	library, err := posts.Open(testPosts, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for bits, ok := range map[int]bool{-64: false, 1: false, 31: false, 129: false, 1 << 20: false, 0: true, 32: true, 64: true, 128: true} {
+		_, err := web.New(web.Config{Posts: library, Views: views.Embedded, Presence: noPresence{}, IPv6Prefix: bits})
+		if ok != (err == nil) || (err != nil && !strings.Contains(err.Error(), "IPv6Prefix")) {
+			t.Errorf("IPv6Prefix %d: %v", bits, err)
+		}
+	}
+}
+
+// noPresence is a Presence for servers that are built and never served.
+type noPresence struct{}
+
+func (noPresence) Join(string, string, bool, readtag.Client) readtag.Session { return nil }
 
 func TestForwardedForIgnoredFromUntrustedPeers(t *testing.T) {
 	ts := startServer(t, func(c *web.Config, _ *actors.Config) {
