@@ -3,12 +3,15 @@ package web
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -145,6 +148,72 @@ func (s *Server) trusted(ip netip.Addr) bool {
 	}
 	return false
 }
+
+// frameBudget holds one WebSocket's client, on every path (a post's
+// socket and the index's), to Config.MaxFramesPerSecond frames a second:
+// data frames, pings and pongs draw on one bucket. The library handles
+// pings and pongs inside NextReader, out of the read loop's sight, so the
+// handlers limitFrames installs count them: unbounded, one socket's ping
+// or pong flood held most of a core (docs/security.md). Its methods and
+// handlers run on the connection's reading goroutine only.
+type frameBudget struct {
+	bucket  *bucket
+	tooMany string              // the close reason
+	over    func(reason string) // closes the connection with closePolicy
+	stopped bool
+}
+
+// limitFrames gives ws its frame budget: a ping within it is answered, a
+// pong within it calls alive (which extends the read deadline). The first
+// frame over it, whichever kind, calls over with the close reason (the
+// caller sends close 1008 with it); from then on, as after stop, pings go
+// unanswered and pongs keep nothing alive. The read loop calls take for
+// each data frame.
+func (s *Server) limitFrames(ws *websocket.Conn, alive func(), over func(reason string)) *frameBudget {
+	f := &frameBudget{
+		bucket:  newBucket(s.cfg.MaxFramesPerSecond, time.Now()),
+		tooMany: fmt.Sprintf("too many messages: at most %d per second", s.cfg.MaxFramesPerSecond),
+		over:    over,
+	}
+	ws.SetPongHandler(func(string) error {
+		if f.take() {
+			alive()
+		}
+		return nil
+	})
+	ws.SetPingHandler(func(data string) error {
+		if !f.take() {
+			return nil
+		}
+		// As the library's own handler: a pong that cannot be written
+		// ends nothing here; the writer or the read deadline notices.
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(s.cfg.WriteWait))
+		var ne net.Error
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) && !errors.As(err, &ne) {
+			return err
+		}
+		return nil
+	})
+	return f
+}
+
+// take draws one frame from the budget. It is false once the connection is
+// ending (over was called, or stop); the frame that overdraws it calls over.
+func (f *frameBudget) take() bool {
+	if f.stopped {
+		return false
+	}
+	if f.bucket.take(time.Now()) {
+		return true
+	}
+	f.stopped = true
+	f.over(f.tooMany)
+	return false
+}
+
+// stop is for a connection that the server closes for another cause: pings
+// go unanswered and pongs keep nothing alive while it drains.
+func (f *frameBudget) stop() { f.stopped = true }
 
 // bucket is a token bucket: up to rate frames at once, refilled at rate per
 // second, so a client may burst but not sustain more than rate a second.

@@ -19,18 +19,25 @@ import (
 	"github.com/readtag/readtag/posts"
 	"github.com/readtag/readtag/views"
 	"github.com/readtag/readtag/web"
+	"github.com/readtag/readtag/web/client"
 )
 
 // upgrade opens a WebSocket to slug with extra headers and returns the
 // connection or the refusal's status and Retry-After.
 func (ts *testServer) upgrade(t *testing.T, slug string, header ...string) (*websocket.Conn, int, string) {
 	t.Helper()
+	return ts.upgradeTo(t, "/ws/posts/"+slug, header...)
+}
+
+// upgradeTo is upgrade for any WebSocket path.
+func (ts *testServer) upgradeTo(t *testing.T, path string, header ...string) (*websocket.Conn, int, string) {
+	t.Helper()
 	h := http.Header{}
 	for i := 0; i+1 < len(header); i += 2 {
 		h.Add(header[i], header[i+1])
 	}
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
-	ws, resp, err := d.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/posts/"+slug, h)
+	ws, resp, err := d.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+path, h)
 	if err != nil {
 		if resp == nil {
 			t.Fatalf("dial: %v", err)
@@ -166,26 +173,50 @@ func TestForwardedForIgnoredFromUntrustedPeers(t *testing.T) {
 	}
 }
 
-func TestPingFloodCloses1008(t *testing.T) {
-	ts := startServer(t, nil)
-	other := ts.dial(t, "alpha")
-	ws, _, _ := ts.upgrade(t, "alpha", "Origin", ts.URL)
-	go func() {
-		for i := 0; i < 10000; i++ {
-			if ws.WriteControl(websocket.PingMessage, []byte("x"), time.Now().Add(time.Second)) != nil {
-				return
-			}
+// TestControlFloodCloses1008: every WebSocket, a post's and the index's,
+// has one frame budget that pings and pongs draw on as data frames do. A
+// client flooding either is closed with 1008 (and sees the close frame),
+// while another client of the same path keeps getting its frames.
+func TestControlFloodCloses1008(t *testing.T) {
+	for socket, path := range map[string]string{"post": "/ws/posts/alpha", "index": "/ws/index"} {
+		for name, kind := range map[string]int{"pings": websocket.PingMessage, "pongs": websocket.PongMessage} {
+			t.Run(socket+" "+name, func(t *testing.T) {
+				ts := startServer(t, nil)
+				var other *client.Conn
+				var watcher *indexWatcher
+				if path == "/ws/index" {
+					watcher = ts.watchIndex(t)
+				} else {
+					other = ts.dial(t, "alpha")
+				}
+				ws, status, _ := ts.upgradeTo(t, path, "Origin", ts.URL)
+				if status != http.StatusSwitchingProtocols {
+					t.Fatalf("upgrade %s: %d", path, status)
+				}
+				go func() {
+					for range 10000 {
+						if ws.WriteControl(kind, []byte("x"), time.Now().Add(time.Second)) != nil {
+							return
+						}
+					}
+				}()
+				if code, reason := closeCode(t, ws); code != 1008 || reason != "too many messages: at most 50 per second" {
+					t.Fatalf("%s flood on %s: close %d %q, want 1008 too many messages", name, path, code, reason)
+				}
+				// The other client of the path is still served.
+				if watcher != nil {
+					ts.dial(t, "beta")
+					watcher.within(t, waitLimit, map[string]int{"beta": 1})
+					return
+				}
+				if err := other.Scroll(0.5); err != nil {
+					t.Fatal(err)
+				}
+				b := ts.dial(t, "alpha")
+				waitGhosts(t, b, id(other)+"@0.5")
+			})
 		}
-	}()
-	if code, reason := closeCode(t, ws); code != 1008 || !strings.Contains(reason, "too many messages") {
-		t.Fatalf("ping flood: close %d %q, want 1008 too many messages", code, reason)
 	}
-	// The other reader is still served.
-	if err := other.Scroll(0.5); err != nil {
-		t.Fatal(err)
-	}
-	b := ts.dial(t, "alpha")
-	waitGhosts(t, b, id(other)+"@0.5")
 }
 
 func TestInvalidUTF8Closes1007(t *testing.T) {
