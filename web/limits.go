@@ -3,12 +3,15 @@ package web
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -18,30 +21,29 @@ var errNotTracked = errors.New("websocket upgrade on a connection the listener d
 const retryAfter = 10 * time.Second
 
 // admit reserves a WebSocket for ip on the connection of c, or says why not
-// (503 over MaxReaders, 429 over MaxReadersPerIP). The reservation is
-// returned when the connection closes, however the handshake or the
-// WebSocket ends. A loopback peer (this machine: a local proxy not listed in
-// TrustedProxies, a load test) is not held to the per-address cap; an
-// address taken from X-Forwarded-For always is.
+// (503 over MaxReaders, 429 over MaxReadersPerIP, which counts addresses as
+// addrKey groups them). The reservation is returned when the connection
+// closes, however the handshake or the WebSocket ends. A loopback peer (this
+// machine: a local proxy not listed in TrustedProxies, a load test) is not
+// held to the per-address cap; an address taken from X-Forwarded-For always
+// is.
 func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool) error {
 	tc, ok := c.Context().Conn().(*trackedConn)
 	if !ok {
 		return internal(errNotTracked)
 	}
-	key := ip.String()
-	if ip.IsLoopback() && !viaProxy {
-		key = "" // not counted per address
-	}
+	key := addrKey(ip, s.cfg.IPv6Prefix)
+	counted := !ip.IsLoopback() || viaProxy
 	s.mu.Lock()
 	var why string
 	switch {
 	case s.admitted >= s.cfg.MaxReaders:
 		why = "max_readers"
-	case key != "" && s.perIP[key] >= s.cfg.MaxReadersPerIP:
+	case counted && s.perIP[key] >= s.cfg.MaxReadersPerIP:
 		why = "max_readers_per_ip"
 	default:
 		s.admitted++
-		if key != "" {
+		if counted {
 			s.perIP[key]++
 		}
 	}
@@ -58,7 +60,7 @@ func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool) error {
 	release := func() {
 		s.mu.Lock()
 		s.admitted--
-		if key != "" {
+		if counted {
 			if s.perIP[key]--; s.perIP[key] <= 0 {
 				delete(s.perIP, key)
 			}
@@ -74,6 +76,20 @@ func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool) error {
 		return err
 	}
 	return nil
+}
+
+// addrKey is the client that the per-address cap counts ip as: an IPv4
+// address (IPv4-mapped IPv6 included) by itself, an IPv6 address by its
+// first v6Bits bits. Anyone with IPv6 holds at least a /64 (RFC 6177), so a
+// cap per full IPv6 address would cap nobody.
+func addrKey(ip netip.Addr, v6Bits int) netip.Prefix {
+	ip = ip.Unmap()
+	bits := ip.BitLen()
+	if ip.Is6() {
+		bits = v6Bits
+	}
+	p, _ := ip.Prefix(bits) // bits is in range: New checks IPv6Prefix
+	return p
 }
 
 // clientIP is the address a request comes from: the TCP peer, or behind
@@ -132,6 +148,72 @@ func (s *Server) trusted(ip netip.Addr) bool {
 	}
 	return false
 }
+
+// frameBudget holds one WebSocket's client, on every path (a post's
+// socket and the index's), to Config.MaxFramesPerSecond frames a second:
+// data frames, pings and pongs draw on one bucket. The library handles
+// pings and pongs inside NextReader, out of the read loop's sight, so the
+// handlers limitFrames installs count them: unbounded, one socket's ping
+// or pong flood held most of a core (docs/security.md). Its methods and
+// handlers run on the connection's reading goroutine only.
+type frameBudget struct {
+	bucket  *bucket
+	tooMany string              // the close reason
+	over    func(reason string) // closes the connection with closePolicy
+	stopped bool
+}
+
+// limitFrames gives ws its frame budget: a ping within it is answered, a
+// pong within it calls alive (which extends the read deadline). The first
+// frame over it, whichever kind, calls over with the close reason (the
+// caller sends close 1008 with it); from then on, as after stop, pings go
+// unanswered and pongs keep nothing alive. The read loop calls take for
+// each data frame.
+func (s *Server) limitFrames(ws *websocket.Conn, alive func(), over func(reason string)) *frameBudget {
+	f := &frameBudget{
+		bucket:  newBucket(s.cfg.MaxFramesPerSecond, time.Now()),
+		tooMany: fmt.Sprintf("too many messages: at most %d per second", s.cfg.MaxFramesPerSecond),
+		over:    over,
+	}
+	ws.SetPongHandler(func(string) error {
+		if f.take() {
+			alive()
+		}
+		return nil
+	})
+	ws.SetPingHandler(func(data string) error {
+		if !f.take() {
+			return nil
+		}
+		// As the library's own handler: a pong that cannot be written
+		// ends nothing here; the writer or the read deadline notices.
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(s.cfg.WriteWait))
+		var ne net.Error
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) && !errors.As(err, &ne) {
+			return err
+		}
+		return nil
+	})
+	return f
+}
+
+// take draws one frame from the budget. It is false once the connection is
+// ending (over was called, or stop); the frame that overdraws it calls over.
+func (f *frameBudget) take() bool {
+	if f.stopped {
+		return false
+	}
+	if f.bucket.take(time.Now()) {
+		return true
+	}
+	f.stopped = true
+	f.over(f.tooMany)
+	return false
+}
+
+// stop is for a connection that the server closes for another cause: pings
+// go unanswered and pongs keep nothing alive while it drains.
+func (f *frameBudget) stop() { f.stopped = true }
 
 // bucket is a token bucket: up to rate frames at once, refilled at rate per
 // second, so a client may burst but not sustain more than rate a second.

@@ -41,6 +41,41 @@ func TestForwardedFor(t *testing.T) {
 	}
 }
 
+func TestAddrKey(t *testing.T) {
+	for _, tc := range []struct {
+		ip   string
+		bits int
+		want string
+	}{
+		{"203.0.113.7", 64, "203.0.113.7/32"},
+		{"203.0.113.7", 48, "203.0.113.7/32"}, // the IPv6 prefix leaves IPv4 alone
+		{"::ffff:203.0.113.7", 64, "203.0.113.7/32"},
+		{"::ffff:203.0.113.7", 128, "203.0.113.7/32"},
+		{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2::1", 64, "2001:db8:1:2::/64"},
+		{"2001:db8:1:2ff::1", 56, "2001:db8:1:200::/56"},
+		{"2001:db8:1:2::1", 48, "2001:db8:1::/48"},
+		{"2001:db8:1:2::1", 32, "2001:db8::/32"},
+		{"2001:db8:1:2::1", 128, "2001:db8:1:2::1/128"},
+		{"fe80::1%eth0", 64, "fe80::/64"}, // a zone is no part of the client
+		{"::1", 64, "::/64"},
+		{"::", 64, "::/64"},
+	} {
+		if got := addrKey(netip.MustParseAddr(tc.ip), tc.bits); got.String() != tc.want {
+			t.Errorf("addrKey(%s, %d) = %v, want %s", tc.ip, tc.bits, got, tc.want)
+		}
+	}
+	// One /64 is one key, whatever the host part; the next /64 is another.
+	a, b := netip.MustParseAddr("2001:db8:0:1::1"), netip.MustParseAddr("2001:db8:0:1:ffff:ffff:ffff:ffff")
+	if addrKey(a, 64) != addrKey(b, 64) || addrKey(a, 64) == addrKey(netip.MustParseAddr("2001:db8:0:2::1"), 64) {
+		t.Errorf("one /64 must be one key and another /64 another")
+	}
+	// An IPv4 client and the same address mapped into IPv6 are one client.
+	if addrKey(netip.MustParseAddr("192.0.2.1"), 64) != addrKey(netip.MustParseAddr("::ffff:192.0.2.1"), 64) {
+		t.Errorf("192.0.2.1 and ::ffff:192.0.2.1 must be one key")
+	}
+}
+
 func FuzzForwardedFor(f *testing.F) {
 	for _, s := range []string{"203.0.113.7", "1.2.3.4, 10.0.0.1", "[::1]:80,garbage", ",,,"} {
 		f.Add(s)

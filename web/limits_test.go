@@ -14,20 +14,30 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/readtag/readtag"
 	"github.com/readtag/readtag/actors"
+	"github.com/readtag/readtag/posts"
+	"github.com/readtag/readtag/views"
 	"github.com/readtag/readtag/web"
+	"github.com/readtag/readtag/web/client"
 )
 
 // upgrade opens a WebSocket to slug with extra headers and returns the
 // connection or the refusal's status and Retry-After.
 func (ts *testServer) upgrade(t *testing.T, slug string, header ...string) (*websocket.Conn, int, string) {
 	t.Helper()
+	return ts.upgradeTo(t, "/ws/posts/"+slug, header...)
+}
+
+// upgradeTo is upgrade for any WebSocket path.
+func (ts *testServer) upgradeTo(t *testing.T, path string, header ...string) (*websocket.Conn, int, string) {
+	t.Helper()
 	h := http.Header{}
 	for i := 0; i+1 < len(header); i += 2 {
 		h.Add(header[i], header[i+1])
 	}
 	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
-	ws, resp, err := d.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/posts/"+slug, h)
+	ws, resp, err := d.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+path, h)
 	if err != nil {
 		if resp == nil {
 			t.Fatalf("dial: %v", err)
@@ -89,6 +99,64 @@ func TestMaxReadersPerIPBehindProxy(t *testing.T) {
 	}
 }
 
+// TestMaxReadersPerIPv6Prefix: IPv6 clients are capped by prefix (a /64 by
+// default), since anyone with IPv6 has a /64 of addresses to spread over.
+func TestMaxReadersPerIPv6Prefix(t *testing.T) {
+	start := func(t *testing.T, bits int) *testServer {
+		return startServer(t, func(c *web.Config, _ *actors.Config) {
+			c.MaxReadersPerIP = 3
+			c.IPv6Prefix = bits
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		})
+	}
+	from := func(t *testing.T, ts *testServer, addr string, want int) {
+		t.Helper()
+		if _, status, _ := ts.upgrade(t, "alpha", "X-Forwarded-For", addr); status != want {
+			t.Errorf("reader from %s: %d, want %d", addr, status, want)
+		}
+	}
+	t.Run("64", func(t *testing.T) {
+		ts := start(t, 0)
+		for _, a := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "[2001:db8:1:2:ffff:ffff:ffff:ffff]:443"} {
+			from(t, ts, a, http.StatusSwitchingProtocols)
+		}
+		from(t, ts, "2001:db8:1:2:abcd::9", http.StatusTooManyRequests) // a fourth address of the /64
+		from(t, ts, "2001:db8:1:3::1", http.StatusSwitchingProtocols)   // the next /64 is another client
+		// IPv4 counts by address, and an IPv4-mapped IPv6 address is that IPv4 address.
+		from(t, ts, "203.0.113.7", http.StatusSwitchingProtocols)
+		from(t, ts, "::ffff:203.0.113.7", http.StatusSwitchingProtocols)
+		from(t, ts, "203.0.113.7", http.StatusSwitchingProtocols)
+		from(t, ts, "::ffff:203.0.113.7", http.StatusTooManyRequests)
+		from(t, ts, "203.0.113.8", http.StatusSwitchingProtocols)
+	})
+	t.Run("56", func(t *testing.T) {
+		ts := start(t, 56)
+		for _, a := range []string{"2001:db8:1:200::1", "2001:db8:1:201::1", "2001:db8:1:2ff::1"} {
+			from(t, ts, a, http.StatusSwitchingProtocols)
+		}
+		from(t, ts, "2001:db8:1:280::1", http.StatusTooManyRequests)
+		from(t, ts, "2001:db8:1:300::1", http.StatusSwitchingProtocols)
+	})
+}
+
+func TestNewChecksIPv6Prefix(t *testing.T) {
+	library, err := posts.Open(testPosts, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for bits, ok := range map[int]bool{-64: false, 1: false, 31: false, 129: false, 1 << 20: false, 0: true, 32: true, 64: true, 128: true} {
+		_, err := web.New(web.Config{Posts: library, Views: views.Embedded, Presence: noPresence{}, IPv6Prefix: bits})
+		if ok != (err == nil) || (err != nil && !strings.Contains(err.Error(), "IPv6Prefix")) {
+			t.Errorf("IPv6Prefix %d: %v", bits, err)
+		}
+	}
+}
+
+// noPresence is a Presence for servers that are built and never served.
+type noPresence struct{}
+
+func (noPresence) Join(string, string, bool, readtag.Client) readtag.Session { return nil }
+
 func TestForwardedForIgnoredFromUntrustedPeers(t *testing.T) {
 	ts := startServer(t, func(c *web.Config, _ *actors.Config) {
 		c.MaxReadersPerIP = 1
@@ -105,26 +173,50 @@ func TestForwardedForIgnoredFromUntrustedPeers(t *testing.T) {
 	}
 }
 
-func TestPingFloodCloses1008(t *testing.T) {
-	ts := startServer(t, nil)
-	other := ts.dial(t, "alpha")
-	ws, _, _ := ts.upgrade(t, "alpha", "Origin", ts.URL)
-	go func() {
-		for i := 0; i < 10000; i++ {
-			if ws.WriteControl(websocket.PingMessage, []byte("x"), time.Now().Add(time.Second)) != nil {
-				return
-			}
+// TestControlFloodCloses1008: every WebSocket, a post's and the index's,
+// has one frame budget that pings and pongs draw on as data frames do. A
+// client flooding either is closed with 1008 (and sees the close frame),
+// while another client of the same path keeps getting its frames.
+func TestControlFloodCloses1008(t *testing.T) {
+	for socket, path := range map[string]string{"post": "/ws/posts/alpha", "index": "/ws/index"} {
+		for name, kind := range map[string]int{"pings": websocket.PingMessage, "pongs": websocket.PongMessage} {
+			t.Run(socket+" "+name, func(t *testing.T) {
+				ts := startServer(t, nil)
+				var other *client.Conn
+				var watcher *indexWatcher
+				if path == "/ws/index" {
+					watcher = ts.watchIndex(t)
+				} else {
+					other = ts.dial(t, "alpha")
+				}
+				ws, status, _ := ts.upgradeTo(t, path, "Origin", ts.URL)
+				if status != http.StatusSwitchingProtocols {
+					t.Fatalf("upgrade %s: %d", path, status)
+				}
+				go func() {
+					for range 10000 {
+						if ws.WriteControl(kind, []byte("x"), time.Now().Add(time.Second)) != nil {
+							return
+						}
+					}
+				}()
+				if code, reason := closeCode(t, ws); code != 1008 || reason != "too many messages: at most 50 per second" {
+					t.Fatalf("%s flood on %s: close %d %q, want 1008 too many messages", name, path, code, reason)
+				}
+				// The other client of the path is still served.
+				if watcher != nil {
+					ts.dial(t, "beta")
+					watcher.within(t, waitLimit, map[string]int{"beta": 1})
+					return
+				}
+				if err := other.Scroll(0.5); err != nil {
+					t.Fatal(err)
+				}
+				b := ts.dial(t, "alpha")
+				waitGhosts(t, b, id(other)+"@0.5")
+			})
 		}
-	}()
-	if code, reason := closeCode(t, ws); code != 1008 || !strings.Contains(reason, "too many messages") {
-		t.Fatalf("ping flood: close %d %q, want 1008 too many messages", code, reason)
 	}
-	// The other reader is still served.
-	if err := other.Scroll(0.5); err != nil {
-		t.Fatal(err)
-	}
-	b := ts.dial(t, "alpha")
-	waitGhosts(t, b, id(other)+"@0.5")
 }
 
 func TestInvalidUTF8Closes1007(t *testing.T) {

@@ -157,7 +157,8 @@ func (s *Server) handleIndexUpgrade(c *fiber.Ctx) error {
 
 // serveIndexWS runs one index visitor's socket: the writer sends counts
 // frames and pings; the reader only notices pongs and the end, since a
-// visitor has nothing to say (a data frame closes the socket with 1008).
+// visitor has nothing to say (a data frame closes the socket with 1008, as
+// does going over the frame budget that every socket has, see limitFrames).
 func (s *Server) serveIndexWS(ws *fws.Conn) {
 	defer ws.Close() // the server keeps hijacked connections (see New)
 	sub := s.index.subscribe()
@@ -169,21 +170,33 @@ func (s *Server) serveIndexWS(ws *fws.Conn) {
 	defer s.index.unsubscribe(sub)
 	readerDone := make(chan struct{})
 	writerDone := make(chan struct{})
+	closing := make(chan struct{}) // the reader sent a close frame
 	go func() {
 		defer close(writerDone)
-		s.writeIndex(ws, sub, readerDone)
+		s.writeIndex(ws, sub, readerDone, closing)
 	}()
 	ws.SetReadLimit(128)
 	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) }
 	extend()
-	ws.SetPongHandler(func(string) error { extend(); return nil })
+	// After the close frame, what the client still sends is read and
+	// dropped until it answers (or for a second): closing TCP on unread
+	// data would reset it, and the client would lose the close frame.
+	var budget *frameBudget
+	end := func(reason string) {
+		budget.stop()
+		close(closing)
+		_ = ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(closePolicy, reason), time.Now().Add(s.cfg.WriteWait))
+		_ = ws.SetReadDeadline(time.Now().Add(time.Second))
+	}
+	budget = s.limitFrames(ws.Conn, extend, end)
 	for {
 		if _, _, err := ws.ReadMessage(); err != nil {
 			break
 		}
-		_ = ws.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(closePolicy, "the index channel takes no messages"), time.Now().Add(s.cfg.WriteWait))
-		break
+		if budget.take() {
+			end("the index channel takes no messages")
+		}
 	}
 	close(readerDone)
 	<-writerDone
@@ -192,19 +205,30 @@ func (s *Server) serveIndexWS(ws *fws.Conn) {
 // writeIndex is an index socket's only writer. It writes at most one frame
 // per interval even when a late tick and the next one come close together
 // (a busy machine): a frame that comes early waits, and is replaced by any
-// newer one meanwhile.
-func (s *Server) writeIndex(ws *fws.Conn, sub *indexSub, readerDone <-chan struct{}) {
+// newer one meanwhile. It stops writing once the reader has sent a close
+// frame (closing), and leaves the reader to finish.
+func (s *Server) writeIndex(ws *fws.Conn, sub *indexSub, readerDone, closing <-chan struct{}) {
 	ping := time.NewTicker(s.cfg.PingInterval)
 	defer ping.Stop()
 	hold := time.NewTimer(0)
 	defer hold.Stop()
-	frames := sub.frames                                                // nil while holding
-	var next time.Time                                                  // no frame before this
-	var pending []byte                                                  // a frame taken while holding
-	stop := func() { _ = ws.SetReadDeadline(time.Now()); <-readerDone } // ends the reader
+	frames := sub.frames // nil while holding
+	var next time.Time   // no frame before this
+	var pending []byte   // a frame taken while holding
+	stop := func() {     // ends the reader, unless it is ending already
+		select {
+		case <-closing:
+		default:
+			_ = ws.SetReadDeadline(time.Now())
+		}
+		<-readerDone
+	}
 	for {
 		select {
 		case <-readerDone:
+			return
+		case <-closing:
+			<-readerDone
 			return
 		case <-sub.quit:
 			_ = ws.WriteControl(websocket.CloseMessage,

@@ -143,8 +143,9 @@ func TestIndexChannelHostile(t *testing.T) {
 	w := ts.watchIndex(t)
 	_ = w.ws.WriteMessage(websocket.TextMessage, []byte(`{"type":"scroll","position":0.5}`))
 	eventually(t, "the socket to close", func() bool { return w.closeErr() != nil })
-	if !websocket.IsCloseError(w.closeErr(), 1008) {
-		t.Errorf("index socket after a message: %v, want close 1008", w.closeErr())
+	var ce *websocket.CloseError
+	if !errors.As(w.closeErr(), &ce) || ce.Code != 1008 || ce.Text != "the index channel takes no messages" {
+		t.Errorf("index socket after a message: %v, want close 1008 the index channel takes no messages", w.closeErr())
 	}
 	big := ts.watchIndex(t)
 	_ = big.ws.WriteMessage(websocket.BinaryMessage, make([]byte, 4096))

@@ -80,6 +80,11 @@ type Config struct {
 	// MaxReadersPerIP caps one client address's live WebSockets (429).
 	// Zero value means 100.
 	MaxReadersPerIP int
+	// IPv6Prefix is how many leading bits of an IPv6 client address
+	// MaxReadersPerIP counts as one client, 32 to 128 (one subscriber
+	// usually holds a /64, often a /56 or /48); IPv4 addresses, and
+	// IPv4-mapped IPv6 ones, count one by one. Zero value means 64.
+	IPv6Prefix int
 	// MaxHTTPConns caps plain HTTP connections, WebSockets not counted (see
 	// trackingListener). Zero value means 1000.
 	MaxHTTPConns int
@@ -127,8 +132,8 @@ type Server struct {
 	stopping bool
 	handlers sync.WaitGroup
 	listener *trackingListener
-	admitted int            // WebSockets reserved (see admit)
-	perIP    map[string]int // of admitted, by client address
+	admitted int                  // WebSockets reserved (see admit)
+	perIP    map[netip.Prefix]int // of admitted, by client (addrKey)
 	refusals map[string]*limitedLog
 	private  *fiber.App // /metrics and /healthz when MetricsApart
 	index    *indexHub  // nil without Config.Counts
@@ -152,6 +157,10 @@ func New(cfg Config) (*Server, error) {
 	setDefault(&cfg.OutboxLimit, 256)
 	setDefault(&cfg.MaxReaders, 10000)
 	setDefault(&cfg.MaxReadersPerIP, 100)
+	setDefault(&cfg.IPv6Prefix, 64)
+	if cfg.IPv6Prefix < 32 || cfg.IPv6Prefix > 128 {
+		return nil, fmt.Errorf("web: IPv6Prefix %d: want 32 to 128", cfg.IPv6Prefix)
+	}
 	setDefault(&cfg.MaxHTTPConns, 1000)
 	setDefault(&cfg.CountsInterval, time.Second)
 	if cfg.PublicURL != "" {
@@ -189,7 +198,7 @@ func New(cfg Config) (*Server, error) {
 		assets:   assets,
 		conns:    make(map[*outbox]struct{}),
 		metrics:  newMetrics(cfg.EngineStats, cfg.Cluster),
-		perIP:    make(map[string]int),
+		perIP:    make(map[netip.Prefix]int),
 		refusals: map[string]*limitedLog{
 			"max_readers":        newLimitedLog(cfg.Logger, "websocket refused: this node has as many readers as it may take", "max_readers", cfg.MaxReaders),
 			"max_readers_per_ip": newLimitedLog(cfg.Logger, "websocket refused: too many readers from one address (behind a reverse proxy? list it in --trusted-proxies)", "max_readers_per_ip", cfg.MaxReadersPerIP),

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -98,47 +97,23 @@ func (s *Server) read(ws *websocket.Conn, ob *outbox, sess interface{ Scroll(flo
 	ws.SetReadLimit(int64(s.cfg.MaxFrameBytes))
 	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(s.cfg.PongWait)) }
 	extend()
-	bucket := newBucket(s.cfg.MaxFramesPerSecond, time.Now())
-	tooMany := fmt.Sprintf("too many messages: at most %d per second", s.cfg.MaxFramesPerSecond)
 	// ending is set when the server closes the connection for cause. What
 	// the client still sends is read and dropped until it answers the close
 	// (or for a second): closing TCP on unread data would reset it, and the
 	// client would lose the close frame that says why.
 	var ending string
+	var budget *frameBudget
 	end := func(code int, reason, why string) {
+		budget.stop()
 		ob.close(code, reason)
 		ending = why
 		_ = ws.SetReadDeadline(time.Now().Add(time.Second))
 	}
-	// Control frames count toward the rate too: a ping flood is as costly
-	// as a scroll flood (the handlers run on this goroutine, in ReadMessage).
-	ws.SetPongHandler(func(string) error {
-		switch {
-		case ending != "":
-		case !bucket.take(time.Now()):
-			end(closePolicy, tooMany, "rate limit")
-		case !ob.closed():
+	budget = s.limitFrames(ws, func() {
+		if !ob.closed() {
 			extend()
 		}
-		return nil
-	})
-	ws.SetPingHandler(func(data string) error {
-		if ending != "" {
-			return nil
-		}
-		if !bucket.take(time.Now()) {
-			end(closePolicy, tooMany, "rate limit")
-			return nil
-		}
-		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(s.cfg.WriteWait))
-		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
-			var ne net.Error
-			if !errors.As(err, &ne) {
-				return err
-			}
-		}
-		return nil
-	})
+	}, func(reason string) { end(closePolicy, reason, "rate limit") })
 	// A frame is read into a pooled buffer held only while it is handled
 	// (an idle reader, blocked in NextReader, holds none); ws.ReadMessage
 	// would allocate one a frame (io.ReadAll).
@@ -175,8 +150,7 @@ func (s *Server) read(ws *websocket.Conn, ob *outbox, sess interface{ Scroll(flo
 		if s.debug {
 			log.Debug("websocket frame in", "bytes", len(data), "frame", truncate(data, 200))
 		}
-		if !bucket.take(time.Now()) {
-			end(closePolicy, tooMany, "rate limit")
+		if !budget.take() {
 			continue
 		}
 		if mt == websocket.TextMessage && !utf8.Valid(data) {

@@ -309,6 +309,13 @@ func TestCanonicalOrigin(t *testing.T) {
 		"https://exa mple.com":        "",
 		"javascript:alert(1)":         "",
 		"https://example.com:443:443": "",
+		"https://:443":                "",
+		"http://:80":                  "",
+		"https://:":                   "",
+		"http://":                     "",
+		"https://:0":                  "",
+		"http://[]:80":                "",
+		"http://[fe80::1%25eth0]:80":  "",
 	} {
 		got, err := web.CanonicalOrigin(in)
 		if got != want || (want == "") != (err != nil) {

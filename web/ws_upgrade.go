@@ -105,6 +105,12 @@ func CanonicalOrigin(s string) (string, error) {
 		return "", fmt.Errorf("%q is not an origin like https://example.com", s)
 	}
 	scheme, host := u.Scheme, strings.ToLower(u.Hostname())
+	// url.Parse takes "https://:443" and "http://[fe80::1%25eth0]": no
+	// host, or a zone no browser sends (and whose canonical form would not
+	// parse again).
+	if host == "" || strings.Contains(host, "%") {
+		return "", fmt.Errorf("%q is not an origin like https://example.com", s)
+	}
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}

@@ -16,14 +16,15 @@ var nofile = sync.OnceValues(raiseFileLimit)
 // limits are the flags that bound what one node accepts.
 type limits struct {
 	maxReaders, maxReadersPerIP, maxHTTPConns int
+	ipv6Prefix                                int // bits of an IPv6 address that are one client
 	trustedProxies                            []netip.Prefix
 	metricsAddr                               string // "": /metrics and /healthz on --addr
 }
 
 // limitFlags holds the raw flag values until they are checked.
 type limitFlags struct {
-	maxReaders, maxReadersPerIP, maxHTTPConns, trustedProxies, metricsAddr *string
-	perIPDefault                                                           string
+	maxReaders, maxReadersPerIP, maxHTTPConns, ipv6Prefix, trustedProxies, metricsAddr *string
+	perIPDefault                                                                       string
 }
 
 // capDefaults derives the caps from the open-files limit: a reserve for
@@ -52,6 +53,7 @@ func addLimitFlags(fset *flag.FlagSet, env func(name, def string) string) *limit
 		perIPDefault:    strconv.Itoa(perIP),
 		maxReaders:      fset.String("max-readers", env("max-readers", strconv.Itoa(readers)), "live WebSockets this node `n` accepts; beyond it an upgrade gets 503 and\nRetry-After (READTAG_MAX_READERS; default from the open-files limit)"),
 		maxReadersPerIP: fset.String("max-readers-per-ip", env("max-readers-per-ip", strconv.Itoa(perIP)), "live WebSockets `n` one client address may hold; beyond it 429\n(READTAG_MAX_READERS_PER_IP)"),
+		ipv6Prefix:      fset.String("ipv6-prefix", env("ipv6-prefix", "64"), "IPv6 clients count against --max-readers-per-ip by the first `bits` of their\naddress (32 to 128; a subscriber holds a /64 or more); IPv4 clients\nby address (READTAG_IPV6_PREFIX)"),
 		maxHTTPConns:    fset.String("max-http-conns", env("max-http-conns", strconv.Itoa(httpConns)), "plain HTTP connections `n` held at once, WebSockets not counted; beyond it\nthe longest idle one is closed (READTAG_MAX_HTTP_CONNS; default from the open-files limit)"),
 		trustedProxies:  fset.String("trusted-proxies", env("trusted-proxies", ""), "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the\nclient, for the per-address cap and the logs (READTAG_TRUSTED_PROXIES)"),
 		metricsAddr:     fset.String("metrics-addr", env("metrics-addr", ""), "serve /metrics and /healthz on this `host:port` only, not on --addr\n(READTAG_METRICS_ADDR)"),
@@ -72,6 +74,11 @@ func (f *limitFlags) parse(addr string) (limits, error) {
 		}
 		*n.into = v
 	}
+	bits, err := strconv.Atoi(strings.TrimSpace(*f.ipv6Prefix))
+	if err != nil || bits < 32 || bits > 128 {
+		return l, fmt.Errorf("--ipv6-prefix %q: want a prefix length from 32 to 128 (64: one client per /64)", *f.ipv6Prefix)
+	}
+	l.ipv6Prefix = bits
 	if l.maxReadersPerIP > l.maxReaders && *f.maxReadersPerIP == f.perIPDefault {
 		l.maxReadersPerIP = l.maxReaders // a default, under a lower --max-readers
 	}
@@ -109,7 +116,7 @@ func logLimits(log *slog.Logger, l limits) {
 		log.Warn("cannot raise the open-files limit", "err", err)
 	}
 	log.Info("limits", "open_files", fds, "max_readers", l.maxReaders, "max_readers_per_ip", l.maxReadersPerIP,
-		"max_http_conns", l.maxHTTPConns, "trusted_proxies", len(l.trustedProxies))
+		"ipv6_prefix", l.ipv6Prefix, "max_http_conns", l.maxHTTPConns, "trusted_proxies", len(l.trustedProxies))
 	if fds > 0 && uint64(l.maxReaders+l.maxHTTPConns) > fds {
 		log.Warn("--max-readers plus --max-http-conns exceed the open-files limit; accepts will fail (and be retried) before the caps apply",
 			"open_files", fds, "max_readers", l.maxReaders, "max_http_conns", l.maxHTTPConns)

@@ -36,6 +36,16 @@ func TestBadLimitFlags(t *testing.T) {
 		{args: []string{"--addr", "127.0.0.1:8080", "--metrics-addr", "127.0.0.1:8080"}, want: "must differ from --addr"},
 		{env: []string{"READTAG_MAX_READERS", "lots"}, want: `--max-readers "lots"`},
 		{env: []string{"READTAG_TRUSTED_PROXIES", "::1/129"}, want: "--trusted-proxies"},
+		{args: []string{"--ipv6-prefix", "31"}, want: `--ipv6-prefix "31": want a prefix length from 32 to 128`},
+		{args: []string{"--ipv6-prefix", "129"}, want: `--ipv6-prefix "129"`},
+		{args: []string{"--ipv6-prefix", "0"}, want: `--ipv6-prefix "0"`},
+		{args: []string{"--ipv6-prefix", "-64"}, want: `--ipv6-prefix "-64"`},
+		{args: []string{"--ipv6-prefix", "/64"}, want: `--ipv6-prefix "/64"`},
+		{args: []string{"--ipv6-prefix", "64.5"}, want: `--ipv6-prefix "64.5"`},
+		{args: []string{"--ipv6-prefix", "0x40"}, want: `--ipv6-prefix "0x40"`},
+		{args: []string{"--ipv6-prefix", "99999999999999999999"}, want: `--ipv6-prefix "99999999999999999999"`},
+		{args: []string{"--ipv6-prefix", ""}, want: `--ipv6-prefix ""`},
+		{env: []string{"READTAG_IPV6_PREFIX", "2001:db8::/64"}, want: `--ipv6-prefix "2001:db8::/64"`},
 	} {
 		err := run(context.Background(), tc.args, &strings.Builder{}, env(tc.env...))
 		var usage *usageError
@@ -52,6 +62,44 @@ func TestPerIPDefaultFollowsMaxReaders(t *testing.T) {
 	}
 	if o.limits.maxReaders != 3 || o.limits.maxReadersPerIP != 3 {
 		t.Errorf("--max-readers 3: caps %+v, want 3 and 3", o.limits)
+	}
+}
+
+// TestIPv6PrefixFlag runs readtag with READTAG_IPV6_PREFIX=48 behind a
+// trusted proxy: two /64s of one /48 are one client, another /48 is not.
+func TestIPv6PrefixFlag(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &logLines{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--log-format", "json", "--trusted-proxies", "127.0.0.0/8",
+			"--max-readers-per-ip", "1"}, logs, env("READTAG_IPV6_PREFIX", "48"))
+	}()
+	base := "http://" + logs.find(t, "readtag listening")["addr"].(string)
+	if got := logs.find(t, "limits")["ipv6_prefix"]; got != float64(48) {
+		t.Errorf("limits line says ipv6_prefix %v, want 48", got)
+	}
+	for _, tc := range []struct {
+		from string
+		want int
+	}{
+		{"2001:db8:1:1::1", http.StatusSwitchingProtocols},
+		{"2001:db8:1:2::1", http.StatusTooManyRequests},
+		{"2001:db8:2::1", http.StatusSwitchingProtocols},
+	} {
+		if _, status := readerOn(t, base, http.Header{"X-Forwarded-For": {tc.from}}); status != tc.want {
+			t.Errorf("reader from %s: %d, want %d", tc.from, status, tc.want)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return")
 	}
 }
 

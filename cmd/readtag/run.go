@@ -276,6 +276,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		AllowedOrigins:  o.allowedOrigins,
 		MaxReaders:      o.limits.maxReaders,
 		MaxReadersPerIP: o.limits.maxReadersPerIP,
+		IPv6Prefix:      o.limits.ipv6Prefix,
 		MaxHTTPConns:    o.limits.maxHTTPConns,
 		TrustedProxies:  o.limits.trustedProxies,
 		MetricsApart:    o.limits.metricsAddr != "",
