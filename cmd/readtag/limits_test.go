@@ -80,18 +80,23 @@ func TestIPv6PrefixFlag(t *testing.T) {
 	if got := logs.find(t, "limits")["ipv6_prefix"]; got != float64(48) {
 		t.Errorf("limits line says ipv6_prefix %v, want 48", got)
 	}
-	for _, tc := range []struct {
-		from string
-		want int
-	}{
-		{"2001:db8:1:1::1", http.StatusSwitchingProtocols},
-		{"2001:db8:1:2::1", http.StatusTooManyRequests},
-		{"2001:db8:2::1", http.StatusSwitchingProtocols},
-	} {
-		if _, status := readerOn(t, base, http.Header{"X-Forwarded-For": {tc.from}}); status != tc.want {
-			t.Errorf("reader from %s: %d, want %d", tc.from, status, tc.want)
+	// In a subtest, so that its sockets are closed (at its cleanup) before
+	// the server is stopped: a socket that never answers the server's close
+	// would hold Shutdown to its deadline.
+	t.Run("readers", func(t *testing.T) {
+		for _, tc := range []struct {
+			from string
+			want int
+		}{
+			{"2001:db8:1:1::1", http.StatusSwitchingProtocols},
+			{"2001:db8:1:2::1", http.StatusTooManyRequests},
+			{"2001:db8:2::1", http.StatusSwitchingProtocols},
+		} {
+			if _, status := readerOn(t, base, http.Header{"X-Forwarded-For": {tc.from}}); status != tc.want {
+				t.Errorf("reader from %s: %d, want %d", tc.from, status, tc.want)
+			}
 		}
-	}
+	})
 	cancel()
 	select {
 	case err := <-done:
