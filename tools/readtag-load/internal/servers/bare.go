@@ -219,6 +219,10 @@ func (b *Bare) serveWS(ws *websocket.Conn) {
 	var raw [8]byte
 	_, _ = rand.Read(raw[:])
 	id := idEnc.EncodeToString(raw[:])
+	var rs *relaySock
+	if b.relay != nil {
+		rs = newRelaySock(id, ws) // before the welcome: moves from then on are its
+	}
 	welcome := fmt.Appendf(nil, `{"type":"welcome","you":{"id":%q,"color":"#0090ff","position":0},"readers":[]}`, id)
 	_ = ws.SetWriteDeadline(time.Now().Add(bareWriteWait))
 	if ws.WriteMessage(websocket.TextMessage, welcome) != nil {
@@ -228,9 +232,7 @@ func (b *Bare) serveWS(ws *websocket.Conn) {
 	extend := func() { _ = ws.SetReadDeadline(time.Now().Add(b.pongWait)) }
 	extend()
 	ws.SetPongHandler(func(string) error { extend(); return nil })
-	var rs *relaySock
-	if b.relay != nil {
-		rs = &relaySock{id: id, ws: ws}
+	if rs != nil {
 		b.relay.add(rs)
 		defer b.relay.remove(rs)
 	}

@@ -40,7 +40,7 @@ type relaySock struct {
 
 	mu     sync.Mutex // held while writing; closed is set under it before the handler returns
 	closed bool
-	served int64 // UnixNano of its last frame (the broadcaster's only)
+	served int64 // UnixNano of its last frame, or of its welcome (the broadcaster's only, once added)
 }
 
 type relay struct {
@@ -55,6 +55,14 @@ func newRelay(tick time.Duration) *relay {
 	r := &relay{tick: tick, quit: make(chan struct{}), done: make(chan struct{})}
 	go r.run()
 	return r
+}
+
+// newRelaySock is a reader about to be welcomed: its first frame carries the
+// moves made since then. (A first frame used to take those of the tick
+// before it, and so lost for good a move made between the welcome and a
+// first frame that a busy machine delayed past a tick.)
+func newRelaySock(id string, ws *websocket.Conn) *relaySock {
+	return &relaySock{id: id, ws: ws, served: time.Now().UnixNano()}
 }
 
 func (r *relay) add(s *relaySock) {
@@ -150,9 +158,6 @@ func (r *relay) serve(b []byte, socks []*relaySock, i int) []byte {
 	s := socks[i]
 	now := time.Now().UnixNano()
 	since := s.served
-	if since == 0 {
-		since = now - int64(r.tick)
-	}
 	b = append(b, `{"type":"crowd","total":`...)
 	b = strconv.AppendInt(b, int64(len(socks)), 10)
 	b = append(b, `,"bands":[],"leave":[],"join":[],"moves":[`...)
