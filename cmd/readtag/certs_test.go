@@ -144,8 +144,10 @@ func TestCertsRefusesHostileNodeIDs(t *testing.T) {
 		{"a/b", "is not a node id"},
 		{"a,", "is not a node id"},
 	}
-	t.Run("new folder", func(t *testing.T) {
-		dir := filepath.Join(t.TempDir(), "certs")
+	// refuseAll runs certs with every hostile list, with and without
+	// --force, expects a usage error naming the problem, and then checks
+	// that dir is as it was.
+	refuseAll := func(t *testing.T, dir string, unchanged func(args []string)) {
 		for _, h := range hostile {
 			for _, force := range []bool{false, true} {
 				args := []string{"certs", "--dir", dir, "--nodes", h.nodes}
@@ -156,30 +158,26 @@ func TestCertsRefusesHostileNodeIDs(t *testing.T) {
 				if err := run(context.Background(), args, io.Discard, env()); !errors.As(err, &usage) || !strings.Contains(err.Error(), h.want) {
 					t.Errorf("%v: %v, want a usage error containing %s", args, err, h.want)
 				}
-				if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
-					t.Fatalf("%v made %s: %v", args, dir, err)
-				}
+				unchanged(args)
 			}
 		}
+	}
+	t.Run("new folder", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "certs")
+		refuseAll(t, dir, func(args []string) {
+			if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("%v made %s: %v", args, dir, err)
+			}
+		})
 	})
 	t.Run("existing CA", func(t *testing.T) {
 		dir := makeCerts(t, "a")
 		before := files(t, dir)
-		for _, h := range hostile {
-			for _, force := range []bool{false, true} {
-				args := []string{"certs", "--dir", dir, "--nodes", h.nodes}
-				if force {
-					args = append(args, "--force")
-				}
-				var usage *usageError
-				if err := run(context.Background(), args, io.Discard, env()); !errors.As(err, &usage) || !strings.Contains(err.Error(), h.want) {
-					t.Errorf("%v: %v, want a usage error containing %s", args, err, h.want)
-				}
-				if after := files(t, dir); !maps.Equal(after, before) {
-					t.Fatalf("%v changed the folder: %v, was %v", args, slices.Sorted(maps.Keys(after)), slices.Sorted(maps.Keys(before)))
-				}
+		refuseAll(t, dir, func(args []string) {
+			if after := files(t, dir); !maps.Equal(after, before) {
+				t.Fatalf("%v changed the folder: %v, was %v", args, slices.Sorted(maps.Keys(after)), slices.Sorted(maps.Keys(before)))
 			}
-		}
+		})
 	})
 }
 
