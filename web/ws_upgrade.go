@@ -65,7 +65,7 @@ func (s *Server) handleUpgrade(c *fiber.Ctx) error {
 	c.Locals(localHidden, hidden)
 	ip, viaProxy := s.clientIP(c)
 	s.log.Debug("websocket upgrade", "reader", id, "post", c.Params("slug"), "remote", ip.String())
-	return s.admit(c, ip, viaProxy)
+	return s.admit(c, ip, viaProxy, nil)
 }
 
 // originAllowed accepts requests without an Origin (not a browser, so not a
