@@ -315,6 +315,14 @@ func TestCountsPerSite(t *testing.T) {
 			t.Errorf("/ws/counts from %q: %v %v, want 403", origin, err, resp)
 		}
 	}
+	// A stopping server closes the site's watchers with 1001, as the index's.
+	ts.Stop()
+	for _, w := range []*indexWatcher{blog, other, own} {
+		eventually(t, "the counts socket to close", func() bool { return w.closeErr() != nil })
+		if !websocket.IsCloseError(w.closeErr(), 1001) {
+			t.Errorf("counts socket at shutdown: %v, want close 1001", w.closeErr())
+		}
+	}
 }
 
 // TestCountsAtMostOneFrameASecond: under constant change a watcher gets
