@@ -41,6 +41,21 @@ const changeEvery = 3 * time.Second
 // lines. Every flood here wrote megabytes before.
 const maxFloodLog = 32 << 10
 
+// floodScale multiplies every flood's size: READTAG_FLOOD_SCALE, 1 unless
+// set (docs/security.md's figures were taken at 10).
+func floodScale(t *testing.T) int {
+	t.Helper()
+	v := os.Getenv("READTAG_FLOOD_SCALE")
+	if v == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		t.Fatalf("READTAG_FLOOD_SCALE=%q: want a positive integer", v)
+	}
+	return n
+}
+
 // figures are a node's costs over a flood, and an honest reader's latency.
 type figures struct {
 	logBytes           int64
@@ -349,65 +364,90 @@ func heartbeat(inc uint64, addr string) *clusterpb.Envelope {
 	return &clusterpb.Envelope{Node: "c", Incarnation: inc, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Addr: addr}}}
 }
 
-// TestFloodIncarnationFlapping: c, up, says hello and goodbye under a new
-// incarnation 20,000 times. a's log grows by a few lines, its readiness
-// does not change, b stays up and b's reader stays visible on a, and c
-// itself changes state at most twice per ChangeEvery.
+// TestFloodIncarnationFlapping: c, up, floods a with 20,000 rounds of
+// flapping: hello and goodbye under a new incarnation each time, or (one
+// incarnation) heartbeats that say in turn that it hears a and that it does
+// not. a's log grows by a few lines, its readiness does not change, b stays
+// up and b's reader stays visible on a, and c itself changes state at most
+// twice per ChangeEvery.
 func TestFloodIncarnationFlapping(t *testing.T) {
-	p := startPairWithFake(t)
-	a := p.a
-	c := connectAsC(t, p)
-	const rounds, perEnvelope = 20000, 100
-	var envs []*remote.Envelope
-	for i := 0; i < rounds; i += perEnvelope {
-		var ms []msg
-		for k := i; k < i+perEnvelope; k++ {
-			inc := uint64(1000 + 2*k + 1)
-			ms = append(ms, asC(p, heartbeat(inc, "")), asC(p, &clusterpb.Envelope{Node: "c", Incarnation: inc, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}))
-		}
-		envs = append(envs, envelope(t, ms...))
+	goodbye := func(inc uint64) *clusterpb.Envelope {
+		return &clusterpb.Envelope{Node: "c", Incarnation: inc, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}
 	}
-	// c honest first: a counts it up and is ready (it waits for every
-	// peer, or its start-up grace).
-	stop := c.heartbeats(t, p, 500)
-	within(t, 10*time.Second, "a to be ready", func() bool {
-		ready, _, _ := a.health()
-		return ready
-	})
-	stop()
-	flips := metric(t, a, "readtag_cluster_peer_state_changes_total")
-	pr := startProbe(t, a, p.onB, p.onA)
-	c.blast(t, envs...)
-	// Then c under one more incarnation, heartbeating: once a tells c it
-	// hears that one, a has handled the flood (and ChangeEvery has passed
-	// since the last incarnation it took).
-	stop = c.heartbeats(t, p, 999)
-	within(t, 60*time.Second, "a to take c's last incarnation (to tell the fake c it hears 999)", func() bool {
-		return p.fake.count("provider/c readtag.cluster.v1.Envelope a *clusterpb.Envelope_Heartbeat hears=999") > 0
-	})
-	stop()
-	f := pr.finish()
-	flips = metric(t, a, "readtag_cluster_peer_state_changes_total") - flips
-	t.Logf("peer state changes on a: %v; changes held back: %v", flips, metric(t, a, "readtag_cluster_peer_changes_held_total"))
+	notHearing := uint64(1)
+	for _, tc := range []struct {
+		name  string
+		round func(k int) []*clusterpb.Envelope
+	}{
+		{"hello and goodbye under new incarnations", func(k int) []*clusterpb.Envelope {
+			inc := uint64(1000 + k)
+			return []*clusterpb.Envelope{heartbeat(inc, ""), goodbye(inc)}
+		}},
+		{"hearing and not hearing a", func(int) []*clusterpb.Envelope {
+			deaf := heartbeat(500, "")
+			deaf.GetHeartbeat().Hears = &notHearing
+			return []*clusterpb.Envelope{heartbeat(500, ""), deaf}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := startPairWithFake(t)
+			a := p.a
+			c := connectAsC(t, p)
+			const perEnvelope = 100
+			rounds := 20000 * floodScale(t)
+			var envs []*remote.Envelope
+			for i := 0; i < rounds; i += perEnvelope {
+				var ms []msg
+				for k := i; k < i+perEnvelope; k++ {
+					for _, e := range tc.round(k) {
+						ms = append(ms, asC(p, e))
+					}
+				}
+				envs = append(envs, envelope(t, ms...))
+			}
+			// c honest first (incarnation 500): a counts it up and is
+			// ready (it waits for every peer, or its start-up grace).
+			stop := c.heartbeats(t, p, 500)
+			within(t, 10*time.Second, "a to be ready", func() bool {
+				ready, _, _ := a.health()
+				return ready
+			})
+			stop()
+			flips := metric(t, a, "readtag_cluster_peer_state_changes_total")
+			pr := startProbe(t, a, p.onB, p.onA)
+			c.blast(t, envs...)
+			// Then c under one more incarnation, heartbeating: once a tells
+			// c it hears that one, a has handled the flood (and ChangeEvery
+			// has passed since the last incarnation it took).
+			stop = c.heartbeats(t, p, 999)
+			within(t, 60*time.Second, "a to take c's last incarnation (to tell the fake c it hears 999)", func() bool {
+				return p.fake.count("provider/c readtag.cluster.v1.Envelope a *clusterpb.Envelope_Heartbeat hears=999") > 0
+			})
+			stop()
+			f := pr.finish()
+			flips = metric(t, a, "readtag_cluster_peer_state_changes_total") - flips
+			t.Logf("peer state changes on a: %v; changes held back: %v", flips, metric(t, a, "readtag_cluster_peer_changes_held_total"))
 
-	serving(t, a, p.onB, p.onA, 0.42)
-	if got := linesOf(t, a, "cluster peer down", "peer", "b"); len(got) > 0 {
-		t.Errorf("a marked b down during the flood: %v", got)
-	}
-	if ready, members, _ := a.health(); !ready || !slices.Contains(members, "b") {
-		t.Errorf("after the flood a is ready=%v with members %v", ready, members)
-	}
-	if f.readyChanges != 0 {
-		t.Errorf("a's readiness changed %d times while b was up", f.readyChanges)
-	}
-	if f.logBytes > maxFloodLog {
-		t.Errorf("a's log grew by %d bytes, want at most %d", f.logBytes, maxFloodLog)
-	}
-	if limit := 2 * (float64(f.elapsed/changeEvery) + 1); flips > limit {
-		t.Errorf("c changed state %v times in %v, want at most %v (twice per %v)", flips, f.elapsed, limit, changeEvery)
-	}
-	if f.missed > 0 {
-		t.Errorf("%d of b's reader's scrolls did not reach a within 5 s", f.missed)
+			serving(t, a, p.onB, p.onA, 0.42)
+			if got := linesOf(t, a, "cluster peer down", "peer", "b"); len(got) > 0 {
+				t.Errorf("a marked b down during the flood: %v", got)
+			}
+			if ready, members, _ := a.health(); !ready || !slices.Contains(members, "b") {
+				t.Errorf("after the flood a is ready=%v with members %v", ready, members)
+			}
+			if f.readyChanges != 0 {
+				t.Errorf("a's readiness changed %d times while b was up", f.readyChanges)
+			}
+			if f.logBytes > maxFloodLog {
+				t.Errorf("a's log grew by %d bytes, want at most %d", f.logBytes, maxFloodLog)
+			}
+			if limit := 2 * (float64(f.elapsed/changeEvery) + 1); flips > limit {
+				t.Errorf("c changed state %v times in %v, want at most %v (twice per %v)", flips, f.elapsed, limit, changeEvery)
+			}
+			if f.missed > 0 {
+				t.Errorf("%d of b's reader's scrolls did not reach a within 5 s", f.missed)
+			}
+		})
 	}
 }
 
@@ -461,7 +501,8 @@ func TestFloodAnnouncedAddresses(t *testing.T) {
 	flood := func(t *testing.T, p *pairWithFake) (figures, int, int, float64) {
 		d := startDecoys(t, 20)
 		c := connectAsC(t, p)
-		const beats, perEnvelope = 20000, 100
+		const perEnvelope = 100
+		beats := 20000 * floodScale(t)
 		var envs []*remote.Envelope
 		for i := 0; i < beats; i += perEnvelope {
 			var ms []msg
@@ -522,7 +563,7 @@ func TestFloodConnectSendDrop(t *testing.T) {
 	env := envelope(t, asC(p, heartbeat(55, "")))
 	base := goroutines(t, a)
 	pr := startProbe(t, a, p.onB, p.onA)
-	const n = 300
+	n := 300 * floodScale(t)
 	for i := range n {
 		raw, err := net.DialTimeout("tcp", a.cluster, 5*time.Second)
 		if err != nil {
@@ -567,7 +608,8 @@ func TestFloodSnapshots(t *testing.T) {
 	p := startPairWithFake(t)
 	a := p.a
 	c := connectAsC(t, p)
-	const post, snaps, readers = "reading-together", 2000, 200
+	const post, readers = "reading-together", 200
+	snaps := 2000 * floodScale(t)
 	victim := dial(t, a, post)
 	tracker := func(body *clusterpb.Envelope) msg {
 		return msg{to: pid(a, "tracker/a"), from: actor.NewPID(p.fake.addr, "tracker/c"), body: body}
