@@ -4,13 +4,12 @@ import (
 	"log/slog"
 	"path"
 	"slices"
-	"sync"
-	"time"
 
 	"github.com/anthdm/hollywood/actor"
 	"github.com/anthdm/hollywood/cluster"
 
 	"github.com/readtag/readtag/actors/clusterpb"
+	"github.com/readtag/readtag/internal/ratelog"
 )
 
 // gate decides which messages from the network reach this node's actors
@@ -24,12 +23,11 @@ import (
 type gate struct {
 	self  string
 	peers map[string]bool
-	log   *slog.Logger
-	warn  limiter
+	log   *ratelog.Logger
 }
 
 func newGate(self string, peers []Peer, log *slog.Logger) *gate {
-	g := &gate{self: self, peers: make(map[string]bool), log: log}
+	g := &gate{self: self, peers: make(map[string]bool), log: ratelog.New(log, 0)}
 	for _, p := range peers {
 		g.peers[p.ID] = true
 	}
@@ -41,14 +39,8 @@ func (g *gate) authorize(peer peerInfo, target, sender *actor.PID, msg any) bool
 	if reason == "" {
 		return true
 	}
-	g.warn.do(func(suppressed int) {
-		from := ""
-		if peer.Addr != nil {
-			from = peer.Addr.String()
-		}
-		g.log.Warn("cluster message refused", "reason", reason, "from", from, "sender", pidString(sender),
-			"to", target.GetID(), "type", typeName(msg), "suppressed_since_last", suppressed)
-	})
+	g.log.Warn("", "cluster message refused", "reason", reason, "from", peer.addr(), "sender", pidString(sender),
+		"to", target.GetID(), "type", typeName(msg))
 	return false
 }
 
@@ -96,27 +88,4 @@ func (a *agentGuard) Receive(c *actor.Context) {
 		return
 	}
 	a.inner.Receive(c)
-}
-
-// limiter lets one log line through per interval and counts the rest.
-type limiter struct {
-	mu         sync.Mutex
-	last       time.Time
-	suppressed int
-}
-
-const logInterval = 10 * time.Second
-
-func (l *limiter) do(log func(suppressed int)) {
-	l.mu.Lock()
-	now := time.Now()
-	if !l.last.IsZero() && now.Sub(l.last) < logInterval {
-		l.suppressed++
-		l.mu.Unlock()
-		return
-	}
-	n := l.suppressed
-	l.last, l.suppressed = now, 0
-	l.mu.Unlock()
-	log(n)
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/anthdm/hollywood/remote"
 	"google.golang.org/protobuf/proto"
 	"storj.io/drpc/drpcconn"
+
+	"github.com/readtag/readtag/internal/ratelog"
 )
 
 // links carry readtag's messages to its peers: one link per configured peer,
@@ -40,6 +42,7 @@ type links struct {
 	engine *actor.Engine
 	tls    *tls.Config // nil: plain TCP
 	log    *slog.Logger
+	rlog   *ratelog.Logger // lines a peer can trigger
 	stats  *clusterStats
 	notify []*actor.PID // told linkUp; set before start
 
@@ -93,7 +96,7 @@ const (
 func newLinks(e *actor.Engine, cfg ClusterConfig, log *slog.Logger, stats *clusterStats) *links {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &links{
-		engine: e, tls: cfg.TLS, log: log, stats: stats,
+		engine: e, tls: cfg.TLS, log: log, rlog: ratelog.New(log, 0), stats: stats,
 		dialTimeout:  cfg.PeerTimeout / 2,
 		writeTimeout: cfg.PeerTimeout,
 		backoffMax:   cfg.Heartbeat,
@@ -334,7 +337,7 @@ func (k *link) pump(ctx context.Context, conn *drpcconn.Conn, stream remote.DRPC
 		k.mu.Unlock()
 		if recycle {
 			k.l.stats.linkStalls.Add(1)
-			k.l.log.Info("cluster link recycled: the peer does not hear us", "peer", k.node, "addr", addr)
+			k.l.rlog.Info("recycled/"+k.node, "cluster link recycled: the peer does not hear us", "peer", k.node, "addr", addr)
 			return errRecycled
 		}
 		if len(batch) == 0 {
@@ -391,7 +394,7 @@ func (k *link) pump(ctx context.Context, conn *drpcconn.Conn, stream remote.DRPC
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				k.l.stats.linkStalls.Add(1)
-				k.l.log.Warn("cluster link stalled: a write took longer than the failure timeout", "peer", k.node, "addr", addr)
+				k.l.rlog.Warn("stalled/"+k.node, "cluster link stalled: a write took longer than the failure timeout", "peer", k.node, "addr", addr)
 			}
 			return err
 		}

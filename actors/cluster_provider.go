@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/readtag/readtag"
 	"github.com/readtag/readtag/actors/clusterpb"
+	"github.com/readtag/readtag/internal/ratelog"
 )
 
 // Peer states, as /healthz shows them.
@@ -41,7 +43,7 @@ type beat struct{}
 type provider struct {
 	sys   *system
 	cfg   ClusterConfig
-	warn  limiter // strangers' messages
+	log   *ratelog.Logger // every line a peer can trigger
 	self  *cluster.Member
 	agent *actor.PID
 	links *links
@@ -66,6 +68,12 @@ type peerLiveness struct {
 	announced   string    // the address it says it listens on
 	everUp      bool
 	state       string
+	// When we last took a new incarnation of it, followed it to a new
+	// address, and saw it come up: each at most once per ChangeEvery, so
+	// that a peer (or a stolen key) flapping them cannot flip our
+	// membership and readiness, or make us dial, at its own pace.
+	incarnationAt, addrAt, upAt time.Time
+	upHeld                      bool // its coming up is held back now
 }
 
 // clusterState is what the web side may read: readiness, members, peers,
@@ -91,11 +99,12 @@ type clusterStats struct {
 	replicaExpiries                            atomic.Int64
 	linkStalls, linkDrops, linkDialFailures    atomic.Int64
 	linkDropped, addressChanges, peerStateFlip atomic.Int64
+	readyChanges, peerChangesHeld              atomic.Int64
 }
 
 func newProvider(sys *system, cfg ClusterConfig, self *cluster.Member, agent *actor.PID, l *links, st *clusterState) actor.Producer {
 	return func() actor.Receiver {
-		p := &provider{sys: sys, cfg: cfg, self: self, agent: agent, links: l, state: st, peers: make(map[string]*peerLiveness)}
+		p := &provider{sys: sys, cfg: cfg, log: ratelog.New(sys.log, 0), self: self, agent: agent, links: l, state: st, peers: make(map[string]*peerLiveness)}
 		for _, peer := range cfg.Peers {
 			p.peers[peer.ID] = &peerLiveness{Peer: peer, state: stateDown}
 			p.order = append(p.order, peer.ID)
@@ -160,25 +169,37 @@ func (p *provider) hearing(peer *peerLiveness, now time.Time) bool {
 // certificate, so only that peer can speak for it (and move its address).
 // Without TLS, anyone who can reach the cluster port can impersonate a peer
 // anyway; the cluster port must then be on a private network.
+//
+// Even a peer's own certificate may be stolen (docs/security.md): so only
+// the incarnation we hear may say goodbye, and a new incarnation is taken
+// at most once per ChangeEvery (a node that really restarted heartbeats on,
+// and is taken at the next heartbeat after that).
 func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 	peer, ok := p.peers[msg.GetNode()]
 	if !ok {
-		p.warn.do(func(suppressed int) {
-			p.sys.log.Warn("cluster message from a node that is not a peer: ignored", "node", msg.GetNode(), "from", pidString(c.Sender()), "suppressed_since_last", suppressed)
-		})
+		p.log.Warn("stranger", "cluster message from a node that is not a peer: ignored", "node", msg.GetNode(), "from", pidString(c.Sender()))
 		return
 	}
-	if msg.GetIncarnation() == peer.gone {
+	inc := msg.GetIncarnation()
+	if inc == peer.gone {
 		return // late messages of a node that said goodbye
 	}
 	now := time.Now()
 	switch b := msg.GetBody().(type) {
 	case *clusterpb.Envelope_Goodbye:
-		p.sys.log.Info("cluster peer said goodbye", "node", p.self.ID, "peer", peer.ID)
-		peer.gone = msg.GetIncarnation()
+		if inc != peer.incarnation || inc == 0 {
+			// Not the incarnation we hear: an old one's late goodbye after
+			// a restart, or a lie; either way the one we hear stays.
+			return
+		}
+		p.log.Info("goodbye/"+peer.ID, "cluster peer said goodbye", "node", p.self.ID, "peer", peer.ID)
+		peer.gone = inc
 		peer.heard, peer.hearsUs, peer.incarnation = time.Time{}, false, 0
 		p.update(c)
 	case *clusterpb.Envelope_Heartbeat:
+		if inc != peer.incarnation && !p.allow(peer, &peer.incarnationAt, now, "a new incarnation") {
+			return
+		}
 		wasHearing := p.hearing(peer, now) && peer.incarnation == msg.GetIncarnation()
 		peer.incarnation = msg.GetIncarnation()
 		peer.heard = now
@@ -187,7 +208,7 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 		if peer.hearsUs {
 			peer.acked = now
 		}
-		p.learnAddr(peer, b.Heartbeat.GetAddr())
+		p.learnAddr(peer, b.Heartbeat.GetAddr(), now)
 		if !wasHearing {
 			// Tell it (or its new incarnation) at once that we hear it: the
 			// handshake then takes one round trip, not one heartbeat period.
@@ -198,27 +219,58 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 }
 
 // learnAddr follows a peer that moved: when the address it announces
-// changes, our link dials the new one. A peer that announces something
-// other than our configured address for it, which never worked, is also
-// followed once it has heard nothing from us for PeerTimeout (it was
-// restarted on new ports before we started). A configured address that
-// works is never replaced (it may be a proxy or a load balancer).
-func (p *provider) learnAddr(peer *peerLiveness, addr string) {
+// changes while our link to it is down, our link dials the new one. A peer
+// that announces something other than our configured address for it, which
+// never worked, is also followed once it has heard nothing from us for
+// PeerTimeout (it was restarted on new ports before we started). A link
+// that works is never moved (the configured address may be a proxy or a
+// load balancer), and a peer is followed to a new address at most once per
+// ChangeEvery: a peer, or a stolen key, announcing address after address
+// makes us dial one of them per ChangeEvery at most, and only while the
+// real peer is unreachable (and what we dial must present the peer's
+// certificate).
+func (p *provider) learnAddr(peer *peerLiveness, addr string, now time.Time) {
 	if addr == "" || len(addr) > 255 {
 		return
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return
 	}
-	moved := peer.announced != "" && peer.announced != addr
-	peer.announced = addr
-	if moved && p.links.addr(peer.ID) != addr {
-		p.retarget(peer, addr, "the peer announced a new address")
+	if peer.announced == "" || peer.announced == addr || p.links.addr(peer.ID) == addr {
+		peer.announced = addr
+		return
 	}
+	// A move not followed now is looked at again at the next heartbeat
+	// that announces it: announced keeps the address we know.
+	if p.links.connected(peer.ID) {
+		p.held(peer, "a new address while our link to it works")
+		return
+	}
+	if !p.allow(peer, &peer.addrAt, now, "a new address") {
+		return
+	}
+	peer.announced = addr
+	p.retarget(peer, addr, "the peer announced a new address")
+}
+
+// allow reports whether a change of peer's is taken now (at most one per
+// ChangeEvery, stamped in at), and counts and logs one held back.
+func (p *provider) allow(peer *peerLiveness, at *time.Time, now time.Time, what string) bool {
+	if !at.IsZero() && now.Sub(*at) < p.cfg.ChangeEvery {
+		p.held(peer, what+" too soon after the last")
+		return false
+	}
+	*at = now
+	return true
+}
+
+func (p *provider) held(peer *peerLiveness, what string) {
+	p.state.stats.peerChangesHeld.Add(1)
+	p.log.Info("held/"+peer.ID, "cluster peer change held back", "node", p.self.ID, "peer", peer.ID, "change", what)
 }
 
 func (p *provider) retarget(peer *peerLiveness, addr, why string) {
-	p.sys.log.Info("cluster peer address changed", "node", p.self.ID, "peer", peer.ID, "from", p.links.addr(peer.ID), "to", addr, "why", why)
+	p.log.Info("addr/"+peer.ID, "cluster peer address changed", "node", p.self.ID, "peer", peer.ID, "from", p.links.addr(peer.ID), "to", addr, "why", why)
 	p.state.stats.addressChanges.Add(1)
 	p.links.retarget(peer.ID, addr)
 }
@@ -238,20 +290,36 @@ func (p *provider) update(c *actor.Context) {
 		default:
 			state = stateOneWay
 		}
+		if state == stateUp && peer.state != stateUp && !peer.upAt.IsZero() && now.Sub(peer.upAt) < p.cfg.ChangeEvery {
+			// Up again too soon after it last came up: it flaps (it said
+			// goodbye, or stopped hearing us, and is back). Going down is
+			// taken at once; coming back waits, so membership and
+			// readiness flip at most twice per ChangeEvery.
+			if !peer.upHeld {
+				p.held(peer, "up again too soon after it last came up")
+			}
+			peer.upHeld = true
+			continue
+		}
+		peer.upHeld = false
 		if state == stateOneWay && peer.state != stateOneWay {
 			peer.oneWayAt = now
 		}
 		if state != peer.state {
-			p.sys.log.Info("cluster peer "+state, "node", p.self.ID, "peer", id, "was", peer.state, "heard_ago", age(peer.heard, now), "heard_us_ago", age(peer.acked, now))
+			p.log.Info("state/"+id+"/"+state, "cluster peer "+state, "node", p.self.ID, "peer", id, "was", peer.state, "heard_ago", age(peer.heard, now), "heard_us_ago", age(peer.acked, now))
 			peer.state = state
-			peer.everUp = peer.everUp || state == stateUp
+			if state == stateUp {
+				peer.everUp, peer.upAt = true, now
+			}
 			p.state.stats.peerStateFlip.Add(1)
 			changed = true
 		}
 		if state == stateOneWay && now.Sub(peer.oneWayAt) > p.cfg.PeerTimeout {
 			switch {
 			case !peer.everUp && peer.announced != "" && peer.announced != p.links.addr(id):
-				p.retarget(peer, peer.announced, "the configured address never worked")
+				if p.allow(peer, &peer.addrAt, now, "the announced address") {
+					p.retarget(peer, peer.announced, "the configured address never worked")
+				}
 			default:
 				// We have a connection it does not hear: dial again.
 				p.links.recycle(id)
@@ -292,7 +360,7 @@ func (p *provider) publish(c *actor.Context, changed bool) {
 	if !slices.Equal(p.members, names) {
 		p.members = names
 		p.state.members.Store(&names)
-		p.sys.log.Info("cluster membership", "node", p.self.ID, "members", strings.Join(names, ","), "of", len(p.peers)+1)
+		p.log.Info("", "cluster membership", "node", p.self.ID, "members", strings.Join(names, ","), "of", len(p.peers)+1)
 		changed = true
 	}
 	if changed || p.members == nil {
@@ -309,7 +377,8 @@ func (p *provider) publish(c *actor.Context, changed bool) {
 	if ready != p.ready {
 		p.ready = ready
 		p.state.ready.Store(ready)
-		p.sys.log.Info("cluster node ready", "node", p.self.ID, "ready", ready, "up", up, "of", len(p.peers), "missing", strings.Join(missing, ","))
+		p.state.stats.readyChanges.Add(1)
+		p.log.Info(fmt.Sprint("ready/", ready), "cluster node ready", "node", p.self.ID, "ready", ready, "up", up, "of", len(p.peers), "missing", strings.Join(missing, ","))
 	}
 }
 
@@ -339,6 +408,8 @@ func (st *clusterState) status() readtag.ClusterStatus {
 		"link_dropped":       st.stats.linkDropped.Load(),
 		"address_changes":    st.stats.addressChanges.Load(),
 		"peer_state_changes": st.stats.peerStateFlip.Load(),
+		"ready_changes":      st.stats.readyChanges.Load(),
+		"peer_changes_held":  st.stats.peerChangesHeld.Load(),
 	}
 	return s
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/anthdm/hollywood/remote"
 	"storj.io/drpc/drpcmux"
 	"storj.io/drpc/drpcserver"
+
+	"github.com/readtag/readtag/internal/ratelog"
 )
 
 // clusterRemote is the node's actor.Remoter: it serves the cluster port,
@@ -59,7 +61,8 @@ type clusterRemote struct {
 	cancel  context.CancelFunc
 	stopped sync.WaitGroup // serve and the connections it serves
 
-	connLog, msgLog, sendLog limiter
+	// rlog takes every line a peer or a stranger can trigger (ratelog).
+	rlog *ratelog.Logger
 }
 
 // inboundConfig is what the cluster remote needs to serve peers.
@@ -97,7 +100,7 @@ func newClusterRemote(addr string, cfg inboundConfig, log *slog.Logger) *cluster
 	setDefault(&cfg.MaxConns, 1024)
 	setDefault(&cfg.HandshakeTimeout, 5*time.Second)
 	setDefault(&cfg.IdleTimeout, 10*time.Minute)
-	return &clusterRemote{addr: addr, cfg: cfg, log: log}
+	return &clusterRemote{addr: addr, cfg: cfg, log: log, rlog: ratelog.New(log, 0)}
 }
 
 // Address is the node's cluster address: the address of its actors' PIDs.
@@ -116,7 +119,7 @@ func (r *clusterRemote) Start(e *actor.Engine) error {
 // here (Hollywood's stream writer panicked on a message that was not a
 // proto.Message): what arrives is dropped and logged.
 func (r *clusterRemote) Send(pid *actor.PID, msg any, sender *actor.PID) {
-	r.warn(&r.sendLog, "cluster message to another node dropped: readtag sends through its links",
+	r.rlog.Warn("", "cluster message to another node dropped: readtag sends through its links",
 		"to", pidString(pid), "from", pidString(sender), "type", typeName(msg))
 }
 
@@ -171,7 +174,10 @@ func (r *clusterRemote) Receive(stream remote.DRPCRemote_ReceiveStream) error {
 			if errors.Is(err, context.Canceled) {
 				return nil
 			}
-			r.log.Error("streamReader receive", "err", err)
+			// A peer that connects, sends and drops, in a loop, must not
+			// write a line each time: rate-limited, and a warning, since
+			// the fault is at the other end.
+			r.rlog.Warn("", "cluster stream from a peer ended", "peer", peer.addr(), "err", err)
 			return err
 		}
 		r.deliver(peer, env)
@@ -190,12 +196,12 @@ func (r *clusterRemote) deliver(peer peerInfo, env *remote.Envelope) {
 			sender, ok3 = index(env.Senders, msg.SenderIndex)
 		}
 		if !ok || !ok2 || !ok3 || target == nil {
-			r.warn(&r.msgLog, "remote message dropped: index out of range", "peer", peer.addr())
+			r.rlog.Warn("", "remote message dropped: index out of range", "peer", peer.addr())
 			continue
 		}
 		payload, err := remote.ProtoSerializer{}.Deserialize(msg.Data, tname)
 		if err != nil {
-			r.warn(&r.msgLog, "remote message dropped: cannot decode", "peer", peer.addr(), "type", tname, "err", err)
+			r.rlog.Warn("", "remote message dropped: cannot decode", "peer", peer.addr(), "type", tname, "err", err)
 			continue
 		}
 		if auth := r.cfg.Authorize; auth != nil && !auth(peer, target, sender, payload) {
@@ -267,7 +273,7 @@ func (r *clusterRemote) serve(ctx context.Context, ln net.Listener, s *drpcserve
 			failed, delay = 0, 0
 		}
 		if !conns.admit(conn, r.cfg.MaxConns) {
-			r.warn(&r.connLog, "remote connection refused: too many", "remote", conn.RemoteAddr().String(), "max", r.cfg.MaxConns)
+			r.rlog.Warn("", "remote connection refused: too many", "remote", conn.RemoteAddr().String(), "max", r.cfg.MaxConns)
 			_ = conn.Close()
 			continue
 		}
@@ -284,7 +290,7 @@ func (r *clusterRemote) serve(ctx context.Context, ln net.Listener, s *drpcserve
 func (r *clusterRemote) serveConn(ctx context.Context, s *drpcserver.Server, raw net.Conn, conns *connSet) {
 	defer func() {
 		if v := recover(); v != nil {
-			r.warn(&r.connLog, "remote connection panicked: closed", "remote", raw.RemoteAddr().String(), "panic", v)
+			r.rlog.Warn("", "remote connection panicked: closed", "remote", raw.RemoteAddr().String(), "panic", v)
 		}
 	}()
 	conn := net.Conn(&idleConn{Conn: raw, idle: r.cfg.IdleTimeout})
@@ -296,7 +302,7 @@ func (r *clusterRemote) serveConn(ctx context.Context, s *drpcserver.Server, raw
 		cancel()
 		// EOF: closed without a word (a port probe); ctx done: we are stopping.
 		if err != nil && !errors.Is(err, io.EOF) && ctx.Err() == nil {
-			r.warn(&r.connLog, "remote connection refused: TLS handshake", "remote", raw.RemoteAddr().String(), "err", err)
+			r.rlog.Warn("", "remote connection refused: TLS handshake", "remote", raw.RemoteAddr().String(), "err", err)
 		}
 		if err != nil {
 			return
@@ -307,17 +313,6 @@ func (r *clusterRemote) serveConn(ctx context.Context, s *drpcserver.Server, raw
 	}
 	conns.established(raw)
 	_ = s.ServeOne(context.WithValue(ctx, peerKey{}, peer), conn)
-}
-
-// warn logs through l: one line per interval, with the number suppressed
-// since the last one, so that a flood of bad input cannot flood the log.
-func (r *clusterRemote) warn(l *limiter, msg string, args ...any) {
-	l.do(func(suppressed int) {
-		if suppressed > 0 {
-			args = append(args, "suppressed_since_last", suppressed)
-		}
-		r.log.Warn(msg, args...)
-	})
 }
 
 // idleConn closes (times out) a connection that sends nothing for idle.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/readtag/readtag/actors/clusterpb"
 	"github.com/readtag/readtag/internal/faultproxy"
+	"github.com/readtag/readtag/internal/ratelog"
 	"github.com/readtag/readtag/internal/testutil"
 )
 
@@ -147,8 +148,9 @@ func TestClusterOneWayHealth(t *testing.T) {
 }
 
 // A peer's announced address is followed only when it is a host:port and
-// the peer moved (a different announcement than before); junk changes
-// nothing, and a node that is not a peer is not listened to at all.
+// the peer moved (a different announcement than before), at most once per
+// ChangeEvery; junk changes nothing, and a node that is not a peer is not
+// listened to at all.
 func TestClusterAddressAnnouncements(t *testing.T) {
 	addrs := testutil.FreeAddrs(t, 2)
 	addr, nowhere := addrs[0], addrs[1]
@@ -156,18 +158,27 @@ func TestClusterAddressAnnouncements(t *testing.T) {
 	p, logs := newPresence(t, Config{NodeID: "a", Cluster: &cfg})
 	// The rule itself, on a provider of our own whose links never start.
 	l := newLinks(p.sys.engine, cfg, p.sys.log, &clusterStats{})
-	prov := &provider{sys: p.sys, self: &cluster.Member{ID: "a"}, links: l, state: &clusterState{}}
+	prov := &provider{sys: p.sys, cfg: ClusterConfig{ChangeEvery: time.Hour}, log: ratelog.New(p.sys.log, 0), self: &cluster.Member{ID: "a"}, links: l, state: &clusterState{}}
 	b := &peerLiveness{Peer: cfg.Peers[0]}
-	prov.learnAddr(b, "127.0.0.1:1") // the first announcement is only noted
+	prov.learnAddr(b, "127.0.0.1:1", time.Now()) // the first announcement is only noted
 	for _, junk := range []string{"", "not an address", "127.0.0.1", ":::", strings.Repeat("x", 300) + ":1"} {
-		prov.learnAddr(b, junk)
+		prov.learnAddr(b, junk, time.Now())
 	}
 	if got := l.addr("b"); got != nowhere {
 		t.Errorf("after a first announcement and junk the link to b dials %s, want %s", got, nowhere)
 	}
-	prov.learnAddr(b, "127.0.0.1:2")
+	prov.learnAddr(b, "127.0.0.1:2", time.Now())
 	if got := l.addr("b"); got != "127.0.0.1:2" {
 		t.Errorf("after b moved the link dials %s, want 127.0.0.1:2", got)
+	}
+	// Moving again within ChangeEvery is held back, and taken after it.
+	prov.learnAddr(b, "127.0.0.1:3", time.Now())
+	if got := l.addr("b"); got != "127.0.0.1:2" {
+		t.Errorf("b moved twice within ChangeEvery and the link dials %s, want 127.0.0.1:2", got)
+	}
+	prov.learnAddr(b, "127.0.0.1:3", time.Now().Add(time.Hour))
+	if got := l.addr("b"); got != "127.0.0.1:3" {
+		t.Errorf("after ChangeEvery the link dials %s, want 127.0.0.1:3", got)
 	}
 
 	// A stranger's heartbeat, through the real provider.

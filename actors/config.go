@@ -65,6 +65,12 @@ type ClusterConfig struct {
 	// once every peer is up; after it, once at least one is (a cluster with
 	// a node down must still serve). Zero value means 10 * time.Second.
 	ReadyAfter time.Duration
+	// ChangeEvery is the least time between two changes of one peer that
+	// the node takes: a new incarnation, a new address, coming up again.
+	// Quicker ones wait (a peer flapping them, or someone with its stolen
+	// key, cannot flip membership and readiness or make us dial at its
+	// own pace). Zero value means PeerTimeout.
+	ChangeEvery time.Duration
 	// TLS, if set, makes nodes talk over mutual TLS only: the remote
 	// listens with it and every link dials with it (LoadClusterTLS makes
 	// it). Zero value means plain TCP, open to anyone who can reach Addr:
@@ -131,6 +137,7 @@ func (cfg *Config) setDefaults() error {
 	setDefault(&cc.Heartbeat, defaultHeartbeat)
 	setDefault(&cc.PeerTimeout, defaultPeerTimeout)
 	setDefault(&cc.ReadyAfter, defaultReadyAfter)
+	setDefault(&cc.ChangeEvery, cc.PeerTimeout)
 	setDefault(&cc.MaxConns, max(defaultMaxConns, maxConnsPerPeer*len(cc.Peers)))
 	setDefault(&cc.IdleTimeout, max(defaultIdleTimeout, idleHeartbeats*cc.Heartbeat))
 	return nil

@@ -128,7 +128,9 @@
 //	          a change of up/one-way/down ──▶ *cluster.Members ──▶ agent
 //	agent ──MemberJoinEvent──▶ tracker ──SyncRequest──▶ peer ──Snapshot──▶ tracker (replaces that node's readers)
 //	agent ──MemberLeaveEvent──▶ tracker: that node's readers leave every room
-//	stop:  provider ──Envelope{Goodbye}──▶ every peer's provider: down at once
+//	          a new incarnation, a new address, coming back up: each taken at most once per
+//	          ClusterConfig.ChangeEvery (quicker ones held, counted in peer_changes_held)
+//	stop:  provider ──Envelope{Goodbye}──▶ every peer's provider: down at once (from the incarnation it hears)
 //	links: tracker, provider ──links.send (queue, never blocks)──▶ link/<peer> goroutine
 //	       ──remote.Envelope on its own drpc stream──▶ peer's cluster remote ──▶ its actors
 //	       link (re)connected ──linkUp──▶ provider, tracker: heartbeat that peer now
@@ -169,7 +171,8 @@
 // (cluster_remote.go), which speaks Hollywood's wire protocol (a drpc Receive
 // stream of remote.Envelope batches) on ClusterConfig.Addr, with
 // ClusterConfig.TLS if set, in place of Hollywood's server. It checks every
-// index of an envelope and drops, with a rate-limited log line, any message
+// index of an envelope and drops, with a rate-limited log line
+// (internal/ratelog, as every line a peer can trigger), any message
 // it cannot resolve or decode or that the gate refuses; the rest of the
 // envelope and the stream carry on. Its accept loop bounds what a stranger
 // can cost: temporary accept errors back off, connections are capped at

@@ -1,11 +1,11 @@
 package actors
 
 import (
-	"context"
-	"log/slog"
 	"strings"
 
 	"github.com/anthdm/hollywood/actor"
+
+	"github.com/readtag/readtag/internal/ratelog"
 )
 
 // watch asks the monitor to send msg to notify once target has stopped. If
@@ -27,12 +27,13 @@ func (w watch) traceInfo() (reader, post string, summary []any) {
 // also puts the failures Hollywood v1.0.5 does not log on the log.
 type monitor struct {
 	sys     *system
+	log     *ratelog.Logger
 	watches map[string][]watch // by target PID ID
 }
 
 func newMonitor(sys *system) actor.Producer {
 	return func() actor.Receiver {
-		return &monitor{sys: sys, watches: make(map[string][]watch)}
+		return &monitor{sys: sys, log: ratelog.New(sys.log, 0), watches: make(map[string][]watch)}
 	}
 }
 
@@ -69,18 +70,21 @@ func (m *monitor) Receive(c *actor.Context) {
 		// v1.0.5 sends a subscriber that just stopped the stop events of
 		// the others). Anything else is a message lost for a reason worth
 		// a warning.
-		level := slog.LevelWarn
+		// A peer's flood can make a dead letter of each of its messages
+		// (200,001 warnings in 2 s, issue 20): rate-limited per type.
 		if strings.HasPrefix(msg.Target.GetID(), kindConn+"/") || m.sys.closing.Load() {
-			level = slog.LevelDebug
+			m.sys.log.Debug("dead letter", "target", pidString(msg.Target), "from", pidString(msg.Sender), "type", typeName(msg.Message))
+			return
 		}
-		m.sys.log.Log(context.Background(), level, "dead letter",
+		m.log.Warn("dead letter/"+typeName(msg.Message), "dead letter",
 			"target", pidString(msg.Target), "from", pidString(msg.Sender), "type", typeName(msg.Message))
 	case actor.RemoteUnreachableEvent:
-		level := slog.LevelWarn
 		if m.sys.closing.Load() {
-			level = slog.LevelDebug // this node is leaving: its peers are not the news
+			// This node is leaving: its peers are not the news.
+			m.sys.log.Debug("remote unreachable", "addr", msg.ListenAddr)
+			return
 		}
-		m.sys.log.Log(context.Background(), level, "remote unreachable", "addr", msg.ListenAddr)
+		m.log.Warn("", "remote unreachable", "addr", msg.ListenAddr)
 	}
 }
 

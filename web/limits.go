@@ -8,11 +8,12 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/readtag/readtag/internal/ratelog"
 )
 
 var errNotTracked = errors.New("websocket upgrade on a connection the listener does not track")
@@ -244,30 +245,17 @@ func (b *bucket) take(now time.Time) bool {
 	return true
 }
 
-// limitedLog writes one warning when a limit starts refusing, then at most
-// one every 10 s with how many were refused since, so a flood cannot flood
-// the log.
+// limitedLog writes one warning when a limit starts refusing, then counts
+// the refusals and writes one summary line per interval while they go on
+// (internal/ratelog), so a flood cannot flood the log.
 type limitedLog struct {
-	log   *slog.Logger
+	log   *ratelog.Logger
 	msg   string
 	attrs []any
-
-	mu      sync.Mutex
-	last    time.Time
-	skipped int
 }
 
 func newLimitedLog(log *slog.Logger, msg string, attrs ...any) *limitedLog {
-	return &limitedLog{log: log, msg: msg, attrs: attrs}
+	return &limitedLog{log: ratelog.New(log, 0), msg: msg, attrs: attrs}
 }
 
-func (l *limitedLog) event() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.last.IsZero() && time.Since(l.last) < 10*time.Second {
-		l.skipped++
-		return
-	}
-	l.log.Warn(l.msg, append(l.attrs, "refused_since_last_line", l.skipped)...)
-	l.last, l.skipped = time.Now(), 0
-}
+func (l *limitedLog) event() { l.log.Warn("", l.msg, l.attrs...) }

@@ -36,6 +36,8 @@ func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
 			"link_dropped":       counter("link_dropped_messages", "Messages for a peer dropped because its queue was full."),
 			"address_changes":    counter("address_changes", "Peers followed to a new address."),
 			"peer_state_changes": counter("peer_state_changes", "Changes of a peer's state."),
+			"ready_changes":      counter("ready_changes", "Changes of this node's readiness."),
+			"peer_changes_held":  counter("peer_changes_held", "Changes of a peer (a new incarnation, a new address, coming up again) held back: too soon after the last, or a new address while the link works."),
 		},
 	}
 }

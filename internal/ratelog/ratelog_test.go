@@ -1,0 +1,80 @@
+package ratelog
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/readtag/readtag/internal/testutil"
+)
+
+func lines(buf *testutil.SyncBuffer, substr string) []string {
+	var out []string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestEpisode: of 10,000 lines from 8 goroutines, the first is logged, the
+// rest counted in one summary line; once the episode has ended, the next
+// line is logged again.
+func TestEpisode(t *testing.T) {
+	buf := &testutil.SyncBuffer{}
+	l := New(slog.New(slog.NewTextHandler(buf, nil)), 200*time.Millisecond)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1250 {
+				l.Warn("flood", "peer sent junk", "n", g*1250+i)
+			}
+		}()
+	}
+	wg.Wait()
+	testutil.Eventually(t, "the summary line", func() bool { return len(lines(buf, "more_like_this")) > 0 })
+	got := lines(buf, "peer sent junk")
+	if len(got) != 2 || !strings.Contains(got[1], "more_like_this=9999 in=200ms") {
+		t.Fatalf("lines:\n%s", strings.Join(got, "\n"))
+	}
+	// The episode ends after an interval with nothing; the next line is news.
+	testutil.Eventually(t, "the episode to end", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.episodes) == 0
+	})
+	l.Warn("flood", "peer sent junk", "n", "again")
+	if got := lines(buf, "n=again"); len(got) != 1 {
+		t.Fatalf("after the episode: %q", got)
+	}
+}
+
+// TestKeys: keys are limited separately; an empty key is the message;
+// beyond maxKeys, lines are counted under their message.
+func TestKeys(t *testing.T) {
+	buf := &testutil.SyncBuffer{}
+	l := New(slog.New(slog.NewTextHandler(buf, nil)), time.Hour)
+	l.Info("b", "peer up", "peer", "b")
+	l.Info("c", "peer up", "peer", "c")
+	l.Info("c", "peer up", "peer", "c")
+	l.Info("", "membership")
+	l.Info("", "membership")
+	if n := len(lines(buf, "peer up")); n != 2 {
+		t.Fatalf("%d lines for two peers:\n%s", n, buf)
+	}
+	if n := len(lines(buf, "membership")); n != 1 {
+		t.Fatalf("%d lines for one message:\n%s", n, buf)
+	}
+	for i := range 10 * maxKeys {
+		l.Warn(fmt.Sprint("k", i), "many keys")
+	}
+	if n := len(lines(buf, "many keys")); n > maxKeys {
+		t.Fatalf("%d lines for %d keys, want at most %d", n, 10*maxKeys, maxKeys)
+	}
+}
