@@ -66,7 +66,7 @@ type ClusterConfig struct {
 	// a node down must still serve). Zero value means 10 * time.Second.
 	ReadyAfter time.Duration
 	// TLS, if set, makes nodes talk over mutual TLS only: the remote
-	// listens with it and every link dials with it (LoadClusterTLS makes
+	// listens with it and every link dials with it (ClusterCerts makes
 	// it). Zero value means plain TCP, open to anyone who can reach Addr:
 	// cmd/readtag allows that only on loopback (--cluster-insecure).
 	TLS *tls.Config

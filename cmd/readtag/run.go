@@ -11,10 +11,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/readtag/readtag"
@@ -47,6 +49,7 @@ type options struct {
 	nodeID         string
 	publicURL      string
 	cluster        *actors.ClusterConfig // nil: a single node
+	clusterCerts   *actors.ClusterCerts  // nil: no TLS
 	clusterKey     string                // the --cluster-key file, if any
 	limits         limits
 	memoryLimit    int64 // bytes; 0: none set here
@@ -263,6 +266,29 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	var clusterStatus func() readtag.ClusterStatus // peers in /healthz and /metrics
 	if o.cluster != nil {
 		clusterStatus = presence.ClusterStatus
+	}
+	if certs := o.clusterCerts; certs != nil {
+		clusterStatus = func() readtag.ClusterStatus {
+			s := presence.ClusterStatus()
+			t := certs.Status()
+			s.TLS = &t
+			return s
+		}
+		// The certificates are re-read when they change on disk, and at
+		// once on SIGHUP; their expiry is logged well before it comes.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			certs.Watch(watchCtx, log, hup)
+		}()
+		defer func() {
+			stopWatch()
+			<-watched
+		}()
 	}
 	srv, err := web.New(web.Config{
 		Posts:           library,
