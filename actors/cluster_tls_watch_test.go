@@ -278,8 +278,11 @@ func TestClusterCertsReload(t *testing.T) {
 		if dir == "dial" {
 			shown = serverSaw
 		}
-		if err != nil || shown.SerialNumber.Text(16) != second {
-			t.Fatalf("%s after the reload: %v, presented %v; want %s", dir, err, shown, second)
+		if err != nil {
+			t.Fatalf("%s after the reload: %v", dir, err)
+		}
+		if got := shown.SerialNumber.Text(16); got != second {
+			t.Fatalf("%s after the reload: a presented %s, want %s", dir, got, second)
 		}
 	}
 	// The connection made before carries on, both ways.
