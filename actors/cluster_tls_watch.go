@@ -156,9 +156,13 @@ func (c *ClusterCerts) checkExpiry(log *slog.Logger) {
 		if rc.role == "ca" {
 			file = c.caFile
 		}
+		days := math.Round(left.Hours()/24*10) / 10
+		if days == 0 {
+			days = 0 // not -0, just after expiry
+		}
 		attrs := []any{"cert", rc.role, "file", file, "subject", rc.cert.Subject.CommonName,
 			"serial", rc.cert.SerialNumber.Text(16), "expires", rc.cert.NotAfter.UTC().Format(time.RFC3339),
-			"days_left", math.Round(left.Hours()/24*10) / 10}
+			"days_left", days}
 		switch b {
 		case bandFine:
 			log.Info("cluster certificate in use", attrs...)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -18,11 +19,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/web/client"
 )
 
@@ -290,4 +293,55 @@ func TestClusterCertRotation(t *testing.T) {
 	within(t, 10*time.Second, "readers on a and b to see each other after the refusals", func() bool {
 		return slices.Contains(ids(p.onA), onB.You().ID) && slices.Contains(ids(onB), p.onA.You().ID)
 	})
+}
+
+// A node whose certificate expires in 5 days says so at start, at WARN,
+// and /metrics shows the seconds left for it and for the CA. Before,
+// nothing was said until the certificate had expired and a peer refused it.
+func TestCertExpiryWarnedAtStart(t *testing.T) {
+	certs := makeCerts(t, "a", "b")
+	crt, key := signNode(t, certs, "a", time.Now().Add(-time.Hour), time.Now().Add(5*24*time.Hour))
+	writeFile(t, filepath.Join(certs, "a.crt"), crt)
+	writeFile(t, filepath.Join(certs, "a.key"), key)
+	addrs := testutil.FreeAddrs(t, 2)
+	args := append([]string{"--addr", "127.0.0.1:0", "--log-format", "json", "--node-id", "a",
+		"--cluster-addr", addrs[0], "--peers", "b@" + addrs[1]}, tlsArgs(certs, "a")...)
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &logLines{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, logs, env()) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	warned := logs.find(t, "cluster certificate expires soon: renew it (the node re-reads it from disk)")
+	if warned["level"] != "WARN" || warned["cert"] != "node" || warned["days_left"] != 5.0 || warned["file"] != filepath.Join(certs, "a.crt") {
+		t.Errorf("start-up warning %v, want a WARN for the node certificate with 5 days left", warned)
+	}
+	if ca := logs.find(t, "cluster certificate in use"); ca["cert"] != "ca" || ca["level"] != "INFO" {
+		t.Errorf("CA at start: %v, want an INFO line", ca)
+	}
+	base := "http://" + logs.find(t, "readtag listening")["addr"].(string)
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	left := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := certSeries.FindStringSubmatch(line); m != nil {
+			v, err := strconv.ParseFloat(strings.TrimSpace(line[len(m[0]):]), 64)
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			left[m[1]] = v
+		}
+	}
+	day := (24 * time.Hour).Seconds()
+	if left["node"] < 4*day || left["node"] > 5*day || left["ca"] < 9*365*day {
+		t.Errorf("/metrics seconds to expiry %v, want about 5 days for the node, 10 years for the CA", left)
+	}
 }

@@ -77,7 +77,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	nodeID := fset.String("node-id", env("node-id", ""), "cluster mode: this node's `id`, unique in the cluster (READTAG_NODE_ID)")
 	clusterAddr := fset.String("cluster-addr", env("cluster-addr", ""), "cluster mode: `host:port` this node listens on for its peers (READTAG_CLUSTER_ADDR)")
 	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); only these can join, there is no discovery")
-	clusterCA := fset.String("cluster-ca", env("cluster-ca", ""), "cluster mode: the cluster CA's certificate `file` (PEM); peers must\npresent a certificate it signed (READTAG_CLUSTER_CA)")
+	clusterCA := fset.String("cluster-ca", env("cluster-ca", ""), "cluster mode: the cluster CA's certificate `file` (PEM; old and new CA in one\nfile while rotating it); peers must present a certificate it signed.\nThe three TLS files are re-read when they change, and on SIGHUP (READTAG_CLUSTER_CA)")
 	clusterCert := fset.String("cluster-cert", env("cluster-cert", ""), "cluster mode: this node's certificate `file`, naming its --node-id\n(make them with: readtag certs --dir DIR --nodes a,b,c) (READTAG_CLUSTER_CERT)")
 	clusterKey := fset.String("cluster-key", env("cluster-key", ""), "cluster mode: this node's private key `file` (READTAG_CLUSTER_KEY)")
 	insecure := fset.Bool("cluster-insecure", env("cluster-insecure", "") == "true" || env("cluster-insecure", "") == "1",
