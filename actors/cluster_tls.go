@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sync"
@@ -137,7 +138,7 @@ func (c *ClusterCerts) read() certFiles {
 		path string
 		into *[]byte
 	}{{c.caFile, &f.ca}, {c.certFile, &f.cert}, {c.keyFile, &f.key}} {
-		b, err := os.ReadFile(r.path)
+		b, err := readSmall(r.path)
 		if err != nil && f.err == nil {
 			f.err = err
 		}
@@ -150,6 +151,24 @@ func (c *ClusterCerts) read() certFiles {
 	}
 	copy(f.sum[:], h.Sum(nil))
 	return f
+}
+
+// maxCertFile bounds what is read of a certificate or key file, re-read
+// every certPoll: a PEM certificate is about 1 KB, a bundle of CAs a few.
+const maxCertFile = 1 << 20
+
+// readSmall reads the file at path, refusing one larger than maxCertFile.
+func readSmall(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCertFile+1))
+	if err == nil && len(b) > maxCertFile {
+		err = &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("larger than %d bytes: not a certificate or key", maxCertFile)}
+	}
+	return b, err
 }
 
 // parse checks that f is a set this node can use now.

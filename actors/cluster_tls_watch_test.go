@@ -214,6 +214,7 @@ func TestClusterCertsReload(t *testing.T) {
 		{name: "CA file holding a node certificate", ca: aCrt, want: `certificate 1 ("a") is not a CA`},
 		{name: "CA that did not sign the node", ca: ca2.pem(), want: "not signed by the cluster CA"},
 		{name: "key file gone", remove: a.key, want: "cluster certificate: open"},
+		{name: "CA file too large", ca: append(ca1.pem(), make([]byte, maxCertFile)...), want: "cluster CA: read " + a.ca + ": larger than"},
 		{name: "CA file gone", remove: a.ca, want: "cluster CA: open"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,8 +255,8 @@ func TestClusterCertsReload(t *testing.T) {
 			}
 		})
 	}
-	if st := ca.Status(); st.Refused != 11 || st.Reloads != 0 {
-		t.Errorf("status counts %d refused, %d taken; want 11, 0", st.Refused, st.Reloads)
+	if st := ca.Status(); st.Refused != 12 || st.Reloads != 0 {
+		t.Errorf("status counts %d refused, %d taken; want 12, 0", st.Refused, st.Reloads)
 	}
 
 	// A good new certificate is taken: new connections present it.
