@@ -115,6 +115,24 @@ type ClusterStatus struct {
 	// Counters are cumulative counts by name (resyncs, snapshots_sent,
 	// snapshots_received, link_stalls, …).
 	Counters map[string]int64
+	// TLS is the node's cluster certificates; nil without TLS.
+	TLS *TLSStatus
+}
+
+// TLSStatus is the cluster certificates a node uses for new connections,
+// and how many times new ones were read from disk.
+type TLSStatus struct {
+	// Certs are the node's own certificate, then each CA it trusts.
+	Certs []CertStatus
+	// Reloads are the new sets taken since start, Refused those refused.
+	Reloads, Refused int64
+}
+
+// CertStatus is one certificate in use.
+type CertStatus struct {
+	Role            string // "node" or "ca"
+	Subject, Serial string // common name; serial number in hex
+	NotAfter        time.Time
 }
 
 // PeerStatus is one peer of a cluster node.

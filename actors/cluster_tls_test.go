@@ -64,11 +64,11 @@ func clusterTLS(t *testing.T, dir, node string, peers ...string) *tls.Config {
 	for _, p := range peers {
 		ps = append(ps, Peer{ID: p, Addr: "127.0.0.1:1"})
 	}
-	cfg, err := LoadClusterTLS(filepath.Join(dir, "ca.crt"), filepath.Join(dir, node+".crt"), filepath.Join(dir, node+".key"), node, ps)
+	certs, err := LoadClusterCerts(filepath.Join(dir, "ca.crt"), filepath.Join(dir, node+".crt"), filepath.Join(dir, node+".key"), node, ps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return cfg
+	return certs.TLSConfig()
 }
 
 // A link dials the node it means: another member of the cluster answering

@@ -72,7 +72,7 @@ type ClusterConfig struct {
 	// own pace). Zero value means PeerTimeout.
 	ChangeEvery time.Duration
 	// TLS, if set, makes nodes talk over mutual TLS only: the remote
-	// listens with it and every link dials with it (LoadClusterTLS makes
+	// listens with it and every link dials with it (ClusterCerts makes
 	// it). Zero value means plain TCP, open to anyone who can reach Addr:
 	// cmd/readtag allows that only on loopback (--cluster-insecure).
 	TLS *tls.Config

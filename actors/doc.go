@@ -155,7 +155,11 @@
 // never come in from outside, and the agent is wrapped (agentGuard) so that it
 // takes a member list only from this node's provider. Between nodes the
 // transport is mutual TLS (cluster_tls.go; certificates from `readtag certs`):
-// the remote listens with it and the links dial with it.
+// the remote listens with it and the links dial with it. Its tls.Config
+// takes ClusterCerts' set in use at each handshake, and ClusterCerts.Watch
+// (cluster_tls_watch.go, run by cmd/readtag) replaces that set when the
+// files change or on SIGHUP and logs each certificate's expiry, so new
+// connections use new certificates while established ones carry on.
 //
 // Counts for the index (counts.go) are not an actor: rooms set their node's
 // count of a post on every join and leave, and the tracker's remoteJoin and

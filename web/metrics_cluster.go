@@ -1,6 +1,8 @@
 package web
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/readtag/readtag"
@@ -15,6 +17,8 @@ type clusterMetrics struct {
 	state    *prometheus.Desc
 	heard    *prometheus.Desc
 	counters map[string]*prometheus.Desc
+	// With TLS: each certificate's time left, and the reloads.
+	expiry, reloads *prometheus.Desc
 }
 
 func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
@@ -22,9 +26,11 @@ func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
 		return prometheus.NewDesc("readtag_cluster_"+name+"_total", help, nil, nil)
 	}
 	return &clusterMetrics{
-		status: status,
-		state:  prometheus.NewDesc("readtag_cluster_peer_state", "1 for each peer's current state (up: both directions work; one-way: it does not hear us; down: silent).", []string{"peer", "state"}, nil),
-		heard:  prometheus.NewDesc("readtag_cluster_peer_heard_age_seconds", "Seconds since each peer was last heard (absent if never).", []string{"peer"}, nil),
+		status:  status,
+		state:   prometheus.NewDesc("readtag_cluster_peer_state", "1 for each peer's current state (up: both directions work; one-way: it does not hear us; down: silent).", []string{"peer", "state"}, nil),
+		heard:   prometheus.NewDesc("readtag_cluster_peer_heard_age_seconds", "Seconds since each peer was last heard (absent if never).", []string{"peer"}, nil),
+		expiry:  prometheus.NewDesc("readtag_cluster_cert_expiry_seconds", "Seconds until each cluster certificate in use expires, negative once expired (cert: node or ca; a CA bundle has one series per CA).", []string{"cert", "subject", "serial"}, nil),
+		reloads: prometheus.NewDesc("readtag_cluster_cert_reloads_total", "Sets of cluster certificates read from disk while running (result: taken or refused; a refused set leaves the one in use).", []string{"result"}, nil),
 		counters: map[string]*prometheus.Desc{
 			"resyncs":            counter("resyncs", "Snapshots asked of peers (a new peer, a gap in seq, a restart, a replica that went quiet)."),
 			"snapshots_sent":     counter("snapshots_sent", "Snapshots of this node's readers sent to peers."),
@@ -45,6 +51,8 @@ func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
 func (m *clusterMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.state
 	ch <- m.heard
+	ch <- m.expiry
+	ch <- m.reloads
 	for _, d := range m.counters {
 		ch <- d
 	}
@@ -66,5 +74,13 @@ func (m *clusterMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	for name, d := range m.counters {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(st.Counters[name]))
+	}
+	if st.TLS != nil {
+		now := time.Now()
+		for _, c := range st.TLS.Certs {
+			ch <- prometheus.MustNewConstMetric(m.expiry, prometheus.GaugeValue, c.NotAfter.Sub(now).Seconds(), c.Role, c.Subject, c.Serial)
+		}
+		ch <- prometheus.MustNewConstMetric(m.reloads, prometheus.CounterValue, float64(st.TLS.Reloads), "taken")
+		ch <- prometheus.MustNewConstMetric(m.reloads, prometheus.CounterValue, float64(st.TLS.Refused), "refused")
 	}
 }

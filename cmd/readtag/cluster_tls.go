@@ -40,11 +40,11 @@ func (o *options) clusterTLS(ca, cert, key string, insecure bool) error {
 		return errors.New("cluster mode needs --cluster-ca, --cluster-cert and --cluster-key for mutual TLS between nodes " +
 			"(make them with: readtag certs --dir DIR --nodes a,b,c), or --cluster-insecure to try it on loopback only")
 	}
-	t, err := actors.LoadClusterTLS(ca, cert, key, o.nodeID, o.cluster.Peers)
+	certs, err := actors.LoadClusterCerts(ca, cert, key, o.nodeID, o.cluster.Peers)
 	if err != nil {
 		return err
 	}
-	o.cluster.TLS, o.clusterKey = t, key
+	o.cluster.TLS, o.clusterCerts, o.clusterKey = certs.TLSConfig(), certs, key
 	return nil
 }
 

@@ -11,10 +11,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/signal"
 	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/readtag/readtag"
@@ -47,6 +49,7 @@ type options struct {
 	nodeID          string
 	publicURL       string
 	cluster         *actors.ClusterConfig // nil: a single node
+	clusterCerts    *actors.ClusterCerts  // nil: no TLS
 	clusterKey      string                // the --cluster-key file, if any
 	limits          limits
 	memoryLimit     int64 // bytes; 0: none set here
@@ -77,7 +80,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	nodeID := fset.String("node-id", env("node-id", ""), "cluster mode: this node's `id`, unique in the cluster (READTAG_NODE_ID)")
 	clusterAddr := fset.String("cluster-addr", env("cluster-addr", ""), "cluster mode: `host:port` this node listens on for its peers (READTAG_CLUSTER_ADDR)")
 	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); only these can join, there is no discovery")
-	clusterCA := fset.String("cluster-ca", env("cluster-ca", ""), "cluster mode: the cluster CA's certificate `file` (PEM); peers must\npresent a certificate it signed (READTAG_CLUSTER_CA)")
+	clusterCA := fset.String("cluster-ca", env("cluster-ca", ""), "cluster mode: the cluster CA's certificate `file` (PEM; old and new CA in one\nfile while rotating it); peers must present a certificate it signed.\nThe three TLS files are re-read when they change, and on SIGHUP (READTAG_CLUSTER_CA)")
 	clusterCert := fset.String("cluster-cert", env("cluster-cert", ""), "cluster mode: this node's certificate `file`, naming its --node-id\n(make them with: readtag certs --dir DIR --nodes a,b,c) (READTAG_CLUSTER_CERT)")
 	clusterKey := fset.String("cluster-key", env("cluster-key", ""), "cluster mode: this node's private key `file` (READTAG_CLUSTER_KEY)")
 	insecure := fset.Bool("cluster-insecure", env("cluster-insecure", "") == "true" || env("cluster-insecure", "") == "1",
@@ -284,6 +287,29 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	var clusterStatus func() readtag.ClusterStatus // peers in /healthz and /metrics
 	if o.cluster != nil {
 		clusterStatus = presence.ClusterStatus
+	}
+	if certs := o.clusterCerts; certs != nil {
+		clusterStatus = func() readtag.ClusterStatus {
+			s := presence.ClusterStatus()
+			t := certs.Status()
+			s.TLS = &t
+			return s
+		}
+		// The certificates are re-read when they change on disk, and at
+		// once on SIGHUP; their expiry is logged well before it comes.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			certs.Watch(watchCtx, log, hup)
+		}()
+		defer func() {
+			stopWatch()
+			<-watched
+		}()
 	}
 	srv, err := web.New(web.Config{
 		Posts:           library,

@@ -12,7 +12,7 @@ import (
 	"github.com/readtag/readtag/web"
 )
 
-func writeFile(t *testing.T, name, text string) string {
+func tempFile(t *testing.T, name, text string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
@@ -22,7 +22,7 @@ func writeFile(t *testing.T, name, text string) string {
 }
 
 func TestSitesSettings(t *testing.T) {
-	file := writeFile(t, "sites", "# the sites\r\n\nshop  https://shop.example https://www.shop.example # apex and www\n\tdocs https://docs.example:8443\r\n")
+	file := tempFile(t, "sites", "# the sites\r\n\nshop  https://shop.example https://www.shop.example # apex and www\n\tdocs https://docs.example:8443\r\n")
 	o, err := parseOptions([]string{"--sites", "https://Blog.Example.com:443/, http://127.0.0.1:41234", "--sites-file", file, "--max-rooms-per-site", "7", "--presence-only"},
 		nil, env())
 	if err != nil {
@@ -48,7 +48,7 @@ func TestSitesSettings(t *testing.T) {
 }
 
 func TestBadSitesSettings(t *testing.T) {
-	bin := writeFile(t, "bin", "blog https://blog.example\n\x00\x01\x02")
+	bin := tempFile(t, "bin", "blog https://blog.example\n\x00\x01\x02")
 	for _, tc := range []struct {
 		args []string
 		env  []string
@@ -87,7 +87,7 @@ func TestBadSitesSettings(t *testing.T) {
 	} {
 		args := tc.args
 		if tc.file != "" || tc.want == "no sites in it" {
-			args = append(args, "--sites-file", writeFile(t, "sites", tc.file))
+			args = append(args, "--sites-file", tempFile(t, "sites", tc.file))
 		}
 		_, err := parseOptions(args, io.Discard, env(tc.env...))
 		var usage *usageError
