@@ -133,8 +133,8 @@ type tracker struct {
 	seq    uint64                // our Deltas, numbered whether or not anyone hears them
 	local  map[string]localEntry // our readers, by id
 	peers  map[string]*peerState // by node id, members only
-	rooms  map[string]roomSub // subscribed rooms, by post
-	stale  map[string]bool    // posts whose room missed changes (roomInbox): a snapshot is due
+	rooms  map[string]roomSub    // subscribed rooms, by post
+	stale  map[string]bool       // posts whose room missed changes (roomInbox): a snapshot is due
 	repeat actor.SendRepeater
 }
 

@@ -317,7 +317,11 @@ func runFlood(t *testing.T, p *pairWithFake, d time.Duration, send func(i int) (
 	stop := make(chan struct{})
 	wg.Add(2)
 	go func() { defer wg.Done(); res.local = latencies(p.onA, local, stop, 0.1) }()
-	go func() { defer wg.Done(); time.Sleep(50 * time.Millisecond); res.remote = latencies(p.onA, p.onB, stop, 0.5) }()
+	go func() {
+		defer wg.Done()
+		time.Sleep(50 * time.Millisecond)
+		res.remote = latencies(p.onA, p.onB, stop, 0.5)
+	}()
 	start := time.Now()
 	for i := 0; time.Since(start) < d; i++ {
 		n, err := send(i)
