@@ -109,8 +109,9 @@ func TestTrackerCapsRemoteReaders(t *testing.T) {
 	wantCounts(t, p, map[string]int{"one": 3, "two": 2})
 	eventually(t, "3 readers refused", func() bool { return p.state.stats.readersRefused.Load() == 3 })
 
-	fromB(joins(1, "three", "z", 1))                                                                                                                                   // b holds 5 already
-	fromB(&clusterpb.Deltas{Seq: 2, Deltas: []*clusterpb.Delta{{Kind: clusterpb.Delta_KIND_MOVE, Post: "three", Reader: &clusterpb.Reader{Id: "z0", Position: 0.7}}}}) // a move of a refused reader is ignored
+	// b holds 5 already; a move of the refused reader is ignored.
+	fromB(joins(1, "three", "z", 1))
+	fromB(&clusterpb.Deltas{Seq: 2, Deltas: []*clusterpb.Delta{{Kind: clusterpb.Delta_KIND_MOVE, Post: "three", Reader: &clusterpb.Reader{Id: "z0", Position: 0.7}}}})
 	fromB(&clusterpb.Deltas{Seq: 3, Deltas: []*clusterpb.Delta{{Kind: clusterpb.Delta_KIND_LEAVE, Post: "one", Reader: &clusterpb.Reader{Id: "x0"}}}})
 	fromB(joins(4, "one", "w", 2)) // one place on "one" (2 there), and that is b's last
 	wantCounts(t, p, map[string]int{"one": 3, "two": 2})
