@@ -34,9 +34,10 @@ type BudgetConfig struct {
 	Cooldown time.Duration
 }
 
-// BudgetConfig's zero values mean these. A 3-node cluster with a hot post
-// (docs/security.md, round 2 item 3) sends a peer a few hundred messages
-// and a few hundred KB a second; the defaults leave ten times that.
+// BudgetConfig's zero values mean these. In a 3-node cluster with a hot
+// post (1,500 readers at 5 Hz, docs/security.md) a peer sent at most 540
+// messages and 163 KB in any second; the defaults leave about ten and fifty
+// times that.
 const (
 	defaultBudgetMessages = 5000
 	defaultBudgetBytes    = 8 << 20
