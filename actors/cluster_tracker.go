@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -130,12 +131,14 @@ type tracker struct {
 	cfg   ClusterConfig
 	stats *clusterStats
 
-	seq    uint64                // our Deltas, numbered whether or not anyone hears them
-	local  map[string]localEntry // our readers, by id
-	peers  map[string]*peerState // by node id, members only
-	rooms  map[string]roomSub    // subscribed rooms, by post
-	stale  map[string]bool       // posts whose room missed changes (roomInbox): a snapshot is due
-	repeat actor.SendRepeater
+	seq   uint64                // our Deltas, numbered whether or not anyone hears them
+	local map[string]localEntry // our readers, by id
+	peers map[string]*peerState // by node id, members only
+	rooms map[string]roomSub    // subscribed rooms, by post
+	stale map[string]bool       // posts whose room missed changes (roomInbox): a snapshot is due
+	// answered is when each configured peer last got a snapshot (mayAnswer).
+	answered map[string]time.Time
+	repeat   actor.SendRepeater
 }
 
 type roomSub struct {
@@ -196,10 +199,11 @@ func newTracker(sys *system, node string, l *links, cfg ClusterConfig, stats *cl
 	return func() actor.Receiver {
 		return &tracker{
 			sys: sys, node: node, links: l, cfg: cfg, stats: stats,
-			local: make(map[string]localEntry),
-			peers: make(map[string]*peerState),
-			rooms: make(map[string]roomSub),
-			stale: make(map[string]bool),
+			local:    make(map[string]localEntry),
+			peers:    make(map[string]*peerState),
+			rooms:    make(map[string]roomSub),
+			stale:    make(map[string]bool),
+			answered: make(map[string]time.Time),
 		}
 	}
 }
@@ -351,7 +355,7 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		// Not (yet) a member here, though it may already count us as one:
 		// answer a configured peer's sync request so it need not wait for
 		// our membership to catch up. Its own state comes after it joins.
-		if _, isReq := env.GetBody().(*clusterpb.Envelope_SyncRequest); isReq {
+		if _, isReq := env.GetBody().(*clusterpb.Envelope_SyncRequest); isReq && t.mayAnswer(env.GetNode()) {
 			reply := t.envelope()
 			reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
 			if t.links.send(env.GetNode(), kindTracker, c.PID(), reply) {
@@ -381,6 +385,9 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 	}
 	switch b := env.GetBody().(type) {
 	case *clusterpb.Envelope_SyncRequest:
+		if !t.mayAnswer(env.GetNode()) {
+			return
+		}
 		reply := t.envelope()
 		reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
 		t.sendTo(c, env.GetNode(), reply)
@@ -428,6 +435,22 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 	default:
 		// A body from a newer readtag: skipped, the link stays up.
 	}
+}
+
+// mayAnswer says whether a peer's sync request gets a snapshot: at most one
+// every quarter heartbeat. A snapshot is a pass over all our readers, so a
+// peer must not get one per tiny request; an honest one asks at most twice
+// a heartbeat (askSync), and asks again if an answer was skipped.
+func (t *tracker) mayAnswer(node string) bool {
+	if !slices.ContainsFunc(t.cfg.Peers, func(p Peer) bool { return p.ID == node }) {
+		return false // the gate lets no one else through; keep the map to peers anyway
+	}
+	now := time.Now()
+	if now.Sub(t.answered[node]) < t.cfg.Heartbeat/4 {
+		return false
+	}
+	t.answered[node] = now
+	return true
 }
 
 func (t *tracker) snapshot() *clusterpb.Snapshot {

@@ -67,7 +67,8 @@ func trackerWithPeerB(t *testing.T, cc ClusterConfig) (*Presence, func(body any)
 	cc.Addr = testutil.FreeAddr(t)
 	cc.Peers = []Peer{{ID: "b", Addr: testutil.FreeAddr(t)}} // nobody listens there: b's messages are ours
 	// b is silent but for what the test sends: its replica must not expire meanwhile.
-	cc.Heartbeat, cc.PeerTimeout = 50*time.Millisecond, time.Hour
+	cc.PeerTimeout = time.Hour
+	setDefault(&cc.Heartbeat, 50*time.Millisecond)
 	p, _ := newPresence(t, Config{NodeID: "a", Cluster: &cc})
 	tracker := p.cluster[1]
 	p.sys.engine.Send(tracker, cluster.MemberJoinEvent{Member: &cluster.Member{ID: "b"}})
@@ -141,4 +142,24 @@ func TestTrackerResyncsARoomThatFellBehind(t *testing.T) {
 	eventually(t, "room messages dropped", func() bool { return p.state.stats.roomDropped.Load() > 0 })
 	wantView(t, local, "x0@0.5")
 	wantCounts(t, p, map[string]int{"one": 2})
+}
+
+// A burst of sync requests from a peer gets one snapshot, not one each: a
+// snapshot is a pass over all our readers (issue 20, item 3).
+func TestTrackerAnswersSyncRequestsAtMostOnceAQuarterHeartbeat(t *testing.T) {
+	p, fromB := trackerWithPeerB(t, ClusterConfig{Heartbeat: time.Second})
+	for i := range 50 {
+		mustJoin(t, p, "one", fmt.Sprintf("local-%d", i))
+	}
+	tracker := p.cluster[1]
+	for range 100 {
+		p.sys.engine.Send(tracker, &clusterpb.Envelope{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_SyncRequest{SyncRequest: &clusterpb.SyncRequest{}}})
+	}
+	// Then b's snapshot: once its reader is counted, the tracker has
+	// handled every request before it.
+	fromB(&clusterpb.Snapshot{Posts: []*clusterpb.PostReaders{readersOn("two", "x", 1)}})
+	wantCounts(t, p, map[string]int{"one": 50, "two": 1})
+	if n := p.state.stats.snapshotsSent.Load(); n > 2 {
+		t.Fatalf("%d snapshots sent for 100 requests", n)
+	}
 }

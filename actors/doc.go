@@ -198,8 +198,9 @@
 //     MaxPostReaders on one post (tracker.admits). Readers past the caps are
 //     not created, a snapshot is truncated to them, and the peer is told
 //     nothing;
-//   - its snapshots: the tracker takes one only when it asked for it, and
-//     asks a peer at most twice a heartbeat (askSync);
+//   - snapshots: the tracker takes one only when it asked for it, asks a
+//     peer at most twice a heartbeat (askSync), and answers a peer's
+//     requests with at most one snapshot a quarter heartbeat (mayAnswer);
 //   - the rooms' remote input: the tracker queues at most roomInbox changes
 //     for a room (the room's mailbox, counted down as it handles them);
 //     past that it drops the post's changes, counts them, and once the room
