@@ -11,7 +11,7 @@ import (
 // closed and it is refused until the cooldown ends, then starts afresh.
 func TestBudgetDropsThenCutsOffThenReadmits(t *testing.T) {
 	stats := &clusterStats{}
-	bs := newBudgets(BudgetConfig{Messages: 100, Bytes: 1 << 20, Grace: 50 * time.Millisecond, Cooldown: 200 * time.Millisecond}, stats)
+	bs := newBudgets(BudgetConfig{Messages: 100, Bytes: 1 << 20, Grace: 50 * time.Millisecond, Cooldown: 2 * time.Second}, stats)
 	ours, theirs := net.Pipe()
 	defer theirs.Close()
 	if !bs.admit("c", ours) {
