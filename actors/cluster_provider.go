@@ -100,6 +100,10 @@ type clusterStats struct {
 	linkStalls, linkDrops, linkDialFailures    atomic.Int64
 	linkDropped, addressChanges, peerStateFlip atomic.Int64
 	readyChanges, peerChangesHeld              atomic.Int64
+	// what peers were refused (cluster_budget.go, clusterRemote, tracker)
+	budgetDropped, budgetThrottled            atomic.Int64
+	budgetDisconnects, budgetRefused          atomic.Int64
+	inboxDropped, roomDropped, readersRefused atomic.Int64
 }
 
 func newProvider(sys *system, cfg ClusterConfig, self *cluster.Member, agent *actor.PID, l *links, st *clusterState) actor.Producer {
@@ -134,6 +138,11 @@ func (p *provider) Receive(c *actor.Context) {
 	case linkUp:
 		if peer, ok := p.peers[msg.node]; ok {
 			p.heartbeat(c, peer)
+		}
+	case fromPeer:
+		msg.box.done()
+		if env, ok := msg.msg.(*clusterpb.Envelope); ok {
+			p.heard(c, env)
 		}
 	case *clusterpb.Envelope:
 		p.heard(c, msg)
@@ -410,6 +419,13 @@ func (st *clusterState) status() readtag.ClusterStatus {
 		"peer_state_changes": st.stats.peerStateFlip.Load(),
 		"ready_changes":      st.stats.readyChanges.Load(),
 		"peer_changes_held":  st.stats.peerChangesHeld.Load(),
+		"budget_dropped":     st.stats.budgetDropped.Load(),
+		"budget_throttled":   st.stats.budgetThrottled.Load(),
+		"budget_disconnects": st.stats.budgetDisconnects.Load(),
+		"budget_refused":     st.stats.budgetRefused.Load(),
+		"inbox_dropped":      st.stats.inboxDropped.Load(),
+		"room_dropped":       st.stats.roomDropped.Load(),
+		"readers_refused":    st.stats.readersRefused.Load(),
 	}
 	return s
 }

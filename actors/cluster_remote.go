@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,10 @@ type clusterRemote struct {
 
 	// rlog takes every line a peer or a stranger can trigger (ratelog).
 	rlog *ratelog.Logger
+
+	budgets *budgets // nil: no budget (tests of the remote alone)
+	boxMu   sync.Mutex
+	boxes   map[boxKey]*mailbox // per peer and target, with cfg.Inbox
 }
 
 // inboundConfig is what the cluster remote needs to serve peers.
@@ -80,6 +85,17 @@ type inboundConfig struct {
 	// Authorize decides whether a message that arrived from a peer is
 	// delivered. Zero value means every message is.
 	Authorize authorizeFunc
+	// Budget, if set, is what each peer may send (see BudgetConfig). Zero
+	// value means no budget.
+	Budget *BudgetConfig
+	// Inbox, if set, bounds the messages one peer may have waiting for one
+	// actor: beyond it they are dropped and counted, and those delivered
+	// are wrapped in fromPeer, which the actor must hand back (done). Zero
+	// value means unbounded and unwrapped.
+	Inbox int
+	// Stats receives the budget's and the inboxes' counters. Zero value
+	// means they are not reported.
+	Stats *clusterStats
 }
 
 // peerInfo is what the remote knows of the other end of an inbound
@@ -100,7 +116,14 @@ func newClusterRemote(addr string, cfg inboundConfig, log *slog.Logger) *cluster
 	setDefault(&cfg.MaxConns, 1024)
 	setDefault(&cfg.HandshakeTimeout, 5*time.Second)
 	setDefault(&cfg.IdleTimeout, 10*time.Minute)
-	return &clusterRemote{addr: addr, cfg: cfg, log: log, rlog: ratelog.New(log, 0)}
+	if cfg.Stats == nil {
+		cfg.Stats = &clusterStats{}
+	}
+	r := &clusterRemote{addr: addr, cfg: cfg, log: log, rlog: ratelog.New(log, 0), boxes: make(map[boxKey]*mailbox)}
+	if cfg.Budget != nil {
+		r.budgets = newBudgets(*cfg.Budget, cfg.Stats)
+	}
+	return r
 }
 
 // Address is the node's cluster address: the address of its actors' PIDs.
@@ -180,8 +203,69 @@ func (r *clusterRemote) Receive(stream remote.DRPCRemote_ReceiveStream) error {
 			r.rlog.Warn("", "cluster stream from a peer ended", "peer", peer.addr(), "err", err)
 			return err
 		}
+		msgs := env.Messages
+		if r.budgets != nil {
+			allowed, cut := r.budgets.messages(peer.id(), len(msgs))
+			if cut {
+				r.disconnected(peer)
+				return nil
+			}
+			if allowed < len(msgs) {
+				r.rlog.Warn("budget "+peer.id(), "cluster peer over its message budget: messages dropped", "peer", peer.id(), "remote", peer.addr(), "messages_per_second", r.budgets.cfg.Messages)
+				env.Messages = msgs[:allowed]
+			}
+		}
 		r.deliver(peer, env)
 	}
+}
+
+// disconnected logs that a peer stayed over its budget and was cut off:
+// once per peer per cooldown, since it is refused meanwhile.
+func (r *clusterRemote) disconnected(peer peerInfo) {
+	r.log.Warn("cluster peer disconnected: over its budget for too long", "peer", peer.id(), "remote", peer.addr(),
+		"grace", r.budgets.cfg.Grace.String(), "cooldown", r.budgets.cfg.Cooldown.String())
+}
+
+// fromPeer is a message a peer sent, counted in box until the actor that
+// receives it calls done (inboundConfig.Inbox).
+type fromPeer struct {
+	msg any
+	box *mailbox
+}
+
+func (m fromPeer) traceInfo() (string, string, []any) { return traceOf(m.msg) }
+
+// mailbox counts the messages queued for an actor on one path, to bound
+// them: Hollywood's inboxes grow without limit.
+type mailbox struct {
+	n   atomic.Int64
+	max int64
+}
+
+// take counts one more message, or says there is no room for it.
+func (b *mailbox) take() bool {
+	if b.n.Add(1) > b.max {
+		b.n.Add(-1)
+		return false
+	}
+	return true
+}
+
+// done is called by the receiver for every message taken.
+func (b *mailbox) done() { b.n.Add(-1) }
+
+type boxKey struct{ peer, target string }
+
+func (r *clusterRemote) box(peer, target string) *mailbox {
+	r.boxMu.Lock()
+	defer r.boxMu.Unlock()
+	k := boxKey{peer, target}
+	b, ok := r.boxes[k]
+	if !ok {
+		b = &mailbox{max: int64(r.cfg.Inbox)}
+		r.boxes[k] = b
+	}
+	return b
 }
 
 // deliver hands each message of env that is in range, decodes and is
@@ -207,6 +291,14 @@ func (r *clusterRemote) deliver(peer peerInfo, env *remote.Envelope) {
 		if auth := r.cfg.Authorize; auth != nil && !auth(peer, target, sender, payload) {
 			continue
 		}
+		if r.cfg.Inbox > 0 {
+			box := r.box(peer.id(), target.GetID())
+			if !box.take() {
+				r.cfg.Stats.inboxDropped.Add(1)
+				continue
+			}
+			payload = fromPeer{msg: payload, box: box}
+		}
 		r.engine.SendLocal(target, payload, sender)
 	}
 }
@@ -217,6 +309,18 @@ func index[T any](s []T, i int32) (T, bool) {
 		return zero, false
 	}
 	return s[i], true
+}
+
+// id is who the peer is, for its budget and inboxes: the names its
+// certificate holds, or without TLS its IP address.
+func (p peerInfo) id() string {
+	if p.TLS != nil && len(p.TLS.PeerCertificates) > 0 {
+		return strings.Join(p.TLS.PeerCertificates[0].DNSNames, ",")
+	}
+	if ta, ok := p.Addr.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	return p.addr()
 }
 
 func (p peerInfo) addr() string {
@@ -312,6 +416,17 @@ func (r *clusterRemote) serveConn(ctx context.Context, s *drpcserver.Server, raw
 		conn = tc
 	}
 	conns.established(raw)
+	if r.budgets != nil {
+		// Who the peer is is known only now: a peer cooling down is
+		// refused here, and its traffic is charged to its budget.
+		id := peer.id()
+		if !r.budgets.admit(id, raw) {
+			r.rlog.Warn("cooldown "+id, "remote connection refused: the peer is cooling down after exceeding its budget", "peer", id, "remote", raw.RemoteAddr().String())
+			return
+		}
+		defer r.budgets.release(id, raw)
+		conn = &budgetConn{Conn: conn, peer: id, budgets: r.budgets, done: ctx.Done()}
+	}
 	_ = s.ServeOne(context.WithValue(ctx, peerKey{}, peer), conn)
 }
 

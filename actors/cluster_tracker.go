@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -29,16 +30,19 @@ type (
 	}
 	// roomSubscribe asks for the remote readers of a post, now (answered
 	// with remoteSnapshot) and as they change; roomUnsubscribe stops that.
+	// box counts what the tracker has queued for the room (roomInbox).
 	roomSubscribe struct {
 		post string
 		room *actor.PID
+		box  *mailbox
 	}
 	roomUnsubscribe struct {
 		post string
 		room *actor.PID
 	}
 	// remoteSnapshot, remoteJoin, remoteMoves and remoteLeave tell a room
-	// about readers on other nodes.
+	// about readers on other nodes. A snapshot is all of them: the room
+	// drops the other nodes' readers it does not list.
 	remoteSnapshot struct{ readers []remoteReader }
 	remoteJoin     struct{ reader remoteReader }
 	remoteMoves    struct {
@@ -61,6 +65,19 @@ type (
 // Hollywood, and a Deltas per move would cost a write and a wake-up on
 // every peer.
 const movesEvery = 10 * time.Millisecond
+
+// roomInbox bounds the other nodes' reader changes the tracker has queued
+// for one room: past it the tracker stops sending that room changes and,
+// once the room has caught up, sends it a snapshot of the post instead, so
+// a peer's flood cannot grow a room's inbox (Hollywood's are unbounded) or
+// turn into dead letters by the million when the room has stopped.
+// peerInbox bounds a peer's messages waiting for the tracker or the
+// provider (inboundConfig.Inbox). A tracker Envelope batches a room's moves
+// of movesEvery: neither is near its bound in honest traffic.
+const (
+	roomInbox = 4096
+	peerInbox = 1024
+)
 
 type remoteReader struct {
 	node string
@@ -115,11 +132,19 @@ type tracker struct {
 	cfg   ClusterConfig
 	stats *clusterStats
 
-	seq    uint64                // our Deltas, numbered whether or not anyone hears them
-	local  map[string]localEntry // our readers, by id
-	peers  map[string]*peerState // by node id, members only
-	rooms  map[string]*actor.PID // subscribed rooms, by post
-	repeat actor.SendRepeater
+	seq   uint64                // our Deltas, numbered whether or not anyone hears them
+	local map[string]localEntry // our readers, by id
+	peers map[string]*peerState // by node id, members only
+	rooms map[string]roomSub    // subscribed rooms, by post
+	stale map[string]bool       // posts whose room missed changes (roomInbox): a snapshot is due
+	// answered is when each configured peer last got a snapshot (mayAnswer).
+	answered map[string]time.Time
+	repeat   actor.SendRepeater
+}
+
+type roomSub struct {
+	pid *actor.PID
+	box *mailbox
 }
 
 type localEntry struct {
@@ -135,6 +160,35 @@ type peerState struct {
 	heard       time.Time // last message from its tracker
 	quiet       bool      // expired for silence: re-sync when heard again
 	readers     map[string]remoteEntry
+	perPost     map[string]int // readers by post, for ClusterConfig.MaxPostReaders
+}
+
+// admits says whether the peer may add a reader on post: within
+// ClusterConfig.MaxRemoteReaders and MaxPostReaders. Beyond them the reader
+// is not created and only counted; the peer is told nothing (it could
+// probe the caps otherwise), and its moves and leave for it are ignored as
+// for any reader we do not know.
+func (t *tracker) admits(p *peerState, post string) bool {
+	if len(p.readers) < t.cfg.MaxRemoteReaders && p.perPost[post] < t.cfg.MaxPostReaders {
+		return true
+	}
+	t.stats.readersRefused.Add(1)
+	return false
+}
+
+func (p *peerState) add(id string, e remoteEntry) {
+	if p.perPost == nil {
+		p.perPost = make(map[string]int)
+	}
+	p.readers[id] = e
+	p.perPost[e.post]++
+}
+
+func (p *peerState) remove(id string, e remoteEntry) {
+	delete(p.readers, id)
+	if p.perPost[e.post]--; p.perPost[e.post] <= 0 {
+		delete(p.perPost, e.post)
+	}
 }
 
 type remoteEntry struct {
@@ -146,9 +200,11 @@ func newTracker(sys *system, node string, l *links, cfg ClusterConfig, stats *cl
 	return func() actor.Receiver {
 		return &tracker{
 			sys: sys, node: node, links: l, cfg: cfg, stats: stats,
-			local: make(map[string]localEntry),
-			peers: make(map[string]*peerState),
-			rooms: make(map[string]*actor.PID),
+			local:    make(map[string]localEntry),
+			peers:    make(map[string]*peerState),
+			rooms:    make(map[string]roomSub),
+			stale:    make(map[string]bool),
+			answered: make(map[string]time.Time),
 		}
 	}
 }
@@ -177,31 +233,35 @@ func (t *tracker) Receive(c *actor.Context) {
 			deltas = append(deltas, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_MOVE, Post: msg.post, Reader: &clusterpb.Reader{Id: m.ID, Position: m.Position}})
 		}
 		t.broadcast(c, deltas...)
+	case fromPeer:
+		msg.box.done()
+		if env, ok := msg.msg.(*clusterpb.Envelope); ok {
+			t.receive(c, env)
+		}
 	case localLeave:
 		delete(t.local, msg.id)
 		t.broadcast(c, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_LEAVE, Post: msg.post, Reader: &clusterpb.Reader{Id: msg.id}})
 
 	case roomSubscribe:
-		t.rooms[msg.post] = msg.room
-		var readers []remoteReader
-		for node, p := range t.peers {
-			for _, e := range p.readers {
-				if e.post == msg.post {
-					readers = append(readers, remoteReader{node: node, Reader: e.reader})
-				}
-			}
+		sub := roomSub{pid: msg.room, box: msg.box}
+		if sub.box == nil {
+			sub.box = &mailbox{max: roomInbox}
 		}
-		c.Send(msg.room, remoteSnapshot{readers: readers})
+		t.rooms[msg.post] = sub
+		delete(t.stale, msg.post)
+		sub.box.n.Add(1) // the room's first snapshot goes whatever its box holds
+		c.Send(msg.room, remoteSnapshot{readers: t.remoteReaders(msg.post)})
 	case roomUnsubscribe:
-		if pid, ok := t.rooms[msg.post]; ok && pid.Equals(msg.room) {
+		if sub, ok := t.rooms[msg.post]; ok && sub.pid.Equals(msg.room) {
 			delete(t.rooms, msg.post)
+			delete(t.stale, msg.post)
 		}
 
 	case cluster.MemberJoinEvent:
 		if msg.Member.ID == t.node {
 			return
 		}
-		t.peers[msg.Member.ID] = &peerState{readers: make(map[string]remoteEntry), heard: time.Now()}
+		t.peers[msg.Member.ID] = &peerState{readers: make(map[string]remoteEntry), perPost: make(map[string]int), heard: time.Now()}
 		t.askSync(c, msg.Member.ID)
 	case cluster.MemberLeaveEvent:
 		if p, ok := t.peers[msg.Member.ID]; ok {
@@ -247,8 +307,15 @@ func (t *tracker) sendTo(c *actor.Context, node string, env *clusterpb.Envelope)
 	}
 }
 
+// askSync asks a peer for a snapshot; its deltas are ignored until it comes.
+// A request already in flight for less than half a heartbeat is not sent
+// again: a peer that provokes requests (gaps, wrong seqs) then gets at
+// most a few a second, and with them the right to send as many snapshots.
 func (t *tracker) askSync(c *actor.Context, node string) {
 	p := t.peers[node]
+	if !p.synced && !p.asked.IsZero() && time.Since(p.asked) < t.cfg.Heartbeat/2 {
+		return
+	}
 	p.synced = false
 	p.asked = time.Now()
 	t.stats.resyncs.Add(1)
@@ -260,6 +327,7 @@ func (t *tracker) askSync(c *actor.Context, node string) {
 // tick heartbeats our seq to every peer, expires the replicas of peers whose
 // tracker went quiet, and asks again for snapshots that have not come.
 func (t *tracker) tick(c *actor.Context) {
+	t.resyncRooms(c)
 	now := time.Now()
 	for node, p := range t.peers {
 		t.heartbeat(c, node)
@@ -288,7 +356,7 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		// Not (yet) a member here, though it may already count us as one:
 		// answer a configured peer's sync request so it need not wait for
 		// our membership to catch up. Its own state comes after it joins.
-		if _, isReq := env.GetBody().(*clusterpb.Envelope_SyncRequest); isReq {
+		if _, isReq := env.GetBody().(*clusterpb.Envelope_SyncRequest); isReq && t.mayAnswer(env.GetNode()) {
 			reply := t.envelope()
 			reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
 			if t.links.send(env.GetNode(), kindTracker, c.PID(), reply) {
@@ -311,27 +379,44 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		// The node restarted between two heartbeats: what we had is void.
 		t.replace(c, env.GetNode(), p, nil)
 		p.incarnation = env.GetIncarnation()
+		p.synced = false // its snapshot, if this is one, is taken below
 		if _, isSnap := env.GetBody().(*clusterpb.Envelope_Snapshot); !isSnap {
 			t.askSync(c, env.GetNode())
 		}
 	}
 	switch b := env.GetBody().(type) {
 	case *clusterpb.Envelope_SyncRequest:
+		if !t.mayAnswer(env.GetNode()) {
+			return
+		}
 		reply := t.envelope()
 		reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
 		t.sendTo(c, env.GetNode(), reply)
 		t.stats.snapshotsSent.Add(1)
 	case *clusterpb.Envelope_Snapshot:
+		if p.synced {
+			// Not asked for (or a second answer to a request sent twice):
+			// a snapshot costs a pass over every reader of the peer, so a
+			// peer gets to send one only when we ask.
+			return
+		}
 		t.stats.snapshotsReceived.Add(1)
-		readers := make(map[string]remoteEntry)
+		// Truncated to the caps (admits): what is past them is not kept.
+		next := &peerState{readers: make(map[string]remoteEntry), perPost: make(map[string]int)}
 		for _, pr := range b.Snapshot.GetPosts() {
 			for _, r := range pr.GetReaders() {
-				if validRemote(pr.GetPost(), r) {
-					readers[r.GetId()] = remoteEntry{post: pr.GetPost(), reader: fromPB(r)}
+				if !validRemote(pr.GetPost(), r) {
+					continue
+				}
+				if old, dup := next.readers[r.GetId()]; dup {
+					next.remove(r.GetId(), old)
+				}
+				if t.admits(next, pr.GetPost()) {
+					next.add(r.GetId(), remoteEntry{post: pr.GetPost(), reader: fromPB(r)})
 				}
 			}
 		}
-		t.replace(c, env.GetNode(), p, readers)
+		t.replace(c, env.GetNode(), p, next.readers)
 		p.seq = b.Snapshot.GetSeq()
 		p.synced = true
 	case *clusterpb.Envelope_Deltas:
@@ -351,6 +436,22 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 	default:
 		// A body from a newer readtag: skipped, the link stays up.
 	}
+}
+
+// mayAnswer says whether a peer's sync request gets a snapshot: at most one
+// every quarter heartbeat. A snapshot is a pass over all our readers, so a
+// peer must not get one per tiny request; an honest one asks at most twice
+// a heartbeat (askSync), and asks again if an answer was skipped.
+func (t *tracker) mayAnswer(node string) bool {
+	if !slices.ContainsFunc(t.cfg.Peers, func(p Peer) bool { return p.ID == node }) {
+		return false // the gate lets no one else through; keep the map to peers anyway
+	}
+	now := time.Now()
+	if now.Sub(t.answered[node]) < t.cfg.Heartbeat/4 {
+		return false
+	}
+	t.answered[node] = now
+	return true
 }
 
 func (t *tracker) snapshot() *clusterpb.Snapshot {
@@ -381,12 +482,18 @@ func (t *tracker) apply(c *actor.Context, node string, p *peerState, deltas []*c
 		switch d.GetKind() {
 		case clusterpb.Delta_KIND_JOIN:
 			e := remoteEntry{post: d.GetPost(), reader: fromPB(r)}
-			if old, ok := p.readers[r.GetId()]; ok && old.post != e.post {
-				// A reader is on one post at a time: joining another moves
-				// it, or its ghost would stay on the old post's room.
-				t.toRoom(c, old.post, remoteLeave{node: node, id: r.GetId()})
+			if old, ok := p.readers[r.GetId()]; ok {
+				p.remove(r.GetId(), old)
+				if old.post != e.post {
+					// A reader is on one post at a time: joining another moves
+					// it, or its ghost would stay on the old post's room.
+					t.toRoom(c, old.post, remoteLeave{node: node, id: r.GetId()})
+				}
 			}
-			p.readers[r.GetId()] = e
+			if !t.admits(p, e.post) {
+				continue
+			}
+			p.add(r.GetId(), e)
 			t.toRoom(c, e.post, remoteJoin{reader: remoteReader{node: node, Reader: e.reader}})
 		case clusterpb.Delta_KIND_MOVE:
 			e, ok := p.readers[r.GetId()]
@@ -398,7 +505,7 @@ func (t *tracker) apply(c *actor.Context, node string, p *peerState, deltas []*c
 			moves[e.post] = append(moves[e.post], readtag.Move{ID: r.GetId(), Position: r.GetPosition()})
 		case clusterpb.Delta_KIND_LEAVE:
 			if e, ok := p.readers[r.GetId()]; ok {
-				delete(p.readers, r.GetId())
+				p.remove(r.GetId(), e)
 				t.toRoom(c, e.post, remoteLeave{node: node, id: r.GetId()})
 			}
 		}
@@ -433,13 +540,60 @@ func (t *tracker) replace(c *actor.Context, node string, p *peerState, next map[
 		next = make(map[string]remoteEntry)
 	}
 	p.readers = next
+	p.perPost = make(map[string]int)
+	for _, e := range next {
+		p.perPost[e.post]++
+	}
 }
 
+// toRoom hands a change to the post's room, if it has one here and room in
+// its box (roomInbox); otherwise the room is due a snapshot (resyncRooms).
 func (t *tracker) toRoom(c *actor.Context, post string, msg any) {
 	t.sys.counts.remoteMsg(post, msg) // the index's counts see every post, with a room here or not
-	if room, ok := t.rooms[post]; ok {
-		c.Send(room, msg)
+	sub, ok := t.rooms[post]
+	if !ok {
+		return
 	}
+	if t.stale[post] || !sub.box.take() {
+		t.stale[post] = true
+		t.stats.roomDropped.Add(1)
+		return
+	}
+	c.Send(sub.pid, msg)
+}
+
+// resyncRooms sends each room that missed changes a snapshot of the other
+// nodes' readers of its post, once its box is half empty.
+func (t *tracker) resyncRooms(c *actor.Context) {
+	for post := range t.stale {
+		sub, ok := t.rooms[post]
+		if !ok {
+			delete(t.stale, post)
+			continue
+		}
+		if sub.box.n.Load() > roomInbox/2 {
+			continue
+		}
+		delete(t.stale, post)
+		sub.box.n.Add(1)
+		c.Send(sub.pid, remoteSnapshot{readers: t.remoteReaders(post)})
+	}
+}
+
+// remoteReaders are the other nodes' readers of post.
+func (t *tracker) remoteReaders(post string) []remoteReader {
+	var readers []remoteReader
+	for node, p := range t.peers {
+		if p.perPost[post] == 0 {
+			continue
+		}
+		for _, e := range p.readers {
+			if e.post == post {
+				readers = append(readers, remoteReader{node: node, Reader: e.reader})
+			}
+		}
+	}
+	return readers
 }
 
 // validRemote keeps a bad or hostile peer from feeding rooms junk. A room

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -74,5 +75,109 @@ func TestValidRemoteRoomKeys(t *testing.T) {
 		if validRemote(key, r) {
 			t.Errorf("validRemote(%q) = true", key)
 		}
+	}
+}
+
+// trackerWithPeerB is a clustered engine whose peer b is played by the
+// test: fromB hands its tracker an Envelope from b.
+func trackerWithPeerB(t *testing.T, cc ClusterConfig) (*Presence, func(body any)) {
+	t.Helper()
+	cc.Addr = testutil.FreeAddr(t)
+	cc.Peers = []Peer{{ID: "b", Addr: testutil.FreeAddr(t)}} // nobody listens there: b's messages are ours
+	// b is silent but for what the test sends: its replica must not expire meanwhile.
+	cc.PeerTimeout = time.Hour
+	setDefault(&cc.Heartbeat, 50*time.Millisecond)
+	p, _ := newPresence(t, Config{NodeID: "a", Cluster: &cc})
+	tracker := p.cluster[1]
+	p.sys.engine.Send(tracker, cluster.MemberJoinEvent{Member: &cluster.Member{ID: "b"}})
+	return p, func(body any) {
+		env := &clusterpb.Envelope{Node: "b", Incarnation: 1}
+		switch b := body.(type) {
+		case *clusterpb.Snapshot:
+			env.Body = &clusterpb.Envelope_Snapshot{Snapshot: b}
+		case *clusterpb.Deltas:
+			env.Body = &clusterpb.Envelope_Deltas{Deltas: b}
+		}
+		p.sys.engine.Send(tracker, env)
+	}
+}
+
+func readersOn(post, prefix string, n int) *clusterpb.PostReaders {
+	pr := &clusterpb.PostReaders{Post: post}
+	for i := range n {
+		pr.Readers = append(pr.Readers, &clusterpb.Reader{Id: fmt.Sprintf("%s%d", prefix, i), Color: "#abc", Position: 0.5})
+	}
+	return pr
+}
+
+func joins(seq uint64, post, prefix string, n int) *clusterpb.Deltas {
+	d := &clusterpb.Deltas{Seq: seq}
+	for _, r := range readersOn(post, prefix, n).Readers {
+		d.Deltas = append(d.Deltas, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_JOIN, Post: post, Reader: r})
+	}
+	return d
+}
+
+// A peer keeps at most MaxRemoteReaders readers here and MaxPostReaders on
+// one post: its snapshot is truncated to them, joins past them are not
+// created (and counted), and a leave makes room again. A snapshot the
+// tracker did not ask for is ignored (issue 20, item 3).
+func TestTrackerCapsRemoteReaders(t *testing.T) {
+	p, fromB := trackerWithPeerB(t, ClusterConfig{MaxRemoteReaders: 5, MaxPostReaders: 3})
+	fromB(&clusterpb.Snapshot{Seq: 0, Posts: []*clusterpb.PostReaders{readersOn("one", "x", 4), readersOn("two", "y", 4)}})
+	wantCounts(t, p, map[string]int{"one": 3, "two": 2})
+	eventually(t, "3 readers refused", func() bool { return p.state.stats.readersRefused.Load() == 3 })
+
+	// b holds 5 already; a move of the refused reader is ignored.
+	fromB(joins(1, "three", "z", 1))
+	fromB(&clusterpb.Deltas{Seq: 2, Deltas: []*clusterpb.Delta{{Kind: clusterpb.Delta_KIND_MOVE, Post: "three", Reader: &clusterpb.Reader{Id: "z0", Position: 0.7}}}})
+	fromB(&clusterpb.Deltas{Seq: 3, Deltas: []*clusterpb.Delta{{Kind: clusterpb.Delta_KIND_LEAVE, Post: "one", Reader: &clusterpb.Reader{Id: "x0"}}}})
+	fromB(joins(4, "one", "w", 2)) // one place on "one" (2 there), and that is b's last
+	wantCounts(t, p, map[string]int{"one": 3, "two": 2})
+	eventually(t, "5 readers refused", func() bool { return p.state.stats.readersRefused.Load() == 5 })
+
+	// Not asked for: ignored, whatever it holds.
+	fromB(&clusterpb.Snapshot{Seq: 4, Posts: []*clusterpb.PostReaders{readersOn("four", "v", 1)}})
+	fromB(&clusterpb.Deltas{Seq: 5, Deltas: []*clusterpb.Delta{{Kind: clusterpb.Delta_KIND_LEAVE, Post: "two", Reader: &clusterpb.Reader{Id: "y0"}}}})
+	wantCounts(t, p, map[string]int{"one": 3, "two": 1})
+}
+
+// A room that falls roomInbox changes behind is not sent more: the tracker
+// counts what it drops and later sends the room a snapshot of the post, so
+// its readers end up seeing exactly the peer's readers.
+func TestTrackerResyncsARoomThatFellBehind(t *testing.T) {
+	p, fromB := trackerWithPeerB(t, ClusterConfig{})
+	local, _ := mustJoin(t, p, "one", "local-1")
+	fromB(&clusterpb.Snapshot{Seq: 0})
+	// 4 × roomInbox joins and the leaves of all but one, in one message:
+	// far more than the room's box holds.
+	n := 4 * roomInbox
+	d := joins(1, "one", "x", n)
+	for _, r := range readersOn("one", "x", n).Readers[1:] {
+		d.Deltas = append(d.Deltas, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_LEAVE, Post: "one", Reader: r})
+	}
+	fromB(d)
+	eventually(t, "room messages dropped", func() bool { return p.state.stats.roomDropped.Load() > 0 })
+	wantView(t, local, "x0@0.5")
+	wantCounts(t, p, map[string]int{"one": 2})
+}
+
+// A burst of sync requests from a peer gets one snapshot, not one each: a
+// snapshot is a pass over all our readers (issue 20, item 3).
+func TestTrackerAnswersSyncRequestsAtMostOnceAQuarterHeartbeat(t *testing.T) {
+	p, fromB := trackerWithPeerB(t, ClusterConfig{Heartbeat: time.Second})
+	for i := range 50 {
+		mustJoin(t, p, "one", fmt.Sprintf("local-%d", i))
+	}
+	tracker := p.cluster[1]
+	for range 100 {
+		p.sys.engine.Send(tracker, &clusterpb.Envelope{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_SyncRequest{SyncRequest: &clusterpb.SyncRequest{}}})
+	}
+	// Then b's snapshot: once its reader is counted, the tracker has
+	// handled every request before it.
+	fromB(&clusterpb.Snapshot{Posts: []*clusterpb.PostReaders{readersOn("two", "x", 1)}})
+	wantCounts(t, p, map[string]int{"one": 50, "two": 1})
+	if n := p.state.stats.snapshotsSent.Load(); n > 2 {
+		t.Fatalf("%d snapshots sent for 100 requests", n)
 	}
 }

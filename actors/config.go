@@ -83,6 +83,16 @@ type ClusterConfig struct {
 	// for that long. Zero value means 10 * time.Second, or 4 heartbeats if
 	// that is more.
 	IdleTimeout time.Duration
+	// Budget is what each peer may send (cluster_budget.go); its zero
+	// fields mean their defaults.
+	Budget BudgetConfig
+	// MaxRemoteReaders caps the readers one peer may have on this node:
+	// further readers it announces are not created. Zero value means
+	// defaultMaxRemoteReaders (cmd/readtag sets it from --max-readers).
+	MaxRemoteReaders int
+	// MaxPostReaders caps the readers one peer may have on one post. Zero
+	// value means MaxRemoteReaders.
+	MaxPostReaders int
 }
 
 // ClusterConfig's zero values mean these.
@@ -97,6 +107,9 @@ const (
 	maxConnsPerPeer    = 4
 	defaultIdleTimeout = 10 * time.Second
 	idleHeartbeats     = 4
+	// defaultMaxRemoteReaders is the most readers one node was measured
+	// holding (docs/performance.md, idle: 15,000 readers).
+	defaultMaxRemoteReaders = 15000
 )
 
 // ConfigError is a bad cluster configuration (a user error, not a failure).
@@ -140,6 +153,12 @@ func (cfg *Config) setDefaults() error {
 	setDefault(&cc.ChangeEvery, cc.PeerTimeout)
 	setDefault(&cc.MaxConns, max(defaultMaxConns, maxConnsPerPeer*len(cc.Peers)))
 	setDefault(&cc.IdleTimeout, max(defaultIdleTimeout, idleHeartbeats*cc.Heartbeat))
+	setDefault(&cc.MaxRemoteReaders, defaultMaxRemoteReaders)
+	setDefault(&cc.MaxPostReaders, cc.MaxRemoteReaders)
+	cc.Budget.setDefaults()
+	if cc.MaxRemoteReaders < 0 || cc.MaxPostReaders < 0 || cc.Budget.Messages < 0 || cc.Budget.Bytes < 0 || cc.Budget.Grace < 0 || cc.Budget.Cooldown < 0 {
+		return configErrorf("cluster: reader caps and budgets must be positive")
+	}
 	return nil
 }
 
@@ -178,13 +197,16 @@ func (cc *ClusterConfig) validate(node string) error {
 }
 
 // remoteConfig sets up the cluster remote for this node (a filled-in
-// ClusterConfig): the gate, the limits on inbound connections and, if
-// configured, mutual TLS.
-func (cc *ClusterConfig) remoteConfig(node string, log *slog.Logger) (inboundConfig, error) {
+// ClusterConfig): the gate, the limits on inbound connections, each peer's
+// budget and inboxes and, if configured, mutual TLS.
+func (cc *ClusterConfig) remoteConfig(node string, log *slog.Logger, stats *clusterStats) (inboundConfig, error) {
 	return inboundConfig{
 		TLS:         cc.TLS,
 		MaxConns:    cc.MaxConns,
 		IdleTimeout: cc.IdleTimeout,
 		Authorize:   newGate(node, cc.Peers, log).authorize,
+		Budget:      &cc.Budget,
+		Inbox:       peerInbox,
+		Stats:       stats,
 	}, nil
 }

@@ -189,6 +189,36 @@
 // the links, and anything the engine hands it for another node is dropped
 // and logged.
 //
+// A peer holds a valid certificate, yet may turn hostile (a stolen key, a
+// buggy build), so what each one can cost is bounded (cluster_budget.go),
+// keyed by the names in its certificate:
+//
+//   - its budget, ClusterConfig.Budget: messages and bytes a second, each a
+//     token bucket of budgetBurst seconds (defaultBudgetMessages,
+//     defaultBudgetBytes). Messages past it are dropped and counted; bytes
+//     past it slow the reads of its connection (budgetConn), so TCP pushes
+//     back. Still over budget BudgetConfig.Grace after it went over, the
+//     peer is disconnected and its connections are refused, once its
+//     handshake says who it is, for BudgetConfig.Cooldown;
+//   - its inboxes: at most peerInbox of its messages wait for the tracker,
+//     and as many for the provider (inboundConfig.Inbox: the remote wraps
+//     them in fromPeer, which the actor hands back); more are dropped and
+//     counted;
+//   - its readers: at most ClusterConfig.MaxRemoteReaders here and
+//     MaxPostReaders on one post (tracker.admits). Readers past the caps are
+//     not created, a snapshot is truncated to them, and the peer is told
+//     nothing;
+//   - snapshots: the tracker takes one only when it asked for it, asks a
+//     peer at most twice a heartbeat (askSync), and answers a peer's
+//     requests with at most one snapshot a quarter heartbeat (mayAnswer);
+//   - the rooms' remote input: the tracker queues at most roomInbox changes
+//     for a room (the room's mailbox, counted down as it handles them);
+//     past that it drops the post's changes, counts them, and once the room
+//     has caught up sends it a snapshot of the post (remoteSnapshot, which
+//     replaces the other nodes' readers). The monitor's only input a peer
+//     can feed is the dead letters of those changes to a room that stopped,
+//     so they are bounded by the same roomInbox.
+//
 // # Guards and wrappers
 //
 // Every actor is spawned through one helper (system.spawn / spawnUnder,
@@ -210,7 +240,8 @@
 //
 // Nothing a client does can grow an actor's inbox without bound: a room hands
 // everything for a socket to a Client that never blocks (web's outbox, which
-// coalesces moves and closes clients that fall too far behind). Actors are
+// coalesces moves and closes clients that fall too far behind). Nor can a
+// peer: see the bounds under Inbound peer traffic. Actors are
 // spawned with an inbox of inboxSize slots, which doubles when it must. An
 // idle actor has no goroutine (Hollywood starts one only while its inbox
 // has messages) and costs about 1 KB of memory, against about 28 KB with

@@ -38,7 +38,7 @@ func New(cfg Config) (*Presence, error) {
 	p := &Presence{state: &clusterState{}}
 	ecfg := actor.NewEngineConfig()
 	if cfg.Cluster != nil {
-		rc, err := cfg.Cluster.remoteConfig(cfg.NodeID, cfg.Logger)
+		rc, err := cfg.Cluster.remoteConfig(cfg.NodeID, cfg.Logger, &p.state.stats)
 		if err != nil {
 			return nil, err
 		}

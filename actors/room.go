@@ -53,6 +53,7 @@ type room struct {
 	rooms   *actor.PID
 	monitor *actor.PID
 	tracker *actor.PID // nil on a single node
+	box     *mailbox   // what the tracker has queued here (roomInbox)
 
 	members  map[string]*member // local and remote readers
 	local    int                // how many members are this node's own
@@ -117,6 +118,7 @@ func newRoom(sys *system, slug string, rooms, monitor, tracker *actor.PID) actor
 			rooms:   rooms,
 			monitor: monitor,
 			tracker: tracker,
+			box:     &mailbox{max: roomInbox},
 			synced:  tracker == nil,
 			members: make(map[string]*member),
 			index:   make(map[string]int),
@@ -129,7 +131,7 @@ func (r *room) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
 		if r.tracker != nil {
-			c.Send(r.tracker, roomSubscribe{post: r.slug, room: c.PID()})
+			c.Send(r.tracker, roomSubscribe{post: r.slug, room: c.PID(), box: r.box})
 		}
 	case join:
 		if !r.synced {
@@ -149,23 +151,25 @@ func (r *room) Receive(c *actor.Context) {
 	case readerGone:
 		r.leave(c, msg)
 	case remoteSnapshot:
-		for _, rr := range msg.readers {
-			r.remoteJoin(c, rr)
-		}
+		r.box.done()
+		r.remoteSnapshot(c, msg)
 		r.synced = true
 		for _, j := range r.early {
 			r.join(c, j)
 		}
 		r.early = nil
 	case remoteJoin:
+		r.box.done()
 		r.remoteJoin(c, msg.reader)
 	case remoteMoves:
+		r.box.done()
 		for _, m := range msg.moves {
 			if mem, ok := r.members[m.ID]; ok && mem.node == msg.node {
 				r.move(c, m.ID, m.Position, false)
 			}
 		}
 	case remoteLeave:
+		r.box.done()
 		if m, ok := r.members[msg.id]; ok && m.node == msg.node {
 			r.remove(c, msg.id, m)
 		}
@@ -274,6 +278,23 @@ func (r *room) drop(c *actor.Context, m *member, reason string) {
 		r.trace(c, m, "drop", "reason", reason)
 	}
 	m.client.Drop(reason)
+}
+
+// remoteSnapshot makes the other nodes' readers those of msg: the first
+// when the room starts, or again after the room missed changes (roomInbox).
+func (r *room) remoteSnapshot(c *actor.Context, msg remoteSnapshot) {
+	listed := make(map[string]string, len(msg.readers)) // id → node
+	for _, rr := range msg.readers {
+		listed[rr.ID] = rr.node
+	}
+	for id, m := range r.members {
+		if node, ok := listed[id]; m.node != "" && (!ok || node != m.node) {
+			r.remove(c, id, m)
+		}
+	}
+	for _, rr := range msg.readers {
+		r.remoteJoin(c, rr)
+	}
 }
 
 // remoteJoin adds (or updates) a reader of another node and tells ours.

@@ -44,6 +44,13 @@ func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
 			"peer_state_changes": counter("peer_state_changes", "Changes of a peer's state."),
 			"ready_changes":      counter("ready_changes", "Changes of this node's readiness."),
 			"peer_changes_held":  counter("peer_changes_held", "Changes of a peer (a new incarnation, a new address, coming up again) held back: too soon after the last, or a new address while the link works."),
+			"budget_dropped":     counter("budget_dropped_messages", "Messages from peers dropped because the peer was over its messages-a-second budget."),
+			"budget_throttled":   counter("budget_throttled_reads", "Reads from peers slowed down because the peer was over its bytes-a-second budget."),
+			"budget_disconnects": counter("budget_disconnects", "Peers disconnected for staying over their budget past the grace."),
+			"budget_refused":     counter("budget_refused_connections", "Connections from peers refused while they cooled down after a disconnect."),
+			"inbox_dropped":      counter("inbox_dropped_messages", "Messages from peers dropped because that peer already had too many waiting for the tracker or the provider."),
+			"room_dropped":       counter("room_dropped_messages", "Other nodes' reader changes not queued for a room that had too many waiting (the room is re-synced instead)."),
+			"readers_refused":    counter("remote_readers_refused", "Readers peers announced beyond the caps per peer and per post, not created."),
 		},
 	}
 }

@@ -86,6 +86,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	insecure := fset.Bool("cluster-insecure", env("cluster-insecure", "") == "true" || env("cluster-insecure", "") == "1",
 		"cluster mode without TLS, for trying it on one machine: only when the\ncluster address and every peer are loopback (READTAG_CLUSTER_INSECURE)")
 	lim := addLimitFlags(fset, env)
+	peerLim := addPeerFlags(fset, env)
 	memLimit := fset.String("memory-limit", env("memory-limit", ""), "soft memory `size` for the Go runtime (512MiB, 1GiB, ...): past it, garbage is\ncollected sooner; not a hard cap (READTAG_MEMORY_LIMIT; unset: GOMEMLIMIT or none)")
 	publicURL := fset.String("public-url", env("public-url", ""), "the site's `url` as readers reach it (https://blog.example.com), for the feed,\nsitemap and canonical links; unset: taken from each request's Host (READTAG_PUBLIC_URL)")
 	sites := fset.String("sites", env("sites", ""), "comma-separated `origins` (https://blog.example.com) of other sites whose pages\nmay show live readers with /embed.js, each a site named after its host[:port] (READTAG_SITES)")
@@ -163,6 +164,11 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	}
 	if err := o.clusterTLS(*clusterCA, *clusterCert, *clusterKey, *insecure); err != nil {
 		return nil, &usageError{err}
+	}
+	if o.cluster != nil {
+		if err := peerLim.apply(o.cluster, o.limits.maxReaders); err != nil {
+			return nil, &usageError{err}
+		}
 	}
 	for _, dir := range []struct{ flag, path string }{{"posts", o.postsDir}, {"views", o.viewsDir}} {
 		if dir.path == "" {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -320,5 +321,46 @@ func TestGoodAddrs(t *testing.T) {
 	args := []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001", "--peers", "b@127.0.0.2:7002,c@[::1]:7003", "--cluster-insecure"}
 	if _, err := parseOptions(args, io.Discard, env()); err != nil {
 		t.Errorf("%v: %v", args, err)
+	}
+}
+
+// The peer budget and reader-cap flags: bad values are refused with the
+// flag's name; unset, the reader caps follow --max-readers.
+func TestPeerBudgetFlags(t *testing.T) {
+	base := []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001", "--peers", "b@127.0.0.1:7002", "--cluster-insecure", "--max-readers", "500"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--cluster-peer-messages", "0"}, `--cluster-peer-messages "0": want a number from 1 to 10000000`},
+		{[]string{"--cluster-peer-messages", "NaN"}, `--cluster-peer-messages "NaN"`},
+		{[]string{"--cluster-peer-messages", "Inf"}, `--cluster-peer-messages "Inf"`},
+		{[]string{"--cluster-peer-bytes", "1KiB"}, `--cluster-peer-bytes "1KiB": want a size of at least 64KiB`},
+		{[]string{"--cluster-peer-bytes", "lots"}, `--cluster-peer-bytes "lots"`},
+		{[]string{"--cluster-peer-cooldown", "30"}, `--cluster-peer-cooldown "30": want a duration from 1s to 24h`},
+		{[]string{"--cluster-peer-cooldown", "-5s"}, `--cluster-peer-cooldown "-5s"`},
+		{[]string{"--cluster-max-readers", "0"}, `--cluster-max-readers "0": want a whole number from 1 to`},
+		{[]string{"--cluster-max-post-readers", "1e3"}, `--cluster-max-post-readers "1e3"`},
+	} {
+		_, err := parseOptions(append(slices.Clone(base), tc.args...), io.Discard, func(string) string { return "" })
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: got %v, want a usage error with %q", tc.args, err, tc.want)
+		}
+	}
+	o, err := parseOptions(base, io.Discard, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc := o.cluster; cc.MaxRemoteReaders != 500 || cc.MaxPostReaders != 500 || cc.Budget.Messages != 5000 || cc.Budget.Bytes != 8<<20 || cc.Budget.Cooldown != 30*time.Second {
+		t.Errorf("defaults: readers %d, post %d, budget %+v", cc.MaxRemoteReaders, cc.MaxPostReaders, cc.Budget)
+	}
+	env := map[string]string{"READTAG_CLUSTER_MAX_POST_READERS": "20", "READTAG_CLUSTER_PEER_BYTES": "1MiB"}
+	o, err = parseOptions(base, io.Discard, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cc := o.cluster; cc.MaxRemoteReaders != 500 || cc.MaxPostReaders != 20 || cc.Budget.Bytes != 1<<20 {
+		t.Errorf("from the environment: readers %d, post %d, bytes %v", cc.MaxRemoteReaders, cc.MaxPostReaders, cc.Budget.Bytes)
 	}
 }

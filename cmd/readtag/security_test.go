@@ -176,6 +176,12 @@ func startPair(t *testing.T) *pair {
 
 func startPairCerts(t *testing.T, certs string, extra ...string) *pair {
 	t.Helper()
+	return startPairArgs(t, certs, extra, nil)
+}
+
+// startPairArgs is startPairCerts with more flags for a.
+func startPairArgs(t *testing.T, certs string, extra, aArgs []string) *pair {
+	t.Helper()
 	ports := testutil.FreeAddrs(t, 4)
 	a := &node{id: "a", http: ports[0], cluster: ports[1]}
 	b := &node{id: "b", http: ports[2], cluster: ports[3]}
@@ -195,6 +201,9 @@ func startPairCerts(t *testing.T, certs string, extra ...string) *pair {
 		n.log = f
 		n.args = append([]string{"--addr", n.http, "--node-id", n.id, "--cluster-addr", n.cluster,
 			"--peers", strings.Join(peers, ","), "--log-format", "json"}, tlsArgs(certs, n.id)...)
+		if n == a {
+			n.args = append(n.args, aArgs...)
+		}
 		n.start(t)
 	}
 	p := &pair{a: a, b: b, certs: certs}
@@ -399,12 +408,18 @@ type pairWithFake struct {
 // certificate) that a counts among its peers.
 func startPairWithFake(t *testing.T) *pairWithFake {
 	t.Helper()
+	return startPairWithFakeArgs(t)
+}
+
+// startPairWithFakeArgs is startPairWithFake with more flags for a.
+func startPairWithFakeArgs(t *testing.T, aArgs ...string) *pairWithFake {
+	t.Helper()
 	// The fake needs the certificates before a starts: make them first and
 	// let startPair reuse the folder.
 	p := &pairWithFake{}
 	certs := makeCerts(t, "a", "b", "c", "x")
 	p.fake = startFakePeer(t, certs, "c")
-	p.pair = startPairCerts(t, certs, "c@"+p.fake.addr)
+	p.pair = startPairArgs(t, certs, []string{"c@" + p.fake.addr}, aArgs)
 	return p
 }
 
