@@ -118,12 +118,15 @@
 
   // ---------- Rail: its own absolutely positioned host, over the article ----------
 
+  // One below the highest z-index: however high the page stacks its own
+  // boxes it cannot bury the rail, but what it puts at the very top (a
+  // dialog, a cookie banner) still covers it.
   const railHost = makeHost("readtag-rail", {
     display: "block", position: "absolute", top: "0px", left: "0px", width: "0px", height: "0px",
     margin: "0px", padding: "0px", border: "0px", overflow: "visible", "pointer-events": "none",
-    "z-index": "2147483647", visibility: "visible", opacity: "1",
+    "z-index": "2147483646", visibility: "visible", opacity: "1",
   });
-  const box = railHost.wrap; // spans the article's content box
+  const box = railHost.wrap; // at the text column's top left
 
   // The rail and everything in it are hidden from screen readers: the count
   // in the presence line is what they announce.
