@@ -1083,6 +1083,7 @@
 
   function refresh() {
     if (!countsOnly) {
+      const was = article;
       findArticle();
       const k = pageKey();
       if (pageOK && (k.url !== pageURL || k.id !== pageID)) {
@@ -1090,7 +1091,8 @@
         pageID = k.id;
         rejoin("navigated");
       }
-      syncRail();
+      // A moved article is the observers' to follow; a new one is ours.
+      if (article !== was) syncRail();
     }
     if (countsWS) showCounts(lastCounts);
     else if (!countsTimer) connectCounts();
@@ -1120,7 +1122,7 @@
   // Captured, to hear scrolling boxes too: one that holds the article moves
   // it on the page, and the rail must follow.
   addEventListener("scroll", (ev) => {
-    if (ev.target !== document) syncRail();
+    if (ev.target !== document && ev.target.contains && article && ev.target.contains(article)) syncRail();
     scheduleSend();
     scheduleLayout(); // your own marker moves with you
     syncMapView();
@@ -1189,7 +1191,10 @@
         wide: geo === WIDE,
       }),
       layout,
-      refresh,
+      refresh: () => {
+        refresh();
+        syncRail();
+      },
     }),
     enumerable: true,
   });
