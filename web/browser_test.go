@@ -108,6 +108,17 @@ var reducedMotion = chromedp.Func(func(ctx context.Context, t *chromedp.Target) 
 	return err
 })
 
+// embed.js draws in shadow roots of its own elements: the rail and the
+// crowd minimap in <readtag-rail> (appended to the body), the presence pill
+// and "Hide me" in <readtag-counter> (in the post's #presence-slot). These
+// expressions reach into them; pill is a detached <p> until the script has
+// run, so that a poll can start before it.
+const (
+	railRoot = `document.querySelector("readtag-rail").shadowRoot`
+	pillRoot = `document.querySelector("readtag-counter").shadowRoot`
+	pill     = `(document.querySelector("readtag-counter")?.shadowRoot.getElementById("presence") ?? document.createElement("p"))`
+)
+
 // eval runs JavaScript in the tab with a deadline.
 func eval[T any](t *testing.T, ctx context.Context, js string) T {
 	t.Helper()
@@ -151,12 +162,12 @@ func TestBrowserGhosts(t *testing.T) {
 		poll(t, ctx, name+" connected", `window.readtag && window.readtag.state().connected`, waitLimit)
 	}
 	idA := eval[string](t, a, `window.readtag.state().you`)
-	poll(t, b, "3 reading now", `document.getElementById("presence").textContent.includes("3 reading now")`, waitLimit)
+	poll(t, b, "3 reading now", pill+`.textContent.includes("3 reading now")`, waitLimit)
 
 	// a scrolls to the middle; b (desktop) and the phone must draw a's ghost
 	// at the middle of their own article, whatever its height there.
 	scrollTo(t, a, 0.5)
-	ghost := fmt.Sprintf(`document.querySelector('#ghost-rail .ghost[data-id=%q]')`, idA)
+	ghost := fmt.Sprintf(railRoot+`.querySelector('#ghost-rail .ghost[data-id=%q]')`, idA)
 	atMiddle := fmt.Sprintf(`(() => { const g = %s; return g && Math.abs(parseFloat(g.dataset.position) - 0.5) < 0.01 })()`, ghost)
 	took := poll(t, b, "a's ghost to reach the middle on b", atMiddle, waitLimit)
 	t.Logf("a's scroll reached b's page in %v", took)
@@ -188,7 +199,7 @@ func TestBrowserGhosts(t *testing.T) {
 	if d := eval[string](t, phone, ghost+`.style.transition = "", getComputedStyle(`+ghost+`).transitionDuration`); d != "0s" {
 		t.Errorf("phone prefers reduced motion, but ghosts move with a %s transition", d)
 	}
-	if eval[bool](t, b, `!!document.querySelector('#ghost-rail .ghost[data-id="'+window.readtag.state().you+'"]:not(.ghost-self)')`) {
+	if eval[bool](t, b, `!!`+railRoot+`.querySelector('#ghost-rail .ghost[data-id="'+window.readtag.state().you+'"]:not(.ghost-self)')`) {
 		t.Error("b draws a ghost for itself")
 	}
 
@@ -219,7 +230,7 @@ func TestBrowserGhosts(t *testing.T) {
 	poll(t, b, "a's ghost to vanish on b", gone, waitLimit)
 	poll(t, phone, "a's ghost to vanish on the phone", gone, waitLimit)
 	t.Logf("a's ghost vanished %v after its tab closed", time.Since(start))
-	poll(t, b, "2 reading now", `document.getElementById("presence").textContent.includes("2 reading now")`, waitLimit)
+	poll(t, b, "2 reading now", pill+`.textContent.includes("2 reading now")`, waitLimit)
 }
 
 // TestBrowserReconnects restarts the server under two open pages: both must
@@ -253,8 +264,8 @@ func TestBrowserReconnects(t *testing.T) {
 	}
 	check := fmt.Sprintf(`(() => { const s = window.readtag.state(); const ids = Object.keys(s.ghosts);
 		return ids.length == 1 && ids[0] == %q && Math.abs(s.ghosts[ids[0]] - 0.3) < 0.01
-			&& document.querySelectorAll('#ghost-rail .ghost:not(.ghost-self)').length == 1
-			&& document.getElementById("presence").textContent.includes("2 reading now") })()`, newA)
+			&& `+railRoot+`.querySelectorAll('#ghost-rail .ghost:not(.ghost-self)').length == 1
+			&& `+pill+`.textContent.includes("2 reading now") })()`, newA)
 	poll(t, b, "b to show exactly the new a, at 30%", check, 20*time.Second)
 }
 
@@ -300,22 +311,22 @@ func TestBrowserCrowd(t *testing.T) {
 	page := tab(t, browser, ts.URL+"/posts/reading-together", 1280, 800)
 	phone := tab(t, browser, ts.URL+"/posts/reading-together", 390, 844, darkMode)
 	for _, ctx := range []context.Context{page, phone} {
-		poll(t, ctx, "82 reading now", `document.getElementById("presence").textContent.includes("82 reading now")`, 10*time.Second)
+		poll(t, ctx, "82 reading now", pill+`.textContent.includes("82 reading now")`, 10*time.Second)
 		n := eval[int](t, ctx, `Object.keys(window.readtag.state().ghosts).length`)
 		if n == 0 || n > 24 {
 			t.Errorf("the page draws %d ghosts, want 1 to 24", n)
 		}
-		poll(t, ctx, "the minimap of 82 readers", `(() => { const m = document.querySelector(".crowd-map");
-			const bars = [...document.querySelectorAll(".crowd-map-bars i")].map((b) => +b.dataset.count);
+		poll(t, ctx, "the minimap of 82 readers", `(() => { const m = `+railRoot+`.querySelector(".crowd-map");
+			const bars = [...`+railRoot+`.querySelectorAll(".crowd-map-bars i")].map((b) => +b.dataset.count);
 			return !!m && !m.hidden && bars.length == 50 && bars.reduce((a, b) => a + b, 0) == 82 })()`, 5*time.Second)
 	}
 	// The busiest band is drawn widest, and the map is visible on the light
 	// desktop page and the dark phone page: a real size and a colour that
 	// is not the page's background.
 	for _, ctx := range []context.Context{page, phone} {
-		busiest := eval[bool](t, ctx, `(() => { const bars = [...document.querySelectorAll(".crowd-map-bars i")];
+		busiest := eval[bool](t, ctx, `(() => { const bars = [...`+railRoot+`.querySelectorAll(".crowd-map-bars i")];
 		const top = bars.reduce((a, b) => +b.dataset.count > +a.dataset.count ? b : a);
-		const r = document.querySelector(".crowd-map").getBoundingClientRect();
+		const r = `+railRoot+`.querySelector(".crowd-map").getBoundingClientRect();
 		return bars.every((b) => b.getBoundingClientRect().width <= top.getBoundingClientRect().width)
 			&& top.getBoundingClientRect().width >= 0.9 * r.width && r.height > 200
 			&& getComputedStyle(top).backgroundColor != getComputedStyle(document.body).backgroundColor })()`)

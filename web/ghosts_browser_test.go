@@ -74,7 +74,7 @@ type rail struct {
 const measureRail = `(() => {
 	window.readtag.layout();
 	const s = window.readtag.state();
-	const els = [...document.querySelectorAll("#ghost-rail .ghost, #ghost-rail .ghost-more-count")]
+	const els = [...` + railRoot + `.querySelectorAll("#ghost-rail .ghost, #ghost-rail .ghost-more-count")]
 		.filter((e) => e.getClientRects().length > 0);
 	const boxes = els.map((e) => { const r = e.getBoundingClientRect();
 		return { ID: e.dataset.id || (e.classList.contains("ghost-self") ? "you" : "chip"),
@@ -167,7 +167,7 @@ func TestBrowserGhostLayout(t *testing.T) {
 				poll(t, s.ctx, fmt.Sprintf("%s to see %d ghosts at %g", s.name, want, at), fmt.Sprintf(`(() => {
 					const g = Object.values(window.readtag.state().ghosts);
 					return g.length == %d && g.every((p) => Math.abs(p - %g) < 0.01) })()`, want, at), 10*time.Second)
-				poll(t, s.ctx, s.name+" count", fmt.Sprintf(`document.getElementById("presence").textContent.includes("%d reading now")`, n), 5*time.Second)
+				poll(t, s.ctx, s.name+" count", fmt.Sprintf(pill+`.textContent.includes("%d reading now")`, n), 5*time.Second)
 				r := readRail(t, s.ctx)
 				checkRail(t, fmt.Sprintf("%d readers on %s", n, s.name), r, min(want+1, s.min))
 				t.Logf("%d readers, %s: %d tags shown, chip %q, margin %.0f px", n, s.name, r.Shown, r.Chip, r.ArticleLeft)
@@ -193,7 +193,7 @@ func TestBrowserGhostLayout(t *testing.T) {
 func ghostCenter(t *testing.T, ctx context.Context, id string) (x, y float64) {
 	t.Helper()
 	var p struct{ X, Y float64 }
-	js := fmt.Sprintf(`(() => { const r = document.querySelector('#ghost-rail .ghost[data-id=%q]').getBoundingClientRect();
+	js := fmt.Sprintf(`(() => { const r = `+railRoot+`.querySelector('#ghost-rail .ghost[data-id=%q]').getBoundingClientRect();
 		return JSON.stringify({ X: r.left + r.width / 2, Y: r.top + r.height / 2 }) })()`, id)
 	if err := json.Unmarshal([]byte(eval[string](t, ctx, js)), &p); err != nil {
 		t.Fatal(err)
@@ -229,7 +229,7 @@ func TestBrowserGhostNameAndJump(t *testing.T) {
 	if err := chromedp.Do(tctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, y)); err != nil {
 		t.Fatal(err)
 	}
-	tip := fmt.Sprintf(`(() => { const t = document.querySelector("#ghost-rail .ghost-tip");
+	tip := fmt.Sprintf(`(() => { const t = `+railRoot+`.querySelector("#ghost-rail .ghost-tip");
 		return !!t && !t.hidden && t.textContent == %q })()`, o.Name+" · 12% read")
 	poll(t, page, "the tooltip with the name and 12% read", tip, 2*time.Second)
 	screenshot(t, page, "ghosts-hover.png")
@@ -266,13 +266,13 @@ func TestBrowserGhostNameAndJump(t *testing.T) {
 	tap()
 	poll(t, phone, "the second tap to scroll the phone to the ghost's place", `Math.abs(`+ownPosition+` - 0.12) < 0.002`, 3*time.Second)
 
-	eval[any](t, phone, `document.activeElement && document.activeElement.blur(), true`)
-	eval[any](t, phone, fmt.Sprintf(`document.querySelector('#ghost-rail .ghost[data-id=%q]').focus()`, o.ID))
+	eval[any](t, phone, `(document.activeElement.shadowRoot ? document.activeElement.shadowRoot.activeElement : document.activeElement)?.blur(), true`)
+	eval[any](t, phone, fmt.Sprintf(railRoot+`.querySelector('#ghost-rail .ghost[data-id=%q]').focus()`, o.ID))
 	poll(t, phone, "the tooltip on focus", tip, 2*time.Second)
-	if eval[string](t, phone, `document.getElementById("ghost-rail").getAttribute("aria-hidden")`) != "true" {
+	if eval[string](t, phone, railRoot+`.getElementById("ghost-rail").getAttribute("aria-hidden")`) != "true" {
 		t.Error("the ghost rail is not hidden from screen readers")
 	}
-	if eval[string](t, phone, `document.getElementById("presence").getAttribute("aria-live")`) != "polite" {
+	if eval[string](t, phone, pill+`.getAttribute("aria-live")`) != "polite" {
 		t.Error("the count is not announced politely")
 	}
 }
@@ -285,12 +285,11 @@ func TestBrowserLiveState(t *testing.T) {
 	// A reserved port: nothing else can take it while the server is down.
 	ts := startServerAt(t, testutil.FreeAddr(t), embedded)
 	page := tab(t, browser, ts.URL+"/posts/reading-together", 1024, 768)
-	pill := `document.getElementById("presence")`
 	poll(t, page, "live", pill+`.dataset.state == "live" && `+pill+`.textContent.includes("1 reading now")`, 5*time.Second)
 
 	ts.Stop()
 	poll(t, page, "reconnecting with a countdown", pill+`.dataset.state == "reconnecting" && /Reconnecting( in \d+ s)?…/.test(`+pill+`.textContent)`, 5*time.Second)
-	if !eval[bool](t, page, `document.querySelector("#presence .presence-retry").getAttribute("aria-hidden") == "true"`) {
+	if !eval[bool](t, page, pillRoot+`.querySelector("#presence .presence-retry").getAttribute("aria-hidden") == "true"`) {
 		t.Error("the countdown is inside the announced text")
 	}
 	screenshot(t, page, "pill-reconnecting.png")
@@ -328,12 +327,12 @@ func TestBrowserHideMe(t *testing.T) {
 	first := eval[string](t, page, `window.readtag.state().you`)
 	waitGhosts(t, other, first+"@0")
 
-	eval[any](t, page, `document.getElementById("hide-me").click()`)
+	eval[any](t, page, pillRoot+`.getElementById("hide-me").click()`)
 	waitGhosts(t, other) // the visible page left
 	poll(t, page, "hidden, and still seeing the other reader", fmt.Sprintf(`(() => { const s = window.readtag.state();
 		return s.connected && s.hidden && s.you != %q && s.ghosts[%q] !== undefined
-			&& document.getElementById("hide-me").getAttribute("aria-pressed") == "true"
-			&& document.getElementById("presence").textContent.includes("you are hidden") })()`, first, id(other)), 5*time.Second)
+			&& `+pillRoot+`.getElementById("hide-me").getAttribute("aria-pressed") == "true"
+			&& `+pill+`.textContent.includes("you are hidden") })()`, first, id(other)), 5*time.Second)
 
 	// Remembered: after a reload the page connects hidden again.
 	tctx, cancel := context.WithTimeout(page, 10*time.Second)
@@ -353,7 +352,7 @@ func TestBrowserHideMe(t *testing.T) {
 	}
 
 	// Showing again makes the page visible to others.
-	eval[any](t, page, `document.getElementById("hide-me").click()`)
+	eval[any](t, page, pillRoot+`.getElementById("hide-me").click()`)
 	poll(t, page, "shown again", `window.readtag.state().connected && !window.readtag.state().hidden`, 5*time.Second)
 	now := eval[string](t, page, `window.readtag.state().you`)
 	ctx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)

@@ -17,7 +17,7 @@ type page struct {
 	Message string
 	// Canonical is the page's absolute URL (link rel=canonical, og:url).
 	Canonical string
-	// LiveCounts: the index shows live reader counts (index.js).
+	// LiveCounts: the index shows live reader counts (embed.js, data-page="none").
 	LiveCounts bool
 }
 

@@ -1,0 +1,1305 @@
+// readtag embed — live "ghost" tags for everyone else reading this page, on
+// any site, from one tag:
+//
+//   <script src="https://readtag.example.com/embed.js" async></script>
+//
+// Progressive enhancement only: without this script (or without a server
+// connection) the page is an ordinary page. Everything it draws lives in
+// shadow roots of its own elements, styled by constructed stylesheets, so the
+// host's CSS cannot reach it, it cannot reach the host, and a strict CSP
+// (no 'unsafe-inline') is enough. Settings are data- attributes of the script
+// tag (docs/embed.md). Protocol: docs/protocol.md; handle() takes the server's
+// frames, sendPosition() sends ours.
+(() => {
+  "use strict";
+
+  if (window.readtag || typeof WebSocket !== "function" || !document.body) return;
+
+  // Captured now: an async script has no currentScript once it yields.
+  const script = document.currentScript || document.querySelector("script[src*='/embed.js']");
+  if (!script || !script.src) return;
+  const opts = script.dataset;
+  const scriptURL = new URL(script.src, location.href);
+  const wsBase = (scriptURL.protocol === "https:" ? "wss://" : "ws://") + scriptURL.host;
+
+  // The server closes clients above 50 frames/s; 50 ms keeps us at ≤ 20/s.
+  const SEND_INTERVAL_MS = 50;
+  const RETRY_BASE_MS = 500;
+  const RETRY_MAX_MS = 15000;
+  // A socket that never opened was refused (403/503/429: a page cannot see
+  // the status) or found no server; 1013 is "try again later". Both back off
+  // further, so a full node is not kept busy by its own refusals.
+  const RETRY_REFUSED_MAX_MS = 60000;
+  const COUNTS_RETRY_BASE_MS = 1000;
+  const COUNTS_RETRY_MAX_MS = 30000;
+  const FALLBACK_COLOR = "#8a8f98";
+  const HIDDEN_KEY = "readtag.hidden";
+  // Rail geometry in px (not rem: the host may set any root font size).
+  // A wide rail holds labelled tags; a narrow one dots; an edge rail is a
+  // narrow one squeezed into whatever margin there is, never over the text.
+  const WIDE = { w: 112, gap: 16, tag: 21 };
+  const NARROW = { w: 20, gap: 5, tag: 14 };
+  const EDGE_MIN = 8;
+  const ID_RE = /^[A-Za-z0-9._~:/-]{1,128}$/;
+
+  const pageMode = (opts.page || "canonical").trim();
+  const countsOnly = pageMode === "none";
+  const sideWanted = ["left", "right"].includes(opts.side) ? opts.side : "auto";
+  const theme = ["light", "dark"].includes(opts.theme) ? opts.theme : "auto";
+  const counterAt = (opts.counter || "").trim();
+  const showHideMe = !/^(false|no|off|0|none)$/i.test(opts.hideMe || "");
+  const reduceMotion = matchMedia("(prefers-reduced-motion: reduce)");
+
+  // ---------- Styles: one constructed sheet, adopted by every shadow root ----------
+
+  let sheet = null;
+  try {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS_TEXT());
+  } catch { sheet = null; /* an old browser: a <style> in each root instead */ }
+
+  const svgNS = "http://www.w3.org/2000/svg";
+
+  function el(tag, className, text) {
+    const e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text) e.textContent = text;
+    return e;
+  }
+
+  // A host element of our own whose box the host's CSS cannot move or show
+  // through: every property reset inline with !important (inline important
+  // beats any selector of the page), set through CSSOM so no CSP objects.
+  function makeHost(tag, styles) {
+    const host = document.createElement(tag);
+    const s = host.style;
+    s.setProperty("all", "initial", "important");
+    for (const [k, v] of Object.entries(styles)) s.setProperty(k, v, "important");
+    const root = host.attachShadow({ mode: "open" });
+    if (sheet && "adoptedStyleSheets" in root) root.adoptedStyleSheets = [sheet];
+    else root.append(el("style", "", CSS_TEXT()));
+    const wrap = el("div", "rt " + theme);
+    root.append(wrap);
+    return { host, root, wrap };
+  }
+
+  function setPx(e, prop, v) {
+    e.style.setProperty(prop, v.toFixed(2) + "px");
+  }
+
+  // ---------- State ----------
+
+  let article = null;
+  let pageURL = "";         // the page's URL as sent (no query, no fragment)
+  let pageID = "";          // an explicit id (data-page="<id>")
+  let ws = null;            // the live socket, or null between attempts
+  let connected = false;    // true from a welcome until the socket closes
+  let state = "connecting"; // connecting | live | reconnecting | offline
+  let youId = null;
+  let youName = "";
+  const ghosts = new Map(); // id -> { el, position, name } for every OTHER reader
+
+  let lastSent = null;      // last position sent on this connection
+  let lastSentAt = -Infinity;
+  let sendTimer = 0;
+
+  let retryDelay = RETRY_BASE_MS;
+  let retryTimer = 0;
+  let retryAt = 0;          // when the next attempt is due (performance.now())
+  let countdown = 0;        // interval updating the pill while reconnecting
+  let leaving = false;      // set on pagehide: never reconnect while unloading
+
+  let hidden = false;       // "hide me": not shown to other readers
+  try { hidden = localStorage.getItem(HIDDEN_KEY) === "1"; } catch { /* storage blocked */ }
+
+  // ---------- Rail: its own absolutely positioned host, over the article ----------
+
+  const railHost = makeHost("readtag-rail", {
+    display: "block", position: "absolute", top: "0px", left: "0px", width: "0px", height: "0px",
+    margin: "0px", padding: "0px", border: "0px", overflow: "visible", "pointer-events": "none",
+    "z-index": "2147483647", visibility: "visible", opacity: "1",
+  });
+  const box = railHost.wrap; // spans the article's content box
+
+  // The rail and everything in it are hidden from screen readers: the count
+  // in the presence line is what they announce.
+  const rail = el("div", "rail");
+  rail.id = "ghost-rail";
+  rail.setAttribute("aria-hidden", "true");
+  const leaders = document.createElementNS(svgNS, "svg");
+  leaders.setAttribute("class", "ghost-leaders");
+  const self = makeTag("ghost ghost-self", "you");
+  self.hidden = true;
+  // "+N" chips, one per full stack (see layout), made as needed.
+  const chips = [];
+  // One shared tooltip: name and how far that reader has read.
+  const tip = el("div", "ghost-tip");
+  tip.hidden = true;
+  rail.append(leaders, self, tip);
+
+  let geo = NARROW;         // the rail's current geometry
+  let side = "left";
+  let railOn = false;       // false when the margin has no room even for an edge rail
+  let hostTop = 0;
+  let hostLeft = 0;
+  let articleHeight = 0;
+
+  // Where the text is, which side has room and how much: measured, never
+  // assumed, since headers, images and web fonts all move the article.
+  function syncRail() {
+    if (!article) return;
+    if (!article.isConnected) {
+      findArticle();
+      if (!article) return;
+    }
+    const a = article.getBoundingClientRect();
+    const cs = getComputedStyle(article);
+    const left = a.left + (parseFloat(cs.borderLeftWidth) || 0) + (parseFloat(cs.paddingLeft) || 0);
+    const right = a.right - (parseFloat(cs.borderRightWidth) || 0) - (parseFloat(cs.paddingRight) || 0);
+    const roomL = left;
+    const roomR = document.documentElement.clientWidth - right;
+    const need = (g) => g.w + g.gap;
+    const pick = (g) => sideWanted === "left" ? (roomL >= need(g) ? "left" : "")
+      : sideWanted === "right" ? (roomR >= need(g) ? "right" : "")
+      : roomL >= need(g) ? "left" : roomR >= need(g) ? "right" : "";
+    let s = pick(WIDE);
+    geo = WIDE;
+    if (!s) {
+      s = pick(NARROW);
+      geo = NARROW;
+    }
+    if (!s) {
+      // Edge rail: dots in the margin there is, a px clear of the text.
+      s = sideWanted === "right" || (sideWanted === "auto" && roomR > roomL) ? "right" : "left";
+      const room = Math.floor(s === "left" ? roomL : roomR);
+      const w = Math.min(NARROW.tag, room - 3);
+      geo = { w, gap: Math.max(1, room - w - 1), tag: w };
+    }
+    side = s;
+    railOn = geo.w >= EDGE_MIN;
+    box.classList.toggle("wide", geo === WIDE);
+    box.classList.toggle("right", side === "right");
+    rail.hidden = !railOn;
+
+    // The host's containing block may be the body, a transformed ancestor or
+    // the viewport; measure where it puts us, then move by the difference.
+    const h = railHost.host.getBoundingClientRect();
+    hostTop += a.top - h.top;
+    hostLeft += left - h.left;
+    railHost.host.style.setProperty("top", hostTop.toFixed(2) + "px", "important");
+    railHost.host.style.setProperty("left", hostLeft.toFixed(2) + "px", "important");
+    articleHeight = a.height;
+    rail.style.setProperty("--w", geo.w + "px");
+    rail.style.setProperty("--tag", geo.tag + "px");
+    setPx(rail, "width", geo.w);
+    setPx(rail, "height", a.height);
+    setPx(rail, "left", side === "left" ? -geo.gap - geo.w : right - left + geo.gap);
+    placeCounter();
+    scheduleLayout();
+  }
+
+  // ---------- Ghosts ----------
+
+  function clamp01(n) {
+    n = Number(n);
+    if (!Number.isFinite(n)) return 0;
+    return n < 0 ? 0 : n > 1 ? 1 : n;
+  }
+
+  function validColor(c) {
+    return typeof c === "string" && /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i.test(c) ? c : FALLBACK_COLOR;
+  }
+
+  function validName(n) {
+    return typeof n === "string" && n.trim() ? n.trim().slice(0, 40) : "A reader";
+  }
+
+  // WCAG relative luminance; picks whichever ink contrasts more with the tag.
+  function wantsLightInk(hex) {
+    let h = hex.slice(1);
+    if (h.length === 3) h = h.replace(/./g, "$&$&");
+    const [r, g, b] = [0, 2, 4].map((i) => {
+      const v = parseInt(h.slice(i, i + 2), 16) / 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    const lum = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    const dark = 0.0056; // luminance of the #111 ink used in the CSS
+    return 1.05 / (lum + 0.05) > (lum + 0.05) / (dark + 0.05);
+  }
+
+  function makeTag(className, text) {
+    // A button so that a click, a tap and focus all work; out of the tab
+    // order because the rail is hidden from assistive technology.
+    const b = el("button", className, text);
+    b.type = "button";
+    b.tabIndex = -1;
+    return b;
+  }
+
+  function setColor(e, color) {
+    const c = validColor(color);
+    e.style.setProperty("--c", c);
+    e.classList.toggle("ghost-ink-light", wantsLightInk(c));
+  }
+
+  function setPosition(g, position) {
+    const p = clamp01(position);
+    if (g.position === p) return;
+    g.position = p;
+    g.el.dataset.position = String(p);
+    scheduleLayout();
+  }
+
+  function upsertGhost(reader) {
+    if (!reader || typeof reader.id !== "string" || !reader.id || reader.id === youId) return;
+    let g = ghosts.get(reader.id);
+    if (!g) {
+      const name = validName(reader.name);
+      const e = makeTag("ghost ghost-enter", name);
+      e.dataset.id = reader.id;
+      e.dataset.name = name;
+      e.addEventListener("animationend", () => e.classList.remove("ghost-enter"), { once: true });
+      g = { el: e, position: null, name };
+      ghosts.set(reader.id, g);
+      setPosition(g, reader.position);
+      setColor(e, reader.color);
+      rail.insertBefore(e, tip);
+      return;
+    }
+    setColor(g.el, reader.color);
+    setPosition(g, reader.position);
+  }
+
+  function removeGhost(id) {
+    const g = ghosts.get(id);
+    if (!g) return;
+    if (tipFor === g.el) hideTip();
+    g.el.remove();
+    ghosts.delete(id);
+    scheduleLayout();
+  }
+
+  function clearGhosts() {
+    for (const g of ghosts.values()) g.el.remove();
+    ghosts.clear();
+    hideTip();
+    setCrowd(0, null);
+    scheduleLayout();
+  }
+
+  // ---------- Layout: no tag ever covers another ----------
+
+  // Tags are laid out top to bottom in the order of their true positions.
+  // A tag that would overlap the one above it joins that one's stack, drawn
+  // just below it with a thin leader line to where it really is. A stack
+  // holds at most maxSlots tags; the rest of that spot's readers fold into
+  // a "+N" chip in its last slot. Your own marker is a tag like the others
+  // (always shown, never folded), so it never covers anyone. Every stack
+  // starts below the previous one ends, so boxes cannot intersect.
+  let layoutQueued = false;
+  let lastLayout = { shown: 0, folded: 0, chips: 0 };
+
+  function scheduleLayout() {
+    if (layoutQueued) return;
+    layoutQueued = true;
+    // rAF does not run in background tabs; the timer makes sure it happens.
+    const run = () => {
+      if (!layoutQueued) return;
+      layoutQueued = false;
+      layout();
+    };
+    requestAnimationFrame(run);
+    setTimeout(run, 100);
+  }
+
+  function layout() {
+    if (!article) return;
+    const height = articleHeight;
+    const wide = geo === WIDE;
+    const gap = 3;
+    const maxSlots = wide ? 6 : 5;
+    const nudge = wide ? 4 : 0;
+
+    const items = [];
+    for (const [id, g] of ghosts) items.push({ id, el: g.el, position: g.position, name: g.name });
+    if (!self.hidden) items.push({ id: youId, el: self, position: currentPosition(), self: true });
+    items.sort((a, b) => a.position - b.position || (a.id < b.id ? -1 : 1));
+    for (const it of items) it.el.hidden = false;
+
+    // Every box has the same height (one line of text, or a dot).
+    const slot = items.length ? items[0].el.offsetHeight : 0;
+    const step = slot + gap;
+
+    const stacks = [];
+    let cur = null;
+    for (const it of items) {
+      it.y = it.position * height + nudge;
+      if (cur && it.y < cur.top + Math.min(cur.items.length, maxSlots) * step) {
+        cur.items.push(it);
+      } else {
+        cur = { top: it.y, items: [it] };
+        stacks.push(cur);
+      }
+    }
+
+    const lines = [];
+    let shown = 0;
+    let nchips = 0;
+    let nfolded = 0;
+    for (const st of stacks) {
+      let visible = st.items;
+      let rest = [];
+      if (st.items.length > maxSlots) {
+        // The first maxSlots-1 by position, but always yourself.
+        visible = st.items.slice(0, maxSlots - 1);
+        rest = st.items.slice(maxSlots - 1);
+        const mine = rest.findIndex((it) => it.self);
+        if (mine >= 0) {
+          rest.push(visible.pop());
+          visible.push(rest.splice(mine, 1)[0]);
+          rest.sort((a, b) => a.position - b.position);
+        }
+      }
+      visible.forEach((it, i) => {
+        const top = st.top + i * step;
+        setPx(it.el, "top", top);
+        shown++;
+        if (Math.abs(top - it.y) > 1) lines.push({ from: top + slot / 2, to: it.y + slot / 2, el: it.el });
+      });
+      for (const it of rest) it.el.hidden = true;
+      if (rest.length) {
+        const chip = chips[nchips] || newChip();
+        nchips++;
+        chip.root.hidden = false;
+        setPx(chip.root, "top", st.top + visible.length * step);
+        chip.button.textContent = "+" + rest.length;
+        chip.folded = rest;
+        if (chip.root.classList.contains("open")) renderList(chip);
+        nfolded += rest.length;
+      }
+    }
+    for (let i = nchips; i < chips.length; i++) {
+      chips[i].root.hidden = true;
+      chips[i].root.classList.remove("open");
+      chips[i].folded = [];
+    }
+    drawLeaders(lines);
+    lastLayout = { shown, folded: nfolded, chips: nchips };
+    if (tipFor && !tipFor.hidden) placeTip(tipFor);
+    else if (tipFor) hideTip();
+  }
+
+  function newChip() {
+    const root = el("div", "ghost-more");
+    const button = makeTag("ghost-more-count", "");
+    const list = el("div", "ghost-list");
+    root.append(button, list);
+    const chip = { root, button, list, folded: [] };
+    // Hover or focus opens the list (CSS); a tap or click toggles it.
+    root.addEventListener("pointerenter", () => renderList(chip));
+    root.addEventListener("focusin", () => renderList(chip));
+    button.addEventListener("click", () => {
+      renderList(chip);
+      root.classList.toggle("open");
+    });
+    rail.insertBefore(root, tip);
+    chips.push(chip);
+    return chip;
+  }
+
+  // Thin lines from a tag moved aside to the text's edge at its reader's
+  // true height; mirrored when the rail is right of the text.
+  function drawLeaders(lines) {
+    const w = geo.w;
+    const g = geo.gap;
+    const wide = geo === WIDE;
+    leaders.setAttribute("width", String(w));
+    leaders.setAttribute("height", String(Math.max(1, Math.round(articleHeight))));
+    leaders.replaceChildren();
+    for (const l of lines) {
+      const line = document.createElementNS(svgNS, "polyline");
+      let pts;
+      if (side === "left") {
+        const r = l.el.offsetLeft + l.el.offsetWidth + (wide ? 7 : 0);
+        pts = wide ? `${r},${l.from} ${w + g - 10},${l.to} ${w + g - 2},${l.to}` : `${r - 2},${l.from} ${w + g - 2},${l.to}`;
+      } else {
+        const x = l.el.offsetLeft - (wide ? 7 : 0);
+        pts = wide ? `${x},${l.from} ${10 - g},${l.to} ${2 - g},${l.to}` : `${x + 2},${l.from} ${2 - g},${l.to}`;
+      }
+      line.setAttribute("points", pts);
+      line.style.setProperty("--c", l.el.style.getPropertyValue("--c"));
+      leaders.append(line);
+    }
+  }
+
+  function renderList(chip) {
+    chip.list.replaceChildren(...chip.folded.map((it) => {
+      const b = makeTag("ghost-list-item", "");
+      const dot = el("span", "ghost-list-dot");
+      dot.style.setProperty("background", it.el.style.getPropertyValue("--c"));
+      b.append(dot, document.createTextNode((it.self ? "You" : it.name) + " · " + percent(it.position)));
+      b.addEventListener("click", () => jumpTo(it.position));
+      return b;
+    }));
+  }
+
+  // ---------- Names, percentages, jumping to a reader ----------
+
+  function percent(p) {
+    return Math.round(clamp01(p) * 100) + "% read";
+  }
+
+  let tipFor = null;
+
+  function tipText(e) {
+    if (e === self) return "You" + (youName ? " — " + youName : "") + (hidden ? " (hidden from others)" : "");
+    const g = ghosts.get(e.dataset.id);
+    return g ? g.name + " · " + percent(g.position) : "";
+  }
+
+  function showTip(e) {
+    const text = tipText(e);
+    if (!text) return;
+    tipFor = e;
+    tip.textContent = text;
+    tip.hidden = false;
+    placeTip(e);
+  }
+
+  // Beside the tag, on the text's side (the margin may be too narrow for it).
+  function placeTip(e) {
+    tip.textContent = tipText(e);
+    const off = geo === WIDE ? 12 : 6;
+    setPx(tip, "top", e.offsetTop);
+    setPx(tip, "left", side === "left" ? e.offsetLeft + e.offsetWidth + off : e.offsetLeft - off - tip.offsetWidth);
+  }
+
+  function hideTip() {
+    tipFor = null;
+    tip.hidden = true;
+  }
+
+  // Scroll so that the top of the viewport is where that reader is.
+  function jumpTo(p) {
+    if (!article) return;
+    const r = article.getBoundingClientRect();
+    const top = r.top + scrollY + clamp01(p) * r.height;
+    scrollTo({ top: Math.round(top), behavior: reduceMotion.matches ? "auto" : "smooth" });
+  }
+
+  let lastPointer = "mouse";
+  let tippedBefore = null; // the ghost whose tip showed before this tap (focus comes first)
+  const ghostOf = (t) => t && t.closest ? t.closest(".ghost") : null;
+  rail.addEventListener("pointerdown", (ev) => {
+    lastPointer = ev.pointerType || "mouse";
+    tippedBefore = tipFor;
+  });
+  rail.addEventListener("pointerover", (ev) => {
+    const e = ghostOf(ev.target);
+    if (e && ev.pointerType === "mouse") showTip(e);
+  });
+  rail.addEventListener("pointerout", (ev) => {
+    const e = ghostOf(ev.target);
+    if (e && e === tipFor && ev.pointerType === "mouse" && !e.contains(ev.relatedTarget)) hideTip();
+  });
+  rail.addEventListener("focusin", (ev) => {
+    const e = ghostOf(ev.target);
+    if (e) showTip(e);
+  });
+  rail.addEventListener("focusout", (ev) => {
+    if (ev.target === tipFor) hideTip();
+  });
+  rail.addEventListener("click", (ev) => {
+    const e = ghostOf(ev.target);
+    if (!e) return;
+    // On a touch screen the first tap shows who it is, the second goes there.
+    if (lastPointer !== "mouse" && tippedBefore !== e) {
+      tippedBefore = e;
+      showTip(e);
+      return;
+    }
+    if (e === self) {
+      showTip(e);
+      return;
+    }
+    const g = ghosts.get(e.dataset.id);
+    if (g) jumpTo(g.position);
+  });
+  // Events from inside a shadow root reach the document retargeted to its
+  // host, so a press anywhere else on the page closes the list and the tip.
+  document.addEventListener("pointerdown", (ev) => {
+    if (ev.target !== railHost.host) {
+      for (const c of chips) c.root.classList.remove("open");
+      if (tipFor) hideTip();
+    }
+  });
+
+  // ---------- Crowd (a page with many readers) ----------
+
+  // In a crowded page the server shows each reader only the readers nearest
+  // to it (and the latest movers), and sends the page's reader count and a
+  // density summary: 50 bands of 2 % each, drawn as a minimap at the right
+  // edge of the screen, like a code editor's scrollbar markers, with a box
+  // for the part of the article you are looking at.
+  let crowdTotal = 0;
+  const map = el("div", "crowd-map");
+  map.setAttribute("aria-hidden", "true");
+  map.hidden = true;
+  map.title = "Where readers are in this page";
+  const mapBars = el("div", "crowd-map-bars");
+  const mapView = el("div", "crowd-map-view");
+  map.append(mapBars, mapView);
+  map.addEventListener("click", (ev) => {
+    const r = mapBars.getBoundingClientRect();
+    jumpTo((ev.clientY - r.top) / r.height);
+  });
+
+  function setCrowd(total, bands) {
+    crowdTotal = total > 0 ? total : 0;
+    if (!Array.isArray(bands) || bands.length === 0) {
+      map.hidden = true;
+      return;
+    }
+    const counts = bands.map((n) => Math.max(0, Number(n) || 0));
+    const peak = Math.max(1, ...counts);
+    while (mapBars.children.length < counts.length) mapBars.append(el("i"));
+    while (mapBars.children.length > counts.length) mapBars.lastChild.remove();
+    counts.forEach((n, i) => {
+      const bar = mapBars.children[i];
+      bar.style.setProperty("top", (i * 100 / counts.length).toFixed(3) + "%");
+      bar.style.setProperty("height", (100 / counts.length).toFixed(3) + "%");
+      // Width by count (at least a sliver for one reader), so the busiest
+      // part of the page stands out at a glance.
+      bar.style.setProperty("width", n > 0 ? (20 + 80 * n / peak).toFixed(1) + "%" : "0");
+      bar.dataset.count = String(n);
+    });
+    map.hidden = false;
+    syncMapView();
+  }
+
+  function syncMapView() {
+    if (map.hidden || !article) return;
+    const r = article.getBoundingClientRect();
+    if (!(r.height > 0)) return;
+    const from = clamp01(-r.top / r.height);
+    const to = clamp01((innerHeight - r.top) / r.height);
+    mapView.style.setProperty("top", (from * 100).toFixed(2) + "%");
+    mapView.style.setProperty("height", (Math.max(0.01, to - from) * 100).toFixed(2) + "%");
+  }
+
+  // ---------- Presence pill: the count, the live channel's state, hide me ----------
+
+  // In the element data-counter names (its own shadow root, appended at its
+  // end), or by default a small pill fixed at the bottom corner on the
+  // rail's side; data-counter="none" shows none.
+  let counter = null;
+  const pill = el("div", "presence");
+  pill.id = "presence";
+  pill.setAttribute("aria-live", "polite");
+  pill.hidden = true;
+  const pillText = el("span", "presence-text");
+  // The countdown changes every second: kept out of what is announced.
+  const pillRetry = el("span", "presence-retry");
+  pillRetry.setAttribute("aria-hidden", "true");
+  const label = el("span");
+  label.append(pillText, pillRetry);
+  pill.append(label);
+  const hideButton = el("button", "hide-me", "Hide me");
+  hideButton.id = "hide-me";
+  hideButton.type = "button";
+  hideButton.hidden = true;
+  hideButton.setAttribute("aria-pressed", "false");
+  const bar = el("div", "presence-bar");
+  bar.append(pill);
+  if (showHideMe) bar.append(hideButton);
+
+  function mountCounter() {
+    if (counterAt === "none" || countsOnly) return;
+    let target = null;
+    if (counterAt) {
+      try { target = document.querySelector(counterAt); } catch { /* not a selector */ }
+      if (!target) console.warn("readtag: data-counter matches nothing:", counterAt);
+    }
+    if (target) {
+      counter = makeHost("readtag-counter", { display: "block", "max-width": "100%" });
+      counter.wrap.append(bar);
+      target.append(counter.host);
+    } else {
+      bar.classList.add("floating");
+      box.append(bar);
+    }
+  }
+
+  // The default pill sits at the bottom of the viewport, on the rail's side.
+  function placeCounter() {
+    if (!bar.classList.contains("floating")) return;
+    bar.classList.toggle("right", side === "right");
+  }
+
+  function setState(s) {
+    state = s;
+    clearInterval(countdown);
+    countdown = 0;
+    if (s === "reconnecting") countdown = setInterval(updatePresence, 250);
+    updatePresence();
+  }
+
+  function updatePresence() {
+    let text = "";
+    let retry = "";
+    switch (state) {
+      case "live": {
+        const n = crowdTotal > 0 ? crowdTotal : ghosts.size + 1;
+        text = n === 1 ? "1 reading now — just you" : n + " reading now";
+        if (hidden) text += " · you are hidden";
+        break;
+      }
+      case "reconnecting": {
+        text = "Reconnecting";
+        const s = Math.ceil((retryAt - performance.now()) / 1000);
+        retry = retryTimer && s > 0 ? " in " + s + " s…" : "…";
+        break;
+      }
+      case "offline":
+        text = "Offline — live readers will return when you are back online";
+        break;
+      default:
+        text = "Connecting…";
+    }
+    if (pillText.textContent !== text) pillText.textContent = text;
+    if (pillRetry.textContent !== retry) pillRetry.textContent = retry;
+    pill.dataset.state = state;
+    pill.hidden = false;
+    hideButton.hidden = false;
+    hideButton.setAttribute("aria-pressed", String(hidden));
+    hideButton.textContent = hidden ? "Show me to others" : "Hide me";
+  }
+
+  // ---------- Outgoing position ----------
+
+  function currentPosition() {
+    if (!article) return 0;
+    const r = article.getBoundingClientRect();
+    if (!(r.height > 0)) return 0;
+    return Math.round(clamp01(-r.top / r.height) * 10000) / 10000;
+  }
+
+  function sendPosition(force) {
+    if (!connected || !ws || ws.readyState !== WebSocket.OPEN) return;
+    const position = currentPosition();
+    if (!force && position === lastSent) return;
+    ws.send(JSON.stringify({ type: "scroll", position }));
+    lastSent = position;
+    lastSentAt = performance.now();
+  }
+
+  // Throttle with a trailing send: at most one frame per interval, and the
+  // position we come to rest at is always sent once the interval has passed.
+  function scheduleSend() {
+    if (!connected || sendTimer) return;
+    const wait = lastSentAt + SEND_INTERVAL_MS - performance.now();
+    if (wait <= 0) {
+      sendPosition(false);
+      return;
+    }
+    sendTimer = setTimeout(() => {
+      sendTimer = 0;
+      scheduleSend();
+    }, wait);
+  }
+
+  function cancelSend() {
+    clearTimeout(sendTimer);
+    sendTimer = 0;
+  }
+
+  // ---------- Incoming frames ----------
+
+  function applyMoves(moves) {
+    if (!Array.isArray(moves)) return;
+    for (const m of moves) {
+      if (!m || m.id === youId) continue;
+      const g = ghosts.get(m.id);
+      if (g) setPosition(g, m.position);
+    }
+  }
+
+  function handle(msg) {
+    switch (msg.type) {
+      case "welcome": {
+        const you = msg.you && typeof msg.you === "object" ? msg.you : {};
+        youId = typeof you.id === "string" ? you.id : null;
+        youName = typeof you.name === "string" ? validName(you.name) : "";
+        // A welcome is the whole truth: rebuild from scratch (also on reconnect).
+        clearGhosts();
+        if (Array.isArray(msg.readers)) msg.readers.forEach(upsertGhost);
+        setColor(self, you.color);
+        self.hidden = false;
+        self.classList.toggle("ghost-self-hidden", hidden);
+        connected = true;
+        retryDelay = RETRY_BASE_MS;
+        setState("live");
+        syncRail();
+        lastSent = null;
+        cancelSend();
+        sendPosition(true);
+        break;
+      }
+      case "join":
+        upsertGhost(msg.reader);
+        updatePresence();
+        break;
+      case "leave":
+        removeGhost(msg.id);
+        updatePresence();
+        break;
+      case "moves":
+        applyMoves(msg.moves);
+        break;
+      case "crowd":
+        if (Array.isArray(msg.leave)) msg.leave.forEach(removeGhost);
+        if (Array.isArray(msg.join)) msg.join.forEach(upsertGhost);
+        applyMoves(msg.moves);
+        setCrowd(Number(msg.total) || 0, msg.bands);
+        updatePresence();
+        break;
+      case "error":
+        console.warn("readtag: server error:", msg.error);
+        break;
+      default:
+        // Unknown types are ignored so the server can add new ones.
+        break;
+    }
+  }
+
+  // ---------- Which page this is ----------
+
+  // The page's URL without query or fragment (they are never sent): the
+  // canonical link's when it is on this origin (another origin's would be
+  // refused), else the address bar's. The server normalises it further.
+  function pageKey() {
+    let u = new URL(location.href);
+    if (pageMode === "canonical") {
+      const link = document.querySelector("link[rel~='canonical' i][href]");
+      if (link) {
+        try {
+          const c = new URL(link.href, location.href);
+          if (c.origin === location.origin) u = c;
+        } catch { /* a broken canonical link: the address bar's URL */ }
+      }
+    }
+    return { url: u.origin + u.pathname, id: ID_RE.test(pageMode) && pageMode !== "canonical" && pageMode !== "pathname" ? pageMode : "" };
+  }
+
+  // The text readers read: data-article's selector, else the first of
+  // article, [itemprop=articleBody], main, else the body.
+  function findArticle() {
+    let a = null;
+    if (opts.article) {
+      try { a = document.querySelector(opts.article); } catch { /* not a selector */ }
+    }
+    article = a || document.querySelector("article, [itemprop=articleBody], main") || document.body;
+    if (!articleSeen.has(article) && ro) {
+      articleSeen.add(article);
+      ro.observe(article);
+    }
+  }
+  const articleSeen = new WeakSet();
+
+  // ---------- Connection ----------
+
+  function socketURL() {
+    return wsBase + "/ws/embed?page=" + encodeURIComponent(pageURL) +
+      (pageID ? "&id=" + encodeURIComponent(pageID) : "") + (hidden ? "&hidden=1" : "");
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    if (leaving || ws || !pageURL) return;
+    if (navigator.onLine === false) {
+      setState("offline");
+      return;
+    }
+    if (state === "reconnecting") updatePresence();
+    let sock;
+    try {
+      sock = new WebSocket(socketURL());
+    } catch (err) {
+      console.warn("readtag: cannot open live connection:", err);
+      scheduleReconnect(false, true);
+      return;
+    }
+    ws = sock;
+    let opened = false;
+    sock.onopen = () => { opened = true; };
+    sock.onmessage = (ev) => {
+      if (sock !== ws || typeof ev.data !== "string") return;
+      let msg;
+      try {
+        msg = JSON.parse(ev.data);
+      } catch {
+        console.warn("readtag: ignoring malformed frame");
+        return;
+      }
+      if (msg && typeof msg === "object" && typeof msg.type === "string") handle(msg);
+    };
+    // An error is always followed by close, so close alone drives recovery.
+    sock.onerror = () => {};
+    sock.onclose = (ev) => {
+      if (sock !== ws) return;
+      ws = null;
+      goOffline();
+      const tooMany = ev.code === 1008 && /too many/i.test(ev.reason || "");
+      scheduleReconnect(tooMany, !opened || ev.code === 1013);
+    };
+  }
+
+  // Closes the socket without the reconnect its close would schedule.
+  function dropSocket(reason) {
+    const sock = ws;
+    ws = null;
+    if (sock) {
+      sock.onclose = sock.onmessage = sock.onerror = null;
+      try { sock.close(1000, reason); } catch { /* already closing */ }
+    }
+  }
+
+  // Everything we show about others is stale once the socket is gone.
+  function goOffline() {
+    connected = false;
+    cancelSend();
+    lastSent = null;
+    clearGhosts();
+    self.hidden = true;
+    scheduleLayout();
+  }
+
+  function scheduleReconnect(useMax, refused) {
+    if (leaving || retryTimer) return;
+    if (navigator.onLine === false) {
+      setState("offline");
+      return;
+    }
+    if (useMax) retryDelay = RETRY_MAX_MS;
+    // 50–100% jitter so a restarted server is not hit by everyone at once.
+    const delay = retryDelay * (0.5 + Math.random() * 0.5);
+    retryDelay = Math.min(retryDelay * 2, refused ? RETRY_REFUSED_MAX_MS : RETRY_MAX_MS);
+    retryAt = performance.now() + delay;
+    retryTimer = setTimeout(connect, delay);
+    setState("reconnecting");
+  }
+
+  // Leaves the room at once and joins (or rejoins) this page's.
+  function rejoin(reason) {
+    dropSocket(reason);
+    goOffline();
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    retryDelay = RETRY_BASE_MS;
+    setState("connecting");
+    connect();
+  }
+
+  // ---------- Hide me ----------
+
+  // Reconnects at once with the new choice: the server shows (or stops
+  // showing) this reader from the new connection's welcome on.
+  function setHidden(h) {
+    hidden = h;
+    try {
+      if (h) localStorage.setItem(HIDDEN_KEY, "1");
+      else localStorage.removeItem(HIDDEN_KEY);
+    } catch { /* storage blocked: the choice lasts for this page */ }
+    rejoin(h ? "hiding" : "showing");
+  }
+  hideButton.addEventListener("click", () => setHidden(!hidden));
+
+  // ---------- Live counts for list pages: data-readtag-count="/path" ----------
+
+  // Keys are normalised as the server's counts are (internal/pagekey): a
+  // path, or a URL's path, with unreserved characters decoded, other escapes
+  // upper-cased, what a path may not hold escaped and trailing slashes
+  // folded; "#id" or "/#id" for an explicit id.
+  function countKey(v) {
+    v = (v || "").trim();
+    if (/^\/?#/.test(v)) return "/#" + v.replace(/^\/?#/, "");
+    try {
+      const p = new URL(v, location.href).pathname
+        .replace(/%[0-9a-f]{2}/gi, (m) => {
+          const c = String.fromCharCode(parseInt(m.slice(1), 16));
+          return /[A-Za-z0-9\-._~]/.test(c) ? c : m.toUpperCase();
+        })
+        .replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0"));
+      return p.replace(/\/+$/, "") || "/";
+    } catch { return ""; }
+  }
+
+  let countsWS = null;
+  let countsRetry = COUNTS_RETRY_BASE_MS;
+  let countsTimer = 0;
+  let lastCounts = {};
+
+  function showCounts(counts) {
+    lastCounts = counts;
+    for (const b of document.querySelectorAll("[data-readtag-count]")) {
+      const c = counts[countKey(b.dataset.readtagCount)];
+      const n = Number.isInteger(c) && c > 0 ? c : 0;
+      const text = n > 0 ? n + " reading now" : "";
+      if (b.textContent !== text) b.textContent = text;
+      b.hidden = n <= 0;
+    }
+  }
+
+  function connectCounts() {
+    clearTimeout(countsTimer);
+    countsTimer = 0;
+    if (leaving || countsWS || !document.querySelector("[data-readtag-count]")) return;
+    let sock;
+    try { sock = new WebSocket(wsBase + "/ws/counts"); } catch { return; }
+    countsWS = sock;
+    sock.onmessage = (ev) => {
+      let f;
+      try { f = JSON.parse(ev.data); } catch { return; }
+      if (f && f.type === "counts" && f.counts && typeof f.counts === "object") {
+        countsRetry = COUNTS_RETRY_BASE_MS;
+        showCounts(f.counts);
+      }
+    };
+    sock.onclose = () => {
+      if (countsWS !== sock) return;
+      countsWS = null;
+      // Stale counts would mislead: hide them until the channel is back.
+      showCounts({});
+      if (leaving) return;
+      countsTimer = setTimeout(connectCounts, countsRetry * (0.5 + Math.random() * 0.5));
+      countsRetry = Math.min(countsRetry * 2, COUNTS_RETRY_MAX_MS);
+    };
+  }
+
+  // ---------- Single-page navigation ----------
+
+  // pushState and replaceState fire no event, so they are wrapped (the
+  // originals still run first); popstate covers back and forward. The new
+  // page renders after the URL changes, so the article is looked for again
+  // then and once more when the DOM settles.
+  let navTimer = 0;
+  function onNavigate() {
+    clearTimeout(navTimer);
+    navTimer = setTimeout(refresh, 50);
+  }
+  for (const m of ["pushState", "replaceState"]) {
+    const orig = history[m];
+    if (typeof orig !== "function") continue;
+    history[m] = function (...args) {
+      const r = orig.apply(this, args);
+      onNavigate();
+      return r;
+    };
+  }
+  addEventListener("popstate", onNavigate);
+
+  function refresh() {
+    if (!countsOnly) {
+      findArticle();
+      const k = pageKey();
+      if (!k.id && pageMode !== "canonical" && pageMode !== "pathname") {
+        console.warn("readtag: data-page must be canonical, pathname, none or an id of 1-128 of [A-Za-z0-9._~:/-]:", pageMode);
+      } else if (k.url !== pageURL || k.id !== pageID) {
+        pageURL = k.url;
+        pageID = k.id;
+        rejoin("navigated");
+      }
+      syncRail();
+    }
+    if (countsWS) showCounts(lastCounts);
+    else connectCounts();
+  }
+
+  // Frameworks swap the article out without navigating (or after): when the
+  // one we measure is gone, or the settings now match another, follow it.
+  let moQueued = false;
+  const mo = typeof MutationObserver === "function" ? new MutationObserver(() => {
+    if (moQueued) return;
+    moQueued = true;
+    setTimeout(() => {
+      moQueued = false;
+      if (countsWS) showCounts(lastCounts);
+      else if (!countsTimer) connectCounts();
+      if (countsOnly) return;
+      const was = article;
+      findArticle();
+      if (article !== was) syncRail();
+    }, 100);
+  }) : null;
+
+  // ---------- Wiring ----------
+
+  // Images, fonts and the pill reflow the article after load.
+  const ro = typeof ResizeObserver === "function" ? new ResizeObserver(() => {
+    syncRail();
+    scheduleSend();
+  }) : null;
+
+  addEventListener("scroll", () => {
+    scheduleSend();
+    scheduleLayout(); // your own marker moves with you
+    syncMapView();
+  }, { passive: true });
+  addEventListener("resize", () => {
+    syncRail();
+    syncMapView();
+    scheduleSend();
+  });
+  addEventListener("offline", () => {
+    dropSocket("offline");
+    goOffline();
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    setState("offline");
+  });
+  addEventListener("online", () => {
+    retryDelay = RETRY_BASE_MS;
+    if (!ws) connect();
+  });
+  addEventListener("load", syncRail);
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(syncRail, () => {});
+
+  addEventListener("pagehide", () => {
+    leaving = true;
+    clearTimeout(retryTimer);
+    retryTimer = 0;
+    dropSocket("page hidden");
+    goOffline();
+    if (countsWS) {
+      const s = countsWS;
+      countsWS = null;
+      s.onclose = null;
+      s.close(1000, "page hidden");
+    }
+  });
+  // Restored from the back/forward cache: come back to life.
+  addEventListener("pageshow", (ev) => {
+    if (!ev.persisted) return;
+    leaving = false;
+    retryDelay = RETRY_BASE_MS;
+    syncRail();
+    connect();
+    connectCounts();
+  });
+
+  // The one global: a read-only hook for tests and for sites that render
+  // pages themselves (refresh() after swapping content).
+  Object.defineProperty(window, "readtag", {
+    value: Object.freeze({
+      state: () => ({
+        connected,
+        state,
+        hidden,
+        page: pageURL,
+        id: pageID,
+        you: youId,
+        name: youName,
+        ghosts: Object.fromEntries([...ghosts].map(([id, g]) => [id, g.position])),
+        names: Object.fromEntries([...ghosts].map(([id, g]) => [id, g.name])),
+        total: crowdTotal,
+        shown: lastLayout.shown,
+        folded: lastLayout.folded,
+        chips: lastLayout.chips,
+        side: railOn ? side : "",
+        wide: geo === WIDE,
+      }),
+      layout,
+      refresh,
+    }),
+    enumerable: true,
+  });
+
+  if (!countsOnly) {
+    box.append(rail, map);
+    document.body.append(railHost.host);
+    mountCounter();
+    setState("connecting");
+  }
+  if (mo) mo.observe(document.body, { childList: true, subtree: true });
+  // The article moves without resizing when something above it grows.
+  if (ro && !countsOnly) ro.observe(document.body);
+  refresh();
+
+  // ---------- The stylesheet ----------
+
+  // A function so that it can stay at the end of the file.
+  function CSS_TEXT() {
+    return `
+[hidden] { display: none !important; }
+.rt {
+  --bg: #fbfaf7; --bg-raised: #f3f1ec; --fg: #1d2024; --muted: #5f666e; --link: #1f5fae;
+  --border: #dedad1; --border-strong: #c2bcb0; --live: #2e9e5b; --focus: #1f5fae; --crowd: #c2410c;
+  --font: system-ui, -apple-system, "Segoe UI", Roboto, Ubuntu, Cantarell, "Noto Sans", "Helvetica Neue", Arial, sans-serif;
+  all: initial;
+  display: block;
+  position: relative;
+  color: var(--fg);
+  font: 400 13px/1.5 var(--font);
+  text-align: left;
+}
+.rt.dark {
+  --bg: #16181b; --bg-raised: #1d2024; --fg: #e7e4de; --muted: #a2a8af; --link: #8cb8ff;
+  --border: #30343a; --border-strong: #4a5058; --live: #56c98a; --focus: #8cb8ff; --crowd: #fb923c;
+}
+@media (prefers-color-scheme: dark) {
+  .rt.auto {
+    --bg: #16181b; --bg-raised: #1d2024; --fg: #e7e4de; --muted: #a2a8af; --link: #8cb8ff;
+    --border: #30343a; --border-strong: #4a5058; --live: #56c98a; --focus: #8cb8ff; --crowd: #fb923c;
+  }
+}
+button { font: inherit; }
+
+/* The rail spans the article (JS sets its left, width and height, and
+ * --w and --tag) and lays every tag out itself (top in px), so that no two
+ * tags overlap: see layout() in embed.js. Narrow: dots; wide: labelled tags
+ * pointing at the text. */
+.rail { position: absolute; top: 0; pointer-events: none; }
+.ghost-leaders { position: absolute; top: 0; left: 0; overflow: visible; pointer-events: none; }
+.ghost-leaders polyline {
+  fill: none; stroke: var(--c, var(--muted)); stroke-width: 1.25; stroke-linecap: round; opacity: 0.85;
+}
+.ghost {
+  position: absolute; top: 0; right: 0;
+  box-sizing: border-box; width: var(--tag); height: var(--tag);
+  margin: 0; padding: 0; border: 0; overflow: hidden; border-radius: 50%;
+  background: var(--c, #8a8f98); color: #111;
+  font: 600 0/1 var(--font);
+  box-shadow: 0 0 0 1.5px var(--bg);
+  transition: top 200ms ease-out;
+  user-select: none; cursor: pointer; pointer-events: auto;
+}
+.right .ghost, .right .ghost-more { right: auto; left: 0; }
+.ghost.ghost-ink-light { color: #fff; }
+.ghost:focus-visible { outline: 2px solid var(--focus); outline-offset: 1px; }
+/* Your own marker: outlined, not filled. */
+.ghost.ghost-self {
+  z-index: 1; background: var(--bg); border: 2.5px solid var(--c, var(--muted)); color: var(--fg); transition: none;
+}
+.ghost.ghost-self.ghost-self-hidden { border-style: dashed; }
+.ghost-enter { animation: ghost-in 220ms ease-out; }
+@keyframes ghost-in { from { opacity: 0; scale: 0.6; } to { opacity: 1; scale: 1; } }
+
+/* "+N": the readers a crowded spot has no room for. */
+.ghost-more { position: absolute; top: 0; right: 0; pointer-events: auto; }
+.ghost-more-count {
+  display: block; box-sizing: border-box;
+  min-width: var(--tag); max-width: var(--w); height: var(--tag);
+  margin: 0; padding: 0 1px;
+  border: 1px solid var(--border-strong); border-radius: 999px;
+  background: var(--bg-raised); color: var(--fg);
+  font: 700 8.5px/1 var(--font); letter-spacing: -0.04em; white-space: nowrap; cursor: pointer;
+}
+.ghost-list {
+  display: none; position: absolute; top: 0; left: calc(100% + 6px); z-index: 5;
+  box-sizing: border-box; min-width: 176px; max-height: 256px; overflow-y: auto; padding: 5px;
+  border: 1px solid var(--border-strong); border-radius: 8px;
+  background: var(--bg); box-shadow: 0 4px 16px rgb(0 0 0 / 0.18);
+}
+.right .ghost-list { left: auto; right: calc(100% + 6px); }
+.ghost-more:hover .ghost-list, .ghost-more:focus-within .ghost-list, .ghost-more.open .ghost-list { display: block; }
+.ghost-list-item {
+  display: flex; align-items: center; gap: 0.45em; width: 100%;
+  margin: 0; padding: 4px 6px; border: 0; border-radius: 5px;
+  background: none; color: var(--fg);
+  font: 13px/1.3 var(--font); text-align: left; white-space: nowrap; cursor: pointer;
+}
+.ghost-list-item:hover, .ghost-list-item:focus-visible { background: var(--bg-raised); }
+.ghost-list-dot { flex: none; width: 10px; height: 10px; border-radius: 50%; }
+
+/* Who a ghost is and how far they have read (hover, focus or tap). */
+.ghost-tip {
+  position: absolute; z-index: 6; padding: 3px 8px; border-radius: 5px;
+  background: var(--fg); color: var(--bg);
+  font: 600 12px/1.35 var(--font); white-space: nowrap; pointer-events: none;
+  box-shadow: 0 2px 8px rgb(0 0 0 / 0.2);
+}
+
+.wide .ghost {
+  right: 7px; width: auto; max-width: calc(var(--w) - 7px); overflow: visible;
+  padding: 0 7px 0 8px; border-radius: 5px;
+  font-size: 11px; line-height: var(--tag); letter-spacing: 0.01em;
+  white-space: nowrap; text-overflow: ellipsis;
+  box-shadow: 0 1px 2px rgb(0 0 0 / 0.2);
+}
+.wide.right .ghost { right: auto; left: 7px; }
+/* The point of the tag, towards the text. */
+.wide .ghost::after {
+  content: ""; position: absolute; top: 50%; left: 100%; translate: 0 -50%;
+  border: 7px solid transparent; border-right-width: 0; border-left: 7px solid var(--c, #8a8f98);
+}
+.wide.right .ghost::after {
+  left: auto; right: 100%; border-left-width: 0; border-right: 7px solid var(--c, #8a8f98);
+}
+.wide .ghost.ghost-self { line-height: calc(var(--tag) - 5px); box-shadow: none; }
+.wide .ghost.ghost-self::after { left: calc(100% + 2.5px); }
+.wide.right .ghost.ghost-self::after { left: auto; right: calc(100% + 2.5px); }
+.wide .ghost-more { right: 7px; }
+.wide.right .ghost-more { right: auto; left: 7px; }
+.wide .ghost-more-count { max-width: none; padding: 0 8px; font-size: 11px; }
+
+/* The crowd minimap: where the page's readers are, like a code editor's
+ * scrollbar markers, with a box for the part you are looking at. */
+.crowd-map {
+  position: fixed; top: 18vh; right: 4px; z-index: 3; width: 12px; height: 64vh;
+  border-radius: 3px;
+  background: color-mix(in srgb, var(--fg) 8%, transparent);
+  box-shadow: inset 0 0 0 1px color-mix(in srgb, var(--fg) 14%, transparent);
+  cursor: pointer; pointer-events: auto;
+}
+.wide .crowd-map { right: 12px; width: 28px; }
+.crowd-map-bars { position: absolute; inset: 0; }
+.crowd-map-bars i {
+  position: absolute; right: 0; border-radius: 1px 0 0 1px;
+  background: var(--crowd); box-shadow: inset 0 -1px 0 var(--bg);
+}
+.crowd-map-view {
+  position: absolute; left: -3px; right: -3px;
+  border: 1.5px solid var(--fg); border-radius: 3px; pointer-events: none;
+}
+
+/* The presence pill: count, live state, hide me. */
+.presence-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 12px; }
+.presence-bar.floating {
+  position: fixed; bottom: 10px; left: 10px; z-index: 7; pointer-events: auto;
+  padding: 4px; border-radius: 999px; background: var(--bg); box-shadow: 0 1px 6px rgb(0 0 0 / 0.2);
+}
+.presence-bar.floating.right { left: auto; right: 10px; }
+.presence {
+  display: inline-flex; align-items: center; gap: 0.5em;
+  margin: 0; padding: 2px 11px 2px 10px;
+  border: 1px solid var(--border); border-radius: 999px;
+  color: var(--muted); font-size: 13px; font-variant-numeric: tabular-nums;
+}
+.presence::before {
+  content: ""; width: 0.5em; height: 0.5em; border-radius: 50%;
+  background: var(--live); box-shadow: 0 0 0 0.2em color-mix(in srgb, var(--live) 25%, transparent);
+}
+.presence[data-state="reconnecting"], .presence[data-state="connecting"] { --live: #c98a00; }
+.presence[data-state="offline"] { --live: var(--muted); }
+.presence[data-state="live"]::before { animation: live-pulse 2.4s ease-in-out infinite; }
+@keyframes live-pulse { 50% { box-shadow: 0 0 0 0.35em color-mix(in srgb, var(--live) 10%, transparent); } }
+.hide-me {
+  padding: 2px 10px; border: 1px solid var(--border); border-radius: 999px;
+  background: none; color: var(--link); font: 13px/1.5 var(--font); cursor: pointer;
+}
+.hide-me[aria-pressed="true"] { background: var(--bg-raised); color: var(--fg); }
+.hide-me:focus-visible { outline: 2px solid var(--focus); outline-offset: 2px; }
+
+@media (prefers-reduced-motion: reduce) {
+  .ghost { transition: none; }
+  .ghost-enter { animation: none; }
+  .presence[data-state="live"]::before { animation: none; }
+}
+@media (forced-colors: active) {
+  .ghost { border: 1px solid CanvasText; forced-color-adjust: none; }
+}
+@media print { .rt { display: none !important; } }
+`;
+  }
+})();
