@@ -241,7 +241,13 @@ func TestBrowserGhostNameAndJump(t *testing.T) {
 	t.Logf("clicking %s scrolled to %.4f in %v", o.Name, eval[float64](t, page, ownPosition), took)
 
 	// On a phone, the first tap on a ghost says who it is, the second goes there.
+	// The desktop page is now at 12 % too, and its ghost shares the other's
+	// stack on the phone: waited for and laid out first, so that the ghost
+	// tapped is still where it was measured.
+	poll(t, phone, "the desktop page's ghost at 12%", `(() => { const g = Object.values(window.readtag.state().ghosts);
+		return g.length == 2 && g.every((p) => Math.abs(p - 0.12) < 0.002) })()`, 5*time.Second)
 	scrollTo(t, phone, 0.1)
+	eval[any](t, phone, `window.readtag.layout()`)
 	tap := func() {
 		t.Helper()
 		x, y := ghostCenter(t, phone, o.ID)

@@ -44,6 +44,10 @@
 
   const pageMode = (opts.page || "canonical").trim();
   const countsOnly = pageMode === "none";
+  const byURL = pageMode === "canonical" || pageMode === "pathname";
+  // An id that is not one joins no room (the server would refuse it anyway).
+  const pageOK = countsOnly || byURL || ID_RE.test(pageMode);
+  if (!pageOK) console.warn("readtag: data-page must be canonical, pathname, none or an id of 1 to 128 of [A-Za-z0-9._~:/-]:", pageMode);
   const sideWanted = ["left", "right"].includes(opts.side) ? opts.side : "auto";
   const theme = ["light", "dark"].includes(opts.theme) ? opts.theme : "auto";
   const counterAt = (opts.counter || "").trim();
@@ -788,7 +792,7 @@
         } catch { /* a broken canonical link: the address bar's URL */ }
       }
     }
-    return { url: u.origin + u.pathname, id: ID_RE.test(pageMode) && pageMode !== "canonical" && pageMode !== "pathname" ? pageMode : "" };
+    return { url: u.origin + u.pathname, id: byURL ? "" : pageMode };
   }
 
   // The text readers read: data-article's selector, else the first of
@@ -1003,9 +1007,7 @@
     if (!countsOnly) {
       findArticle();
       const k = pageKey();
-      if (!k.id && pageMode !== "canonical" && pageMode !== "pathname") {
-        console.warn("readtag: data-page must be canonical, pathname, none or an id of 1-128 of [A-Za-z0-9._~:/-]:", pageMode);
-      } else if (k.url !== pageURL || k.id !== pageID) {
+      if (pageOK && (k.url !== pageURL || k.id !== pageID)) {
         pageURL = k.url;
         pageID = k.id;
         rejoin("navigated");
@@ -1013,23 +1015,19 @@
       syncRail();
     }
     if (countsWS) showCounts(lastCounts);
-    else connectCounts();
+    else if (!countsTimer) connectCounts();
   }
 
-  // Frameworks swap the article out without navigating (or after): when the
-  // one we measure is gone, or the settings now match another, follow it.
+  // Frameworks render the new page (article, canonical link, count
+  // elements) after the URL changed, or swap content without navigating:
+  // looked at again whenever the page's DOM changed, at most every 100 ms.
   let moQueued = false;
   const mo = typeof MutationObserver === "function" ? new MutationObserver(() => {
     if (moQueued) return;
     moQueued = true;
     setTimeout(() => {
       moQueued = false;
-      if (countsWS) showCounts(lastCounts);
-      else if (!countsTimer) connectCounts();
-      if (countsOnly) return;
-      const was = article;
-      findArticle();
-      if (article !== was) syncRail();
+      refresh();
     }, 100);
   }) : null;
 
@@ -1041,11 +1039,14 @@
     scheduleSend();
   }) : null;
 
-  addEventListener("scroll", () => {
+  // Captured, to hear scrolling boxes too: one that holds the article moves
+  // it on the page, and the rail must follow.
+  addEventListener("scroll", (ev) => {
+    if (ev.target !== document) syncRail();
     scheduleSend();
     scheduleLayout(); // your own marker moves with you
     syncMapView();
-  }, { passive: true });
+  }, { passive: true, capture: true });
   addEventListener("resize", () => {
     syncRail();
     syncMapView();
