@@ -1,5 +1,6 @@
 // The host application's own router: it swaps the title and scrolls to
 // the top, as client-side routers do, and never reloads the page.
+(() => {
 function show(path) {
   document.getElementById("title").textContent = path.endsWith("/two") ? "Post two" : "Post one";
   window.scrollTo(0, 0);
@@ -13,3 +14,4 @@ document.addEventListener("click", (ev) => {
 });
 window.addEventListener("popstate", () => show(location.pathname));
 show(location.pathname);
+})();
