@@ -731,3 +731,25 @@ func TestBrowserEmbedRoomCap(t *testing.T) {
 		t.Errorf("a new page after the flood: status %d", status)
 	}
 }
+
+// TestBrowserEmbedExplicitID: pages that name their room (data-page="an
+// id") share it whatever their addresses, and a page of the site without
+// the id is not in it.
+func TestBrowserEmbedExplicitID(t *testing.T) {
+	browser := newBrowser(t)
+	site := newForeignSite(t, map[string]string{"/": "explicit-id.html", "/plain/": "plain.html"})
+	startEmbed(t, nil, site)
+	a := openHost(t, browser, site.Origin+"/2026/reading-together", 1280, 800)
+	b := openHost(t, browser, site.Origin+"/print/reading-together.html", 1280, 800)
+	c := openHost(t, browser, site.Origin+"/plain/2026/reading-together", 1280, 800)
+	idA, _, _ := a.connected(t), b.connected(t), c.connected(t)
+	if id := eval[string](t, a.ctx, `window.readtag.state().id`); id != "essays/reading-together" {
+		t.Errorf("the page's room id is %q", id)
+	}
+	a.scrollToParagraph(t, "article", 5)
+	b.seesAt(t, idA, "article", 5)
+	if g := eval[map[string]float64](t, c.ctx, `window.readtag.state().ghosts`); len(g) != 0 {
+		t.Errorf("a page without the id sees %v", g)
+	}
+	a.unchanged(t)
+}
