@@ -162,7 +162,7 @@ func TestIndexChannelHostile(t *testing.T) {
 func TestIndexPageHasBadges(t *testing.T) {
 	ts := startServer(t, nil)
 	code, body := ts.get(t, "/")
-	for _, want := range []string{`data-slug="alpha"`, `class="reading-now" hidden`, `/static/index.js?v=`, `/static/blog.css?v=`} {
+	for _, want := range []string{`data-slug="alpha"`, `class="reading-now" data-readtag-count="/posts/alpha" hidden`, `/static/embed.js?v=`, `async data-page="none"`, `/static/blog.css?v=`} {
 		if code != http.StatusOK || !strings.Contains(body, want) {
 			t.Errorf("GET /: %d, missing %s", code, want)
 		}

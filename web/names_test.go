@@ -212,13 +212,14 @@ func TestHiddenParameter(t *testing.T) {
 }
 
 // TestPostSaysWhatIsShared: every post says, in its small print, what other
-// readers see of you, and has the Hide me switch (shown by the script).
+// readers see of you, and has the place where the script puts the count and
+// the Hide me switch (TestBrowserHideMe tests the switch itself).
 func TestPostSaysWhatIsShared(t *testing.T) {
 	ts := startServer(t, nil)
 	status, body := ts.get(t, "/posts/alpha")
 	for _, want := range []string{
 		`class="small-print"`, "coloured tag with a made-up name", "That is all that is shared",
-		`id="hide-me" aria-pressed="false" hidden`, `id="presence" hidden aria-live="polite"`,
+		`id="presence-slot"`, `data-counter="#presence-slot"`,
 	} {
 		if status != 200 || !strings.Contains(body, want) {
 			t.Errorf("post page (%d) lacks %q", status, want)

@@ -41,7 +41,7 @@ func TestNotWebSocketOrWrongMethod(t *testing.T) {
 	// a path no route has is 404 whatever the method.
 	for _, tc := range []struct{ method, path string }{
 		{"POST", "/"}, {"POST", "/posts/alpha"}, {"PUT", "/posts/nope"}, {"DELETE", "/healthz"},
-		{"POST", "/healthz"}, {"POST", "/metrics"}, {"POST", "/static/readtag.js"}, {"POST", "/ws/posts/alpha"},
+		{"POST", "/healthz"}, {"POST", "/metrics"}, {"POST", "/static/embed.js"}, {"POST", "/ws/posts/alpha"},
 		{"PATCH", "/"},
 	} {
 		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, strings.NewReader("x"))
@@ -96,7 +96,7 @@ func TestRawDotDotIs404(t *testing.T) {
 func TestStaticCaching(t *testing.T) {
 	ts := startServer(t, nil)
 	_, body := ts.get(t, "/posts/alpha")
-	i := strings.Index(body, "/static/readtag.js?v=")
+	i := strings.Index(body, "/static/embed.js?v=")
 	if i < 0 {
 		t.Fatalf("no versioned script in the post page")
 	}
@@ -110,7 +110,7 @@ func TestStaticCaching(t *testing.T) {
 		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
 		t.Errorf("versioned asset: %d %v", resp.StatusCode, resp.Header)
 	}
-	req, _ := http.NewRequest("GET", ts.URL+"/static/readtag.js", nil)
+	req, _ := http.NewRequest("GET", ts.URL+"/static/embed.js", nil)
 	req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {

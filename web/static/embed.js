@@ -148,6 +148,53 @@
   let hostLeft = 0;
   let articleHeight = 0;
 
+  // The text's column: where most of the article's blocks start and end
+  // (the median, so that a full-bleed image does not count), inside its
+  // content box. Themes often make the article a full-width grid or wrapper
+  // whose text is a narrow column in the middle of it.
+  function textEdges(a) {
+    const cs = getComputedStyle(article);
+    let left = a.left + (parseFloat(cs.borderLeftWidth) || 0) + (parseFloat(cs.paddingLeft) || 0);
+    let right = a.right - (parseFloat(cs.borderRightWidth) || 0) - (parseFloat(cs.paddingRight) || 0);
+    let e = article;
+    for (let i = 0; i < 3 && e.children.length === 1; i++) e = e.children[0];
+    const ls = [];
+    const rs = [];
+    for (const c of e.children) {
+      if (ls.length >= 200) break;
+      const b = c.getBoundingClientRect();
+      if (b.width > 0 && b.height > 0) {
+        ls.push(b.left);
+        rs.push(b.right);
+      }
+    }
+    if (ls.length) {
+      const mid = (v) => v.sort((x, y) => x - y)[v.length >> 1];
+      left = Math.max(left, mid(ls));
+      right = Math.max(left, Math.min(right, mid(rs)));
+    }
+    return { left, right };
+  }
+
+  // Whether the page has something of its own (a sidebar, a table of
+  // contents) in the margin strip from x0 to x1: hit-tested at a few heights
+  // of the article's visible part. Only the article's ancestors (its
+  // backgrounds) and readtag's own elements may be there.
+  const busy = { left: false, right: false };
+  function occupied(s, x0, x1, a) {
+    const top = Math.max(a.top, 0);
+    const bottom = Math.min(a.bottom, innerHeight);
+    if (bottom - top < 20 || x1 - x0 < 1) return busy[s]; // off screen: as last seen
+    busy[s] = false;
+    for (const x of [x0 + 2, (x0 + x1) / 2, x1 - 2]) {
+      for (const f of [0.25, 0.5, 0.75]) {
+        const hit = document.elementFromPoint(x, top + f * (bottom - top));
+        if (hit && hit !== railHost.host && !hit.contains(article)) busy[s] = true;
+      }
+    }
+    return busy[s];
+  }
+
   // Where the text is, which side has room and how much: measured, never
   // assumed, since headers, images and web fonts all move the article.
   function syncRail() {
@@ -157,20 +204,22 @@
       if (!article) return;
     }
     const a = article.getBoundingClientRect();
-    const cs = getComputedStyle(article);
-    const left = a.left + (parseFloat(cs.borderLeftWidth) || 0) + (parseFloat(cs.paddingLeft) || 0);
-    const right = a.right - (parseFloat(cs.borderRightWidth) || 0) - (parseFloat(cs.paddingRight) || 0);
+    const { left, right } = textEdges(a);
+    const vw = document.documentElement.clientWidth;
     const roomL = left;
-    const roomR = document.documentElement.clientWidth - right;
-    const need = (g) => g.w + g.gap;
-    const pick = (g) => sideWanted === "left" ? (roomL >= need(g) ? "left" : "")
-      : sideWanted === "right" ? (roomR >= need(g) ? "right" : "")
-      : roomL >= need(g) ? "left" : roomR >= need(g) ? "right" : "";
-    let s = pick(WIDE);
-    geo = WIDE;
-    if (!s) {
-      s = pick(NARROW);
-      geo = NARROW;
+    const roomR = vw - right;
+    // A side fits g if its margin is wide enough and holds nothing else.
+    const fits = (side, g) => {
+      const need = g.w + g.gap;
+      if ((side === "left" ? roomL : roomR) < need) return false;
+      return side === "left" ? !occupied("left", left - need, left - g.gap, a) : !occupied("right", right + g.gap, right + need, a);
+    };
+    const sides = sideWanted === "auto" ? ["left", "right"] : [sideWanted];
+    let s = "";
+    for (const g of [WIDE, NARROW]) {
+      s = sides.find((x) => fits(x, g)) || "";
+      geo = g;
+      if (s) break;
     }
     if (!s) {
       // Edge rail: dots in the margin there is, a px clear of the text.
@@ -802,7 +851,9 @@
     if (opts.article) {
       try { a = document.querySelector(opts.article); } catch { /* not a selector */ }
     }
-    article = a || document.querySelector("article, [itemprop=articleBody], main") || document.body;
+    // In this order, not the document's: a <main> usually holds the <article>.
+    article = a || document.querySelector("article") || document.querySelector("[itemprop=articleBody]") ||
+      document.querySelector("main") || document.body;
     if (!articleSeen.has(article) && ro) {
       articleSeen.add(article);
       ro.observe(article);
