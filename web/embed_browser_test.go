@@ -484,14 +484,15 @@ func TestBrowserEmbedCounts(t *testing.T) {
 // generators are pages shaped like each generator's real output, each with
 // the script tag of its recipe in docs/embed.md, and the element holding
 // its article's paragraphs.
-var generators = []struct{ name, fixture, path, paragraphs string }{
-	{"Hugo", "hugo.html", "/posts/reading-together/", ".post-content"},
-	{"Jekyll", "jekyll.html", "/jekyll/update/2026/12/01/reading-together.html", ".post-content"},
-	{"Eleventy", "eleventy.html", "/blog/reading-together/", "main"},
-	{"Ghost", "ghost.html", "/reading-together/", ".gh-content"},
-	{"WordPress", "wordpress.html", "/2026/12/01/reading-together/", ".entry-content"},
-	{"Docusaurus", "docusaurus.html", "/docs/reading-together", ".theme-doc-markdown"},
-	{"MkDocs", "mkdocs.html", "/reading-together/", ".md-typeset"},
+// Ghost's is pictured in docs/embed.md (shot).
+var generators = []struct{ name, fixture, path, paragraphs, shot string }{
+	{"Hugo", "hugo.html", "/posts/reading-together/", ".post-content", ""},
+	{"Jekyll", "jekyll.html", "/jekyll/update/2026/12/01/reading-together.html", ".post-content", ""},
+	{"Eleventy", "eleventy.html", "/blog/reading-together/", "main", ""},
+	{"Ghost", "ghost.html", "/reading-together/", ".gh-content", "embed-ghost.png"},
+	{"WordPress", "wordpress.html", "/2026/12/01/reading-together/", ".entry-content", ""},
+	{"Docusaurus", "docusaurus.html", "/docs/reading-together", ".theme-doc-markdown", ""},
+	{"MkDocs", "mkdocs.html", "/reading-together/", ".md-typeset", ""},
 }
 
 // TestBrowserEmbedGenerators tries each recipe of docs/embed.md on a page
@@ -505,7 +506,17 @@ func TestBrowserEmbedGenerators(t *testing.T) {
 	startEmbed(t, nil, sites...)
 	for i, g := range generators {
 		t.Run(g.name, func(t *testing.T) {
-			readTogether(t, browser, sites[i].Origin+g.path, g.paragraphs, 1280, 800)
+			a, b := readTogether(t, browser, sites[i].Origin+g.path, g.paragraphs, 1280, 800)
+			if g.shot == "" {
+				return
+			}
+			// The picture: the top of the page, the other reader two
+			// paragraphs down.
+			idB := eval[string](t, b.ctx, `window.readtag.state().you`)
+			b.scrollToParagraph(t, g.paragraphs, 2)
+			a.seesAt(t, idB, g.paragraphs, 2)
+			time.Sleep(400 * time.Millisecond) // let the move transition finish, for the picture only
+			screenshot(t, a.ctx, g.shot)
 		})
 	}
 }
