@@ -338,6 +338,8 @@ func readTogether(t *testing.T, browser context.Context, url, article string, w,
 	c.seesAt(t, idA, article, 6)
 	c.seesAt(t, idB, article, 1)
 
+	t.Logf("%s at %dx%d: the rail is %s", url, w, h, eval[string](t, a.ctx, `(() => { const s = window.readtag.state();
+		return (s.wide ? "wide, labelled" : "narrow, dots") + ", on the " + s.side })()`))
 	chromedp.Cancel(c.ctx)
 	a.lost(t, idC)
 	b.lost(t, idC)
