@@ -28,6 +28,7 @@ func TestBrowserEmbedRailPlacement(t *testing.T) {
 		// column (Ghost's .gh-canvas), one image across the whole width.
 		"/grid": page(`article{display:grid;grid-template-columns:1fr min(600px,100%) 1fr}article>*{grid-column:2}article>.wide{grid-column:1/-1;height:40px;background:#ccc}`,
 			`<article><div class="wide"></div>`+text+`</article>`),
+		"/phone": page(`body{margin:0 24px}`, `<article>`+text+`</article>`),
 		// A navigation sidebar fills the left margin: the rail goes right.
 		"/sidebar": page(`.wrap{display:flex}aside{width:300px;flex:none;background:#eee}article{width:600px;flex:none}`,
 			`<div class="wrap"><aside><nav>`+strings.Repeat("<p>A link</p>", 60)+`</nav></aside><article>`+text+`</article></div>`),
@@ -70,4 +71,34 @@ func TestBrowserEmbedRailPlacement(t *testing.T) {
 			}
 		})
 	}
+
+	// A phone: a 24 px margin holds an edge rail of dots and, closed, the
+	// default pill, neither over the text; focus opens the pill in full.
+	t.Run("phone", func(t *testing.T) {
+		ctx := tab(t, browser, site.URL+"/phone", 390, 844)
+		poll(t, ctx, "embed.js to place its rail and pill", `!!window.readtag && window.readtag.state().side == "left"
+			&& !!document.querySelector("readtag-rail").shadowRoot.querySelector(".floating .presence:not([hidden])")`, waitLimit)
+		var m struct {
+			Rail, Pill, Text struct{ Left, Right float64 }
+			Open             bool
+			Label            string
+		}
+		const pillJS = `(() => { const root = document.querySelector("readtag-rail").shadowRoot, bar = root.querySelector(".floating");
+			const box = (e) => { const r = e.getBoundingClientRect(); return { Left: r.left, Right: r.right } };
+			const closed = { Rail: box(root.querySelector(".rail")), Pill: box(bar), Text: box(document.querySelector("article p")) };
+			bar.focus();
+			const hide = root.getElementById("hide-me");
+			return JSON.stringify({ ...closed, Open: hide.getClientRects().length > 0 && bar.getBoundingClientRect().width > closed.Pill.Right - closed.Pill.Left,
+				Label: root.querySelector(".presence-text").textContent }) })()`
+		if err := json.Unmarshal([]byte(eval[string](t, ctx, pillJS)), &m); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("phone: %+v", m)
+		if m.Rail.Left < 0 || m.Rail.Right > m.Text.Left || m.Pill.Left < 0 || m.Pill.Right > m.Text.Left {
+			t.Errorf("phone: rail %+v or closed pill %+v over the text (from %g px)", m.Rail, m.Pill, m.Text.Left)
+		}
+		if !m.Open || m.Label == "" {
+			t.Errorf("phone: the focused pill does not open (open %v, label %q)", m.Open, m.Label)
+		}
+	})
 }

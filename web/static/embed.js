@@ -118,12 +118,15 @@
 
   // ---------- Rail: its own absolutely positioned host, over the article ----------
 
+  // One below the highest z-index: however high the page stacks its own
+  // boxes it cannot bury the rail, but what it puts at the very top (a
+  // dialog, a cookie banner) still covers it.
   const railHost = makeHost("readtag-rail", {
     display: "block", position: "absolute", top: "0px", left: "0px", width: "0px", height: "0px",
     margin: "0px", padding: "0px", border: "0px", overflow: "visible", "pointer-events": "none",
-    "z-index": "2147483647", visibility: "visible", opacity: "1",
+    "z-index": "2147483646", visibility: "visible", opacity: "1",
   });
-  const box = railHost.wrap; // spans the article's content box
+  const box = railHost.wrap; // at the text column's top left
 
   // The rail and everything in it are hidden from screen readers: the count
   // in the presence line is what they announce.
@@ -247,7 +250,7 @@
     setPx(rail, "width", geo.w);
     setPx(rail, "height", a.height);
     setPx(rail, "left", side === "left" ? -geo.gap - geo.w : right - left + geo.gap);
-    placeCounter();
+    placeCounter(left, right);
     scheduleLayout();
   }
 
@@ -583,6 +586,7 @@
   document.addEventListener("pointerdown", (ev) => {
     if (ev.target !== railHost.host) {
       for (const c of chips) c.root.classList.remove("open");
+      bar.classList.remove("open");
       if (tipFor) hideTip();
     }
   });
@@ -643,8 +647,9 @@
   // ---------- Presence pill: the count, the live channel's state, hide me ----------
 
   // In the element data-counter names (its own shadow root, appended at its
-  // end), or by default a small pill fixed at the bottom corner on the
-  // rail's side; data-counter="none" shows none.
+  // end), or by default a compact pill ("● 3") fixed at the bottom of the
+  // window under the rail, which opens into the full pill and Hide me on
+  // hover, focus or a tap; data-counter="none" shows none.
   let counter = null;
   const pill = el("div", "presence");
   pill.id = "presence";
@@ -654,9 +659,12 @@
   // The countdown changes every second: kept out of what is announced.
   const pillRetry = el("span", "presence-retry");
   pillRetry.setAttribute("aria-hidden", "true");
+  // The compact pill's number; the full text stays there for screen readers.
+  const pillN = el("span", "presence-n");
+  pillN.setAttribute("aria-hidden", "true");
   const label = el("span");
   label.append(pillText, pillRetry);
-  pill.append(label);
+  pill.append(pillN, label);
   const hideButton = el("button", "hide-me", "Hide me");
   hideButton.id = "hide-me";
   hideButton.type = "button";
@@ -679,14 +687,29 @@
       target.append(counter.host);
     } else {
       bar.classList.add("floating");
+      bar.tabIndex = 0; // focus opens it too, and reaches Hide me
+      bar.addEventListener("click", (ev) => {
+        if (!hideButton.contains(ev.target)) bar.classList.toggle("open");
+      });
       box.append(bar);
     }
   }
 
-  // The default pill sits at the bottom of the viewport, on the rail's side.
-  function placeCounter() {
+  // The compact pill lines up with the rail's outer edge, so that closed it
+  // covers no more of the page than the rail does.
+  function placeCounter(left, right) {
     if (!bar.classList.contains("floating")) return;
+    const outer = geo.gap + geo.w;
+    const vw = document.documentElement.clientWidth;
     bar.classList.toggle("right", side === "right");
+    bar.classList.toggle("narrow", geo !== WIDE);
+    if (side === "left") {
+      setPx(bar, "left", Math.max(2, left - outer));
+      bar.style.removeProperty("right");
+    } else {
+      setPx(bar, "right", Math.max(2, vw - right - outer));
+      bar.style.removeProperty("left");
+    }
   }
 
   function setState(s) {
@@ -700,9 +723,11 @@
   function updatePresence() {
     let text = "";
     let retry = "";
+    let short = "…";
     switch (state) {
       case "live": {
         const n = crowdTotal > 0 ? crowdTotal : ghosts.size + 1;
+        short = String(n);
         text = n === 1 ? "1 reading now — just you" : n + " reading now";
         if (hidden) text += " · you are hidden";
         break;
@@ -715,12 +740,14 @@
       }
       case "offline":
         text = "Offline — live readers will return when you are back online";
+        short = "–";
         break;
       default:
         text = "Connecting…";
     }
     if (pillText.textContent !== text) pillText.textContent = text;
     if (pillRetry.textContent !== retry) pillRetry.textContent = retry;
+    if (pillN.textContent !== short) pillN.textContent = short;
     pill.dataset.state = state;
     pill.hidden = false;
     hideButton.hidden = false;
@@ -1056,6 +1083,7 @@
 
   function refresh() {
     if (!countsOnly) {
+      const was = article;
       findArticle();
       const k = pageKey();
       if (pageOK && (k.url !== pageURL || k.id !== pageID)) {
@@ -1063,7 +1091,8 @@
         pageID = k.id;
         rejoin("navigated");
       }
-      syncRail();
+      // A moved article is the observers' to follow; a new one is ours.
+      if (article !== was) syncRail();
     }
     if (countsWS) showCounts(lastCounts);
     else if (!countsTimer) connectCounts();
@@ -1093,7 +1122,7 @@
   // Captured, to hear scrolling boxes too: one that holds the article moves
   // it on the page, and the rail must follow.
   addEventListener("scroll", (ev) => {
-    if (ev.target !== document) syncRail();
+    if (ev.target !== document && ev.target.contains && article && ev.target.contains(article)) syncRail();
     scheduleSend();
     scheduleLayout(); // your own marker moves with you
     syncMapView();
@@ -1162,7 +1191,10 @@
         wide: geo === WIDE,
       }),
       layout,
-      refresh,
+      refresh: () => {
+        refresh();
+        syncRail();
+      },
     }),
     enumerable: true,
   });
@@ -1318,10 +1350,23 @@ button { font: inherit; }
 /* The presence pill: count, live state, hide me. */
 .presence-bar { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 12px; }
 .presence-bar.floating {
-  position: fixed; bottom: 10px; left: 10px; z-index: 7; pointer-events: auto;
-  padding: 4px; border-radius: 999px; background: var(--bg); box-shadow: 0 1px 6px rgb(0 0 0 / 0.2);
+  position: fixed; bottom: 10px; z-index: 7; pointer-events: auto; cursor: pointer;
+  padding: 3px; border-radius: 999px; background: var(--bg); box-shadow: 0 1px 6px rgb(0 0 0 / 0.2);
 }
-.presence-bar.floating.right { left: auto; right: 10px; }
+.presence-n { display: none; }
+.floating:not(.open):not(:hover):not(:focus-within) .presence-n { display: inline; }
+.floating:not(.open):not(:hover):not(:focus-within) .presence { padding: 0 7px 0 6px; font-size: 12px; }
+.floating:not(.open):not(:hover):not(:focus-within) .presence > span:last-child {
+  position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap;
+}
+.floating:not(.open):not(:hover):not(:focus-within) .hide-me { display: none; }
+/* Beside a rail of dots, closed, it is as narrow as the rail: the number
+ * in a ring of the state's colour. */
+.floating.narrow:not(.open):not(:hover):not(:focus-within) { padding: 0; }
+.floating.narrow:not(.open):not(:hover):not(:focus-within) .presence {
+  padding: 0 4px; border: 1.5px solid var(--live); font-size: 11px; line-height: 16px;
+}
+.floating.narrow:not(.open):not(:hover):not(:focus-within) .presence::before { display: none; }
 .presence {
   display: inline-flex; align-items: center; gap: 0.5em;
   margin: 0; padding: 2px 11px 2px 10px;
