@@ -442,9 +442,13 @@ func TestBrowserEmbedSPA(t *testing.T) {
 	idA3 := a.moved(t, "/spa/one", idA2)
 	poll(t, b.ctx, "a back in post one's room", fmt.Sprintf(`window.readtag.state().ghosts[%q] !== undefined`, idA3), waitLimit)
 	poll(t, a.ctx, "b seen again from a", fmt.Sprintf(`window.readtag.state().ghosts[%q] !== undefined`, idB), waitLimit)
+	a.scrollToParagraph(t, "article", 5)
+	b.seesAt(t, idA3, "article", 5)
 	for _, p := range []*hostPage{a, b, c} {
 		p.unchanged(t)
 	}
+	chromedp.Cancel(a.ctx)
+	b.lost(t, idA3)
 }
 
 // countOf is the text of a list page's count element for path.
@@ -465,19 +469,24 @@ func TestBrowserEmbedCounts(t *testing.T) {
 	a := openHost(t, browser, site.Origin+"/posts/reading-together/", 1280, 800)
 	b := openHost(t, browser, site.Origin+"/posts/reading-together?utm_source=feed", 1280, 800)
 	c := openHost(t, browser, site.Origin+"/posts/second-post", 1280, 800)
-	for _, p := range []*hostPage{a, b, c} {
-		p.connected(t)
-	}
+	idA, idB := a.connected(t), b.connected(t)
+	c.connected(t)
+	// The two addresses of one post (a trailing slash, a query) are one room.
+	a.scrollToParagraph(t, "article", 5)
+	b.scrollToParagraph(t, "article", 2)
+	a.seesAt(t, idB, "article", 2)
+	b.seesAt(t, idA, "article", 5)
 	took := poll(t, list.ctx, "2 on reading-together, 1 on second-post", fmt.Sprintf(`/\b2\b/.test(%s) && /\b1\b/.test(%s) && %s == ""`,
 		countOf("/posts/reading-together"), countOf("/posts/second-post/"), countOf("/posts/nobody-reads-this")), waitLimit)
 	t.Logf("the list showed its readers %v after they joined", took)
 
 	chromedp.Cancel(b.ctx)
+	a.lost(t, idB)
 	poll(t, list.ctx, "1 on reading-together", fmt.Sprintf(`/\b1\b/.test(%s)`, countOf("/posts/reading-together")), waitLimit)
 	chromedp.Cancel(c.ctx)
 	poll(t, list.ctx, "none on second-post", countOf("/posts/second-post/")+` == ""`, waitLimit)
-	if n := eval[int](t, a.ctx, `Object.keys(window.readtag.state().ghosts).length`); n != 0 {
-		t.Errorf("the list page's visitor shows as %d ghosts to a reader", n)
+	if g := eval[map[string]float64](t, a.ctx, `window.readtag.state().ghosts`); len(g) != 0 {
+		t.Errorf("a, alone on its post with the list page open, sees %v", g)
 	}
 	list.unchanged(t)
 	a.unchanged(t)
