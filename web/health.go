@@ -11,10 +11,11 @@ import (
 
 // handleHealth serves GET /healthz on the public port: 200 while the node
 // is ready (in a cluster: see actors.ClusterConfig.ReadyAfter), 503
-// otherwise, with the members it sees and the missing ones. The peers'
-// states and cluster addresses are shown only to a client on this machine
-// (see fromThisMachine): anyone else, a load balancer included, needs no
-// more than the status and the members.
+// otherwise. A client on this machine (see fromThisMachine) gets the full
+// view: the members this node sees, the missing ones, and the peers' states
+// and cluster addresses. Anyone else, a load balancer included, gets what a
+// load balancer needs and nothing that maps the cluster: the status, this
+// node's id, and how many members are up of how many there should be.
 func (s *Server) handleHealth(c *fiber.Ctx) error {
 	return s.health(c, fromThisMachine(c))
 }
@@ -34,13 +35,18 @@ func (s *Server) health(c *fiber.Ctx, full bool) error {
 	if !ready {
 		c.Status(fiber.StatusServiceUnavailable)
 	}
+	var missing []string
+	if s.cfg.Cluster != nil {
+		missing = s.cfg.Cluster().Missing
+	}
+	if !full {
+		return c.JSON(fiber.Map{"ready": ready, "node": node, "up": len(members), "of": len(members) + len(missing)})
+	}
 	body := fiber.Map{"ready": ready, "node": node, "members": members}
 	if s.cfg.Cluster != nil {
 		st := s.cfg.Cluster()
 		body["missing"] = append([]string{}, st.Missing...)
-		if full {
-			body["peers"] = peersJSON(st.Peers)
-		}
+		body["peers"] = peersJSON(st.Peers)
 	}
 	return c.JSON(body)
 }
