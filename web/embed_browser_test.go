@@ -775,3 +775,33 @@ func TestBrowserEmbedExplicitID(t *testing.T) {
 	}
 	a.unchanged(t)
 }
+
+// TestBrowserEmbedHeadScript: the tag in <head> without async (so it runs
+// before there is a body) on a page whose window.readtag is already its
+// own element (id="readtag"): readtag still starts, and the page's
+// element is left as it was.
+func TestBrowserEmbedHeadScript(t *testing.T) {
+	browser := newBrowser(t)
+	site := newForeignSite(t, map[string]string{"/": "head-script.html"})
+	startEmbed(t, nil, site)
+	url := site.Origin + "/posts/reading-together"
+	var pages []*hostPage
+	var ids []string
+	for range 2 {
+		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+		t.Cleanup(cancel)
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(url)); err != nil {
+			t.Fatalf("open %s: %v", url, err)
+		}
+		p := &hostPage{ctx: ctx, url: url}
+		pages = append(pages, p)
+		ids = append(ids, p.connected(t))
+	}
+	pages[1].scrollToParagraph(t, "article", 2)
+	pages[0].seesAt(t, ids[1], "article", 2)
+	pages[0].scrollToParagraph(t, "article", 1)
+	pages[1].seesAt(t, ids[0], "article", 1)
+	if !eval[bool](t, pages[0].ctx, `document.getElementById("readtag").tagName === "META" && document.querySelector("readtag-rail").parentNode === document.body`) {
+		t.Error("the page's own #readtag element or readtag's rail is not where it belongs")
+	}
+}
