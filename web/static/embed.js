@@ -82,6 +82,12 @@
   // through: every property reset inline with !important (inline important
   // beats any selector of the page), set through CSSOM so no CSP objects.
   function makeHost(tag, styles) {
+    // A page that defined an element of this name itself would run its
+    // own constructor (and may take the shadow root): ours is then named
+    // apart.
+    if (window.customElements && typeof customElements.get === "function" && customElements.get(tag)) {
+      tag += "-" + Math.random().toString(36).slice(2, 8);
+    }
     const host = document.createElement(tag);
     const s = host.style;
     s.setProperty("all", "initial", "important");
