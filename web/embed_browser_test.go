@@ -775,3 +775,56 @@ func TestBrowserEmbedExplicitID(t *testing.T) {
 	}
 	a.unchanged(t)
 }
+
+// TestBrowserEmbedHeadScript: the tag in <head> without async (so it runs
+// before there is a body) on a page whose window.readtag is already its
+// own element (id="readtag"): readtag still starts, and the page's
+// element is left as it was.
+func TestBrowserEmbedHeadScript(t *testing.T) {
+	browser := newBrowser(t)
+	site := newForeignSite(t, map[string]string{"/": "head-script.html"})
+	startEmbed(t, nil, site)
+	url := site.Origin + "/posts/reading-together"
+	var pages []*hostPage
+	var ids []string
+	for range 2 {
+		ctx, cancel := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+		t.Cleanup(cancel)
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800), chromedp.Navigate(url)); err != nil {
+			t.Fatalf("open %s: %v", url, err)
+		}
+		p := &hostPage{ctx: ctx, url: url}
+		pages = append(pages, p)
+		ids = append(ids, p.connected(t))
+	}
+	pages[1].scrollToParagraph(t, "article", 2)
+	pages[0].seesAt(t, ids[1], "article", 2)
+	pages[0].scrollToParagraph(t, "article", 1)
+	pages[1].seesAt(t, ids[0], "article", 1)
+	if !eval[bool](t, pages[0].ctx, `document.getElementById("readtag").tagName === "META" && document.querySelector("readtag-rail").parentNode === document.body`) {
+		t.Error("the page's own #readtag element or readtag's rail is not where it belongs")
+	}
+}
+
+// TestBrowserEmbedHostileGlobals: a page that defined custom elements of
+// readtag's own names (<readtag-rail>, <readtag-counter>) and a page whose
+// global readtag is its own, readers of one page (data-page): both show
+// the other's ghost, and each page keeps what it defined.
+func TestBrowserEmbedHostileGlobals(t *testing.T) {
+	browser := newBrowser(t)
+	site := newForeignSite(t, map[string]string{"/ce/": "custom-elements.html", "/global/": "own-global.html"})
+	startEmbed(t, nil, site)
+	ce := openHost(t, browser, site.Origin+"/ce/post", 1280, 800)
+	idCE := ce.connected(t)
+	own := openHost(t, browser, site.Origin+"/global/post", 1280, 800)
+	poll(t, own.ctx, "the ghost of the custom elements page's reader", ghostEl(idCE)+" !== null", waitLimit)
+	poll(t, ce.ctx, "the ghost of the own-global page's reader", `Object.keys(window.readtag.state().ghosts).length === 1`, waitLimit)
+	if !eval[bool](t, own.ctx, `readtag === "the page's own"`) {
+		t.Error("readtag replaced the page's own global readtag")
+	}
+	if !eval[bool](t, ce.ctx, `document.querySelectorAll("readtag-rail, readtag-counter").length === 0 && customElements.get("readtag-rail") !== undefined`) {
+		t.Error("readtag used the page's own readtag-rail element")
+	}
+	ce.unchanged(t)
+	own.unchanged(t)
+}

@@ -381,10 +381,15 @@ func TestPresenceOnly(t *testing.T) {
 		w.PresenceOnly = true
 		w.Static = withEmbedJS(t)
 	}))
-	for _, p := range []string{"/", "/posts/alpha", "/feed.xml", "/sitemap.xml", "/tags/go", "/ws/posts/alpha", "/ws/index", "/robots.txt"} {
-		if code, _ := ts.get(t, p); code != http.StatusNotFound {
-			t.Errorf("presence only: GET %s: %d, want 404", p, code)
+	for _, p := range []string{"/", "/posts/alpha", "/feed.xml", "/sitemap.xml", "/tags/go", "/ws/posts/alpha", "/ws/index", "/robots.txt", "/favicon.ico"} {
+		// Not even the blog's error page, with its links to a home page,
+		// a feed and the blog's style sheets: a plain line.
+		if code, body := ts.get(t, p); code != http.StatusNotFound || body != "There is no page at this address.\n" {
+			t.Errorf("presence only: GET %s: %d %q, want 404 and a plain line", p, code, body)
 		}
+	}
+	if code, body := ts.get(t, "/ws/embed?page="+url.QueryEscape("https://blog.example/p")); code != http.StatusForbidden || strings.Contains(body, "<") {
+		t.Errorf("presence only: a refused socket: %d %q, want 403 and a plain line", code, body)
 	}
 	for _, p := range []string{"/healthz", "/metrics", "/static/favicon.svg"} {
 		if code, _ := ts.get(t, p); code != http.StatusOK {

@@ -75,6 +75,11 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if status >= 500 && status != http.StatusServiceUnavailable {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
 	}
+	if s.cfg.PresenceOnly {
+		// No blog to frame the message: the blog's page would link to a
+		// home page, a feed and style sheets this server does not have.
+		return c.Status(status).Type("txt", "utf-8").SendString(message + "\n")
+	}
 	return s.render(c.Status(status), "error", page{
 		Title:   http.StatusText(status),
 		Status:  status,

@@ -82,6 +82,10 @@ func TestBadSitesSettings(t *testing.T) {
 		{file: "a https://x.example\xff\n", want: `sites:1: not a line of text`},
 		{file: "a\rhttps://x.example\n", want: `sites:1: not a line of text`},
 		{file: strings.Repeat("#", maxSitesFile+1), want: `longer than 1048576 bytes`},
+		// Origins no browser sends, which used to start and never match.
+		{args: []string{"--sites", "https://bücher.example"}, want: `in ASCII (an internationalised name's xn-- form)`},
+		{file: "docs https://*.example.org\n", want: `sites:1: site "docs": "https://*.example.org": a wildcard is not an origin`},
+		{file: "lan http://127.1:8080\n", want: `as four decimal numbers`},
 		{args: []string{"--sites", "https://x.example"}, file: "x https://x.example\n", want: `--sites and --sites-file: origin https://x.example belongs to two sites, "x.example" and "x"`},
 		{args: []string{"--sites", "https://x.example"}, file: "x.example https://y.example\n", want: `--sites and --sites-file: site "x.example" is named twice`},
 	} {

@@ -12,10 +12,12 @@ package pagekey
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 const (
@@ -95,18 +97,95 @@ func CanonicalOrigin(s string) (string, error) {
 	if host == "" || strings.Contains(host, "%") {
 		return "", fmt.Errorf("%q is not an origin like https://example.com", s)
 	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
+	host, err = canonicalHost(host)
+	if err != nil {
+		return "", fmt.Errorf("%q: %w", s, err)
 	}
-	switch port := u.Port(); {
-	case port == "", scheme == "http" && port == "80", scheme == "https" && port == "443":
-	default:
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	// A port is written as browsers write it ("0443" is 443), so that a
+	// configured origin compares equal to the Origin header they send.
+	if port := u.Port(); port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
 			return "", fmt.Errorf("%q: port %q is not a number from 1 to 65535", s, port)
 		}
-		host += ":" + port
+		if !(scheme == "http" && n == 80 || scheme == "https" && n == 443) {
+			host += ":" + strconv.Itoa(n)
+		}
 	}
 	return scheme + "://" + host, nil
+}
+
+// canonicalHost is a lower-cased host as a browser puts it in an Origin
+// header, or an error for one no browser sends: an IPv6 address in its one
+// short form ("[::1]", not "[0:0::1]"), an IPv4 address as four decimal
+// numbers, a name in ASCII (an internationalised name in its xn-- form).
+// Anything else would be an origin that no page ever has, so a site listed
+// with it would silently never match.
+func canonicalHost(host string) (string, error) {
+	if strings.Contains(host, ":") {
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.Is6() {
+			return "", fmt.Errorf("%s is not an IPv6 address", host)
+		}
+		return "[" + ipv6String(ip) + "]", nil
+	}
+	for _, r := range host {
+		switch {
+		case r == '*':
+			return "", errors.New("a wildcard is not an origin; list each origin")
+		case r >= utf8.RuneSelf:
+			return "", fmt.Errorf("write the host %s as browsers send it, in ASCII (an internationalised name's xn-- form)", host)
+		case !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_'):
+			return "", fmt.Errorf("host %s has a %q, which no host name has", host, r)
+		}
+	}
+	// WHATWG URL reads a host whose last label is a number as an IPv4
+	// address (127.1, 0x7f.0.0.1, 127.000.0.1 are all 127.0.0.1).
+	last := host[strings.LastIndexByte(strings.TrimSuffix(host, "."), '.')+1:]
+	if last = strings.TrimSuffix(last, "."); last != "" && (strings.HasPrefix(last, "0x") || strings.Trim(last, "0123456789") == "") {
+		if ip, err := netip.ParseAddr(host); err != nil || !ip.Is4() || ip.String() != host {
+			return "", fmt.Errorf("write the IPv4 address %s as four decimal numbers, as browsers send it", host)
+		}
+	}
+	return host, nil
+}
+
+// ipv6String is the WHATWG URL serialisation of an IPv6 address: lower-case
+// hex, the first longest run of two or more zero pieces as "::", and never
+// the dotted form netip uses for ::ffff:a.b.c.d.
+func ipv6String(ip netip.Addr) string {
+	b := ip.As16()
+	var pieces [8]uint16
+	for i := range pieces {
+		pieces[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+	}
+	start, length := -1, 1
+	for i := 0; i < 8; {
+		j := i
+		for j < 8 && pieces[j] == 0 {
+			j++
+		}
+		if j-i > length {
+			start, length = i, j-i
+		}
+		if j == i {
+			j++
+		}
+		i = j
+	}
+	var sb strings.Builder
+	for i := 0; i < 8; i++ {
+		if i == start {
+			sb.WriteString("::")
+			i += length - 1
+			continue
+		}
+		if sb.Len() > 0 && !strings.HasSuffix(sb.String(), ":") {
+			sb.WriteByte(':')
+		}
+		sb.WriteString(strconv.FormatUint(uint64(pieces[i]), 16))
+	}
+	return sb.String()
 }
 
 // CanonicalPath normalises an escaped URL path: percent-encodings of

@@ -151,3 +151,47 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// TestCanonicalOriginAsBrowsersSend: an origin is made the one string a
+// browser's Origin header has for it, and a host no browser sends is
+// refused with a reason, so that a site listed oddly cannot silently never
+// match.
+func TestCanonicalOriginAsBrowsersSend(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"https://Blog.Example:0443", "https://blog.example"},
+		{"http://127.0.0.1:080", "http://127.0.0.1"},
+		{"http://127.0.0.1:08080", "http://127.0.0.1:8080"},
+		{"http://[0:0::1]:8080", "http://[::1]:8080"},
+		{"http://[0000:0000:0000:0000:0000:0000:0000:0001]", "http://[::1]"},
+		{"http://[::FFFF:127.0.0.1]", "http://[::ffff:7f00:1]"},
+		{"http://[2001:db8:0:0:1:0:0:1]", "http://[2001:db8::1:0:0:1]"},
+		{"http://[1:0:0:2:0:0:0:3]", "http://[1:0:0:2::3]"},
+		{"http://[1:2:3:4:5:6:7:0]", "http://[1:2:3:4:5:6:7:0]"},
+		{"https://xn--bcher-kva.example", "https://xn--bcher-kva.example"},
+		{"https://blog.example.", "https://blog.example."}, // a host of its own to browsers too
+		{"https://a_b.example", "https://a_b.example"},
+		{"https://1.2.3.4.example", "https://1.2.3.4.example"},
+	} {
+		if got, err := CanonicalOrigin(tc.in); err != nil || got != tc.want {
+			t.Errorf("CanonicalOrigin(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ in, why string }{
+		{"https://bücher.example", "xn--"},
+		{"https://BÜCHER.example", "xn--"},
+		{"https://*.example", "wildcard"},
+		{"http://127.1", "four decimal numbers"},
+		{"http://127.000.0.1", "four decimal numbers"},
+		{"http://0x7f.0.0.1", "four decimal numbers"},
+		{"http://2130706433", "four decimal numbers"},
+		{"https://a!b.example", "no host name has"},
+	} {
+		if got, err := CanonicalOrigin(tc.in); err == nil || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("CanonicalOrigin(%q) = %q, %v; want an error saying %q", tc.in, got, err, tc.why)
+		}
+	}
+	// A page's address goes through the same rules.
+	if o, _, err := Normalize("http://[0::1]:0080/p"); err != nil || o != "http://[::1]" {
+		t.Errorf("Normalize of an odd IPv6 page: %q, %v", o, err)
+	}
+}

@@ -13,7 +13,14 @@
 (() => {
   "use strict";
 
-  if (window.readtag || typeof WebSocket !== "function" || !document.body) return;
+  // Loaded twice (two tags, a framework re-running it): the first copy
+  // runs. "Ours" is the frozen, read-only hook below: window.readtag may
+  // be the page's own, a global of that name or an element with
+  // id="readtag" (named access), and that must not switch readtag off.
+  const hook = Object.getOwnPropertyDescriptor(window, "readtag");
+  if (hook && !hook.writable && !hook.configurable && Object.isFrozen(hook.value) &&
+      typeof hook.value.state === "function") return;
+  if (typeof WebSocket !== "function") return;
 
   // Captured now: an async script has no currentScript once it yields.
   const script = document.currentScript || document.querySelector("script[src*='/embed.js']");
@@ -75,6 +82,12 @@
   // through: every property reset inline with !important (inline important
   // beats any selector of the page), set through CSSOM so no CSP objects.
   function makeHost(tag, styles) {
+    // A page that defined an element of this name itself would run its
+    // own constructor (and may take the shadow root): ours is then named
+    // apart.
+    if (window.customElements && typeof customElements.get === "function" && customElements.get(tag)) {
+      tag += "-" + Math.random().toString(36).slice(2, 8);
+    }
     const host = document.createElement(tag);
     const s = host.style;
     s.setProperty("all", "initial", "important");
@@ -1170,8 +1183,10 @@
   });
 
   // The one global: a read-only hook for tests and for sites that render
-  // pages themselves (refresh() after swapping content).
-  Object.defineProperty(window, "readtag", {
+  // pages themselves (refresh() after swapping content). A page that has a
+  // global readtag of its own keeps it; readtag runs without the hook.
+  if (hook) console.warn("readtag: window.readtag is the page's own, so readtag's hook is not set");
+  else Object.defineProperty(window, "readtag", {
     value: Object.freeze({
       state: () => ({
         connected,
@@ -1199,16 +1214,22 @@
     enumerable: true,
   });
 
-  if (!countsOnly) {
-    box.append(rail, map);
-    document.body.append(railHost.host);
-    mountCounter();
-    setState("connecting");
+  // A script in <head> without async (or an async one from the cache) runs
+  // before there is a body: it starts once the document is parsed.
+  function start() {
+    if (!countsOnly) {
+      box.append(rail, map);
+      document.body.append(railHost.host);
+      mountCounter();
+      setState("connecting");
+    }
+    if (mo) mo.observe(document.body, { childList: true, subtree: true });
+    // The article moves without resizing when something above it grows.
+    if (ro && !countsOnly) ro.observe(document.body);
+    refresh();
   }
-  if (mo) mo.observe(document.body, { childList: true, subtree: true });
-  // The article moves without resizing when something above it grows.
-  if (ro && !countsOnly) ro.observe(document.body);
-  refresh();
+  if (document.body) start();
+  else document.addEventListener("DOMContentLoaded", start, { once: true });
 
   // ---------- The stylesheet ----------
 
