@@ -52,9 +52,9 @@ names nothing real, and the tool never resolves them: they only travel in
 headers). Page k is on site k mod N at /notes/load-NNNN, NNNN = k / N, so
 every site has the same paths and only the site tells two rooms apart.
 Readers go round-robin over the pages; the readers of one page take turns
-at five spellings of its URL (as it is, a trailing slash, a query and a
-fragment, the scheme and host in upper case, the default port), which the
-server must fold into one room: storm's view check then proves that no
+at six spellings of its URL (as it is, a trailing slash, a query and a
+fragment, the scheme and host in upper case, the default port, its dashes
+percent-encoded), which the server must fold into one room: storm's view check then proves that no
 spelling split a room and no two sites shared one. Before the run the tool
 opens one socket on each site's first page of every target and stops with
 the --sites value to give readtag if the server refuses the site (403):

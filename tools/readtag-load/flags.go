@@ -74,8 +74,8 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		"the origins of --embed-origin for 0 to N-1)")
 	fs.IntVar(&o.EmbedPages, "embed-pages", 0, "with --embed-sites: `M` embedded pages in all, page k on site k mod N at /notes/load-NNNN\n"+
 		"with NNNN = k / N, readers round-robin over them (0: one page a site); the readers of a\n"+
-		"page spell its URL five ways (trailing slash, query and fragment, upper case, default port)\n"+
-		"that the server must fold into one room")
+		"page spell its URL six ways (as it is, trailing slash, query and fragment, upper case,\n"+
+		"default port, percent-encoded) that the server must fold into one room")
 	fs.StringVar(&o.EmbedOrigin, "embed-origin", protocol.DefaultSiteOrigin, "with --embed-sites: the sites' `origin`, {i} where a site's number goes")
 	fs.Float64Var(&o.Rate, "rate", 0, "hot: scrolls per second per reader, at most 20 (default 5);\nchurn: connects (and disconnects) per second (default 50);\nindex: readers leaving and rejoining another post per second (default 20)")
 	fs.DurationVar(&o.Duration, "duration", 0, "how long to measure once every reader has joined (hot, idle: default 30s);\nstorm: how long views may take to agree (default 30s); churn: run time (default 60s);\nmem-sweep: each step's window once RSS has settled (default 10s)")

@@ -93,12 +93,12 @@ func EmbedPages(sites []string, n int) []EmbedPage {
 }
 
 // Spellings is how many ways SpellPage writes one page's URL.
-const Spellings = 5
+const Spellings = 6
 
 // SpellPage writes the canonical URL page in its v-th spelling (mod
 // Spellings): as it is, with a trailing slash, with a query and a fragment,
-// with the scheme and host in upper case, and with the default port. Each
-// is the same page (issue 21's normalisation), so the server must put
+// with the scheme and host in upper case, with the default port, and with
+// its dashes percent-encoded (in lower-case hex). Each is the same page (issue 21's normalisation), so the server must put
 // readers of every spelling in one room.
 func SpellPage(page string, v int) string {
 	scheme, rest, _ := strings.Cut(page, "://")
@@ -115,6 +115,8 @@ func SpellPage(page string, v int) string {
 		if _, _, err := net.SplitHostPort(host); err != nil {
 			return scheme + "://" + host + ":" + defaultPort(scheme) + path
 		}
+	case 5:
+		return scheme + "://" + host + strings.ReplaceAll(path, "-", "%2d")
 	}
 	return page
 }

@@ -73,6 +73,7 @@ func TestSpellPage(t *testing.T) {
 			"http://site3.test/notes/load-0001?utm_source=readtag-load&ref=2#comments",
 			"HTTP://SITE3.TEST/notes/load-0001",
 			"http://site3.test:80/notes/load-0001",
+			"http://site3.test/notes/load%2d0001",
 		}},
 		{"https://127.0.0.1:8443/notes/load-0000", [Spellings]string{
 			"https://127.0.0.1:8443/notes/load-0000",
@@ -80,6 +81,7 @@ func TestSpellPage(t *testing.T) {
 			"https://127.0.0.1:8443/notes/load-0000?utm_source=readtag-load&ref=2#comments",
 			"HTTPS://127.0.0.1:8443/notes/load-0000",
 			"https://127.0.0.1:8443/notes/load-0000",
+			"https://127.0.0.1:8443/notes/load%2d0000",
 		}},
 	} {
 		for v, want := range tc.want {
