@@ -9,6 +9,7 @@ import (
 
 	"github.com/readtag/readtag"
 	"github.com/readtag/readtag/actors/clusterpb"
+	"github.com/readtag/readtag/internal/pagekey"
 )
 
 // Messages between a node's rooms and its tracker.
@@ -441,10 +442,11 @@ func (t *tracker) toRoom(c *actor.Context, post string, msg any) {
 	}
 }
 
-// validRemote keeps a bad or hostile peer from feeding rooms junk.
+// validRemote keeps a bad or hostile peer from feeding rooms junk. A room
+// is a post's (its slug) or an embedded page's (pagekey.ValidRoomKey).
 func validRemote(post string, r *clusterpb.Reader) bool {
 	p := r.GetPosition()
-	return slugRE.MatchString(post) && len(post) <= 100 && r.GetId() != "" && len(r.GetId()) <= 64 &&
+	return pagekey.ValidRoomKey(post) && r.GetId() != "" && len(r.GetId()) <= 64 &&
 		len(r.GetColor()) <= 16 && len(r.GetName()) <= 64 && utf8.ValidString(r.GetName()) && p >= 0 && p <= 1
 }
 

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"strings"
 	"sync/atomic"
 
 	"github.com/anthdm/hollywood/actor"
@@ -116,9 +117,18 @@ func (r *rooms) Receive(c *actor.Context) {
 }
 
 func (r *rooms) start(c *actor.Context, slug string) *roomRef {
-	pid := r.sys.spawnUnder(c.PID(), newRoom(r.sys, slug, c.PID(), r.monitor, r.tracker), kindRoom, slug, tags{post: slug})
+	pid := r.sys.spawnUnder(c.PID(), newRoom(r.sys, slug, c.PID(), r.monitor, r.tracker), kindRoom, roomActorID(slug), tags{post: slug})
 	c.Send(r.monitor, watch{target: pid, notify: c.PID(), msg: roomGone{slug: slug, pid: pid}})
 	ref := &roomRef{pid: pid}
 	r.byslug[slug] = ref
 	return ref
 }
+
+// roomActorID names the room of key among the actors. An embedded page's
+// key has slashes ("blog.example.com/posts/hello"), and a room's readers
+// are named under it (".../room/<key>/reader/<id>"), so a page whose path
+// ended in "/reader/<id>" would name a reader of another room: Hollywood
+// hands back the existing actor for a name taken, and the join would go
+// to that reader. No key has a "|" (pagekey escapes it), so this is one to
+// one.
+func roomActorID(key string) string { return strings.ReplaceAll(key, "/", "|") }

@@ -26,10 +26,15 @@ const retryAfter = 10 * time.Second
 // closes, however the handshake or the WebSocket ends. A loopback peer (this
 // machine: a local proxy not listed in TrustedProxies, a load test) is not
 // held to the per-address cap; an address taken from X-Forwarded-For always
-// is.
-func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool) error {
+// is. onClose, if not nil, runs once when the connection closes, or at once
+// when it is not admitted.
+func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool, onClose func()) error {
+	if onClose == nil {
+		onClose = func() {}
+	}
 	tc, ok := c.Context().Conn().(*trackedConn)
 	if !ok {
+		onClose()
 		return internal(errNotTracked)
 	}
 	key := addrKey(ip, s.cfg.IPv6Prefix)
@@ -49,6 +54,7 @@ func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool) error {
 	}
 	s.mu.Unlock()
 	if why != "" {
+		onClose()
 		s.metrics.refused.WithLabelValues(why).Inc()
 		s.refusals[why].event()
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(retryAfter.Seconds())))
@@ -58,6 +64,7 @@ func (s *Server) admit(c *fiber.Ctx, ip netip.Addr, viaProxy bool) error {
 		return errorf(ETOOMANY, "Too many live connections from your address; try again in a little while.")
 	}
 	release := func() {
+		defer onClose()
 		s.mu.Lock()
 		s.admitted--
 		if counted {

@@ -25,7 +25,10 @@ type Counts func(since uint64) (version uint64, counts map[string]int)
 type indexHub struct {
 	counts   Counts
 	interval time.Duration
-	listed   func() map[string]bool // the published posts' slugs
+	// view picks the counts a watcher may see and the keys they go by
+	// (published posts by slug for /ws/index; a site's pages by path for
+	// /ws/counts).
+	view func(counts map[string]int) map[string]int
 
 	mu       sync.Mutex
 	subs     map[*indexSub]struct{}
@@ -47,18 +50,27 @@ type countsFrame struct {
 	Counts map[string]int `json:"counts"`
 }
 
-// encode builds the frame for counts, keeping only published posts (a peer
-// may know posts this node does not list, and drafts are nobody's business).
+func newIndexHub(counts Counts, interval time.Duration, view func(map[string]int) map[string]int) *indexHub {
+	return &indexHub{counts: counts, interval: interval, view: view, subs: make(map[*indexSub]struct{})}
+}
+
+// encode builds the frame for counts, as the hub's view shows them.
 func (h *indexHub) encode(counts map[string]int) []byte {
-	listed := h.listed()
-	f := countsFrame{Type: "counts", Counts: make(map[string]int, len(counts))}
+	b, _ := json.Marshal(countsFrame{Type: "counts", Counts: h.view(counts)}) // a map of strings to ints always encodes
+	return b
+}
+
+// postCounts keeps only published posts' counts, by slug (a peer may know
+// posts this node does not list, and drafts are nobody's business).
+func (s *Server) postCounts(counts map[string]int) map[string]int {
+	listed := s.listed()
+	out := make(map[string]int, len(counts))
 	for slug, n := range counts {
 		if n > 0 && listed[slug] {
-			f.Counts[slug] = n
+			out[slug] = n
 		}
 	}
-	b, _ := json.Marshal(f) // a map of strings to ints always encodes
-	return b
+	return out
 }
 
 // subscribe adds a watcher and gives it the current counts at once; nil
@@ -152,7 +164,7 @@ func (s *Server) handleIndexUpgrade(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusUpgradeRequired, "This address speaks WebSocket only.")
 	}
 	ip, viaProxy := s.clientIP(c)
-	return s.admit(c, ip, viaProxy)
+	return s.admit(c, ip, viaProxy, nil)
 }
 
 // serveIndexWS runs one index visitor's socket: the writer sends counts
@@ -161,13 +173,18 @@ func (s *Server) handleIndexUpgrade(c *fiber.Ctx) error {
 // does going over the frame budget that every socket has, see limitFrames).
 func (s *Server) serveIndexWS(ws *fws.Conn) {
 	defer ws.Close() // the server keeps hijacked connections (see New)
-	sub := s.index.subscribe()
+	// /ws/counts hands over its site's hub; /ws/index has the index's.
+	hub, _ := ws.Locals(localHub).(*indexHub)
+	if hub == nil {
+		hub = s.index
+	}
+	sub := hub.subscribe()
 	if sub == nil {
 		_ = ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(closeGoingAway, "server shutting down"), time.Now().Add(time.Second))
 		return
 	}
-	defer s.index.unsubscribe(sub)
+	defer hub.unsubscribe(sub)
 	readerDone := make(chan struct{})
 	writerDone := make(chan struct{})
 	closing := make(chan struct{}) // the reader sent a close frame

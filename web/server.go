@@ -105,6 +105,20 @@ type Config struct {
 	// index visitor (the counts are polled four times as often). Zero value
 	// means time.Second.
 	CountsInterval time.Duration
+	// Sites are the other sites whose pages may show live readers through
+	// /embed.js, /ws/embed and /ws/counts (see CheckSites). Zero value:
+	// none, and those sockets serve only this server's own posts.
+	Sites []Site
+	// MaxRoomsPerSite caps one site's rooms with readers on this node: a
+	// reader of another page of it is refused 503 with Retry-After, so
+	// that one site cannot fill the node with rooms. Zero value means 1000.
+	MaxRoomsPerSite int
+	// PresenceOnly serves no blog: only /embed.js, /static, /ws/embed,
+	// /ws/counts, /healthz and /metrics. It needs Sites.
+	PresenceOnly bool
+	// Static replaces the embedded web/static (its files are under
+	// "static/"), for tests. Zero value: the embedded files.
+	Static fs.FS
 	// OutboxLimit is how many frames may wait for a slow client before it is
 	// closed (moves coalesce, so this is a backlog of joins and leaves).
 	// Zero value means 256.
@@ -135,9 +149,10 @@ type Server struct {
 	admitted int                  // WebSockets reserved (see admit)
 	perIP    map[netip.Prefix]int // of admitted, by client (addrKey)
 	refusals map[string]*limitedLog
-	private  *fiber.App // /metrics and /healthz when MetricsApart
-	index    *indexHub  // nil without Config.Counts
-	started  time.Time  // Last-Modified of pages (cache.go)
+	private  *fiber.App  // /metrics and /healthz when MetricsApart
+	index    *indexHub   // nil without Config.Counts
+	embed    *embedState // the other sites (embed.go)
+	started  time.Time   // Last-Modified of pages (cache.go)
 }
 
 // New builds a Server; call Serve to run it.
@@ -185,7 +200,14 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	assets, err := loadAssets(map[string][]byte{"chroma.css": code})
+	setDefault(&cfg.MaxRoomsPerSite, 1000)
+	if cfg.Sites, err = CheckSites(cfg.Sites); err != nil {
+		return nil, fmt.Errorf("web: sites: %w", err)
+	}
+	if cfg.PresenceOnly && len(cfg.Sites) == 0 {
+		return nil, errors.New("web: PresenceOnly needs Sites")
+	}
+	assets, err := loadAssets(cfg.Static, map[string][]byte{"chroma.css": code})
 	if err != nil {
 		return nil, err
 	}
@@ -202,15 +224,17 @@ func New(cfg Config) (*Server, error) {
 		refusals: map[string]*limitedLog{
 			"max_readers":        newLimitedLog(cfg.Logger, "websocket refused: this node has as many readers as it may take", "max_readers", cfg.MaxReaders),
 			"max_readers_per_ip": newLimitedLog(cfg.Logger, "websocket refused: too many readers from one address (behind a reverse proxy? list it in --trusted-proxies)", "max_readers_per_ip", cfg.MaxReadersPerIP),
+			"max_rooms_per_site": newLimitedLog(cfg.Logger, "websocket refused: a site has as many live pages on this node as it may", "max_rooms_per_site", cfg.MaxRoomsPerSite),
 		},
 		started: time.Now().UTC().Truncate(time.Second),
 	}
 	if assets["favicon.svg"] == nil {
 		return nil, errNoFavicon
 	}
-	if cfg.Counts != nil {
-		s.index = &indexHub{counts: cfg.Counts, interval: cfg.CountsInterval, listed: s.listed, subs: make(map[*indexSub]struct{})}
+	if cfg.Counts != nil && !cfg.PresenceOnly {
+		s.index = newIndexHub(cfg.Counts, cfg.CountsInterval, s.postCounts)
 	}
+	s.embed = s.newEmbedState()
 	s.views, err = views.Open(cfg.Views, cfg.LiveViews, template.FuncMap{"asset": s.assetURL})
 	if err != nil {
 		return nil, err
@@ -250,6 +274,18 @@ func setDefault[T comparable](v *T, def T) {
 
 func (s *Server) routes() {
 	s.app.Use(s.headers, compressor(), s.validators)
+	embedWS := fws.Config{ReadBufferSize: 256, WriteBufferSize: 4096, WriteBufferPool: &sync.Pool{}} // as /ws/posts/:slug
+	s.app.Get("/embed.js", s.handleEmbedScript)
+	s.app.Get("/ws/embed", s.handleEmbedUpgrade, fws.New(s.serveWS, embedWS))
+	s.app.Get("/ws/counts", s.handleCountsUpgrade, fws.New(s.serveIndexWS, fws.Config{ReadBufferSize: 256, WriteBufferSize: 1024, WriteBufferPool: &sync.Pool{}}))
+	s.app.Get("/static/:name", s.handleStatic)
+	if !s.cfg.MetricsApart {
+		s.app.Get("/healthz", s.handleHealth)
+		s.app.Get("/metrics", s.handleMetrics())
+	}
+	if s.cfg.PresenceOnly {
+		return // no blog: every other path is Fiber's 404
+	}
 	s.app.Get("/", s.handleIndex)
 	s.app.Get("/tags/:tag", s.handleTag)
 	s.app.Get("/feed.xml", s.handleFeed)
@@ -258,11 +294,6 @@ func (s *Server) routes() {
 	s.app.Get("/favicon.ico", s.handleFavicon)
 	s.app.Get("/ws/index", s.handleIndexUpgrade, fws.New(s.serveIndexWS, fws.Config{ReadBufferSize: 256, WriteBufferSize: 1024, WriteBufferPool: &sync.Pool{}}))
 	s.app.Get("/posts/:slug", s.handlePost)
-	s.app.Get("/static/:name", s.handleStatic)
-	if !s.cfg.MetricsApart {
-		s.app.Get("/healthz", s.handleHealth)
-		s.app.Get("/metrics", s.handleMetrics())
-	}
 	s.app.Get("/ws/posts/:slug", s.handleUpgrade, fws.New(s.serveWS, fws.Config{
 		// Origins are checked in handleUpgrade (same-origin by default).
 		// Client frames are small scrolls (at most MaxFrameBytes, read in
@@ -422,14 +453,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			return fmt.Errorf("shut down metrics: %w", err)
 		}
 	}
+	hubs := s.embed.hubs()
 	if s.index != nil {
-		s.index.shutdown()
+		hubs = append(hubs, s.index)
+	}
+	for _, h := range hubs {
+		h.shutdown()
 	}
 	done := make(chan struct{})
 	go func() {
 		s.handlers.Wait()
-		if s.index != nil {
-			s.index.handlers.Wait()
+		for _, h := range hubs {
+			h.handlers.Wait()
 		}
 		close(done)
 	}()

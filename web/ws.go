@@ -25,7 +25,10 @@ import (
 // return (contrib hands the wrapper to the next client), so only the
 // underlying *websocket.Conn and copies of the strings go on.
 func (s *Server) serveWS(c *fws.Conn) {
-	slug := c.Params("slug")
+	slug, _ := c.Locals(localRoom).(string) // /ws/embed: the page's room key
+	if slug == "" {
+		slug = c.Params("slug")
+	}
 	id, _ := c.Locals(localReader).(string)
 	hidden, _ := c.Locals(localHidden).(bool)
 	ws := c.Conn

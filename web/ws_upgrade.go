@@ -3,14 +3,13 @@ package web
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"fmt"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	fws "github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/readtag/readtag/internal/pagekey"
 )
 
 // localReader and localHidden are the c.Locals keys carrying the reader id
@@ -66,7 +65,7 @@ func (s *Server) handleUpgrade(c *fiber.Ctx) error {
 	c.Locals(localHidden, hidden)
 	ip, viaProxy := s.clientIP(c)
 	s.log.Debug("websocket upgrade", "reader", id, "post", c.Params("slug"), "remote", ip.String())
-	return s.admit(c, ip, viaProxy)
+	return s.admit(c, ip, viaProxy, nil)
 }
 
 // originAllowed accepts requests without an Origin (not a browser, so not a
@@ -97,30 +96,6 @@ func (s *Server) originAllowed(c *fiber.Ctx) bool {
 // CanonicalOrigin checks that s is a web origin (scheme://host[:port], with
 // scheme http or https and nothing after the host but an optional "/") and
 // returns it lowercased, without a default port: "HTTPS://Example.COM:443/"
-// becomes "https://example.com".
-func CanonicalOrigin(s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || // url.Parse lowercases the scheme
-		u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-		return "", fmt.Errorf("%q is not an origin like https://example.com", s)
-	}
-	scheme, host := u.Scheme, strings.ToLower(u.Hostname())
-	// url.Parse takes "https://:443" and "http://[fe80::1%25eth0]": no
-	// host, or a zone no browser sends (and whose canonical form would not
-	// parse again).
-	if host == "" || strings.Contains(host, "%") {
-		return "", fmt.Errorf("%q is not an origin like https://example.com", s)
-	}
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	switch port := u.Port(); {
-	case port == "", scheme == "http" && port == "80", scheme == "https" && port == "443":
-	default:
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("%q: port %q is not a number from 1 to 65535", s, port)
-		}
-		host += ":" + port
-	}
-	return scheme + "://" + host, nil
-}
+// becomes "https://example.com". It is pagekey.CanonicalOrigin, which the
+// embedded pages' addresses go through too.
+func CanonicalOrigin(s string) (string, error) { return pagekey.CanonicalOrigin(s) }

@@ -114,6 +114,12 @@ func tlsArgs(dir, id string) []string {
 
 func startNodes(t *testing.T, ids ...string) []*node {
 	t.Helper()
+	return startNodesWith(t, nil, ids...)
+}
+
+// startNodesWith starts nodes that each take the flags extra too.
+func startNodesWith(t *testing.T, extra []string, ids ...string) []*node {
+	t.Helper()
 	certs := makeCerts(t, ids...)
 	ports := testutil.FreeAddrs(t, 2*len(ids))
 	var nodes []*node
@@ -135,6 +141,7 @@ func startNodes(t *testing.T, ids ...string) []*node {
 		n.args = []string{"--addr", n.http, "--node-id", n.id, "--cluster-addr", n.cluster,
 			"--peers", strings.Join(peers, ","), "--log-format", "json"}
 		n.args = append(n.args, tlsArgs(certs, n.id)...)
+		n.args = append(n.args, extra...)
 		n.start(t)
 	}
 	t.Cleanup(func() {

@@ -37,19 +37,22 @@ func (e *usageError) Unwrap() error { return e.err }
 
 // options are the command line, each flag also readable from READTAG_<NAME>.
 type options struct {
-	addr           string
-	postsDir       string
-	viewsDir       string
-	allowedOrigins []string
-	logLevel       slog.Level
-	logFormat      string
-	trace          actors.Trace
-	nodeID         string
-	publicURL      string
-	cluster        *actors.ClusterConfig // nil: a single node
-	clusterKey     string                // the --cluster-key file, if any
-	limits         limits
-	memoryLimit    int64 // bytes; 0: none set here
+	addr            string
+	postsDir        string
+	viewsDir        string
+	allowedOrigins  []string
+	logLevel        slog.Level
+	logFormat       string
+	trace           actors.Trace
+	nodeID          string
+	publicURL       string
+	cluster         *actors.ClusterConfig // nil: a single node
+	clusterKey      string                // the --cluster-key file, if any
+	limits          limits
+	memoryLimit     int64 // bytes; 0: none set here
+	sites           []web.Site
+	maxRoomsPerSite int
+	presenceOnly    bool
 }
 
 func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (*options, error) {
@@ -82,6 +85,11 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	lim := addLimitFlags(fset, env)
 	memLimit := fset.String("memory-limit", env("memory-limit", ""), "soft memory `size` for the Go runtime (512MiB, 1GiB, ...): past it, garbage is\ncollected sooner; not a hard cap (READTAG_MEMORY_LIMIT; unset: GOMEMLIMIT or none)")
 	publicURL := fset.String("public-url", env("public-url", ""), "the site's `url` as readers reach it (https://blog.example.com), for the feed,\nsitemap and canonical links; unset: taken from each request's Host (READTAG_PUBLIC_URL)")
+	sites := fset.String("sites", env("sites", ""), "comma-separated `origins` (https://blog.example.com) of other sites whose pages\nmay show live readers with /embed.js, each a site named after its host[:port] (READTAG_SITES)")
+	sitesFile := fset.String("sites-file", env("sites-file", ""), "`file` of more sites, one a line: name origin [origin ...], # comments\n(READTAG_SITES_FILE)")
+	maxRooms := fset.String("max-rooms-per-site", env("max-rooms-per-site", "1000"), "pages `n` of one site with live readers on this node; a reader of one more\ngets 503 and Retry-After (READTAG_MAX_ROOMS_PER_SITE)")
+	presenceOnly := fset.Bool("presence-only", env("presence-only", "") == "true" || env("presence-only", "") == "1",
+		"serve no blog, only live readers for the --sites: /embed.js, /static, /ws/embed,\n/ws/counts, /healthz and /metrics (READTAG_PRESENCE_ONLY)")
 	fset.Usage = func() {} // the flag package calls it on every error too
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -96,6 +104,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		return nil, &usageError{fmt.Errorf("unexpected argument %q (all settings are flags)", fset.Arg(0))}
 	}
 	o := &options{addr: *addr, postsDir: *postsDir, viewsDir: *viewsDir, logFormat: *format}
+	var err error
 	if err := checkHostPort(o.addr, 0); err != nil {
 		return nil, &usageError{fmt.Errorf("--addr %q: %w", o.addr, err)}
 	}
@@ -116,6 +125,18 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 			return nil, &usageError{fmt.Errorf("--public-url: %w", err)}
 		}
 		o.publicURL = u
+	}
+	if o.sites, err = parseSites(*sites, *sitesFile); err != nil {
+		return nil, &usageError{err}
+	}
+	if o.maxRoomsPerSite, err = strconv.Atoi(strings.TrimSpace(*maxRooms)); err != nil || o.maxRoomsPerSite < 1 || o.maxRoomsPerSite > 1<<24 {
+		return nil, &usageError{fmt.Errorf("--max-rooms-per-site %q: want a whole number from 1 to %d", *maxRooms, 1<<24)}
+	}
+	if v := env("presence-only", ""); v != "" && v != "true" && v != "1" && v != "false" && v != "0" {
+		return nil, &usageError{fmt.Errorf("READTAG_PRESENCE_ONLY %q: want 1, true, 0 or false", v)}
+	}
+	if o.presenceOnly = *presenceOnly; o.presenceOnly && len(o.sites) == 0 {
+		return nil, &usageError{errors.New("--presence-only serves only other sites' pages: name them with --sites or --sites-file")}
 	}
 	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil || !validLevel(*level) {
 		return nil, &usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", *level)}
@@ -274,6 +295,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		Cluster:         clusterStatus,
 		Logger:          log,
 		AllowedOrigins:  o.allowedOrigins,
+		Sites:           o.sites,
+		MaxRoomsPerSite: o.maxRoomsPerSite,
+		PresenceOnly:    o.presenceOnly,
 		MaxReaders:      o.limits.maxReaders,
 		MaxReadersPerIP: o.limits.maxReadersPerIP,
 		IPv6Prefix:      o.limits.ipv6Prefix,
@@ -310,6 +334,9 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		"posts", len(list), "posts_from", source(o.postsDir), "node", node}
 	if o.cluster != nil {
 		attrs = append(attrs, "cluster_addr", o.cluster.Addr, "peers", len(o.cluster.Peers))
+	}
+	if len(o.sites) > 0 {
+		attrs = append(attrs, "sites", len(o.sites), "max_rooms_per_site", o.maxRoomsPerSite, "presence_only", o.presenceOnly)
 	}
 	log.Info("readtag listening", attrs...)
 

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -92,14 +93,28 @@ func URL(base, slug string) string {
 	return "ws" + strings.TrimPrefix(base, "http") + "/ws/posts/" + slug
 }
 
-// Dial connects to url (ws://host/ws/posts/slug).
+// EmbedURL is the WebSocket URL of /ws/embed on a server at base for the
+// page at page (an absolute URL), with an explicit id if id is not empty.
+func EmbedURL(base, page, id string) string {
+	q := url.Values{"page": {page}}
+	if id != "" {
+		q.Set("id", id)
+	}
+	return "ws" + strings.TrimPrefix(base, "http") + "/ws/embed?" + q.Encode()
+}
+
+// Dial connects to url (ws://host/ws/posts/slug, or an EmbedURL).
 func Dial(ctx context.Context, url string, opt Options) (*Conn, error) {
 	h := http.Header{}
 	if opt.Origin != "" {
 		h.Set("Origin", opt.Origin)
 	}
 	if opt.Hidden {
-		url += "?hidden=1"
+		if strings.Contains(url, "?") {
+			url += "&hidden=1"
+		} else {
+			url += "?hidden=1"
+		}
 	}
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	ws, resp, err := d.DialContext(ctx, url, h)
