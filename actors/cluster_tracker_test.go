@@ -58,3 +58,21 @@ func TestTrackerRejoinOnAnotherPostLeavesTheFirst(t *testing.T) {
 	wantView(t, onOne)
 	wantCounts(t, p, map[string]int{"one": 1, "two": 1})
 }
+
+// A peer's readers are taken for post rooms and embedded pages' rooms
+// (issue 21), and for nothing else: a key the web edge could never make
+// (another spelling of a page, an actor path, junk) is dropped.
+func TestValidRemoteRoomKeys(t *testing.T) {
+	r := &clusterpb.Reader{Id: "x", Color: "#336699", Name: "Teal Otter", Position: 0.5}
+	for _, key := range []string{"hello", "blog.example.com/posts/hello", "blog/", "blog/#chapter-1", "127.0.0.1:8080/a%2Fb"} {
+		if !validRemote(key, r) {
+			t.Errorf("validRemote(%q) = false", key)
+		}
+	}
+	for _, key := range []string{"", "Hello", "blog.example.com/posts/hello/", "blog/a/../b", "blog/a%2fb", "blog/a b",
+		"blog/#", "blog/#a b", "/posts/hello", "blog|x/y", "blog/a?q", "blog/" + string(make([]byte, 600))} {
+		if validRemote(key, r) {
+			t.Errorf("validRemote(%q) = true", key)
+		}
+	}
+}

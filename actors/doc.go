@@ -20,7 +20,10 @@
 //	└── conn/<id>                           one per WebSocket: joins, early scrolls, drops
 //
 // (monitor.go, rooms.go, room.go with crowd.go for crowd mode, reader.go,
-// conn.go). In cluster mode (Config.Cluster) three more actors run on every
+// conn.go). A room is keyed by a post's slug or, for a page of another site
+// (issue 21), by a key like "blog.example.com/posts/hello"
+// (internal/pagekey); its actor is named by the key with "/" made "|"
+// (roomActorID), so that no key can name another actor. In cluster mode (Config.Cluster) three more actors run on every
 // node:
 //
 //	├── cluster/<node>     Hollywood's cluster agent, behind agentGuard: the member list, MemberJoin/LeaveEvent

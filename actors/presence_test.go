@@ -346,6 +346,9 @@ func TestParseTrace(t *testing.T) {
 		{in: "conn, post=hello-world", want: Trace{Kinds: []string{"conn"}, Post: "hello-world"}},
 		{in: "rom", err: `unknown actor kind "rom"`},
 		{in: "post=../x", err: "not a post slug"},
+		{in: "room,post=blog.example.com/posts/hello", want: Trace{Kinds: []string{"room"}, Post: "blog.example.com/posts/hello"}},
+		{in: "post=blog.example.com/#chapter-1", want: Trace{Post: "blog.example.com/#chapter-1"}},
+		{in: "post=blog.example.com/posts/hello/", err: "or an embedded page's room key"},
 		{in: "post=a,post=b", err: "only one post"},
 	} {
 		got, err := ParseTrace(tc.in)

@@ -10,6 +10,7 @@ import (
 	"github.com/anthdm/hollywood/cluster"
 
 	"github.com/readtag/readtag/actors/clusterpb"
+	"github.com/readtag/readtag/internal/pagekey"
 )
 
 // Trace narrows message tracing (which happens only when the logger is at
@@ -17,15 +18,17 @@ import (
 type Trace struct {
 	// Kinds limits tracing to actors of these kinds (see Kinds). Empty means all.
 	Kinds []string
-	// Post limits tracing to messages about this post. Empty means all.
+	// Post limits tracing to messages about this post, or this embedded
+	// page's room ("blog.example.com/posts/hello"). Empty means all.
 	Post string
 }
 
 var slugRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
 
 // ParseTrace reads a --trace value: a comma-separated list of actor kinds
-// and at most one post=SLUG, e.g. "room,reader" or "conn,post=hello". An
-// empty value or "all" traces everything.
+// and at most one post=SLUG (or post=ROOM-KEY of an embedded page, one
+// without a comma), e.g. "room,reader" or "conn,post=hello". An empty value
+// or "all" traces everything.
 func ParseTrace(s string) (Trace, error) {
 	var t Trace
 	s = strings.TrimSpace(s)
@@ -52,8 +55,8 @@ func (t Trace) validate() error {
 			return fmt.Errorf("trace: unknown actor kind %q (want one of %s, or post=SLUG)", k, strings.Join(Kinds, ", "))
 		}
 	}
-	if t.Post != "" && !slugRE.MatchString(t.Post) {
-		return fmt.Errorf("trace: %q is not a post slug (lowercase letters, digits and single dashes)", t.Post)
+	if t.Post != "" && !pagekey.ValidRoomKey(t.Post) {
+		return fmt.Errorf("trace: %q is not a post slug (lowercase letters, digits and single dashes) or an embedded page's room key (blog.example.com/posts/hello)", t.Post)
 	}
 	return nil
 }

@@ -102,6 +102,21 @@ func TestEmbedReadersSeeEachOther(t *testing.T) {
 	waitGhosts(t, o)
 	_ = c.Close()
 	waitGhosts(t, a, id(b)+"@0.5")
+	// A hidden reader (&hidden=1) sees the page's readers and is not shown.
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	h, err := client.Dial(ctx, client.EmbedURL(ts.URL, "https://blog.example/posts/hello", ""), client.Options{Origin: blogOrigin, Hidden: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Kill()
+	waitGhosts(t, h, id(a)+"@0", id(b)+"@0.5")
+	if err := h.Scroll(0.9); err != nil {
+		t.Fatal(err)
+	}
+	d := ts.embed(t, blogOrigin, "https://blog.example/posts/hello", "")
+	waitGhosts(t, d, id(a)+"@0", id(b)+"@0.5")
+	waitGhosts(t, a, id(b)+"@0.5", id(d)+"@0")
 }
 
 func TestEmbedRefusals(t *testing.T) {
@@ -161,6 +176,7 @@ func TestEmbedRefusals(t *testing.T) {
 func TestEmbedRoomCap(t *testing.T) {
 	const maxRooms = 5
 	ts := startServer(t, withSites(func(w *web.Config, _ *actors.Config) { w.MaxRoomsPerSite = maxRooms }))
+	idle := ts.Presence.Stats().Actors
 	var pages []*client.Conn
 	for i := range maxRooms {
 		pages = append(pages, ts.embed(t, blogOrigin, "https://blog.example/flood/"+string(rune('a'+i)), ""))
@@ -208,7 +224,7 @@ func TestEmbedRoomCap(t *testing.T) {
 	// A page whose last reader leaves frees its place.
 	_ = pages[1].Close()
 	eventually(t, "a place to free", func() bool { return ts.Web.Rooms("blog") == maxRooms-1 })
-	ts.embed(t, blogOrigin, "https://blog.example/flood/new", "")
+	newest := ts.embed(t, blogOrigin, "https://blog.example/flood/new", "")
 	if code, _ := ts.refused(t, blogOrigin, "page="+url.QueryEscape("https://blog.example/flood/newer")); code != http.StatusServiceUnavailable {
 		t.Errorf("beyond the cap again: %d, want 503", code)
 	}
@@ -217,6 +233,15 @@ func TestEmbedRoomCap(t *testing.T) {
 	}
 	_ = second.Close()
 	eventually(t, "the rooms to go", func() bool { return ts.Web.Rooms("blog") == 1 })
+	// Rooms vanish with their last reader: once everyone has left, the
+	// engine is back to its idle actors.
+	for _, c := range []*client.Conn{newest, o1, o2, own, ownEmbed} {
+		_ = c.Close()
+	}
+	eventually(t, "every room and reader actor to stop", func() bool { return ts.Presence.Stats().Actors == idle })
+	if n := ts.Web.Rooms("blog") + ts.Web.Rooms("other.example"); n != 0 {
+		t.Errorf("%d rooms left", n)
+	}
 }
 
 // TestEmbedOwnPost: on readtag's own origin, a page /posts/<slug> joins
@@ -313,6 +338,14 @@ func TestCountsPerSite(t *testing.T) {
 		_, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+"/ws/counts", h)
 		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 			t.Errorf("/ws/counts from %q: %v %v, want 403", origin, err, resp)
+		}
+	}
+	// A stopping server closes the site's watchers with 1001, as the index's.
+	ts.Stop()
+	for _, w := range []*indexWatcher{blog, other, own} {
+		eventually(t, "the counts socket to close", func() bool { return w.closeErr() != nil })
+		if !websocket.IsCloseError(w.closeErr(), 1001) {
+			t.Errorf("counts socket at shutdown: %v, want close 1001", w.closeErr())
 		}
 	}
 }

@@ -31,7 +31,7 @@ type metrics struct {
 	// client measures beyond it was spent in the kernel's listen queue or
 	// on the wire (docs/perf/draft-storm.md).
 	acceptToUpgrade prometheus.Histogram
-	refused         *prometheus.CounterVec // by why: max_readers, max_readers_per_ip, http_conns, http_idle_evicted
+	refused         *prometheus.CounterVec // by why: max_readers, max_readers_per_ip, max_rooms_per_site, http_conns, http_idle_evicted
 }
 
 // Gauges the engine provides (cmd wires actors.Presence.Stats in).

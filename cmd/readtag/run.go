@@ -73,7 +73,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	origins := fset.String("allowed-origins", env("allowed-origins", ""), "comma-separated `origins` (https://example.com) besides the site's own\nwhose pages may connect to the live readers; * allows any (READTAG_ALLOWED_ORIGINS)")
 	level := fset.String("log-level", env("log-level", "info"), "`level` of the log: debug, info, warn or error; debug traces\nevery actor message and WebSocket frame (READTAG_LOG_LEVEL)")
 	format := fset.String("log-format", env("log-format", "text"), "`format` of the log: text or json (READTAG_LOG_FORMAT)")
-	trace := fset.String("trace", env("trace", "all"), "at debug level, trace only these actor `kinds` ("+strings.Join(actors.Kinds, ", ")+")\nand/or one post, e.g. room,reader or post=hello (READTAG_TRACE)")
+	trace := fset.String("trace", env("trace", "all"), "at debug level, trace only these actor `kinds` ("+strings.Join(actors.Kinds, ", ")+")\nand/or one post or embedded page, e.g. room,reader, post=hello or\npost=blog.example.com/posts/hello (READTAG_TRACE)")
 	nodeID := fset.String("node-id", env("node-id", ""), "cluster mode: this node's `id`, unique in the cluster (READTAG_NODE_ID)")
 	clusterAddr := fset.String("cluster-addr", env("cluster-addr", ""), "cluster mode: `host:port` this node listens on for its peers (READTAG_CLUSTER_ADDR)")
 	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); only these can join, there is no discovery")
