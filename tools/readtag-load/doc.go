@@ -19,6 +19,7 @@ Scenarios:
 	       for --duration (30s) once all have joined (connects spread over --ramp, 5s).
 	       Reports scroll-to-ghost latency, updates/s, frames and bytes per client.
 	       --baseline runs it against a naive server instead, --compare against both.
+	       With --embed-sites the readers spread over embedded pages instead (below).
 	idle   --readers N over --posts-count M posts (or --posts a,b,c), still, for
 	       --duration: connect success and the server's memory per reader.
 	storm  --readers N joining --post (or, with --posts-count M or --posts a,b,c,
@@ -27,7 +28,8 @@ Scenarios:
 	       (established to the 101) and welcome (101 to the welcome frame), then
 	       every reader's view must equal its room (all open readers of the
 	       post but itself), polled until it does or --duration (30s) passes.
-	       Exit code 1 when the views never agree.
+	       Exit code 1 when the views never agree. With --embed-sites the
+	       readers join embedded pages instead (below).
 	churn  --rate C connects/s, each connection closing --life (1s) after its
 	       welcome, for --duration (60s): errors, and the server's goroutines and
 	       memory before and after (--pid, --metrics) to spot leaks.
@@ -39,6 +41,29 @@ Scenarios:
 	       idle at each of --counts readers (1000,5000,10000,15000), each step
 	       against a freshly started server (--server-cmd): memory per reader
 	       at each count, as a table and (--json) a file `chart` draws.
+
+# Embedded pages (hot, storm)
+
+--embed-sites N --embed-pages M makes the readers join M pages of N sites
+that embed readtag (issue 21) over GET /ws/embed?page=URL, each socket with
+its site's Origin header, instead of posts. Site i's origin is
+--embed-origin with {i} replaced by i (default http://site{i}.test; .test
+names nothing real, and the tool never resolves them: they only travel in
+headers). Page k is on site k mod N at /notes/load-NNNN, NNNN = k / N, so
+every site has the same paths and only the site tells two rooms apart.
+Readers go round-robin over the pages; the readers of one page take turns
+at six spellings of its URL (as it is, a trailing slash, a query and a
+fragment, the scheme and host in upper case, the default port, its dashes
+percent-encoded), which the server must fold into one room: storm's view check then proves that no
+spelling split a room and no two sites shared one. Before the run the tool
+opens one socket on each site's first page of every target and stops with
+the --sites value to give readtag if the server refuses the site (403):
+
+	go run ./cmd/readtag --sites http://site0.test,http://site1.test,http://site2.test &
+	go run -C tools/readtag-load . storm --readers 3000 --embed-sites 3 --embed-pages 300
+
+readtag caps the live rooms of one site (--max-rooms-per-site, 1,000 by
+default): more pages a site than that are refused with 503.
 
 # How latency is measured
 

@@ -25,9 +25,11 @@ import (
 
 // scenarios the tool runs, with what each is for (for --help).
 var scenarios = []struct{ name, help string }{
-	{"hot", "N readers on one post, each scrolling at R Hz: scroll-to-ghost latency and traffic"},
+	{"hot", "N readers on one post (or over embedded pages), each scrolling at R Hz: scroll-to-ghost latency\n" +
+		strings.Repeat(" ", 19) + "and traffic"},
 	{"idle", "N readers spread over M posts holding still: connect success, server memory per reader"},
-	{"storm", "N readers joining one post (or M posts) within the ramp: join times by phase, and whether every view agrees"},
+	{"storm", "N readers joining one post (or M posts, or M embedded pages of N sites) within the ramp: join times by phase,\n" +
+		strings.Repeat(" ", 19) + "and whether every view agrees"},
 	{"churn", "C connects and C disconnects a second: errors, and server goroutines/memory before and after"},
 	{"index", "W index visitors on /ws/index while N readers sit on posts: count frames, their size and delay"},
 	{"baseline-server", "run only the naive baseline server (see --baseline) until interrupted"},
@@ -67,6 +69,14 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.Post, "post", "how-readtag-works", "`slug` of the post for hot, storm and churn")
 	postsList := fs.String("posts", "", "comma-separated `slugs` to spread idle or storm readers over (idle default: the\nposts the server's index lists, up to --posts-count; storm default: --post)")
 	fs.IntVar(&o.PostsCount, "posts-count", 0, "`M` posts to spread idle or storm readers over (idle, 0: all the server lists;\nstorm, 0: --post alone). A server with M posts: readtag-load --make-posts DIR --count M, then readtag --posts DIR")
+	fs.IntVar(&o.EmbedSites, "embed-sites", 0, "hot, storm: readers join embedded pages of `N` sites (/ws/embed, with the site's Origin)\n"+
+		"instead of posts; start readtag with those sites (--sites http://site0.test,...,\n"+
+		"the origins of --embed-origin for 0 to N-1)")
+	fs.IntVar(&o.EmbedPages, "embed-pages", 0, "with --embed-sites: `M` embedded pages in all, page k on site k mod N at /notes/load-NNNN\n"+
+		"with NNNN = k / N, readers round-robin over them (0: one page a site); the readers of a\n"+
+		"page spell its URL six ways (as it is, trailing slash, query and fragment, upper case,\n"+
+		"default port, percent-encoded) that the server must fold into one room")
+	fs.StringVar(&o.EmbedOrigin, "embed-origin", protocol.DefaultSiteOrigin, "with --embed-sites: the sites' `origin`, {i} where a site's number goes")
 	fs.Float64Var(&o.Rate, "rate", 0, "hot: scrolls per second per reader, at most 20 (default 5);\nchurn: connects (and disconnects) per second (default 50);\nindex: readers leaving and rejoining another post per second (default 20)")
 	fs.DurationVar(&o.Duration, "duration", 0, "how long to measure once every reader has joined (hot, idle: default 30s);\nstorm: how long views may take to agree (default 30s); churn: run time (default 60s);\nmem-sweep: each step's window once RSS has settled (default 10s)")
 	fs.DurationVar(&o.Ramp, "ramp", 5*time.Second, "spread the connects over this `time` (0: all at once)")
@@ -235,6 +245,9 @@ func (o *options) validate(set map[string]bool, targets, sources, postsList stri
 	if len(o.Posts) > 0 && set["post"] {
 		return cli.Usagef("give --post or --posts, not both")
 	}
+	if err := o.validateEmbed(set); err != nil {
+		return err
+	}
 	for _, t := range splitList(targets) {
 		base, err := checkURL(t, o.allowRem)
 		if err != nil {
@@ -363,6 +376,8 @@ func usage(fs *flag.FlagSet) {
 		"  readtag-load hot --readers 1000 --rate 5 --duration 30s --pid $(pgrep -n readtag)\n"+
 		"  readtag-load hot --readers 200 --compare\n"+
 		"  readtag-load storm --readers 10000 --ramp 10s\n"+
+		"  readtag --sites http://site0.test,http://site1.test,http://site2.test &\n"+
+		"  readtag-load storm --readers 3000 --embed-sites 3 --embed-pages 300\n"+
 		"  readtag-load --make-posts /tmp/posts --count 100 && readtag --posts /tmp/posts &\n"+
 		"  readtag-load idle --readers 10000 --posts-count 100\n"+
 		"  readtag-load churn --rate 200 --life 1s --duration 60s --metrics http://127.0.0.1:8080/metrics\n"+
@@ -370,6 +385,43 @@ func usage(fs *flag.FlagSet) {
 		"  readtag-load mem-sweep --server-cmd 'readtag --addr {addr} --posts /tmp/posts' --posts-count 1000 --json rt.json\n"+
 		"  readtag-load mem-sweep --server-cmd bare --buffers trimmed --json bare.json\n"+
 		"  readtag-load chart --out docs/memory.png rt.json bare.json\n")
+}
+
+// validateEmbed checks the embedded-page flags.
+func (o *options) validateEmbed(set map[string]bool) error {
+	if o.EmbedSites == 0 && !set["embed-sites"] {
+		for _, f := range []string{"embed-pages", "embed-origin"} {
+			if set[f] {
+				return cli.Usagef("--%s needs --embed-sites", f)
+			}
+		}
+		return nil
+	}
+	if o.Scenario != "hot" && o.Scenario != "storm" {
+		return cli.Usagef("--embed-sites is for hot and storm, not %s", o.Scenario)
+	}
+	if o.EmbedSites < 1 || o.EmbedSites > 10000 {
+		return cli.Usagef("--embed-sites %d: want 1 to 10000", o.EmbedSites)
+	}
+	if o.EmbedPages == 0 {
+		o.EmbedPages = o.EmbedSites
+	}
+	if o.EmbedPages < o.EmbedSites || o.EmbedPages > 100000 {
+		return cli.Usagef("--embed-pages %d with --embed-sites %d: want at least one page a site and at most 100000 pages",
+			o.EmbedPages, o.EmbedSites)
+	}
+	for _, f := range []string{"post", "posts", "posts-count"} {
+		if set[f] {
+			return cli.Usagef("give --embed-sites or --%s, not both: readers join embedded pages or posts", f)
+		}
+	}
+	if o.Baseline || o.Compare {
+		return cli.Usagef("--embed-sites cannot run against the baseline server: it has no embedded pages")
+	}
+	if _, err := protocol.SiteOrigins(o.EmbedOrigin, o.EmbedSites); err != nil {
+		return cli.Usagef("--embed-origin: %v", err)
+	}
+	return nil
 }
 
 // sweepCounts parses --counts.

@@ -54,6 +54,20 @@ func TestUsageErrors(t *testing.T) {
 		{"posts twice", []string{"storm", "--posts", "a,b,a"}, `"a" given twice`},
 		{"bad slug in posts", []string{"storm", "--posts", "a,../../etc"}, "not a slug"},
 		{"control char in posts", []string{"storm", "--posts", "a,b\x00c"}, "not a slug"},
+		{"embed for idle", []string{"idle", "--embed-sites", "2"}, "--embed-sites is for hot and storm, not idle"},
+		{"embed for churn", []string{"churn", "--embed-sites", "2"}, "--embed-sites is for hot and storm, not churn"},
+		{"no embed sites", []string{"storm", "--embed-sites", "0"}, "--embed-sites 0: want 1 to 10000"},
+		{"too many embed sites", []string{"storm", "--embed-sites", "10001"}, "--embed-sites 10001"},
+		{"embed pages alone", []string{"storm", "--embed-pages", "10"}, "--embed-pages needs --embed-sites"},
+		{"embed origin alone", []string{"hot", "--embed-origin", "http://a{i}.test"}, "--embed-origin needs --embed-sites"},
+		{"fewer pages than sites", []string{"storm", "--embed-sites", "10", "--embed-pages", "5"}, "at least one page a site"},
+		{"too many pages", []string{"storm", "--embed-sites", "10", "--embed-pages", "100001"}, "at most 100000 pages"},
+		{"embed and post", []string{"hot", "--embed-sites", "2", "--post", "a"}, "give --embed-sites or --post"},
+		{"embed and posts-count", []string{"storm", "--embed-sites", "2", "--posts-count", "3"}, "give --embed-sites or --posts-count"},
+		{"embed and baseline", []string{"hot", "--embed-sites", "2", "--baseline"}, "no embedded pages"},
+		{"embed origin without {i}", []string{"storm", "--embed-sites", "2", "--embed-origin", "http://a.test"}, "has no {i}"},
+		{"embed origin with a path", []string{"storm", "--embed-sites", "2", "--embed-origin", "http://a{i}.test/blog"}, "not an origin"},
+		{"embed origin not http", []string{"storm", "--embed-sites", "2", "--embed-origin", "javascript://a{i}"}, "not an origin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantUsageError(t, tc.args, tc.want) })
 	}
@@ -91,7 +105,7 @@ func TestHelp(t *testing.T) {
 	if err := run(context.Background(), []string{"--help"}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"hot", "storm", "--source-ips", "--make-posts"} {
+	for _, want := range []string{"hot", "storm", "--source-ips", "--make-posts", "--embed-sites", "--embed-pages", "--embed-origin"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("help does not mention %s", want)
 		}

@@ -16,6 +16,13 @@ type Options struct {
 	// idle, Post alone for storm).
 	Posts      []string
 	PostsCount int
+	// EmbedSites and EmbedPages, when set, make hot and storm readers join
+	// EmbedPages embedded pages spread over EmbedSites sites
+	// (protocol.EmbedPages, over /ws/embed) instead of posts. EmbedOrigin
+	// is the sites' origin, {i} where a site's number goes.
+	EmbedSites  int
+	EmbedPages  int
+	EmbedOrigin string
 	// Rate is scrolls per second per reader (hot), connects per second
 	// (churn) or readers leaving and rejoining per second (index).
 	Rate float64

@@ -20,9 +20,13 @@ func newReport(o *Options) *stats.Report {
 	case "idle":
 		p.Posts, p.PostsCount = o.Posts, o.PostsCount
 	case "storm":
-		p.Post = o.Post
+		p.Post, p.Posts, p.PostsCount = o.Post, o.Posts, o.PostsCount
 	case "churn":
 		p.Post, p.Rate, p.Life = o.Post, o.Rate, o.Life.String()
+	}
+	if o.EmbedSites > 0 {
+		p.Post, p.Posts, p.PostsCount = "", nil, 0
+		p.EmbedSites, p.EmbedPages, p.EmbedOrigin = o.EmbedSites, o.EmbedPages, o.EmbedOrigin
 	}
 	return &stats.Report{
 		Tool:     "readtag-load",

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -33,6 +34,7 @@ type spec struct {
 	label   string
 	targets []string
 	slugs   []string
+	embeds  []protocol.EmbedPage // instead of slugs: embedded pages
 	conns   int
 	spread  time.Duration
 	rate    float64
@@ -93,11 +95,18 @@ func (r *runner) run(ctx context.Context) error {
 func (r *runner) hotAll(ctx context.Context, rep *stats.Report) error {
 	o := r.o
 	hot := func(label string, targets []string, smp *stats.Sampler) error {
-		if err := checkTargets(ctx, targets, o.Post); err != nil {
+		sp := spec{label: label, targets: targets, slugs: []string{o.Post}, conns: o.Readers,
+			spread: o.Ramp, rate: o.Rate, sampler: smp}
+		var err error
+		if o.EmbedSites > 0 {
+			sp.embeds, err = r.embedPages(ctx, targets)
+		} else {
+			err = checkTargets(ctx, targets, o.Post)
+		}
+		if err != nil {
 			return err
 		}
-		res, err := r.hot(ctx, spec{label: label, targets: targets, slugs: []string{o.Post}, conns: o.Readers,
-			spread: o.Ramp, rate: o.Rate, sampler: smp})
+		res, err := r.hot(ctx, sp)
 		if res != nil {
 			rep.Runs = append(rep.Runs, res)
 		}
@@ -180,6 +189,38 @@ func checkTargets(ctx context.Context, targets []string, slug string) error {
 	return nil
 }
 
+// embedPages lays out the embedded pages of a run (protocol.EmbedPages),
+// after making sure that every target answers and accepts a socket from
+// every site: a server started without those sites would otherwise refuse
+// every reader of the run one by one.
+func (r *runner) embedPages(ctx context.Context, targets []string) ([]protocol.EmbedPage, error) {
+	o := r.o
+	sites, err := protocol.SiteOrigins(o.EmbedOrigin, o.EmbedSites)
+	if err != nil {
+		return nil, err
+	}
+	pages := protocol.EmbedPages(sites, o.EmbedPages)
+	for _, t := range targets {
+		if err := target.CheckHealth(ctx, t); err != nil {
+			return nil, err
+		}
+		for _, pg := range pages[:len(sites)] { // the first page of each site
+			status, err := wsclient.Probe(ctx, t, protocol.EmbedPath(pg.URL), pg.Origin)
+			switch {
+			case err == nil:
+			case status == http.StatusForbidden:
+				return nil, fmt.Errorf("target %s refused a socket from %s (HTTP 403): start readtag with --sites %s",
+					t, pg.Origin, strings.Join(sites, ","))
+			case status == http.StatusNotFound:
+				return nil, fmt.Errorf("target %s has no /ws/embed (HTTP 404): a readtag with embedded pages (issue 21) is needed", t)
+			default:
+				return nil, fmt.Errorf("target %s: a socket on %s from %s: %w", t, pg.URL, pg.Origin, err)
+			}
+		}
+	}
+	return pages, nil
+}
+
 // pickSlugs chooses the posts of a run over several (idle, storm): --posts
 // if given (each checked on the first target), else the first --posts-count
 // of those the server's index lists (all of them for 0).
@@ -223,12 +264,18 @@ func (r *runner) pickSlugs(ctx context.Context) ([]string, error) {
 // room exactly.
 //
 // With --posts or --posts-count the storm spreads over those posts (readers
-// go round-robin over them) and each room is checked on its own; without
-// them it joins --post alone.
+// go round-robin over them) and each room is checked on its own; with
+// --embed-sites over embedded pages; without them it joins --post alone.
 func (r *runner) storm(ctx context.Context, rep *stats.Report) error {
 	o := r.o
 	slugs := []string{o.Post}
-	if len(o.Posts) > 0 || o.PostsCount > 0 {
+	var embeds []protocol.EmbedPage
+	if o.EmbedSites > 0 {
+		var err error
+		if embeds, err = r.embedPages(ctx, o.Targets); err != nil {
+			return err
+		}
+	} else if len(o.Posts) > 0 || o.PostsCount > 0 {
 		var err error
 		if slugs, err = r.pickSlugs(ctx); err != nil {
 			return err
@@ -236,7 +283,7 @@ func (r *runner) storm(ctx context.Context, rep *stats.Report) error {
 	} else if err := checkTargets(ctx, o.Targets, o.Post); err != nil {
 		return err
 	}
-	sp := spec{label: "readtag", targets: o.Targets, slugs: slugs, conns: o.Readers, spread: o.Ramp,
+	sp := spec{label: "readtag", targets: o.Targets, slugs: slugs, embeds: embeds, conns: o.Readers, spread: o.Ramp,
 		sampler: stats.NewSampler(o.PID, o.Metrics)}
 	fl, res, err := r.begin(ctx, sp)
 	if err != nil {
@@ -318,10 +365,20 @@ func (r *runner) begin(ctx context.Context, sp spec) (*fleet, *stats.Result, err
 	if err := checkLimits(sp, r.o.SourceIPs, procs, conc, r.stderr); err != nil {
 		return nil, nil, err
 	}
-	res := &stats.Result{Label: sp.label, Scenario: r.o.Scenario, Targets: sp.targets, Posts: sp.slugs, PostN: len(sp.slugs),
+	rooms := sp.slugs
+	if len(sp.embeds) > 0 {
+		rooms = make([]string, len(sp.embeds))
+		for i, pg := range sp.embeds {
+			rooms[i] = pg.URL
+		}
+	}
+	res := &stats.Result{Label: sp.label, Scenario: r.o.Scenario, Targets: sp.targets, Posts: rooms, PostN: len(rooms),
 		Readers: sp.conns, Procs: procs, Rate: sp.rate, Raw: stats.Raw{Sampler: sp.sampler}}
-	if len(sp.slugs) > 20 {
-		res.Posts = append(append([]string{}, sp.slugs[:20]...), fmt.Sprintf("… %d in all", len(sp.slugs)))
+	if len(sp.embeds) > 0 {
+		res.Sites = r.o.EmbedSites
+	}
+	if len(rooms) > 20 {
+		res.Posts = append(append([]string{}, rooms[:20]...), fmt.Sprintf("… %d in all", len(rooms)))
 	}
 	res.Raw.Before = sp.sampler.Sample(ctx)
 	now := time.Now()
@@ -333,6 +390,7 @@ func (r *runner) begin(ctx context.Context, sp spec) (*fleet, *stats.Result, err
 		Life:      sp.life,
 		Targets:   sp.targets,
 		Slugs:     sp.slugs,
+		Embeds:    sp.embeds,
 		SourceIPs: r.o.SourceIPs,
 		Deadline:  now.Add(sp.spread + r.o.Duration + sp.life + 2*time.Minute),
 	}

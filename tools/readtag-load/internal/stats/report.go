@@ -42,17 +42,22 @@ type Params struct {
 	Post       string   `json:"post,omitempty"`
 	Posts      []string `json:"posts,omitempty"`
 	PostsCount int      `json:"posts_count,omitempty"`
-	Rate       float64  `json:"rate,omitempty"`
-	Duration   string   `json:"duration"`
-	Ramp       string   `json:"ramp"`
-	Life       string   `json:"life,omitempty"`
-	Targets    []string `json:"targets"`
-	Procs      int      `json:"procs"`
-	SourceIPs  []string `json:"source_ips,omitempty"`
-	PID        int      `json:"pid,omitempty"`
-	Metrics    string   `json:"metrics,omitempty"`
-	Baseline   bool     `json:"baseline,omitempty"`
-	Compare    bool     `json:"compare,omitempty"`
+	// EmbedSites, EmbedPages and EmbedOrigin: readers joined embedded
+	// pages instead of posts.
+	EmbedSites  int      `json:"embed_sites,omitempty"`
+	EmbedPages  int      `json:"embed_pages,omitempty"`
+	EmbedOrigin string   `json:"embed_origin,omitempty"`
+	Rate        float64  `json:"rate,omitempty"`
+	Duration    string   `json:"duration"`
+	Ramp        string   `json:"ramp"`
+	Life        string   `json:"life,omitempty"`
+	Targets     []string `json:"targets"`
+	Procs       int      `json:"procs"`
+	SourceIPs   []string `json:"source_ips,omitempty"`
+	PID         int      `json:"pid,omitempty"`
+	Metrics     string   `json:"metrics,omitempty"`
+	Baseline    bool     `json:"baseline,omitempty"`
+	Compare     bool     `json:"compare,omitempty"`
 }
 
 // Result is one load run (the baseline is a second one).
@@ -60,11 +65,14 @@ type Result struct {
 	Label    string   `json:"label"`
 	Scenario string   `json:"scenario"`
 	Targets  []string `json:"targets"`
-	Posts    []string `json:"posts"`
-	PostN    int      `json:"post_count"`
-	Readers  int      `json:"readers"`
-	Procs    int      `json:"procs"`
-	Rate     float64  `json:"rate,omitempty"`
+	// Posts are the rooms the readers joined: post slugs, or embedded
+	// pages' URLs when Sites is set (the number of sites they are on).
+	Posts   []string `json:"posts"`
+	PostN   int      `json:"post_count"`
+	Sites   int      `json:"sites,omitempty"`
+	Readers int      `json:"readers"`
+	Procs   int      `json:"procs"`
+	Rate    float64  `json:"rate,omitempty"`
 
 	Welcomed  int64 `json:"welcomed"`
 	Failed    int64 `json:"failed"`
@@ -325,12 +333,17 @@ func PrintSummary(w io.Writer, rep *Report) {
 
 func printRun(w io.Writer, r *Result) {
 	head := fmt.Sprintf("%s · %s · %d readers", r.Scenario, r.Label, r.Readers)
-	switch r.Scenario {
-	case "hot":
+	switch {
+	case r.Sites > 0:
+		head += fmt.Sprintf(" over %d embedded pages of %d sites", r.PostN, r.Sites)
+		if r.Scenario == "hot" {
+			head += fmt.Sprintf(" at %g Hz", r.Rate)
+		}
+	case r.Scenario == "hot":
 		head += fmt.Sprintf(" on %s at %g Hz", strings.Join(r.Posts, ","), r.Rate)
-	case "idle", "storm":
+	case r.Scenario == "idle", r.Scenario == "storm":
 		head += fmt.Sprintf(" over %d posts", r.PostN)
-	case "churn":
+	case r.Scenario == "churn":
 		head = fmt.Sprintf("churn · %s · %d connections at %g/s", r.Label, r.Readers, r.Rate)
 	}
 	fmt.Fprintf(w, "\n== %s · %d process(es) · %.1fs measured ==\n", head, r.Procs, r.WindowSeconds)

@@ -87,3 +87,16 @@ func CheckPost(ctx context.Context, base, slug string) error {
 	}
 	return nil
 }
+
+// CheckHealth makes sure a server answers at base: GET /healthz, 200. For
+// a server that may serve no pages at all (readtag --presence-only).
+func CheckHealth(ctx context.Context, base string) error {
+	status, _, err := Get(ctx, base+"/healthz")
+	if err != nil {
+		return fmt.Errorf("target %s is unreachable: %w (is the server running?)", base, err)
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("target %s: GET /healthz answered HTTP %d", base, status)
+	}
+	return nil
+}

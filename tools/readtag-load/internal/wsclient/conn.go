@@ -19,7 +19,7 @@ import (
 type conn struct {
 	e     *Engine
 	g     int
-	slug  string
+	slug  string // the room: a post's slug or an embedded page's URL
 	shard *shard
 	done  chan struct{} // closed when the connection has ended
 

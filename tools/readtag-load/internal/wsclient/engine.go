@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/readtag/readtag/tools/readtag-load/internal/protocol"
 	"github.com/readtag/readtag/tools/readtag-load/internal/stats"
 )
 
@@ -28,10 +29,13 @@ type Plan struct {
 	// Rate is how often each reader scrolls after its welcome (Hz); 0 never.
 	Rate float64 `json:"rate"`
 	// Life, if set, closes each connection that long after its welcome.
-	Life      time.Duration `json:"life"`
-	Targets   []string      `json:"targets"` // http://host:port
-	Slugs     []string      `json:"slugs"`
-	SourceIPs []string      `json:"source_ips,omitempty"`
+	Life    time.Duration `json:"life"`
+	Targets []string      `json:"targets"` // http://host:port
+	Slugs   []string      `json:"slugs"`
+	// Embeds, if set, are embedded pages (/ws/embed) that readers join
+	// instead of Slugs, in the same order.
+	Embeds    []protocol.EmbedPage `json:"embeds,omitempty"`
+	SourceIPs []string             `json:"source_ips,omitempty"`
 	// Deadline is the hard stop: the worker closes everything by then even
 	// if nobody tells it to.
 	Deadline time.Time `json:"deadline"`
@@ -39,14 +43,26 @@ type Plan struct {
 	CPUProfile string `json:"cpu_profile,omitempty"`
 }
 
-// target, slug and source address of connection g. Readers go round-robin
+// target, room and source address of connection g. Readers go round-robin
 // over the targets; consecutive readers on one target go to consecutive
-// posts, so that every post has readers on every target (a cluster run must
-// show readers of node A to readers of node B).
+// posts (or pages), so that every post has readers on every target (a
+// cluster run must show readers of node A to readers of node B).
 func (p *Plan) target(g int) string { return p.Targets[g%len(p.Targets)] }
-func (p *Plan) slug(g int) string {
-	return p.Slugs[(g/len(p.Targets))%len(p.Slugs)]
+
+// room is what connection g joins: the room's name (a post's slug, an
+// embedded page's canonical URL), the socket's path, and the Origin header
+// it sends ("" none). The readers of one page take turns at its spellings,
+// so one room's readers arrive under every spelling of its URL.
+func (p *Plan) room(g int) (name, path, origin string) {
+	i := g / len(p.Targets)
+	if len(p.Embeds) > 0 {
+		pg := p.Embeds[i%len(p.Embeds)]
+		return pg.URL, protocol.EmbedPath(protocol.SpellPage(pg.URL, i/len(p.Embeds))), pg.Origin
+	}
+	s := p.Slugs[i%len(p.Slugs)]
+	return s, "/ws/posts/" + s, ""
 }
+
 func (p *Plan) source(g int) int {
 	if len(p.SourceIPs) == 0 {
 		return -1
@@ -156,10 +172,11 @@ func newDialer(local net.IP) *net.Dialer {
 	return nd
 }
 
-// dial opens a WebSocket to path on target (http://host:port or https://):
-// the connection, what the server sent after its 101, and when the TCP
-// connection was established (zero if it never was).
-func dial(ctx context.Context, nd *net.Dialer, target, path string) (nc net.Conn, rest []byte, connected time.Time, err error) {
+// dial opens a WebSocket to path on target (http://host:port or https://),
+// sending origin as its Origin header unless it is "": the connection, what
+// the server sent after its 101, and when the TCP connection was
+// established (zero if it never was).
+func dial(ctx context.Context, nd *net.Dialer, target, path, origin string) (nc net.Conn, rest []byte, connected time.Time, err error) {
 	secure := strings.HasPrefix(target, "https://")
 	host := strings.TrimPrefix(strings.TrimPrefix(target, "https://"), "http://")
 	if _, _, err := net.SplitHostPort(host); err != nil {
@@ -181,7 +198,7 @@ func dial(ctx context.Context, nd *net.Dialer, target, path string) (nc net.Conn
 		}
 		nc = tc
 	}
-	if rest, err = upgrade(ctx, nc, host, path); err != nil {
+	if rest, err = upgrade(ctx, nc, host, path, origin); err != nil {
 		_ = nc.Close()
 		return nil, nil, connected, err
 	}
@@ -242,14 +259,15 @@ func (e *Engine) connect(g int) {
 	if i := p.source(g); i >= 0 {
 		d = e.dialers[i]
 	}
-	c := &conn{e: e, g: g, slug: p.slug(g), shard: &e.shards[g%nShards], done: make(chan struct{})}
+	room, path, origin := p.room(g)
+	c := &conn{e: e, g: g, slug: room, shard: &e.shards[g%nShards], done: make(chan struct{})}
 	if e.nodeOf != nil {
 		c.f.NodeOf = e.node
 	}
 	e.attempts.Add(1)
 	c.dialStart = time.Now()
 	ctx, cancel := context.WithTimeout(e.dialCtx, DialTimeout)
-	nc, rest, connected, err := dial(ctx, d, p.target(g), "/ws/posts/"+c.slug)
+	nc, rest, connected, err := dial(ctx, d, p.target(g), path, origin)
 	cancel()
 	c.upgraded = time.Now()
 	if err != nil {

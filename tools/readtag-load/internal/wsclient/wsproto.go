@@ -83,11 +83,11 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // maxHandshake bounds the server's 101 answer.
 const maxHandshake = 8 << 10
 
-// upgrade sends the WebSocket upgrade request for path on nc and reads the
-// answer. It returns the bytes that followed the answer (frames the server
+// upgrade sends the WebSocket upgrade request for path on nc (with an
+// Origin header unless origin is "") and reads the answer. It returns the bytes that followed the answer (frames the server
 // sent at once, such as the welcome), which belong to the frame stream.
 // nc's deadline is set from ctx and cleared on return.
-func upgrade(ctx context.Context, nc net.Conn, host, path string) (rest []byte, err error) {
+func upgrade(ctx context.Context, nc net.Conn, host, path, origin string) (rest []byte, err error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = nc.SetDeadline(dl)
 	}
@@ -107,6 +107,10 @@ func upgrade(ctx context.Context, nc net.Conn, host, path string) (rest []byte, 
 	req = append(req, path...)
 	req = append(req, " HTTP/1.1\r\nHost: "...)
 	req = append(req, host...)
+	if origin != "" {
+		req = append(req, "\r\nOrigin: "...)
+		req = append(req, origin...)
+	}
 	req = append(req, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "...)
 	req = append(req, key...)
 	req = append(req, "\r\n\r\n"...)

@@ -336,7 +336,7 @@ func TestUpgradeReturnsFramesSentWithThe101(t *testing.T) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	nc, rest, _, err := dial(ctx, newDialer(nil), "http://"+ln.Addr().String(), "/ws/posts/x")
+	nc, rest, _, err := dial(ctx, newDialer(nil), "http://"+ln.Addr().String(), "/ws/posts/x", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -375,7 +375,7 @@ func TestDialAgainstHostileServers(t *testing.T) {
 			url := rawServer(t, false, tc.script)
 			ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 			defer cancel()
-			nc, _, _, err := dial(ctx, newDialer(nil), url, "/ws/posts/x")
+			nc, _, _, err := dial(ctx, newDialer(nil), url, "/ws/posts/x", "")
 			if err == nil {
 				nc.Close()
 				t.Fatal("dial succeeded")
