@@ -68,13 +68,21 @@ type peerLiveness struct {
 	announced   string    // the address it says it listens on
 	everUp      bool
 	state       string
-	// When we last took a new incarnation of it, followed it to a new
-	// address, and saw it come up: each at most once per ChangeEvery, so
-	// that a peer (or a stolen key) flapping them cannot flip our
-	// membership and readiness, or make us dial, at its own pace.
-	incarnationAt, addrAt, upAt time.Time
-	upHeld                      bool // its coming up is held back now
+	// When we last took a new incarnation of it and followed it to a new
+	// address: each at most once per ChangeEvery, so that a peer (or a
+	// stolen key) flapping them cannot flip our membership and readiness,
+	// or make us dial, at its own pace.
+	incarnationAt, addrAt time.Time
+	// returns is how many times it may come up again now (see mayReturn),
+	// as of returnsAt.
+	returns   float64
+	returnsAt time.Time
+	upHeld    bool // its coming up is held back now
 }
+
+// upBurst is how many times a peer that was up may come back up at once
+// (see mayReturn).
+const upBurst = 2
 
 // clusterState is what the web side may read: readiness, members, peers,
 // and counters.
@@ -273,6 +281,20 @@ func (p *provider) allow(peer *peerLiveness, at *time.Time, now time.Time, what 
 	return true
 }
 
+// mayReturn takes one of the times a peer that was up may come up again:
+// upBurst at once, then one per ChangeEvery. An honest peer that blips once
+// or twice (a short partition, a lost heartbeat) is back at once; one that
+// keeps flapping is back at most once per ChangeEvery.
+func (p *provider) mayReturn(peer *peerLiveness, now time.Time) bool {
+	peer.returns = min(upBurst, peer.returns+float64(now.Sub(peer.returnsAt))/float64(p.cfg.ChangeEvery))
+	peer.returnsAt = now
+	if peer.returns < 1 {
+		return false
+	}
+	peer.returns--
+	return true
+}
+
 func (p *provider) held(peer *peerLiveness, what string) {
 	p.state.stats.peerChangesHeld.Add(1)
 	p.log.Info("held/"+peer.ID, "cluster peer change held back", "node", p.self.ID, "peer", peer.ID, "change", what)
@@ -299,13 +321,13 @@ func (p *provider) update(c *actor.Context) {
 		default:
 			state = stateOneWay
 		}
-		if state == stateUp && peer.state != stateUp && !peer.upAt.IsZero() && now.Sub(peer.upAt) < p.cfg.ChangeEvery {
-			// Up again too soon after it last came up: it flaps (it said
-			// goodbye, or stopped hearing us, and is back). Going down is
-			// taken at once; coming back waits, so membership and
-			// readiness flip at most twice per ChangeEvery.
+		if state == stateUp && peer.state != stateUp && peer.everUp && !p.mayReturn(peer, now) {
+			// Up again, and again: it flaps (it said goodbye, or stopped
+			// hearing us, and is back). Going down is taken at once;
+			// coming back waits, so membership and readiness flip at most
+			// twice per ChangeEvery after a burst.
 			if !peer.upHeld {
-				p.held(peer, "up again too soon after it last came up")
+				p.held(peer, "up again too soon after it last came back")
 			}
 			peer.upHeld = true
 			continue
@@ -317,8 +339,8 @@ func (p *provider) update(c *actor.Context) {
 		if state != peer.state {
 			p.log.Info("state/"+id+"/"+state, "cluster peer "+state, "node", p.self.ID, "peer", id, "was", peer.state, "heard_ago", age(peer.heard, now), "heard_us_ago", age(peer.acked, now))
 			peer.state = state
-			if state == stateUp {
-				peer.everUp, peer.upAt = true, now
+			if state == stateUp && !peer.everUp {
+				peer.everUp, peer.returns, peer.returnsAt = true, upBurst, now
 			}
 			p.state.stats.peerStateFlip.Add(1)
 			changed = true

@@ -66,7 +66,8 @@ type ClusterConfig struct {
 	// a node down must still serve). Zero value means 10 * time.Second.
 	ReadyAfter time.Duration
 	// ChangeEvery is the least time between two changes of one peer that
-	// the node takes: a new incarnation, a new address, coming up again.
+	// the node takes: a new incarnation, a new address, coming up again
+	// (that one after a burst of two, so a short partition heals at once).
 	// Quicker ones wait (a peer flapping them, or someone with its stolen
 	// key, cannot flip membership and readiness or make us dial at its
 	// own pace). Zero value means PeerTimeout.

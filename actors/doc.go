@@ -128,8 +128,8 @@
 //	          a change of up/one-way/down ──▶ *cluster.Members ──▶ agent
 //	agent ──MemberJoinEvent──▶ tracker ──SyncRequest──▶ peer ──Snapshot──▶ tracker (replaces that node's readers)
 //	agent ──MemberLeaveEvent──▶ tracker: that node's readers leave every room
-//	          a new incarnation, a new address, coming back up: each taken at most once per
-//	          ClusterConfig.ChangeEvery (quicker ones held, counted in peer_changes_held)
+//	          a new incarnation, a new address, coming back up (after a burst of upBurst): each
+//	          taken at most once per ClusterConfig.ChangeEvery (quicker ones held, counted in peer_changes_held)
 //	stop:  provider ──Envelope{Goodbye}──▶ every peer's provider: down at once (from the incarnation it hears)
 //	links: tracker, provider ──links.send (queue, never blocks)──▶ link/<peer> goroutine
 //	       ──remote.Envelope on its own drpc stream──▶ peer's cluster remote ──▶ its actors

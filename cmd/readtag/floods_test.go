@@ -116,8 +116,8 @@ func startProbe(t *testing.T, n *node, mover, watcher *client.Conn) *probe {
 	p.cpuAt = cpuOf(t, n)
 	p.rssAt, _ = memOf(t, n)
 	p.readyAt = readyChanges(t, n)
-	p.budgetAt = metric(t, n, "readtag_cluster_budget_dropped_messages_total")
-	p.inboxAt = metric(t, n, "readtag_cluster_inbox_dropped_messages_total")
+	p.budgetAt = metricOf(t, n, "readtag_cluster_budget_dropped_messages_total")
+	p.inboxAt = metricOf(t, n, "readtag_cluster_inbox_dropped_messages_total")
 	p.start = time.Now()
 	go p.run()
 	return p
@@ -163,8 +163,8 @@ func (p *probe) finish() figures {
 	f.cpu = cpuOf(p.t, p.n) - p.cpuAt
 	_, f.rssPeak = memOf(p.t, p.n)
 	f.readyChanges = readyChanges(p.t, p.n) - p.readyAt
-	f.budgetDropped = metric(p.t, p.n, "readtag_cluster_budget_dropped_messages_total") - p.budgetAt
-	f.inboxDropped = metric(p.t, p.n, "readtag_cluster_inbox_dropped_messages_total") - p.inboxAt
+	f.budgetDropped = metricOf(p.t, p.n, "readtag_cluster_budget_dropped_messages_total") - p.budgetAt
+	f.inboxDropped = metricOf(p.t, p.n, "readtag_cluster_inbox_dropped_messages_total") - p.inboxAt
 	if f.budgetDropped > 0 {
 		p.t.Errorf("a dropped %v of c's messages over its budget: the flood did not all reach a (floodBudget)", f.budgetDropped)
 	}
@@ -267,8 +267,8 @@ func memOf(t *testing.T, n *node) (rss, peak int64) {
 	return rss, peak
 }
 
-// metric reads a counter or gauge from n's /metrics (0 if absent).
-func metric(t *testing.T, n *node, name string) float64 {
+// metricOf reads a counter or gauge from n's /metrics (0 if absent).
+func metricOf(t *testing.T, n *node, name string) float64 {
 	t.Helper()
 	resp, err := http.Get(n.url() + "/metrics")
 	if err != nil {
@@ -289,7 +289,7 @@ func metric(t *testing.T, n *node, name string) float64 {
 // build without it (main before round 3) its log lines, one per change.
 func readyChanges(t *testing.T, n *node) int {
 	t.Helper()
-	if v := metric(t, n, "readtag_cluster_ready_changes_total"); v > 0 {
+	if v := metricOf(t, n, "readtag_cluster_ready_changes_total"); v > 0 {
 		return int(v)
 	}
 	return len(linesOf(t, n, "cluster node ready"))
@@ -388,7 +388,7 @@ func heartbeat(inc uint64, addr string) *clusterpb.Envelope {
 // incarnation) heartbeats that say in turn that it hears a and that it does
 // not. a's log grows by a few lines, its readiness does not change, b stays
 // up and b's reader stays visible on a, and c itself changes state at most
-// twice per ChangeEvery.
+// twice per ChangeEvery (after a burst of two returns).
 func TestFloodIncarnationFlapping(t *testing.T) {
 	goodbye := func(inc uint64) *clusterpb.Envelope {
 		return &clusterpb.Envelope{Node: "c", Incarnation: inc, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}
@@ -432,7 +432,7 @@ func TestFloodIncarnationFlapping(t *testing.T) {
 				return ready
 			})
 			stop()
-			flips := metric(t, a, "readtag_cluster_peer_state_changes_total")
+			flips := metricOf(t, a, "readtag_cluster_peer_state_changes_total")
 			pr := startProbe(t, a, p.onB, p.onA)
 			c.blast(t, envs...)
 			// Then c under one more incarnation, heartbeating: once a tells
@@ -444,8 +444,8 @@ func TestFloodIncarnationFlapping(t *testing.T) {
 			})
 			stop()
 			f := pr.finish()
-			flips = metric(t, a, "readtag_cluster_peer_state_changes_total") - flips
-			t.Logf("peer state changes on a: %v; changes held back: %v", flips, metric(t, a, "readtag_cluster_peer_changes_held_total"))
+			flips = metricOf(t, a, "readtag_cluster_peer_state_changes_total") - flips
+			t.Logf("peer state changes on a: %v; changes held back: %v", flips, metricOf(t, a, "readtag_cluster_peer_changes_held_total"))
 
 			serving(t, a, p.onB, p.onA, 0.42)
 			if got := linesOf(t, a, "cluster peer down", "peer", "b"); len(got) > 0 {
@@ -460,8 +460,11 @@ func TestFloodIncarnationFlapping(t *testing.T) {
 			if f.logBytes > maxFloodLog {
 				t.Errorf("a's log grew by %d bytes, want at most %d", f.logBytes, maxFloodLog)
 			}
-			if limit := 2 * (float64(f.elapsed/changeEvery) + 1); flips > limit {
-				t.Errorf("c changed state %v times in %v, want at most %v (twice per %v)", flips, f.elapsed, limit, changeEvery)
+			// Down and up again: twice per ChangeEvery, after a burst of
+			// two returns (the provider's upBurst: a short partition heals
+			// at once).
+			if limit := 2*(float64(f.elapsed/changeEvery)+1) + 2*2; flips > limit {
+				t.Errorf("c changed state %v times in %v, want at most %v (twice per %v after a burst)", flips, f.elapsed, limit, changeEvery)
 			}
 			if f.missed > 0 {
 				t.Errorf("%d of b's reader's scrolls did not reach a within 5 s", f.missed)
@@ -530,7 +533,7 @@ func TestFloodAnnouncedAddresses(t *testing.T) {
 			}
 			envs = append(envs, envelope(t, ms...))
 		}
-		changes := metric(t, p.a, "readtag_cluster_address_changes_total")
+		changes := metricOf(t, p.a, "readtag_cluster_address_changes_total")
 		pr := startProbe(t, p.a, p.onB, p.onA)
 		c.blast(t, envs...)
 		// Then heartbeats saying it does not hear a: once c shows as
@@ -545,7 +548,7 @@ func TestFloodAnnouncedAddresses(t *testing.T) {
 		})
 		f := pr.finish()
 		addrs, dials := d.dialled()
-		changed := metric(t, p.a, "readtag_cluster_address_changes_total") - changes
+		changed := metricOf(t, p.a, "readtag_cluster_address_changes_total") - changes
 		t.Logf("decoys dialled: %d addresses, %d connections; address changes on a: %v", addrs, dials, changed)
 		serving(t, p.a, p.onB, p.onA, 0.37)
 		if f.logBytes > maxFloodLog {
@@ -663,7 +666,7 @@ func TestFloodSnapshots(t *testing.T) {
 		return slices.Contains(members, "c")
 	})
 	answered := p.fake.count(answer)
-	taken := metric(t, a, "readtag_cluster_snapshots_received_total")
+	taken := metricOf(t, a, "readtag_cluster_snapshots_received_total")
 	pr := startProbe(t, a, p.onB, p.onA)
 	c.blast(t, envs...)
 	within(t, 60*time.Second, "a to answer the sync request after the flood", func() bool {
@@ -671,7 +674,7 @@ func TestFloodSnapshots(t *testing.T) {
 		return p.fake.count(answer) > answered
 	})
 	f := pr.finish()
-	taken = metric(t, a, "readtag_cluster_snapshots_received_total") - taken
+	taken = metricOf(t, a, "readtag_cluster_snapshots_received_total") - taken
 	requests := p.fake.count(asked)
 	t.Logf("snapshots a took: %v of %d, having asked c for %d; dead-letter lines on a: %d", taken, snaps, requests, len(linesOf(t, a, "dead letter")))
 	if taken > float64(requests) {
@@ -710,7 +713,7 @@ func TestFloodDeadLetters(t *testing.T) {
 		}
 		return out
 	}
-	letters := metric(t, a, "readtag_dead_letters_total")
+	letters := metricOf(t, a, "readtag_dead_letters_total")
 	pr := startProbe(t, a, p.onB, p.onA)
 	quit, done := make(chan struct{}), make(chan struct{})
 	var sent atomic.Int64
@@ -768,19 +771,19 @@ func TestFloodDeadLetters(t *testing.T) {
 	// at least, and until a has counted wantLetters (more than the WARN
 	// lines the log may take), at most fifty times that.
 	wantLetters := 60.0 * float64(floodScale(t))
-	made := func() float64 { return metric(t, a, "readtag_dead_letters_total") - letters }
+	made := func() float64 { return metricOf(t, a, "readtag_dead_letters_total") - letters }
 	stops := 0
 	for ; stops < rounds || (made() < wantLetters && stops < 50*rounds); stops++ {
-		idle := metric(t, a, "readtag_actors")
+		idle := metricOf(t, a, "readtag_actors")
 		r := dial(t, a, post)
 		within(t, 10*time.Second, "a's reader to see c's readers", func() bool { return len(r.Ghosts()) >= 10 })
 		_ = r.Close()
-		within(t, 10*time.Second, "the room to stop", func() bool { return metric(t, a, "readtag_actors") <= idle })
+		within(t, 10*time.Second, "the room to stop", func() bool { return metricOf(t, a, "readtag_actors") <= idle })
 	}
 	close(quit)
 	<-done
 	f := pr.finish()
-	letters = metric(t, a, "readtag_dead_letters_total") - letters
+	letters = metricOf(t, a, "readtag_dead_letters_total") - letters
 	lines := deadLetters()
 	t.Logf("%d deltas sent, the room stopped %d times; dead letters on a: %v, in %d WARN lines (tracker to a room)", sent.Load(), stops, letters, len(lines))
 	if len(lines) == 0 || letters < wantLetters {
