@@ -194,6 +194,7 @@ func (bs *budgets) messages(peer string, n int) (allowed int, disconnected bool)
 // read charges n bytes read from the peer and says how long to wait before
 // reading more (0 within budget).
 func (bs *budgets) read(peer string, n int) (wait time.Duration, disconnected bool) {
+	bs.stats.bytesReceived.Add(int64(n))
 	pb := bs.of(peer)
 	pb.mu.Lock()
 	defer pb.mu.Unlock()

@@ -112,6 +112,9 @@ type clusterStats struct {
 	budgetDropped, budgetThrottled            atomic.Int64
 	budgetDisconnects, budgetRefused          atomic.Int64
 	inboxDropped, roomDropped, readersRefused atomic.Int64
+	// replication by interest (cluster_interest.go)
+	deltasReceived, bytesReceived, countsReceived   atomic.Int64
+	interestSent, interestRefused, partialSnapshots atomic.Int64
 }
 
 func newProvider(sys *system, cfg ClusterConfig, self *cluster.Member, agent *actor.PID, l *links, st *clusterState) actor.Producer {
@@ -448,6 +451,12 @@ func (st *clusterState) status() readtag.ClusterStatus {
 		"inbox_dropped":      st.stats.inboxDropped.Load(),
 		"room_dropped":       st.stats.roomDropped.Load(),
 		"readers_refused":    st.stats.readersRefused.Load(),
+		"deltas_received":    st.stats.deltasReceived.Load(),
+		"bytes_received":     st.stats.bytesReceived.Load(),
+		"counts_received":    st.stats.countsReceived.Load(),
+		"interest_sent":      st.stats.interestSent.Load(),
+		"interest_refused":   st.stats.interestRefused.Load(),
+		"partial_snapshots":  st.stats.partialSnapshots.Load(),
 	}
 	return s
 }

@@ -53,8 +53,10 @@ type (
 		node string
 		id   string
 	}
-	// syncTick makes the tracker heartbeat and retry pending syncs.
-	syncTick struct{}
+	// syncTick makes the tracker heartbeat and retry pending syncs;
+	// countsTick makes it send its Counts (countsEvery).
+	syncTick   struct{}
+	countsTick struct{}
 )
 
 // movesEvery is how often, at most, a room hands its own readers' moves to
@@ -116,13 +118,15 @@ func moveIDs(moves []readtag.Move) []string {
 
 // tracker replicates presence between nodes, like Phoenix's Tracker: every
 // node has its own rooms, and its tracker sends its own readers' changes to
-// every peer's tracker and applies theirs to its rooms. No node owns a post,
+// the trackers of the peers that have a room for the post (interest,
+// cluster_interest.go) and applies theirs to its rooms. No node owns a post,
 // so losing one loses only its readers. Messages between trackers are one
-// proto type (clusterpb.Envelope): deltas in seq order, heartbeats carrying
-// the last seq, and a snapshot on request whenever a peer is new, restarted
-// (new incarnation), missed a delta, or went quiet. Every local change is
-// numbered, peers or not, so a heartbeat's seq always tells a peer whether it
-// missed something. A peer that leaves the membership takes its readers with
+// proto type (clusterpb.Envelope): deltas and counts in seq order (one
+// stream per peer), heartbeats carrying the stream's last seq, and a snapshot
+// on request whenever a peer is new, restarted (new incarnation), missed a
+// delta, or went quiet. Every change a peer wants is numbered in its stream,
+// whether or not it is reachable, so a heartbeat's seq always tells a peer
+// whether it missed something. A peer that leaves the membership takes its readers with
 // it, and so does one whose tracker is silent for the failure timeout (the
 // tracker does not rely on the membership alone for that).
 type tracker struct {
@@ -132,14 +136,16 @@ type tracker struct {
 	cfg   ClusterConfig
 	stats *clusterStats
 
-	seq   uint64                // our Deltas, numbered whether or not anyone hears them
-	local map[string]localEntry // our readers, by id
-	peers map[string]*peerState // by node id, members only
-	rooms map[string]roomSub    // subscribed rooms, by post
-	stale map[string]bool       // posts whose room missed changes (roomInbox): a snapshot is due
+	local  map[string]localEntry          // our readers, by id
+	byPost map[string]map[string]struct{} // our readers' ids, by post
+	peers  map[string]*peerState          // by node id, members only
+	rooms  map[string]roomSub             // subscribed rooms, by post
+	stale  map[string]bool                // posts whose room missed changes (roomInbox): a snapshot is due
+	interest
 	// answered is when each configured peer last got a snapshot (mayAnswer).
 	answered map[string]time.Time
 	repeat   actor.SendRepeater
+	counting actor.SendRepeater
 }
 
 type roomSub struct {
@@ -161,6 +167,12 @@ type peerState struct {
 	quiet       bool      // expired for silence: re-sync when heard again
 	readers     map[string]remoteEntry
 	perPost     map[string]int // readers by post, for ClusterConfig.MaxPostReaders
+	// pending are the posts we told it we care about whose partial
+	// snapshot has not come (since when): its deltas for them are ignored.
+	pending map[string]time.Time
+	// strays are posts we do not care about that it sent deltas for: it
+	// missed our Interest remove, which goes again at the next tick.
+	strays map[string]bool
 }
 
 // admits says whether the peer may add a reader on post: within
@@ -201,6 +213,8 @@ func newTracker(sys *system, node string, l *links, cfg ClusterConfig, stats *cl
 		return &tracker{
 			sys: sys, node: node, links: l, cfg: cfg, stats: stats,
 			local:    make(map[string]localEntry),
+			byPost:   make(map[string]map[string]struct{}),
+			interest: newInterest(),
 			peers:    make(map[string]*peerState),
 			rooms:    make(map[string]roomSub),
 			stale:    make(map[string]bool),
@@ -214,13 +228,22 @@ func (t *tracker) Receive(c *actor.Context) {
 	case actor.Started:
 		c.Engine().Subscribe(c.PID())
 		t.repeat = c.Engine().SendRepeat(c.PID(), syncTick{}, t.cfg.Heartbeat)
+		t.counting = c.Engine().SendRepeat(c.PID(), countsTick{}, countsEvery)
 	case actor.Stopped:
 		t.repeat.Stop()
+		t.counting.Stop()
 		c.Engine().Unsubscribe(c.PID())
 
 	case localJoin:
+		if old, ok := t.local[msg.reader.ID]; ok {
+			t.unindex(old.post, msg.reader.ID)
+		}
 		t.local[msg.reader.ID] = localEntry{post: msg.post, reader: msg.reader}
-		t.broadcast(c, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_JOIN, Post: msg.post, Reader: pbReader(msg.reader)})
+		if t.byPost[msg.post] == nil {
+			t.byPost[msg.post] = make(map[string]struct{})
+		}
+		t.byPost[msg.post][msg.reader.ID] = struct{}{}
+		t.broadcast(c, msg.post, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_JOIN, Post: msg.post, Reader: pbReader(msg.reader)})
 	case localMoves:
 		deltas := make([]*clusterpb.Delta, 0, len(msg.moves))
 		for _, m := range msg.moves {
@@ -232,36 +255,40 @@ func (t *tracker) Receive(c *actor.Context) {
 			t.local[m.ID] = e
 			deltas = append(deltas, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_MOVE, Post: msg.post, Reader: &clusterpb.Reader{Id: m.ID, Position: m.Position}})
 		}
-		t.broadcast(c, deltas...)
+		t.broadcast(c, msg.post, deltas...)
 	case fromPeer:
 		msg.box.done()
 		if env, ok := msg.msg.(*clusterpb.Envelope); ok {
 			t.receive(c, env)
 		}
 	case localLeave:
+		if old, ok := t.local[msg.id]; ok {
+			t.unindex(old.post, msg.id)
+		}
 		delete(t.local, msg.id)
-		t.broadcast(c, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_LEAVE, Post: msg.post, Reader: &clusterpb.Reader{Id: msg.id}})
+		t.broadcast(c, msg.post, &clusterpb.Delta{Kind: clusterpb.Delta_KIND_LEAVE, Post: msg.post, Reader: &clusterpb.Reader{Id: msg.id}})
 
 	case roomSubscribe:
 		sub := roomSub{pid: msg.room, box: msg.box}
 		if sub.box == nil {
 			sub.box = &mailbox{max: roomInbox}
 		}
+		_, had := t.rooms[msg.post]
 		t.rooms[msg.post] = sub
 		delete(t.stale, msg.post)
-		sub.box.n.Add(1) // the room's first snapshot goes whatever its box holds
-		c.Send(msg.room, remoteSnapshot{readers: t.remoteReaders(msg.post)})
+		t.subscribe(c, msg.post, had)
 	case roomUnsubscribe:
 		if sub, ok := t.rooms[msg.post]; ok && sub.pid.Equals(msg.room) {
 			delete(t.rooms, msg.post)
 			delete(t.stale, msg.post)
+			t.unsubscribe(msg.post)
 		}
 
 	case cluster.MemberJoinEvent:
 		if msg.Member.ID == t.node {
 			return
 		}
-		t.peers[msg.Member.ID] = &peerState{readers: make(map[string]remoteEntry), perPost: make(map[string]int), heard: time.Now()}
+		t.peers[msg.Member.ID] = newPeerState()
 		t.askSync(c, msg.Member.ID)
 	case cluster.MemberLeaveEvent:
 		if p, ok := t.peers[msg.Member.ID]; ok {
@@ -270,6 +297,8 @@ func (t *tracker) Receive(c *actor.Context) {
 		}
 	case syncTick:
 		t.tick(c)
+	case countsTick:
+		t.sendCounts(c)
 	case linkUp:
 		// What was in flight on the old connection may be lost: a heartbeat
 		// now lets the peer compare seqs at once.
@@ -281,19 +310,37 @@ func (t *tracker) Receive(c *actor.Context) {
 	}
 }
 
-// broadcast numbers our deltas and sends them to every member peer. The
-// number goes up even with no peer to send to: a peer that comes back then
-// sees from our heartbeat's seq that it missed something.
-func (t *tracker) broadcast(c *actor.Context, deltas ...*clusterpb.Delta) {
+// broadcast numbers our deltas of post in the stream of every peer that
+// wants the post, and sends them to those that are members. The number goes
+// up even when the peer is not reachable: when it comes back it sees from
+// our heartbeat's seq that it missed something.
+func (t *tracker) broadcast(c *actor.Context, post string, deltas ...*clusterpb.Delta) {
 	if len(deltas) == 0 {
 		return
 	}
-	t.seq++
-	env := t.envelope()
-	env.Body = &clusterpb.Envelope_Deltas{Deltas: &clusterpb.Deltas{Seq: t.seq, Deltas: deltas}}
-	for node := range t.peers {
+	for node, w := range t.wants {
+		if !w.has(post) {
+			continue
+		}
+		t.out[node]++
+		env := t.envelope()
+		env.Body = &clusterpb.Envelope_Deltas{Deltas: &clusterpb.Deltas{Seq: t.out[node], Deltas: deltas}}
 		t.sendTo(c, node, env)
 	}
+}
+
+// unindex drops a reader of ours from byPost.
+func (t *tracker) unindex(post, id string) {
+	if ids := t.byPost[post]; ids != nil {
+		delete(ids, id)
+		if len(ids) == 0 {
+			delete(t.byPost, post)
+		}
+	}
+}
+
+func newPeerState() *peerState {
+	return &peerState{readers: make(map[string]remoteEntry), perPost: make(map[string]int), pending: make(map[string]time.Time), strays: make(map[string]bool), heard: time.Now()}
 }
 
 // envelope starts a message to a peer; the caller sets its Body.
@@ -320,7 +367,7 @@ func (t *tracker) askSync(c *actor.Context, node string) {
 	p.asked = time.Now()
 	t.stats.resyncs.Add(1)
 	env := t.envelope()
-	env.Body = &clusterpb.Envelope_SyncRequest{SyncRequest: &clusterpb.SyncRequest{}}
+	env.Body = &clusterpb.Envelope_SyncRequest{SyncRequest: &clusterpb.SyncRequest{Interest: true, Posts: t.caresList()}}
 	t.sendTo(c, node, env)
 }
 
@@ -328,6 +375,8 @@ func (t *tracker) askSync(c *actor.Context, node string) {
 // tracker went quiet, and asks again for snapshots that have not come.
 func (t *tracker) tick(c *actor.Context) {
 	t.resyncRooms(c)
+	t.forgetLingering(c)
+	t.releaseRooms(c)
 	now := time.Now()
 	for node, p := range t.peers {
 		t.heartbeat(c, node)
@@ -341,27 +390,29 @@ func (t *tracker) tick(c *actor.Context) {
 		if !p.quiet && !p.synced && now.Sub(p.asked) >= 2*t.cfg.Heartbeat {
 			t.askSync(c, node)
 		}
+		if !p.quiet && p.synced {
+			t.retryInterest(c, node, p, now)
+		}
 	}
 }
 
 func (t *tracker) heartbeat(c *actor.Context, node string) {
 	hb := t.envelope()
-	hb.Body = &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Seq: t.seq}}
+	hb.Body = &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Seq: t.out[node]}}
 	t.sendTo(c, node, hb)
 }
 
 func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
+	t.forgetRestarted(env)
 	p, ok := t.peers[env.GetNode()]
 	if !ok {
 		// Not (yet) a member here, though it may already count us as one:
 		// answer a configured peer's sync request so it need not wait for
 		// our membership to catch up. Its own state comes after it joins.
-		if _, isReq := env.GetBody().(*clusterpb.Envelope_SyncRequest); isReq && t.mayAnswer(env.GetNode()) {
-			reply := t.envelope()
-			reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
-			if t.links.send(env.GetNode(), kindTracker, c.PID(), reply) {
-				t.stats.snapshotsSent.Add(1)
-			}
+		if req, isReq := env.GetBody().(*clusterpb.Envelope_SyncRequest); isReq && t.mayAnswer(env.GetNode()) {
+			t.answerSync(c, env, req.SyncRequest, func(m *clusterpb.Envelope) bool {
+				return t.links.send(env.GetNode(), kindTracker, c.PID(), m)
+			})
 		}
 		return
 	}
@@ -378,6 +429,7 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 	case env.GetIncarnation() != p.incarnation:
 		// The node restarted between two heartbeats: what we had is void.
 		t.replace(c, env.GetNode(), p, nil)
+		clear(p.pending)
 		p.incarnation = env.GetIncarnation()
 		p.synced = false // its snapshot, if this is one, is taken below
 		if _, isSnap := env.GetBody().(*clusterpb.Envelope_Snapshot); !isSnap {
@@ -389,11 +441,27 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		if !t.mayAnswer(env.GetNode()) {
 			return
 		}
-		reply := t.envelope()
-		reply.Body = &clusterpb.Envelope_Snapshot{Snapshot: t.snapshot()}
-		t.sendTo(c, env.GetNode(), reply)
-		t.stats.snapshotsSent.Add(1)
+		t.answerSync(c, env, b.SyncRequest, func(m *clusterpb.Envelope) bool {
+			t.sendTo(c, env.GetNode(), m)
+			return true
+		})
+	case *clusterpb.Envelope_Interest:
+		t.peerInterest(c, env.GetNode(), b.Interest)
+	case *clusterpb.Envelope_Counts:
+		if !p.synced {
+			return // the snapshot we asked for comes with full counts
+		}
+		if b.Counts.GetSeq() != p.seq+1 {
+			t.askSync(c, env.GetNode())
+			return
+		}
+		p.seq = b.Counts.GetSeq()
+		t.takeCounts(env.GetNode(), b.Counts)
 	case *clusterpb.Envelope_Snapshot:
+		if b.Snapshot.GetPartial() {
+			t.partialSnapshot(c, env.GetNode(), p, b.Snapshot)
+			return
+		}
 		if p.synced {
 			// Not asked for (or a second answer to a request sent twice):
 			// a snapshot costs a pass over every reader of the peer, so a
@@ -404,6 +472,10 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		// Truncated to the caps (admits): what is past them is not kept.
 		next := &peerState{readers: make(map[string]remoteEntry), perPost: make(map[string]int)}
 		for _, pr := range b.Snapshot.GetPosts() {
+			delete(p.pending, pr.GetPost()) // asked for (or not: then not kept, below)
+			if !t.cares(pr.GetPost()) {
+				continue
+			}
 			for _, r := range pr.GetReaders() {
 				if !validRemote(pr.GetPost(), r) {
 					continue
@@ -419,7 +491,9 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		t.replace(c, env.GetNode(), p, next.readers)
 		p.seq = b.Snapshot.GetSeq()
 		p.synced = true
+		t.releaseRooms(c)
 	case *clusterpb.Envelope_Deltas:
+		t.stats.deltasReceived.Add(int64(len(b.Deltas.GetDeltas())))
 		if !p.synced {
 			return // the snapshot we asked for covers these
 		}
@@ -454,29 +528,15 @@ func (t *tracker) mayAnswer(node string) bool {
 	return true
 }
 
-func (t *tracker) snapshot() *clusterpb.Snapshot {
-	byPost := make(map[string]*clusterpb.PostReaders)
-	for _, e := range t.local {
-		pr, ok := byPost[e.post]
-		if !ok {
-			pr = &clusterpb.PostReaders{Post: e.post}
-			byPost[e.post] = pr
-		}
-		pr.Readers = append(pr.Readers, pbReader(e.reader))
-	}
-	s := &clusterpb.Snapshot{Seq: t.seq}
-	for _, pr := range byPost {
-		s.Posts = append(s.Posts, pr)
-	}
-	return s
-}
-
 // apply takes a peer's deltas into the replica and tells the rooms.
 func (t *tracker) apply(c *actor.Context, node string, p *peerState, deltas []*clusterpb.Delta) {
 	moves := make(map[string][]readtag.Move)
 	for _, d := range deltas {
 		r := d.GetReader()
 		if r == nil || !validRemote(d.GetPost(), r) {
+			continue
+		}
+		if !t.accepts(p, d.GetPost()) {
 			continue
 		}
 		switch d.GetKind() {
@@ -538,6 +598,7 @@ func (t *tracker) replace(c *actor.Context, node string, p *peerState, next map[
 	}
 	if next == nil {
 		next = make(map[string]remoteEntry)
+		t.sys.counts.dropNode(node) // its Counts come again with its next snapshot
 	}
 	p.readers = next
 	p.perPost = make(map[string]int)
@@ -549,7 +610,6 @@ func (t *tracker) replace(c *actor.Context, node string, p *peerState, next map[
 // toRoom hands a change to the post's room, if it has one here and room in
 // its box (roomInbox); otherwise the room is due a snapshot (resyncRooms).
 func (t *tracker) toRoom(c *actor.Context, post string, msg any) {
-	t.sys.counts.remoteMsg(post, msg) // the index's counts see every post, with a room here or not
 	sub, ok := t.rooms[post]
 	if !ok {
 		return

@@ -1,23 +1,27 @@
 package actors
 
-import "sync"
+import (
+	"maps"
+	"sync"
+)
 
 // counts is how many readers each post has across the cluster, for the
-// index page. Rooms set their own node's count when it changes; the
-// tracker's messages to rooms (see tracker.toRoom) carry every remote
-// reader's arrival and departure, also for posts that have no room here.
-// It is a plain locked table rather than an actor: the web edge reads it
-// once a second, and a read must not queue behind a busy room.
+// index page. Rooms set their own node's count when it changes; the tracker
+// sets each peer's from the peer's Counts (at most one a second, also for
+// posts that have no room here: a node gets a post's reader changes only if
+// it has a room for it, see cluster_interest.go). It is a plain locked table
+// rather than an actor: the web edge reads it once a second, and a read must
+// not queue behind a busy room.
 type counts struct {
 	mu      sync.Mutex
 	version uint64
-	local   map[string]int    // post → this node's readers
-	remote  map[string]string // "node/id" → post, readers of other nodes
-	total   map[string]int    // post → local + remote, only posts with readers
+	local   map[string]int            // post → this node's readers
+	remote  map[string]map[string]int // node → post → that node's readers
+	total   map[string]int            // post → local + remote, only posts with readers
 }
 
 func newCounts() *counts {
-	return &counts{local: make(map[string]int), remote: make(map[string]string), total: make(map[string]int)}
+	return &counts{local: make(map[string]int), remote: make(map[string]map[string]int), total: make(map[string]int)}
 }
 
 // setLocal records that post has n of this node's readers.
@@ -35,38 +39,58 @@ func (c *counts) setLocal(post string, n int) {
 	}
 }
 
-// remoteMsg accounts a message the tracker sends a post's room: a remote
-// reader joining (perhaps again, or from another post) or leaving.
-func (c *counts) remoteMsg(post string, msg any) {
-	var key string
-	joining := false
-	switch m := msg.(type) {
-	case remoteJoin:
-		key, joining = m.reader.node+"/"+m.reader.ID, true
-	case remoteLeave:
-		key = m.node + "/" + m.id
-	default:
-		return
-	}
+// localCounts is a copy of this node's own counts, for the peers.
+func (c *counts) localCounts() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old, had := c.remote[key]
-	switch {
-	case joining && had && old == post:
-		return
-	case joining:
-		if had {
-			c.add(old, -1)
+	return maps.Clone(c.local)
+}
+
+// setRemote records a peer's counts: posts' new counts (0: none left), or,
+// with full, all of them (a post not listed has none).
+func (c *counts) setRemote(node string, full bool, posts map[string]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	had := c.remote[node]
+	if had == nil {
+		had = make(map[string]int)
+		c.remote[node] = had
+	}
+	if full {
+		for post, n := range had {
+			if _, ok := posts[post]; !ok {
+				c.add(post, -n)
+				delete(had, post)
+			}
 		}
-		c.remote[key] = post
-		c.add(post, 1)
-	case had && old == post:
-		delete(c.remote, key)
-		c.add(post, -1)
+	}
+	for post, n := range posts {
+		if n == had[post] {
+			continue
+		}
+		c.add(post, n-had[post])
+		if n == 0 {
+			delete(had, post)
+		} else {
+			had[post] = n
+		}
 	}
 }
 
+// dropNode forgets a peer's counts (it left, restarted or went silent).
+func (c *counts) dropNode(node string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for post, n := range c.remote[node] {
+		c.add(post, -n)
+	}
+	delete(c.remote, node)
+}
+
 func (c *counts) add(post string, d int) {
+	if d == 0 {
+		return
+	}
 	c.version++
 	if n := c.total[post] + d; n > 0 {
 		c.total[post] = n

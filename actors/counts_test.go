@@ -3,8 +3,6 @@ package actors
 import (
 	"maps"
 	"testing"
-
-	"github.com/readtag/readtag"
 )
 
 func TestCountsFollowJoinsAndLeaves(t *testing.T) {
@@ -25,38 +23,35 @@ func TestCountsFollowJoinsAndLeaves(t *testing.T) {
 	}
 }
 
-// TestCountsRemoteReaders drives the table with the tracker's messages as a
-// peer would cause them: repeated joins, a reader switching posts, leaves
-// from the wrong node and for unknown readers.
-func TestCountsRemoteReaders(t *testing.T) {
+// TestCountsRemoteNodes drives the table with peers' Counts as the tracker
+// takes them: changes, a post dropping to none, a full set replacing what a
+// node had, and a node that is gone.
+func TestCountsRemoteNodes(t *testing.T) {
 	c := newCounts()
-	join := func(node, id, post string) {
-		c.remoteMsg(post, remoteJoin{reader: remoteReader{node: node, Reader: readtag.Reader{ID: id}}})
-	}
-	leave := func(node, id, post string) { c.remoteMsg(post, remoteLeave{node: node, id: id}) }
-	c.setLocal("a", 2)
-	join("n1", "x", "a")
-	join("n1", "x", "a") // again: a snapshot after a missed delta
-	join("n2", "x", "a") // same id, other node: another reader
-	join("n1", "y", "b")
 	check := func(want map[string]int) {
 		t.Helper()
 		if _, got := c.snapshot(^uint64(0)); !maps.Equal(got, want) {
 			t.Fatalf("counts %v, want %v", got, want)
 		}
 	}
-	check(map[string]int{"a": 4, "b": 1})
-	join("n1", "y", "a") // moved to another post
-	check(map[string]int{"a": 5})
-	leave("n3", "x", "a") // unknown node
-	leave("n1", "y", "b") // wrong post
-	c.remoteMsg("a", moved{id: "x"})
-	check(map[string]int{"a": 5})
-	leave("n1", "x", "a")
-	leave("n1", "y", "a")
+	c.setLocal("a", 2)
+	c.setRemote("n1", true, map[string]int{"a": 1, "b": 3})
+	c.setRemote("n2", false, map[string]int{"a": 1})
+	check(map[string]int{"a": 4, "b": 3})
+	c.setRemote("n1", false, map[string]int{"b": 0, "c": 1}) // only changes
+	check(map[string]int{"a": 4, "c": 1})
+	c.setRemote("n2", true, map[string]int{"c": 2}) // all of n2's: "a" has none now
+	check(map[string]int{"a": 3, "c": 3})
+	v, _ := c.snapshot(0)
+	c.setRemote("n2", false, map[string]int{"c": 2}) // no change: the version stays
+	if v2, got := c.snapshot(v); got != nil || v2 != v {
+		t.Fatalf("unchanged counts moved the version: %d → %d", v, v2)
+	}
+	c.dropNode("n1")
 	c.setLocal("a", 0)
-	check(map[string]int{"a": 1})
-	leave("n2", "x", "a")
+	check(map[string]int{"c": 2})
+	c.dropNode("n2")
+	c.dropNode("n3")
 	check(map[string]int{})
 }
 

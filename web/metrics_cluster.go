@@ -51,6 +51,12 @@ func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
 			"inbox_dropped":      counter("inbox_dropped_messages", "Messages from peers dropped because that peer already had too many waiting for the tracker or the provider."),
 			"room_dropped":       counter("room_dropped_messages", "Other nodes' reader changes not queued for a room that had too many waiting (the room is re-synced instead)."),
 			"readers_refused":    counter("remote_readers_refused", "Readers peers announced beyond the caps per peer and per post, not created."),
+			"deltas_received":    counter("deltas_received", "Reader changes (joins, moves, leaves) received from peers; a node gets a post's only while it has a room for it."),
+			"bytes_received":     counter("bytes_received", "Bytes read from peers' connections (all cluster traffic in)."),
+			"counts_received":    counter("counts_received", "Counts messages (peers' readers per post, for the index) received."),
+			"interest_sent":      counter("interest_sent", "Interest messages sent to peers (posts this node starts or stops caring about)."),
+			"interest_refused":   counter("interest_refused", "Posts a peer said it cares about beyond the cap, ignored."),
+			"partial_snapshots":  counter("partial_snapshots_received", "Partial snapshots (a peer's readers of posts this node started caring about) taken."),
 		},
 	}
 }

@@ -1,0 +1,204 @@
+package actors
+
+import (
+	"fmt"
+	"maps"
+	"sync"
+	"testing"
+
+	"github.com/readtag/readtag"
+	"github.com/readtag/readtag/internal/faultproxy"
+)
+
+// seenClient counts how often its reader was told of each other reader
+// (in its welcome or by a join), for "no reader missed or duplicated".
+type seenClient struct {
+	*client
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func newSeenClient() *seenClient { return &seenClient{client: newClient(), seen: make(map[string]int)} }
+
+func (c *seenClient) Welcome(you readtag.Reader, others []readtag.Reader) {
+	c.mu.Lock()
+	for _, r := range others {
+		c.seen[r.ID]++
+	}
+	c.mu.Unlock()
+	c.client.Welcome(you, others)
+}
+
+func (c *seenClient) Join(r readtag.Reader) {
+	c.mu.Lock()
+	c.seen[r.ID]++
+	c.mu.Unlock()
+	c.client.Join(r)
+}
+
+func (c *seenClient) seenCounts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.seen)
+}
+
+func joinSeen(t *testing.T, p *Presence, slug, id string) (*seenClient, readtag.Session) {
+	t.Helper()
+	c := newSeenClient()
+	s := p.Join(slug, id, false, c)
+	eventually(t, id+" welcomed", c.welcomed)
+	return c, s
+}
+
+// countsBarrier makes node from add a reader on a fresh post and waits for
+// node to count it: from's Counts travel in the same ordered stream as its
+// deltas, so every delta from sent before is then in (or lost for good).
+func countsBarrier(t *testing.T, from, to *Presence, i int) {
+	t.Helper()
+	post := fmt.Sprintf("barrier-%d", i)
+	_, s := mustJoin(t, from, post, post+"-reader")
+	eventually(t, "the barrier reader counted", func() bool {
+		_, c := to.Counts(0)
+		return c[post] == 1
+	})
+	s.Leave()
+}
+
+func deltasIn(p *Presence) int64 { return p.state.stats.deltasReceived.Load() }
+
+// A node without a room for a post gets none of its deltas, and counts its
+// readers all the same (from the peer's Counts). When it opens a room, its
+// first reader's welcome holds every reader of the other node exactly once,
+// and later changes follow as deltas.
+func TestInterestOnlyNodesWithARoomGetDeltas(t *testing.T) {
+	p := startPair(t)
+	var sessions []readtag.Session
+	for i := range 3 {
+		_, s := mustJoin(t, p.a, "alpha", fmt.Sprintf("on-a-%d", i))
+		s.Scroll(float64(i+1) / 10)
+		sessions = append(sessions, s)
+	}
+	for i := range 20 {
+		sessions[i%3].Scroll(float64(i) / 40)
+	}
+	eventually(t, "b to count alpha's readers", func() bool {
+		_, c := p.b.Counts(0)
+		return c["alpha"] == 3
+	})
+	countsBarrier(t, p.a, p.b, 0)
+	if n := deltasIn(p.b); n != 0 {
+		t.Fatalf("b, with no room for alpha, received %d deltas", n)
+	}
+
+	onB, _ := joinSeen(t, p.b, "alpha", "on-b")
+	if got := len(onB.view()); got != 3 {
+		t.Errorf("on-b's welcome holds %d of a's 3 readers: %v", got, onB.view())
+	}
+	sessions[0].Scroll(0.9)
+	wantView(t, onB.client, "on-a-0@0.9", "on-a-1@0.475", "on-a-2@0.425")
+	for id, n := range onB.seenCounts() {
+		if n != 1 {
+			t.Errorf("on-b was told of %s %d times", id, n)
+		}
+	}
+	if deltasIn(p.b) == 0 {
+		t.Error("b, with a room for alpha, received no deltas")
+	}
+}
+
+// When a node's last reader of a post leaves, the peer stops sending that
+// post's deltas once the linger is over, and counts stay right.
+func TestInterestUnsubscribeStopsDeltas(t *testing.T) {
+	p := startPair(t)
+	_, s := mustJoin(t, p.a, "alpha", "on-a")
+	onB, sb := mustJoin(t, p.b, "alpha", "on-b")
+	wantView(t, onB, "on-a@0")
+	sb.Leave()
+	wantStopped(t, p.a, p.b, s)
+	_, c := p.b.Counts(0)
+	if c["alpha"] != 1 {
+		t.Errorf("b counts %d readers on alpha, want 1", c["alpha"])
+	}
+}
+
+// wantStopped scrolls from's reader until to receives no delta for it
+// between two counts barriers: from has taken to's Interest remove.
+func wantStopped(t *testing.T, from, to *Presence, s readtag.Session) {
+	t.Helper()
+	for i := 1; ; i++ {
+		before := deltasIn(to)
+		s.Scroll(float64(i%10) / 10)
+		countsBarrier(t, from, to, i)
+		if deltasIn(to) == before {
+			return
+		}
+		if i == 50 {
+			t.Fatal("the peer still sends the post's deltas after 50 rounds")
+		}
+	}
+}
+
+// blackHolePair cuts (on) or heals both links of a pair both ways.
+func blackHolePair(t *testing.T, p *pair, on bool) {
+	t.Helper()
+	for _, px := range []*faultproxy.Proxy{p.ab, p.ba} {
+		if on {
+			px.BlackHole(faultproxy.Forward, true)
+			px.BlackHole(faultproxy.Backward, true)
+		} else if err := px.Heal(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// A room opened while the link is cut (its Interest is lost, and the peer's
+// readers change meanwhile) shows exactly the peer's readers after the heal.
+func TestInterestSubscribeRacingPartition(t *testing.T) {
+	p := startPair(t)
+	_, gone := mustJoin(t, p.a, "alpha", "gone")
+	_, stay := mustJoin(t, p.a, "alpha", "stay")
+	blackHolePair(t, p, true)
+	onB, _ := joinSeen(t, p.b, "alpha", "on-b")
+	gone.Leave()
+	stay.Scroll(0.5)
+	mustJoin(t, p.a, "alpha", "new")
+	blackHolePair(t, p, false)
+	wantView(t, onB.client, "stay@0.5", "new@0")
+	for id, n := range onB.seenCounts() {
+		if n > 1 && id != "stay" {
+			t.Errorf("on-b was told of %s %d times", id, n)
+		}
+	}
+}
+
+// A room closed while the link is cut (its Interest remove is lost): after
+// the heal the peer stops sending the post's deltas all the same.
+func TestInterestUnsubscribeRacingPartition(t *testing.T) {
+	p := startPair(t)
+	_, s := mustJoin(t, p.a, "alpha", "on-a")
+	onB, sb := mustJoin(t, p.b, "alpha", "on-b")
+	wantView(t, onB, "on-a@0")
+	blackHolePair(t, p, true)
+	sb.Leave()
+	s.Scroll(0.3)
+	blackHolePair(t, p, false)
+	wantStopped(t, p.a, p.b, s)
+}
+
+// Subscribing and unsubscribing across connection resets: each reset may
+// lose an Interest or its answer, and the rooms still end up exact.
+func TestInterestAcrossResets(t *testing.T) {
+	p := startPair(t)
+	_, s := mustJoin(t, p.a, "alpha", "on-a")
+	for i := range 5 {
+		p.ab.Reset()
+		p.ba.Reset()
+		onB, sb := joinSeen(t, p.b, "alpha", fmt.Sprintf("on-b-%d", i))
+		p.ab.Reset()
+		p.ba.Reset()
+		s.Scroll(float64(i+1) / 10)
+		wantView(t, onB.client, fmt.Sprintf("on-a@%g", float64(i+1)/10))
+		sb.Leave()
+	}
+	wantStopped(t, p.a, p.b, s)
+}
