@@ -76,9 +76,15 @@ func (w *countsWatch) get() map[string]int {
 
 func watchCounts(t *testing.T, n *node, origin string) *countsWatch {
 	t.Helper()
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(n.url(), "http")+"/ws/counts", http.Header{"Origin": {origin}})
+	return watchCountsAt(t, n, "/ws/counts", origin)
+}
+
+// watchCountsAt follows the counts frames of path (/ws/counts or /ws/index).
+func watchCountsAt(t *testing.T, n *node, path, origin string) *countsWatch {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(n.url(), "http")+path, http.Header{"Origin": {origin}})
 	if err != nil {
-		t.Fatalf("dial /ws/counts on node %s: %v", n.id, err)
+		t.Fatalf("dial %s on node %s: %v", path, n.id, err)
 	}
 	t.Cleanup(func() { _ = ws.Close() })
 	w := &countsWatch{}
