@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/readtag/readtag"
+	"github.com/readtag/readtag/actors/clusterpb"
 	"github.com/readtag/readtag/internal/faultproxy"
 )
 
@@ -201,4 +202,38 @@ func TestInterestAcrossResets(t *testing.T) {
 		sb.Leave()
 	}
 	wantStopped(t, p.a, p.b, s)
+}
+
+// A peer's Counts are taken within the caps (a post's count at most
+// MaxPostReaders, junk keys dropped), only in seq order, and replaced by a
+// full set; a partial snapshot nobody asked for adds nothing; interest past
+// the cap is refused and counted.
+func TestInterestHostilePeer(t *testing.T) {
+	p, fromB := trackerWithPeerB(t, ClusterConfig{MaxRemoteReaders: 5, MaxPostReaders: 3})
+	onOne, _ := mustJoin(t, p, "one", "local-1")
+	fromB(&clusterpb.Snapshot{Seq: 0, Posts: []*clusterpb.PostReaders{readersOn("one", "x", 1)}})
+	wantViewLen(t, onOne, 1)
+	fromB(&clusterpb.Counts{Seq: 1, Full: true, Posts: []*clusterpb.PostCount{
+		{Post: "one", Readers: 1_000_000_000}, {Post: "../etc", Readers: 7}, {Post: "two", Readers: 2}}})
+	wantCounts(t, p, map[string]int{"one": 1 + 3, "two": 2})
+	fromB(&clusterpb.Counts{Seq: 5, Posts: []*clusterpb.PostCount{{Post: "two", Readers: 3}}})    // a gap: not taken
+	fromB(&clusterpb.Snapshot{Seq: 0, Posts: []*clusterpb.PostReaders{readersOn("one", "x", 1)}}) // the resync's answer
+	fromB(&clusterpb.Counts{Seq: 1, Full: true, Posts: []*clusterpb.PostCount{{Post: "three", Readers: 1}}})
+	wantCounts(t, p, map[string]int{"one": 1, "three": 1})
+
+	fromB(&clusterpb.Snapshot{Seq: 1, Partial: true, Posts: []*clusterpb.PostReaders{readersOn("one", "y", 3), readersOn("four", "z", 3)}})
+	fromB(&clusterpb.Deltas{Seq: 2, Deltas: []*clusterpb.Delta{{Kind: clusterpb.Delta_KIND_MOVE, Post: "one", Reader: &clusterpb.Reader{Id: "x0", Position: 0.25}}}})
+	wantView(t, onOne, "x0@0.25")
+	if n := p.state.stats.partialSnapshots.Load(); n != 0 {
+		t.Errorf("%d partial snapshots taken, none asked for", n)
+	}
+
+	posts := make([]string, 10)
+	for i := range posts {
+		posts[i] = fmt.Sprintf("p%d", i)
+	}
+	fromB(&clusterpb.SyncRequest{Interest: true, Posts: posts})
+	eventually(t, "interest past the cap refused", func() bool { return p.state.stats.interestRefused.Load() == 1 })
+	fromB(&clusterpb.Interest{Add: []string{"more", "and-more"}})
+	eventually(t, "adds past the cap refused", func() bool { return p.state.stats.interestRefused.Load() == 3 })
 }

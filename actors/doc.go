@@ -119,14 +119,22 @@
 // the node's tracker, and the tracker feeds it the other nodes' readers:
 //
 //	room ──localJoin / localMoves (at most every movesEvery, apart from its tick) / localLeave──▶ tracker
-//	tracker ──Envelope{Deltas seq=n}──▶ every peer's tracker ──remoteJoin / remoteMoves / remoteLeave──▶ its room
+//	tracker ──Envelope{Deltas seq=n}──▶ the tracker of every peer with a room for the post (it sent
+//	        Interest) ──remoteJoin / remoteMoves / remoteLeave──▶ its room; seq counts that peer's stream
 //	        (so a move waits for one tick, the peer room's, not for its own room's too)
-//	room (new) ──roomSubscribe──▶ tracker ──remoteSnapshot──▶ room (joins wait for it)
+//	room (new) ──roomSubscribe──▶ tracker: a post it cared about already (a room, or one stopped within
+//	        ClusterConfig.PeerTimeout) ──remoteSnapshot──▶ room at once (joins wait for it); a new post
+//	        ──Envelope{Interest add}──▶ every peer ──Envelope{Snapshot partial, its readers of the post}──▶
+//	        tracker ──remoteSnapshot──▶ room, once every peer answered or after a Heartbeat
+//	room (stopped) ──roomUnsubscribe──▶ tracker; PeerTimeout later ──Envelope{Interest remove}──▶ every
+//	        peer (its deltas of the post stop) and the replica of the post is dropped
+//	tracker ──Envelope{Counts seq=n, posts whose count changed}──▶ every peer (at most every countsEvery)
 //	tracker ──Envelope{Heartbeat seq}──▶ every peer's tracker (every ClusterConfig.Heartbeat)
 //	provider ──Envelope{Heartbeat hears=<its incarnation>, addr}──▶ every peer's provider (every Heartbeat)
 //	provider: a peer is up when heard within ClusterConfig.PeerTimeout and its last heartbeat hears us;
 //	          a change of up/one-way/down ──▶ *cluster.Members ──▶ agent
-//	agent ──MemberJoinEvent──▶ tracker ──SyncRequest──▶ peer ──Snapshot──▶ tracker (replaces that node's readers)
+//	agent ──MemberJoinEvent──▶ tracker ──SyncRequest{interest, posts: all it cares about}──▶ peer
+//	        ──Snapshot (those posts) + Counts{full}──▶ tracker (replaces that node's readers and counts)
 //	agent ──MemberLeaveEvent──▶ tracker: that node's readers leave every room
 //	          a new incarnation, a new address, coming back up (after a burst of upBurst): each
 //	          taken at most once per ClusterConfig.ChangeEvery (quicker ones held, counted in peer_changes_held)
@@ -139,7 +147,13 @@
 // incarnation (the peer restarted), or a peer heard again after its tracker
 // was silent for the failure timeout (the tracker then dropped its readers
 // itself) makes the tracker ask for a snapshot instead of applying deltas.
-// Every local change is numbered, peers or not. A broken connection is not
+// Every change a peer wants is numbered in its stream, reachable or not.
+// Interest rides on that machinery (cluster_interest.go): every SyncRequest
+// carries the whole set of posts the node cares about, so any fault that
+// ends in a sync (a new incarnation, a gap, a peer heard again) re-announces
+// it; an Interest add whose partial snapshot does not come within
+// interestRetry heartbeats makes a full sync; deltas for a post we stopped
+// caring about make the Interest remove go again. A broken connection is not
 // a departure: the link re-dials with back-off and the peer stays a member
 // (with its readers) until it is silent for the failure timeout. A peer we
 // hear but that does not hear us is one-way, not a member, and the link to
@@ -162,11 +176,13 @@
 // connections use new certificates while established ones carry on.
 //
 // Counts for the index (counts.go) are not an actor: rooms set their node's
-// count of a post on every join and leave, and the tracker's remoteJoin and
-// remoteLeave messages (for every post, with a room here or not) add the other
-// nodes' readers, in one locked table that Presence.Counts reads:
+// count of a post on every join and leave, and the tracker sets each peer's
+// counts from its Counts messages (for every post, with a room here or not:
+// a node gets the deltas of only the posts it has a room for), in one locked
+// table that Presence.Counts reads:
 //
-//	room ──setLocal(post, n)──▶ counts ◀──remoteMsg(post, remoteJoin|remoteLeave)── tracker
+//	room ──setLocal(post, n)──▶ counts ◀──setRemote(node, posts) / dropNode(node)── tracker
+//	tracker (every countsEvery) ──localCounts──▶ counts: the changes go to every peer as Counts
 //	web (on its own timer) ──Presence.Counts(since)──▶ counts: version, and a copy when it changed
 //
 // # Inbound peer traffic
