@@ -106,6 +106,10 @@ func seedEnvelopes(f *testing.F) {
 		{Node: "a", Incarnation: 1, Body: &clusterpb.Envelope_SyncRequest{SyncRequest: &clusterpb.SyncRequest{}}},
 		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Seq: 1, Hears: proto.Uint64(5), Addr: "127.0.0.1:9"}}},
 		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}},
+		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_SyncRequest{SyncRequest: &clusterpb.SyncRequest{Interest: true, Posts: []string{"hello", "../x"}}}},
+		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Interest{Interest: &clusterpb.Interest{Add: []string{"hello", "x/y"}, Remove: []string{"hello"}}}},
+		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Snapshot{Snapshot: &clusterpb.Snapshot{Seq: 3, Partial: true, Posts: []*clusterpb.PostReaders{{Post: "hello", Readers: []*clusterpb.Reader{reader}}}}}},
+		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Counts{Counts: &clusterpb.Counts{Seq: 4, Full: true, Posts: []*clusterpb.PostCount{{Post: "hello", Readers: 1 << 31}, {Post: "", Readers: 1}}}}},
 		{Node: "stranger"},
 		{},
 	} {
