@@ -333,7 +333,11 @@ func (t *tracker) peerInterest(c *actor.Context, node string, in *clusterpb.Inte
 }
 
 // partialSnapshot takes a peer's answer to our Interest add: for each post
-// we still wait for, its readers of the post become those listed.
+// we care about, its readers of the post become those listed. Also when we
+// no longer wait for it: a full snapshot that came first (it clears every
+// pending post, see tracker.receive) may have left the post out, and a
+// partial snapshot, sent in the stream's order, is the truth at that point
+// whenever it comes.
 func (t *tracker) partialSnapshot(c *actor.Context, node string, p *peerState, s *clusterpb.Snapshot) {
 	if !p.synced {
 		return // the full snapshot we asked for covers every post we care about
@@ -346,7 +350,7 @@ func (t *tracker) partialSnapshot(c *actor.Context, node string, p *peerState, s
 	took := false
 	for _, pr := range s.GetPosts() {
 		post := pr.GetPost()
-		if _, ok := p.pending[post]; !ok || !t.cares(post) {
+		if !t.cares(post) {
 			continue // not asked for, or no longer wanted
 		}
 		delete(p.pending, post)

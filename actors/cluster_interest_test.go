@@ -206,7 +206,7 @@ func TestInterestAcrossResets(t *testing.T) {
 
 // A peer's Counts are taken within the caps (a post's count at most
 // MaxPostReaders, junk keys dropped), only in seq order, and replaced by a
-// full set; a partial snapshot nobody asked for adds nothing; interest past
+// full set; a partial snapshot of a post without a room adds nothing; interest past
 // the cap is refused and counted.
 func TestInterestHostilePeer(t *testing.T) {
 	p, fromB := trackerWithPeerB(t, ClusterConfig{MaxRemoteReaders: 5, MaxPostReaders: 3})
@@ -221,11 +221,11 @@ func TestInterestHostilePeer(t *testing.T) {
 	fromB(&clusterpb.Counts{Seq: 1, Full: true, Posts: []*clusterpb.PostCount{{Post: "three", Readers: 1}}})
 	wantCounts(t, p, map[string]int{"one": 1, "three": 1})
 
-	fromB(&clusterpb.Snapshot{Seq: 1, Partial: true, Posts: []*clusterpb.PostReaders{readersOn("one", "y", 3), readersOn("four", "z", 3)}})
+	fromB(&clusterpb.Snapshot{Seq: 1, Partial: true, Posts: []*clusterpb.PostReaders{readersOn("four", "z", 3)}}) // no room for "four"
 	fromB(&clusterpb.Deltas{Seq: 2, Deltas: []*clusterpb.Delta{{Kind: clusterpb.Delta_KIND_MOVE, Post: "one", Reader: &clusterpb.Reader{Id: "x0", Position: 0.25}}}})
 	wantView(t, onOne, "x0@0.25")
 	if n := p.state.stats.partialSnapshots.Load(); n != 0 {
-		t.Errorf("%d partial snapshots taken, none asked for", n)
+		t.Errorf("%d partial snapshots taken, of a post with no room here", n)
 	}
 
 	posts := make([]string, 10)

@@ -470,9 +470,12 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		}
 		t.stats.snapshotsReceived.Add(1)
 		// Truncated to the caps (admits): what is past them is not kept.
+		// It answers a request that listed every post we cared about then,
+		// and a node older than interest sends every post's deltas: no
+		// partial snapshot is awaited any more (a later one is still taken).
+		clear(p.pending)
 		next := &peerState{readers: make(map[string]remoteEntry), perPost: make(map[string]int)}
 		for _, pr := range b.Snapshot.GetPosts() {
-			delete(p.pending, pr.GetPost()) // asked for (or not: then not kept, below)
 			if !t.cares(pr.GetPost()) {
 				continue
 			}
