@@ -237,3 +237,21 @@ func TestInterestHostilePeer(t *testing.T) {
 	fromB(&clusterpb.Interest{Add: []string{"more", "and-more"}})
 	eventually(t, "adds past the cap refused", func() bool { return p.state.stats.interestRefused.Load() == 3 })
 }
+
+// Crowd mode spans the nodes that have a room for the post: a reader on b
+// of a post read mostly on a gets crowd frames counting everyone, and a
+// node without a room for the post counts it for the index all the same.
+func TestInterestCrowdAcrossNodes(t *testing.T) {
+	p := startPairWith(t, Config{CrowdThreshold: 4})
+	for i := range 4 {
+		mustJoin(t, p.a, "alpha", fmt.Sprintf("on-a-%d", i))
+	}
+	mustJoin(t, p.a, "beta", "only-on-a")
+	onB, _ := mustJoin(t, p.b, "alpha", "on-b")
+	eventually(t, "on-b's crowd to count all five readers", func() bool {
+		onB.mu.Lock()
+		defer onB.mu.Unlock()
+		return onB.total == 5
+	})
+	wantCounts(t, p.b, map[string]int{"alpha": 5, "beta": 1})
+}

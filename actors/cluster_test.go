@@ -23,6 +23,12 @@ type pair struct {
 
 func startPair(t *testing.T) *pair {
 	t.Helper()
+	return startPairWith(t, Config{})
+}
+
+// startPairWith starts a pair whose nodes both take base's room settings.
+func startPairWith(t *testing.T, base Config) *pair {
+	t.Helper()
 	addrs := testutil.FreeAddrs(t, 2)
 	aAddr, bAddr := addrs[0], addrs[1]
 	ab := testutil.NewProxy(t, bAddr)
@@ -31,8 +37,11 @@ func startPair(t *testing.T) *pair {
 		return &ClusterConfig{Addr: addr, Peers: []Peer{{ID: peer, Addr: via}}, Heartbeat: 50 * time.Millisecond, PeerTimeout: 400 * time.Millisecond, ReadyAfter: time.Second}
 	}
 	p := &pair{ab: ab, ba: ba}
-	p.a, p.aLog = newPresence(t, Config{NodeID: "a", Cluster: cc(aAddr, "b", ab.Addr())})
-	p.b, p.bLog = newPresence(t, Config{NodeID: "b", Cluster: cc(bAddr, "a", ba.Addr())})
+	ca, cb := base, base
+	ca.NodeID, ca.Cluster = "a", cc(aAddr, "b", ab.Addr())
+	cb.NodeID, cb.Cluster = "b", cc(bAddr, "a", ba.Addr())
+	p.a, p.aLog = newPresence(t, ca)
+	p.b, p.bLog = newPresence(t, cb)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("log of a:\n%s\nlog of b:\n%s", p.aLog, p.bLog)
