@@ -69,8 +69,8 @@ func deltasIn(p *Presence) int64 { return p.state.stats.deltasReceived.Load() }
 
 // A node without a room for a post gets none of its deltas, and counts its
 // readers all the same (from the peer's Counts). When it opens a room, its
-// first reader's welcome holds every reader of the other node exactly once,
-// and later changes follow as deltas.
+// first reader is told of every reader of the other node exactly once, and
+// later changes follow as deltas.
 func TestInterestOnlyNodesWithARoomGetDeltas(t *testing.T) {
 	p := startPair(t)
 	var sessions []readtag.Session
@@ -91,10 +91,10 @@ func TestInterestOnlyNodesWithARoomGetDeltas(t *testing.T) {
 		t.Fatalf("b, with no room for alpha, received %d deltas", n)
 	}
 
+	// The welcome holds a's readers unless a took longer than a heartbeat
+	// (50 ms here) to answer b's Interest: then they come as joins. Either
+	// way each once.
 	onB, _ := joinSeen(t, p.b, "alpha", "on-b")
-	if got := len(onB.view()); got != 3 {
-		t.Errorf("on-b's welcome holds %d of a's 3 readers: %v", got, onB.view())
-	}
 	sessions[0].Scroll(0.9)
 	wantView(t, onB.client, "on-a-0@0.9", "on-a-1@0.475", "on-a-2@0.425")
 	for id, n := range onB.seenCounts() {
