@@ -160,7 +160,7 @@ func (p *Post) setFrontMatter(fm map[string]any) (toc bool, err error) {
 		case "image":
 			s, ok := v.(string)
 			if !ok {
-				return false, fmErrorf(k, `"image" must be a URL like https://example.com/a.png or /static/a.png, got %v`, v)
+				return false, fmErrorf(k, `"image" must be a URL like https://example.com/a.png or /images/a.png, got %v`, v)
 			}
 			if err := CheckImage(s); err != nil {
 				return false, fmErrorf(k, `"image": %v`, err)

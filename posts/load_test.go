@@ -53,7 +53,7 @@ func TestEmptyFolder(t *testing.T) {
 }
 
 func TestImage(t *testing.T) {
-	for _, ok := range []string{"https://cdn.example.com/a.png", "http://x.example/a.png?v=2", "/static/cover.png"} {
+	for _, ok := range []string{"https://cdn.example.com/a.png", "http://x.example/a.png?v=2", "/images/cover.png"} {
 		if err := CheckImage(ok); err != nil {
 			t.Errorf("CheckImage(%q): %v", ok, err)
 		}
@@ -64,12 +64,12 @@ func TestImage(t *testing.T) {
 			t.Errorf("CheckImage(%q) accepted", bad)
 		}
 	}
-	src := "---\ntitle: t\ndate: 2026-01-01\nsummary: s\nimage: /static/cover.png\n---\nx\n"
+	src := "---\ntitle: t\ndate: 2026-01-01\nsummary: s\nimage: /images/cover.png\n---\nx\n"
 	l, err := Open(fstest.MapFS{"p.md": {Data: []byte(src)}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := l.Get("p"); p.Image != "/static/cover.png" {
+	if p, _ := l.Get("p"); p.Image != "/images/cover.png" {
 		t.Errorf("image %q", p.Image)
 	}
 }

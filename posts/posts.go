@@ -179,7 +179,7 @@ const MaxImageLen = 2000
 
 // CheckImage checks a link-preview image: an absolute http or https URL
 // with a host, or a path on this site starting with one slash
-// (/static/cover.png), at most MaxImageLen bytes, without spaces, quotes,
+// (/images/cover.png), at most MaxImageLen bytes, without spaces, quotes,
 // angle brackets or control characters. Link previews need an absolute URL,
 // so a path is joined to the site's root when a page is rendered.
 func CheckImage(raw string) error {

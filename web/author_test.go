@@ -36,7 +36,7 @@ func TestBlogSettings(t *testing.T) {
 	}
 	// HTML and quotes in the settings are text, escaped wherever they go.
 	blog := web.Blog{Title: `Ann's <script>alert(1)</script> notes`, Author: `Ann "A" & Bo`,
-		Description: "Notes on <b>things</b>.", Image: "/static/cover.png"}
+		Description: "Notes on <b>things</b>.", Image: "/images/cover.png"}
 	ts := testserver.Start(t, testserver.Posts(fsys), testserver.Configure(func(w *web.Config, _ *actors.Config) {
 		w.Blog, w.PublicURL = blog, "https://blog.example.com"
 	}))
@@ -54,10 +54,10 @@ func TestBlogSettings(t *testing.T) {
 	for _, tc := range []struct {
 		path, title, ogTitle, desc, image, card string
 	}{
-		{"/", "Posts · " + blog.Title, "Posts · " + blog.Title, blog.Description, "https://blog.example.com/static/cover.png", "summary_large_image"},
-		{"/posts/plain", "Plain · " + blog.Title, "Plain", "Has none.", "https://blog.example.com/static/cover.png", "summary_large_image"},
+		{"/", "Posts · " + blog.Title, "Posts · " + blog.Title, blog.Description, "https://blog.example.com/images/cover.png", "summary_large_image"},
+		{"/posts/plain", "Plain · " + blog.Title, "Plain", "Has none.", "https://blog.example.com/images/cover.png", "summary_large_image"},
 		{"/posts/pic", "With a picture · " + blog.Title, "With a picture", "Has its own image.", "https://cdn.example.com/pic.png", "summary_large_image"},
-		{"/tags", "Tags · " + blog.Title, "Tags · " + blog.Title, blog.Description, "https://blog.example.com/static/cover.png", "summary_large_image"},
+		{"/tags", "Tags · " + blog.Title, "Tags · " + blog.Title, blog.Description, "https://blog.example.com/images/cover.png", "summary_large_image"},
 	} {
 		page := get(tc.path)
 		if m := regexp.MustCompile(`<title>([^<]*)</title>`).FindStringSubmatch(page); m == nil || html.UnescapeString(m[1]) != tc.title {

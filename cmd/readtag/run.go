@@ -99,7 +99,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	siteTitle := fset.String("site-title", env("site-title", ""), "the blog's `title`, for the header, page titles, feed and link previews\n(READTAG_SITE_TITLE; unset: readtag)")
 	siteAuthor := fset.String("site-author", env("site-author", ""), "the author's `name`, for the feed and the pages' meta tags\n(READTAG_SITE_AUTHOR; unset: the site title)")
 	siteDesc := fset.String("site-description", env("site-description", ""), "a `sentence` about the blog: the header's tagline, the feed's subtitle, the\ndescription of pages that are not posts (READTAG_SITE_DESCRIPTION)")
-	siteImage := fset.String("site-image", env("site-image", ""), "the link-preview image (a `url`: https://... or /static/...) of pages whose\npost names none (READTAG_SITE_IMAGE; unset: none)")
+	siteImage := fset.String("site-image", env("site-image", ""), "the link-preview image (a `url`: https://... or /images/...) of pages whose\npost names none (READTAG_SITE_IMAGE; unset: none)")
 	authorMode := fset.Bool("author-mode", env("author-mode", "") == "true" || env("author-mode", "") == "1",
 		"show every visitor what is wrong with a post being written (a note above its\nlast good version); without it only requests from this machine, not forwarded\nby a proxy, see it (READTAG_AUTHOR_MODE)")
 	fset.Usage = func() {} // the flag package calls it on every error too
