@@ -50,11 +50,12 @@ type links struct {
 	writeTimeout time.Duration
 	backoffMax   time.Duration
 
-	mu     sync.RWMutex
-	byNode map[string]*link // configured peers, and those that joined (add, remove)
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	mu      sync.RWMutex
+	byNode  map[string]*link // configured peers, and those that joined (add, remove)
+	closing bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // link is the way to one peer.
@@ -217,9 +218,14 @@ func (l *links) recycle(node string) {
 // close sends what is queued (a Goodbye, typically) for at most d, then
 // closes every connection and waits for the links to stop.
 func (l *links) close(d time.Duration) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
+	l.mu.Lock()
+	l.closing = true // add makes no more links
+	all := make([]*link, 0, len(l.byNode))
 	for _, k := range l.byNode {
+		all = append(all, k)
+	}
+	l.mu.Unlock()
+	for _, k := range all {
 		k.mu.Lock()
 		k.draining = true
 		k.mu.Unlock()
@@ -243,7 +249,7 @@ func (l *links) close(d time.Duration) {
 func (l *links) add(node, addr string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, ok := l.byNode[node]; ok || l.ctx.Err() != nil {
+	if _, ok := l.byNode[node]; ok || l.closing {
 		return false
 	}
 	k := l.newLink(node, addr)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -57,9 +59,10 @@ func sees(c *client.Conn, want ...*client.Conn) bool {
 
 // joinAndLeave is the common part of the seed and DNS cases: a and b are
 // running with readers on one post; c starts, and its reader, a's and b's
-// must see each other; c stops (SIGTERM) and its reader must leave a's and
-// b's screens. It logs how long each took.
-func joinAndLeave(t *testing.T, a, b, c *node) {
+// must see each other; c stops (sig: SIGTERM, it says goodbye; SIGKILL,
+// it vanishes) and its reader must leave a's and b's screens, and a and b
+// forget c. It logs how long each took.
+func joinAndLeave(t *testing.T, a, b, c *node, sig syscall.Signal) {
 	t.Helper()
 	const post = "actors-in-go"
 	onA, onB := dial(t, a, post), dial(t, b, post)
@@ -78,18 +81,18 @@ func joinAndLeave(t *testing.T, a, b, c *node) {
 			slices.Equal(members(c), []string{"a", "b", "c"})
 	})
 
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := c.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	left := within(t, 10*time.Second, "c's reader to leave a's and b's screens", func() bool { return sees(onA, onB) && sees(onB, onA) })
 	_ = c.cmd.Wait()
-	// c said goodbye: it is forgotten after the failure timeout, not
-	// listed as missing for --cluster-forget-after.
-	within(t, 20*time.Second, "a and b to forget c", func() bool {
+	// After a goodbye c is forgotten once the failure timeout has passed;
+	// vanished, after --cluster-forget-after.
+	forgot := within(t, 40*time.Second, "a and b to forget c", func() bool {
 		return !slices.Contains(knownPeers(t, a), "c") && !slices.Contains(knownPeers(t, b), "c")
 	})
-	t.Logf("c's reader seen everywhere %v after it was welcomed (%v after c's process started); gone from a and b %v after SIGTERM",
-		joined.Round(time.Millisecond), fromStart.Round(time.Millisecond), left.Round(time.Millisecond))
+	t.Logf("c's reader seen everywhere %v after it was welcomed (%v after c's process started); gone from a and b %v after %v, c forgotten %v after it",
+		joined.Round(time.Millisecond), fromStart.Round(time.Millisecond), left.Round(time.Millisecond), sig, (left + forgot).Round(time.Millisecond))
 }
 
 // knownPeers are the peers n's /metrics shows a state for: every peer it
@@ -122,7 +125,7 @@ func TestClusterJoinSeed(t *testing.T) {
 		return slices.Equal(members(a), []string{"a", "b"}) && slices.Equal(members(b), []string{"a", "b"})
 	})
 	c := joinNode(t, certs, "c", ports[4], ports[5], "--join", ports[1])
-	joinAndLeave(t, a, b, c)
+	joinAndLeave(t, a, b, c, syscall.SIGTERM)
 
 	d := joinNode(t, foreign, "d", ports[6], ports[7], "--join", ports[1])
 	d.start(t)
@@ -140,7 +143,8 @@ func TestClusterJoinSeed(t *testing.T) {
 // TestClusterJoinDNS: a, b and c find each other through a DNS name (a
 // fake resolver: a file of addresses, re-read at every resolution), each
 // listening on its own loopback address and the same port, as pods behind
-// a headless service do.
+// a headless service do. c then vanishes (SIGKILL): its readers leave after
+// the failure timeout, and it is forgotten after --cluster-forget-after.
 func TestClusterJoinDNS(t *testing.T) {
 	certs := makeCerts(t, "a", "b", "c")
 	port := testutil.FreeAddrs(t, 1)[0]
@@ -149,9 +153,9 @@ func TestClusterJoinDNS(t *testing.T) {
 	hosts := filepath.Join(t.TempDir(), "hosts")
 	writeFile(t, hosts, []byte("127.0.0.2\n127.0.0.3\n"))
 	t.Setenv(testResolveEnv, hosts)
-	dns := "--peers-dns=readtag.test:" + p
-	a := joinNode(t, certs, "a", https[0], "127.0.0.2:"+p, dns)
-	b := joinNode(t, certs, "b", https[1], "127.0.0.3:"+p, dns)
+	dns, forget := "--peers-dns=readtag.test:"+p, "--cluster-forget-after=10s"
+	a := joinNode(t, certs, "a", https[0], "127.0.0.2:"+p, dns, forget)
+	b := joinNode(t, certs, "b", https[1], "127.0.0.3:"+p, dns, forget)
 	a.start(t)
 	b.start(t)
 	within(t, 15*time.Second, "a and b to find each other by DNS", func() bool {
@@ -159,8 +163,8 @@ func TestClusterJoinDNS(t *testing.T) {
 	})
 	// c's pod appears in the service when it starts.
 	writeFile(t, hosts, []byte("127.0.0.2\n127.0.0.3\n127.0.0.4\n"))
-	c := joinNode(t, certs, "c", https[2], "127.0.0.4:"+p, dns)
-	joinAndLeave(t, a, b, c)
+	c := joinNode(t, certs, "c", https[2], "127.0.0.4:"+p, dns, forget)
+	joinAndLeave(t, a, b, c, syscall.SIGKILL)
 }
 
 // TestClusterGossipFlood: an authenticated node (c) lists 10,000 invented
@@ -301,5 +305,35 @@ func TestClusterVersions(t *testing.T) {
 	}
 	if !sees(p.onA, p.onB) || !sees(p.onB, p.onA) {
 		t.Errorf("a's and b's readers lost each other: a sees %v, b sees %v", ids(p.onA), ids(p.onB))
+	}
+}
+
+// TestBadJoinFlags: each bad --join, --peers-dns, --cluster-forget-after or
+// --cluster-max-members is a usage error that says what is wrong.
+func TestBadJoinFlags(t *testing.T) {
+	certs := makeCerts(t, "a")
+	cluster := append([]string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001"}, tlsArgs(certs, "a")...)
+	insecure := []string{"--node-id", "a", "--cluster-addr", "127.0.0.1:7001", "--cluster-insecure"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--join", "127.0.0.1:7002"}, "--join and --peers-dns need cluster mode"},
+		{append(slices.Clone(cluster), "--join", "127.0.0.1"), `--join: "127.0.0.1": want host:port`},
+		{append(slices.Clone(cluster), "--join", "b@127.0.0.1:99999"), `--join: "b@127.0.0.1:99999": port`},
+		{append(slices.Clone(insecure), "--join", "b@10.0.0.2:7002"), "is not a loopback address"},
+		{append(slices.Clone(insecure), "--peers-dns", "readtag.test:7000"), "--peers-dns needs mutual TLS"},
+		{append(slices.Clone(cluster), "--peers-dns", "readtag.test"), `--peers-dns "readtag.test": want host:port`},
+		{append(slices.Clone(cluster), "--cluster-forget-after", "1s"), "--cluster-forget-after \"1s\": want a duration from 10s to 24h"},
+		{append(slices.Clone(cluster), "--cluster-forget-after", "soon"), "--cluster-forget-after \"soon\""},
+		{append(slices.Clone(cluster), "--cluster-max-members", "0"), "--cluster-max-members \"0\""},
+		{append(slices.Clone(cluster), "--peers", "b@127.0.0.1:7002,c@127.0.0.1:7003", "--cluster-max-members", "2"), "--cluster-max-members 2: want from this node and its 2 --peers (3) to 1024"},
+		{append(slices.Clone(cluster), "--cluster-max-members", "5000"), "--cluster-max-members 5000"},
+	} {
+		err := run(t.Context(), tc.args, io.Discard, env())
+		var usage *usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want a usage error containing %q", tc.args, err, tc.want)
+		}
 	}
 }
