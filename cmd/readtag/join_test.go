@@ -57,42 +57,74 @@ func sees(c *client.Conn, want ...*client.Conn) bool {
 	return slices.Equal(ids(c), others(append(want, c), c))
 }
 
-// joinAndLeave is the common part of the seed and DNS cases: a and b are
-// running with readers on one post; c starts, and its reader, a's and b's
-// must see each other; c stops (sig: SIGTERM, it says goodbye; SIGKILL,
-// it vanishes) and its reader must leave a's and b's screens, and a and b
-// forget c. It logs how long each took.
-func joinAndLeave(t *testing.T, a, b, c *node, sig syscall.Signal) {
+// seesAll reports whether every reader of readers sees all the others.
+func seesAll(readers []*client.Conn) bool {
+	for _, r := range readers {
+		if !slices.Equal(ids(r), others(readers, r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// idsOf are the nodes' ids, sorted.
+func idsOf(nodes []*node) []string {
+	var out []string
+	for _, n := range nodes {
+		out = append(out, n.id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// joinAndLeave is the common part of the seed and DNS cases: the nodes
+// running have a reader each on one post; c starts, and its reader and
+// theirs must see each other; c stops (sig: SIGTERM, it says goodbye;
+// SIGKILL, it vanishes) and its reader must leave their screens, and they
+// must forget c. It logs how long each took.
+func joinAndLeave(t *testing.T, running []*node, c *node, sig syscall.Signal) {
 	t.Helper()
 	const post = "actors-in-go"
-	onA, onB := dial(t, a, post), dial(t, b, post)
-	within(t, 10*time.Second, "a's and b's readers to see each other", func() bool { return sees(onA, onB) && sees(onB, onA) })
+	var readers []*client.Conn
+	for _, n := range running {
+		readers = append(readers, dial(t, n, post))
+	}
+	within(t, 10*time.Second, "the running nodes' readers to see each other", func() bool { return seesAll(readers) })
 
 	started := time.Now()
 	c.start(t)
 	within(t, 15*time.Second, "c to serve", func() bool { _, _, ok := c.health(); return ok })
 	onC := dial(t, c, post)
-	joined := within(t, 20*time.Second, "c's reader and a's and b's to see each other", func() bool {
-		return sees(onA, onB, onC) && sees(onB, onA, onC) && sees(onC, onA, onB)
-	})
+	all := append(slices.Clone(readers), onC)
+	joined := within(t, 20*time.Second, "c's reader and the others to see each other", func() bool { return seesAll(all) })
 	fromStart := time.Since(started)
-	within(t, 10*time.Second, "every node to list the three others as members", func() bool {
-		return slices.Equal(members(a), []string{"a", "b", "c"}) && slices.Equal(members(b), []string{"a", "b", "c"}) &&
-			slices.Equal(members(c), []string{"a", "b", "c"})
+	everyone := idsOf(append(slices.Clone(running), c))
+	within(t, 10*time.Second, "every node to list all as members", func() bool {
+		for _, n := range append(slices.Clone(running), c) {
+			if !slices.Equal(members(n), everyone) {
+				return false
+			}
+		}
+		return true
 	})
 
 	if err := c.cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	left := within(t, 10*time.Second, "c's reader to leave a's and b's screens", func() bool { return sees(onA, onB) && sees(onB, onA) })
+	left := within(t, 10*time.Second, "c's reader to leave the others' screens", func() bool { return seesAll(readers) })
 	_ = c.cmd.Wait()
 	// After a goodbye c is forgotten once the failure timeout has passed;
 	// vanished, after --cluster-forget-after.
-	forgot := within(t, 40*time.Second, "a and b to forget c", func() bool {
-		return !slices.Contains(knownPeers(t, a), "c") && !slices.Contains(knownPeers(t, b), "c")
+	forgot := within(t, 40*time.Second, "the running nodes to forget c", func() bool {
+		for _, n := range running {
+			if slices.Contains(knownPeers(t, n), "c") {
+				return false
+			}
+		}
+		return true
 	})
-	t.Logf("c's reader seen everywhere %v after it was welcomed (%v after c's process started); gone from a and b %v after %v, c forgotten %v after it",
-		joined.Round(time.Millisecond), fromStart.Round(time.Millisecond), left.Round(time.Millisecond), sig, (left + forgot).Round(time.Millisecond))
+	t.Logf("%d nodes running; c's reader seen everywhere %v after it was welcomed (%v after c's process started); gone from the others %v after %v, c forgotten %v after it",
+		len(running), joined.Round(time.Millisecond), fromStart.Round(time.Millisecond), left.Round(time.Millisecond), sig, (left + forgot).Round(time.Millisecond))
 }
 
 // knownPeers are the peers n's /metrics shows a state for: every peer it
@@ -109,23 +141,32 @@ func knownPeers(t *testing.T, n *node) []string {
 	return out
 }
 
-// TestClusterJoinSeed: a and b run with each other as seeds; c joins
-// through a alone, learns b from a's gossip, and all readers see each
-// other; c leaves. A node whose certificate another CA signed is refused.
+// TestClusterJoinSeed: a, b and e run with a and b as seeds (e finds b
+// through a's gossip); c joins through a alone, learns the others from a's
+// gossip, and all readers see each other; c leaves. A node whose
+// certificate another CA signed is refused.
 func TestClusterJoinSeed(t *testing.T) {
-	certs := makeCerts(t, "a", "b", "c")
+	certs := makeCerts(t, "a", "b", "c", "e")
 	foreign := makeCerts(t, "d")
-	ports := testutil.FreeAddrs(t, 8)
+	ports := testutil.FreeAddrs(t, 10)
 	seeds := "--join=" + ports[1] + "," + ports[3]
 	a := joinNode(t, certs, "a", ports[0], ports[1], seeds)
 	b := joinNode(t, certs, "b", ports[2], ports[3], seeds)
-	a.start(t)
-	b.start(t)
-	within(t, 15*time.Second, "a and b to find each other through the seeds", func() bool {
-		return slices.Equal(members(a), []string{"a", "b"}) && slices.Equal(members(b), []string{"a", "b"})
+	e := joinNode(t, certs, "e", ports[8], ports[9], "--join", ports[1])
+	running := []*node{a, b, e}
+	for _, n := range running {
+		n.start(t)
+	}
+	within(t, 15*time.Second, "a, b and e to find each other through the seeds", func() bool {
+		for _, n := range running {
+			if !slices.Equal(members(n), []string{"a", "b", "e"}) {
+				return false
+			}
+		}
+		return true
 	})
 	c := joinNode(t, certs, "c", ports[4], ports[5], "--join", ports[1])
-	joinAndLeave(t, a, b, c, syscall.SIGTERM)
+	joinAndLeave(t, running, c, syscall.SIGTERM)
 
 	d := joinNode(t, foreign, "d", ports[6], ports[7], "--join", ports[1])
 	d.start(t)
@@ -164,7 +205,7 @@ func TestClusterJoinDNS(t *testing.T) {
 	// c's pod appears in the service when it starts.
 	writeFile(t, hosts, []byte("127.0.0.2\n127.0.0.3\n127.0.0.4\n"))
 	c := joinNode(t, certs, "c", https[2], "127.0.0.4:"+p, dns, forget)
-	joinAndLeave(t, a, b, c, syscall.SIGKILL)
+	joinAndLeave(t, []*node{a, b}, c, syscall.SIGKILL)
 }
 
 // TestClusterGossipFlood: an authenticated node (c) lists 10,000 invented
