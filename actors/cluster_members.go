@@ -253,7 +253,11 @@ func (p *provider) addPeer(node, addr, via string, now time.Time) (*peerLiveness
 	i, _ := slices.BinarySearch(p.order, node)
 	p.order = slices.Insert(p.order, i, node)
 	p.state.stats.membersJoined.Add(1)
-	p.log.Info("joined/"+via, "cluster node learned", "node", p.self.ID, "peer", node, "addr", addr, "via", via)
+	key := "joined/" + node // a node its certificate vouches for: one line each
+	if via == viaGossip {
+		key = "joined/" + via // a name anyone joined may invent: one line per episode
+	}
+	p.log.Info(key, "cluster node learned", "node", p.self.ID, "peer", node, "addr", addr, "via", via)
 	return peer, true
 }
 
