@@ -55,6 +55,7 @@ type provider struct {
 	repeat  actor.SendRepeater
 	ready   bool
 	members []string
+	join    joinState // nodes that join at run time (cluster_members.go)
 }
 
 type peerLiveness struct {
@@ -78,6 +79,7 @@ type peerLiveness struct {
 	returns   float64
 	returnsAt time.Time
 	upHeld    bool // its coming up is held back now
+	joinInfo       // set for a node that joined at run time
 }
 
 // upBurst is how many times a peer that was up may come back up at once
@@ -112,6 +114,8 @@ type clusterStats struct {
 	budgetDropped, budgetThrottled            atomic.Int64
 	budgetDisconnects, budgetRefused          atomic.Int64
 	inboxDropped, roomDropped, readersRefused atomic.Int64
+	// nodes that joined at run time (cluster_members.go)
+	membersJoined, membersForgotten, membersRefused atomic.Int64
 }
 
 func newProvider(sys *system, cfg ClusterConfig, self *cluster.Member, agent *actor.PID, l *links, st *clusterState) actor.Producer {
@@ -131,10 +135,12 @@ func (p *provider) Receive(c *actor.Context) {
 	case actor.Started:
 		p.started = time.Now()
 		p.repeat = c.Engine().SendRepeat(c.PID(), beat{}, p.cfg.Heartbeat)
+		p.startDiscovery(c)
 		p.update(c)
 	case actor.Stopped:
 		p.repeat.Stop()
-		bye := &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}
+		p.stopDiscovery()
+		bye := &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Version: protocolVersion, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}
 		for _, id := range p.order {
 			p.links.send(id, kindProvider, c.PID(), bye)
 		}
@@ -147,6 +153,8 @@ func (p *provider) Receive(c *actor.Context) {
 		if peer, ok := p.peers[msg.node]; ok {
 			p.heartbeat(c, peer)
 		}
+	case discovered:
+		p.discovered(c, msg)
 	case fromPeer:
 		msg.box.done()
 		if env, ok := msg.msg.(*clusterpb.Envelope); ok {
@@ -162,8 +170,8 @@ func (p *provider) heartbeat(c *actor.Context, peer *peerLiveness) {
 	if p.hearing(peer, time.Now()) {
 		hears = peer.incarnation
 	}
-	hb := &clusterpb.Heartbeat{Hears: &hears, Addr: p.advertise()}
-	p.links.send(peer.ID, kindProvider, c.PID(), &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: hb}})
+	hb := &clusterpb.Heartbeat{Hears: &hears, Addr: p.advertise(), Members: p.gossip(peer.ID)}
+	p.links.send(peer.ID, kindProvider, c.PID(), &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Version: protocolVersion, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: hb}})
 }
 
 // advertise is the address peers can reach us on, if it is a real one.
@@ -194,6 +202,9 @@ func (p *provider) hearing(peer *peerLiveness, now time.Time) bool {
 func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 	peer, ok := p.peers[msg.GetNode()]
 	if !ok {
+		peer, ok = p.admit(c, msg)
+	}
+	if !ok {
 		p.log.Warn("stranger", "cluster message from a node that is not a peer: ignored", "node", msg.GetNode(), "from", pidString(c.Sender()))
 		return
 	}
@@ -210,7 +221,7 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 			return
 		}
 		p.log.Info("goodbye/"+peer.ID, "cluster peer said goodbye", "node", p.self.ID, "peer", peer.ID)
-		peer.gone = inc
+		peer.gone, peer.goneAt = inc, now
 		peer.heard, peer.hearsUs, peer.incarnation = time.Time{}, false, 0
 		p.update(c)
 	case *clusterpb.Envelope_Heartbeat:
@@ -226,6 +237,7 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 			peer.acked = now
 		}
 		p.learnAddr(peer, b.Heartbeat.GetAddr(), now)
+		p.learnMembers(c, b.Heartbeat.GetMembers(), now)
 		if !wasHearing {
 			// Tell it (or its new incarnation) at once that we hear it: the
 			// handshake then takes one round trip, not one heartbeat period.
@@ -310,7 +322,7 @@ func (p *provider) retarget(peer *peerLiveness, addr, why string) {
 // members, readiness and peers when they change.
 func (p *provider) update(c *actor.Context) {
 	now := time.Now()
-	changed := false
+	changed := p.forget(c, now)
 	for _, id := range p.order {
 		peer := p.peers[id]
 		state := stateDown
@@ -377,6 +389,9 @@ func (p *provider) publish(c *actor.Context, changed bool) {
 	var missing []string
 	for _, id := range p.order {
 		peer := p.peers[id]
+		if peer.hearsay() {
+			continue // a name in gossip, not (yet) a member
+		}
 		if peer.state == stateUp {
 			members = append(members, &cluster.Member{ID: peer.ID, Host: p.links.addr(id), Region: p.self.Region, Kinds: []string{}})
 			names = append(names, peer.ID)
@@ -391,7 +406,7 @@ func (p *provider) publish(c *actor.Context, changed bool) {
 	if !slices.Equal(p.members, names) {
 		p.members = names
 		p.state.members.Store(&names)
-		p.log.Info("", "cluster membership", "node", p.self.ID, "members", strings.Join(names, ","), "of", len(p.peers)+1)
+		p.log.Info("", "cluster membership", "node", p.self.ID, "members", strings.Join(names, ","), "of", len(views)+1)
 		changed = true
 	}
 	if changed || p.members == nil {
@@ -400,16 +415,18 @@ func (p *provider) publish(c *actor.Context, changed bool) {
 	// Ready: once every peer has completed the handshake (or the start-up
 	// grace is over), and while at least one is up: an island must not
 	// take readers.
-	up, all := len(names)-1, true
+	up, all, known := len(names)-1, true, 0
 	for _, peer := range p.peers {
-		all = all && peer.everUp
+		if !peer.hearsay() {
+			all, known = all && peer.everUp, known+1
+		}
 	}
-	ready := len(p.peers) == 0 || (up > 0 && (all || time.Since(p.started) > p.cfg.ReadyAfter))
+	ready := (known == 0 && p.alone()) || (up > 0 && (all || time.Since(p.started) > p.cfg.ReadyAfter))
 	if ready != p.ready {
 		p.ready = ready
 		p.state.ready.Store(ready)
 		p.state.stats.readyChanges.Add(1)
-		p.log.Info(fmt.Sprint("ready/", ready), "cluster node ready", "node", p.self.ID, "ready", ready, "up", up, "of", len(p.peers), "missing", strings.Join(missing, ","))
+		p.log.Info(fmt.Sprint("ready/", ready), "cluster node ready", "node", p.self.ID, "ready", ready, "up", up, "of", known, "missing", strings.Join(missing, ","))
 	}
 }
 
@@ -448,6 +465,9 @@ func (st *clusterState) status() readtag.ClusterStatus {
 		"inbox_dropped":      st.stats.inboxDropped.Load(),
 		"room_dropped":       st.stats.roomDropped.Load(),
 		"readers_refused":    st.stats.readersRefused.Load(),
+		"members_joined":     st.stats.membersJoined.Load(),
+		"members_forgotten":  st.stats.membersForgotten.Load(),
+		"members_refused":    st.stats.membersRefused.Load(),
 	}
 	return s
 }

@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -298,7 +297,7 @@ func (t *tracker) broadcast(c *actor.Context, deltas ...*clusterpb.Delta) {
 
 // envelope starts a message to a peer; the caller sets its Body.
 func (t *tracker) envelope() *clusterpb.Envelope {
-	return &clusterpb.Envelope{Node: t.node, Incarnation: t.sys.incarnation}
+	return &clusterpb.Envelope{Node: t.node, Incarnation: t.sys.incarnation, Version: protocolVersion}
 }
 
 func (t *tracker) sendTo(c *actor.Context, node string, env *clusterpb.Envelope) {
@@ -443,7 +442,7 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 // peer must not get one per tiny request; an honest one asks at most twice
 // a heartbeat (askSync), and asks again if an answer was skipped.
 func (t *tracker) mayAnswer(node string) bool {
-	if !slices.ContainsFunc(t.cfg.Peers, func(p Peer) bool { return p.ID == node }) {
+	if !t.links.has(node) {
 		return false // the gate lets no one else through; keep the map to peers anyway
 	}
 	now := time.Now()

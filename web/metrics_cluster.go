@@ -51,6 +51,9 @@ func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
 			"inbox_dropped":      counter("inbox_dropped_messages", "Messages from peers dropped because that peer already had too many waiting for the tracker or the provider."),
 			"room_dropped":       counter("room_dropped_messages", "Other nodes' reader changes not queued for a room that had too many waiting (the room is re-synced instead)."),
 			"readers_refused":    counter("remote_readers_refused", "Readers peers announced beyond the caps per peer and per post, not created."),
+			"members_joined":     counter("members_joined", "Nodes that were not configured peers made peers at run time (seeds, DNS, gossip, a node introducing itself)."),
+			"members_forgotten":  counter("members_forgotten", "Nodes that joined, forgotten after being silent too long (or gossiped names that never came up)."),
+			"members_refused":    counter("members_refused", "Nodes not taken as peers: at the member cap, or too many gossiped names not yet up."),
 		},
 	}
 }

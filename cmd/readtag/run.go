@@ -81,7 +81,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	trace := fset.String("trace", env("trace", "all"), "at debug level, trace only these actor `kinds` ("+strings.Join(actors.Kinds, ", ")+")\nand/or one post or embedded page, e.g. room,reader, post=hello or\npost=blog.example.com/posts/hello (READTAG_TRACE)")
 	nodeID := fset.String("node-id", env("node-id", ""), "cluster mode: this node's `id`, unique in the cluster (READTAG_NODE_ID)")
 	clusterAddr := fset.String("cluster-addr", env("cluster-addr", ""), "cluster mode: `host:port` this node listens on for its peers (READTAG_CLUSTER_ADDR)")
-	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); only these can join, there is no discovery")
+	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); without --join or --peers-dns only these can join")
 	clusterCA := fset.String("cluster-ca", env("cluster-ca", ""), "cluster mode: the cluster CA's certificate `file` (PEM; old and new CA in one\nfile while rotating it); peers must present a certificate it signed.\nThe three TLS files are re-read when they change, and on SIGHUP (READTAG_CLUSTER_CA)")
 	clusterCert := fset.String("cluster-cert", env("cluster-cert", ""), "cluster mode: this node's certificate `file`, naming its --node-id\n(make them with: readtag certs --dir DIR --nodes a,b,c) (READTAG_CLUSTER_CERT)")
 	clusterKey := fset.String("cluster-key", env("cluster-key", ""), "cluster mode: this node's private key `file` (READTAG_CLUSTER_KEY)")
@@ -89,6 +89,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		"cluster mode without TLS, for trying it on one machine: only when the\ncluster address and every peer are loopback (READTAG_CLUSTER_INSECURE)")
 	lim := addLimitFlags(fset, env)
 	peerLim := addPeerFlags(fset, env)
+	joinLim := addJoinFlags(fset, env)
 	memLimit := fset.String("memory-limit", env("memory-limit", ""), "a soft memory limit (a `size`: 512MiB, 1GiB, ...) for the Go runtime: past it,\ngarbage is collected sooner; not a hard cap (READTAG_MEMORY_LIMIT;\nunset: GOMEMLIMIT or none)")
 	publicURL := fset.String("public-url", env("public-url", ""), "the site's `url` as readers reach it (https://blog.example.com), for the feed,\nsitemap and canonical links; unset: taken from each request's Host (READTAG_PUBLIC_URL)")
 	sites := fset.String("sites", env("sites", ""), "comma-separated `origins` (https://blog.example.com) of other sites whose pages\nmay show live readers with /embed.js, each a site named after its host[:port] (READTAG_SITES)")
@@ -184,6 +185,9 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		if err := peerLim.apply(o.cluster, o.limits.maxReaders); err != nil {
 			return nil, &usageError{err}
 		}
+	}
+	if err := joinLim.apply(o, getenv); err != nil {
+		return nil, &usageError{err}
 	}
 	for _, dir := range []struct{ flag, path string }{{"posts", o.postsDir}, {"views", o.viewsDir}} {
 		if dir.path == "" {
