@@ -55,6 +55,7 @@ type provider struct {
 	repeat  actor.SendRepeater
 	ready   bool
 	members []string
+	stall   stallWatch // cluster_stall.go
 }
 
 type peerLiveness struct {
@@ -77,7 +78,8 @@ type peerLiveness struct {
 	// as of returnsAt.
 	returns   float64
 	returnsAt time.Time
-	upHeld    bool // its coming up is held back now
+	upHeld    bool  // its coming up is held back now
+	rival     rival // another incarnation heard meanwhile (cluster_duplicate.go)
 }
 
 // upBurst is how many times a peer that was up may come back up at once
@@ -92,6 +94,7 @@ type clusterState struct {
 	peers   atomic.Pointer[[]peerView]
 	missing atomic.Pointer[[]string]
 	stats   clusterStats
+	failed  chan error // the node must stop (Presence.Failed); cap 1
 }
 
 // peerView is one peer as the provider last published it.
@@ -112,11 +115,12 @@ type clusterStats struct {
 	budgetDropped, budgetThrottled            atomic.Int64
 	budgetDisconnects, budgetRefused          atomic.Int64
 	inboxDropped, roomDropped, readersRefused atomic.Int64
+	duplicatesRefused, stalls                 atomic.Int64 // cluster_duplicate.go, cluster_stall.go
 }
 
 func newProvider(sys *system, cfg ClusterConfig, self *cluster.Member, agent *actor.PID, l *links, st *clusterState) actor.Producer {
 	return func() actor.Receiver {
-		p := &provider{sys: sys, cfg: cfg, log: ratelog.New(sys.log, 0), self: self, agent: agent, links: l, state: st, peers: make(map[string]*peerLiveness)}
+		p := &provider{sys: sys, cfg: cfg, log: ratelog.New(sys.log, 0), self: self, agent: agent, links: l, state: st, peers: make(map[string]*peerLiveness), stall: newStallWatch(cfg)}
 		for _, peer := range cfg.Peers {
 			p.peers[peer.ID] = &peerLiveness{Peer: peer, state: stateDown}
 			p.order = append(p.order, peer.ID)
@@ -139,6 +143,7 @@ func (p *provider) Receive(c *actor.Context) {
 			p.links.send(id, kindProvider, c.PID(), bye)
 		}
 	case beat:
+		p.stalled(p.stall.tick(time.Now()))
 		for _, id := range p.order {
 			p.heartbeat(c, p.peers[id])
 		}
@@ -212,10 +217,23 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 		p.log.Info("goodbye/"+peer.ID, "cluster peer said goodbye", "node", p.self.ID, "peer", peer.ID)
 		peer.gone = inc
 		peer.heard, peer.hearsUs, peer.incarnation = time.Time{}, false, 0
+		p.sys.incarnations.set(peer.ID, 0)
 		p.update(c)
 	case *clusterpb.Envelope_Heartbeat:
+		if b.Heartbeat.GetRefuses() != 0 {
+			p.refusedBy(peer, b.Heartbeat)
+			return
+		}
+		if inc == peer.incarnation {
+			p.establishedHeard(c, peer, now)
+		} else if peer.incarnation != 0 && p.hearing(peer, now) && !p.rivalMay(c, peer, inc, b.Heartbeat.GetAddr(), now) {
+			return // another process under its id, or a restart not yet sure
+		}
 		if inc != peer.incarnation && !p.allow(peer, &peer.incarnationAt, now, "a new incarnation") {
 			return
+		}
+		if inc != peer.incarnation {
+			p.sys.incarnations.set(peer.ID, inc)
 		}
 		wasHearing := p.hearing(peer, now) && peer.incarnation == msg.GetIncarnation()
 		peer.incarnation = msg.GetIncarnation()
@@ -310,6 +328,7 @@ func (p *provider) retarget(peer *peerLiveness, addr, why string) {
 // members, readiness and peers when they change.
 func (p *provider) update(c *actor.Context) {
 	now := time.Now()
+	p.stalled(p.stall.check(now))
 	changed := false
 	for _, id := range p.order {
 		peer := p.peers[id]
@@ -320,6 +339,9 @@ func (p *provider) update(c *actor.Context) {
 			state = stateUp
 		default:
 			state = stateOneWay
+		}
+		if worse(state, peer.state) && p.stall.lenient(now) {
+			continue // we were stalled: judged again after the grace
 		}
 		if state == stateUp && peer.state != stateUp && peer.everUp && !p.mayReturn(peer, now) {
 			// Up again, and again: it flaps (it said goodbye, or stopped
@@ -359,6 +381,15 @@ func (p *provider) update(c *actor.Context) {
 		}
 	}
 	p.publish(c, changed)
+}
+
+// stalled logs a stall that stallWatch noticed.
+func (p *provider) stalled(gap time.Duration, ok bool) {
+	if ok {
+		p.state.stats.stalls.Add(1)
+		p.log.Warn("stalled", "cluster node was stalled: its peers are judged again after a grace", "node", p.self.ID,
+			"stalled_for", gap.Round(time.Millisecond).String(), "grace", p.stall.grace.String())
+	}
 }
 
 func age(t, now time.Time) string {
@@ -448,6 +479,8 @@ func (st *clusterState) status() readtag.ClusterStatus {
 		"inbox_dropped":      st.stats.inboxDropped.Load(),
 		"room_dropped":       st.stats.roomDropped.Load(),
 		"readers_refused":    st.stats.readersRefused.Load(),
+		"duplicates_refused": st.stats.duplicatesRefused.Load(),
+		"stalls":             st.stats.stalls.Load(),
 	}
 	return s
 }

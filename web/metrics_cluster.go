@@ -51,6 +51,8 @@ func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
 			"inbox_dropped":      counter("inbox_dropped_messages", "Messages from peers dropped because that peer already had too many waiting for the tracker or the provider."),
 			"room_dropped":       counter("room_dropped_messages", "Other nodes' reader changes not queued for a room that had too many waiting (the room is re-synced instead)."),
 			"readers_refused":    counter("remote_readers_refused", "Readers peers announced beyond the caps per peer and per post, not created."),
+			"duplicates_refused": counter("duplicates_refused", "Processes refused because another live process already ran under their node id."),
+			"stalls":             counter("stalls", "Times this node noticed it had been stalled (its own tick late by over half the failure timeout) and gave its peers a grace."),
 		},
 	}
 }
