@@ -55,7 +55,8 @@ type provider struct {
 	repeat  actor.SendRepeater
 	ready   bool
 	members []string
-	join    joinState // nodes that join at run time (cluster_members.go)
+	join    joinState  // nodes that join at run time (cluster_members.go)
+	stall   stallWatch // cluster_stall.go
 }
 
 type peerLiveness struct {
@@ -78,8 +79,9 @@ type peerLiveness struct {
 	// as of returnsAt.
 	returns   float64
 	returnsAt time.Time
-	upHeld    bool // its coming up is held back now
-	joinInfo       // set for a node that joined at run time
+	upHeld    bool  // its coming up is held back now
+	joinInfo        // set for a node that joined at run time
+	rival     rival // another incarnation heard meanwhile (cluster_duplicate.go)
 }
 
 // upBurst is how many times a peer that was up may come back up at once
@@ -94,6 +96,7 @@ type clusterState struct {
 	peers   atomic.Pointer[[]peerView]
 	missing atomic.Pointer[[]string]
 	stats   clusterStats
+	failed  chan error // the node must stop (Presence.Failed); cap 1
 }
 
 // peerView is one peer as the provider last published it.
@@ -116,11 +119,12 @@ type clusterStats struct {
 	inboxDropped, roomDropped, readersRefused atomic.Int64
 	// nodes that joined at run time (cluster_members.go)
 	membersJoined, membersForgotten, membersRefused atomic.Int64
+	duplicatesRefused, stalls                       atomic.Int64 // cluster_duplicate.go, cluster_stall.go
 }
 
 func newProvider(sys *system, cfg ClusterConfig, self *cluster.Member, agent *actor.PID, l *links, st *clusterState) actor.Producer {
 	return func() actor.Receiver {
-		p := &provider{sys: sys, cfg: cfg, log: ratelog.New(sys.log, 0), self: self, agent: agent, links: l, state: st, peers: make(map[string]*peerLiveness)}
+		p := &provider{sys: sys, cfg: cfg, log: ratelog.New(sys.log, 0), self: self, agent: agent, links: l, state: st, peers: make(map[string]*peerLiveness), stall: newStallWatch(cfg)}
 		for _, peer := range cfg.Peers {
 			p.peers[peer.ID] = &peerLiveness{Peer: peer, state: stateDown}
 			p.order = append(p.order, peer.ID)
@@ -145,6 +149,7 @@ func (p *provider) Receive(c *actor.Context) {
 			p.links.send(id, kindProvider, c.PID(), bye)
 		}
 	case beat:
+		p.stalled(p.stall.tick(time.Now()))
 		for _, id := range p.order {
 			p.heartbeat(c, p.peers[id])
 		}
@@ -223,10 +228,23 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 		p.log.Info("goodbye/"+peer.ID, "cluster peer said goodbye", "node", p.self.ID, "peer", peer.ID)
 		peer.gone, peer.goneAt = inc, now
 		peer.heard, peer.hearsUs, peer.incarnation = time.Time{}, false, 0
+		p.sys.incarnations.set(peer.ID, 0)
 		p.update(c)
 	case *clusterpb.Envelope_Heartbeat:
+		if b.Heartbeat.GetRefuses() != 0 {
+			p.refusedBy(peer, b.Heartbeat)
+			return
+		}
+		if inc == peer.incarnation {
+			p.establishedHeard(c, peer, now)
+		} else if peer.incarnation != 0 && p.hearing(peer, now) && !p.rivalMay(c, peer, inc, b.Heartbeat.GetAddr(), now) {
+			return // another process under its id, or a restart not yet sure
+		}
 		if inc != peer.incarnation && !p.allow(peer, &peer.incarnationAt, now, "a new incarnation") {
 			return
+		}
+		if inc != peer.incarnation {
+			p.sys.incarnations.set(peer.ID, inc)
 		}
 		wasHearing := p.hearing(peer, now) && peer.incarnation == msg.GetIncarnation()
 		peer.incarnation = msg.GetIncarnation()
@@ -322,6 +340,7 @@ func (p *provider) retarget(peer *peerLiveness, addr, why string) {
 // members, readiness and peers when they change.
 func (p *provider) update(c *actor.Context) {
 	now := time.Now()
+	p.stalled(p.stall.check(now))
 	changed := p.forget(c, now)
 	for _, id := range p.order {
 		peer := p.peers[id]
@@ -332,6 +351,9 @@ func (p *provider) update(c *actor.Context) {
 			state = stateUp
 		default:
 			state = stateOneWay
+		}
+		if worse(state, peer.state) && p.stall.lenient(now) {
+			continue // we were stalled: judged again after the grace
 		}
 		if state == stateUp && peer.state != stateUp && peer.everUp && !p.mayReturn(peer, now) {
 			// Up again, and again: it flaps (it said goodbye, or stopped
@@ -371,6 +393,15 @@ func (p *provider) update(c *actor.Context) {
 		}
 	}
 	p.publish(c, changed)
+}
+
+// stalled logs a stall that stallWatch noticed.
+func (p *provider) stalled(gap time.Duration, ok bool) {
+	if ok {
+		p.state.stats.stalls.Add(1)
+		p.log.Warn("stalled", "cluster node was stalled: its peers are judged again after a grace", "node", p.self.ID,
+			"stalled_for", gap.Round(time.Millisecond).String(), "grace", p.stall.grace.String())
+	}
 }
 
 func age(t, now time.Time) string {
@@ -468,6 +499,8 @@ func (st *clusterState) status() readtag.ClusterStatus {
 		"members_joined":     st.stats.membersJoined.Load(),
 		"members_forgotten":  st.stats.membersForgotten.Load(),
 		"members_refused":    st.stats.membersRefused.Load(),
+		"duplicates_refused": st.stats.duplicatesRefused.Load(),
+		"stalls":             st.stats.stalls.Load(),
 	}
 	return s
 }

@@ -139,6 +139,7 @@ type tracker struct {
 	// answered is when each configured peer last got a snapshot (mayAnswer).
 	answered map[string]time.Time
 	repeat   actor.SendRepeater
+	stall    stallWatch // cluster_stall.go
 }
 
 type roomSub struct {
@@ -204,6 +205,7 @@ func newTracker(sys *system, node string, l *links, cfg ClusterConfig, stats *cl
 			rooms:    make(map[string]roomSub),
 			stale:    make(map[string]bool),
 			answered: make(map[string]time.Time),
+			stall:    newStallWatch(cfg),
 		}
 	}
 }
@@ -328,9 +330,12 @@ func (t *tracker) askSync(c *actor.Context, node string) {
 func (t *tracker) tick(c *actor.Context) {
 	t.resyncRooms(c)
 	now := time.Now()
+	if gap, ok := t.stall.tick(now); ok {
+		t.sys.log.Info("cluster tracker was stalled: no replica expires before the grace is over", "node", t.node, "stalled_for", gap.Round(time.Millisecond).String())
+	}
 	for node, p := range t.peers {
 		t.heartbeat(c, node)
-		if !p.quiet && now.Sub(p.heard) > t.cfg.PeerTimeout {
+		if !p.quiet && now.Sub(p.heard) > t.cfg.PeerTimeout && !t.stall.lenient(now) {
 			t.sys.log.Info("cluster replica expired: the peer's tracker is silent", "node", t.node, "peer", node, "readers", len(p.readers), "silent_for", now.Sub(p.heard).Round(time.Millisecond).String())
 			t.stats.replicaExpiries.Add(1)
 			t.replace(c, node, p, nil)
@@ -350,6 +355,9 @@ func (t *tracker) heartbeat(c *actor.Context, node string) {
 }
 
 func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
+	if !t.sys.incarnations.admits(env.GetNode(), env.GetIncarnation()) {
+		return // not the process the provider takes under that id (cluster_duplicate.go)
+	}
 	p, ok := t.peers[env.GetNode()]
 	if !ok {
 		// Not (yet) a member here, though it may already count us as one:

@@ -158,6 +158,16 @@
 // Hollywood's remote router, which would dial a new address synchronously
 // inside its actor and stall all remote traffic (cluster_links.go).
 //
+// A peer's provider keeps the incarnation it hears; another that
+// heartbeats meanwhile is a rival, taken only once the first falls silent
+// (a restart) and refused if both keep heartbeating (two processes under
+// one id), with a Heartbeat whose refuses field makes the newcomer stop
+// (Presence.Failed); the tracker takes messages only from the incarnation
+// the provider took (cluster_duplicate.go). The provider and the tracker
+// notice when they themselves were stalled (their own tick late) and then
+// judge no peer worse for a grace, while they read what is queued
+// (cluster_stall.go).
+//
 // Every message from the network passes a gate first (cluster_gate.go, the
 // Authorize hook of readtag's cluster remote, cluster_remote.go):
 // only a clusterpb.Envelope, to this node's tracker or provider, from a peer

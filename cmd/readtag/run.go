@@ -415,9 +415,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	go memtrim.Run(trimCtx, 5*time.Second, func() {
 		log.Debug("memory returned to the OS after a quiet spell")
 	})
+	var failed error // the cluster refused this node: stop, and exit non-zero
 	select {
 	case err := <-served:
 		return err
+	case failed = <-presence.Failed():
+		log.Error("stopping: the cluster refused this node", "err", failed)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
@@ -426,7 +429,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	err = srv.Shutdown(sctx)
 	actx, cancel2 := context.WithTimeout(context.Background(), time.Second)
 	defer cancel2()
-	if err := errors.Join(err, presence.Close(actx)); err != nil {
+	if err := errors.Join(failed, err, presence.Close(actx)); err != nil {
 		return err
 	}
 	log.Info("stopped")
