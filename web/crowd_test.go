@@ -201,9 +201,10 @@ func TestCrowdJitterKeepsViews(t *testing.T) {
 		}
 	}
 	// The latest movers: 24/4 places, each taken over at most once a second
-	// (actors' recentStay) after its first second.
+	// (actors' recentStay), plus one round of them told before the mark
+	// that may arrive after it.
 	places := 24 / 4
-	limit := places * (int(elapsed/time.Second) + 1)
+	limit := places * (int(elapsed/time.Second) + 2)
 	t.Logf("%d readers jittering for %v: the still reader got %d crowd frames with %d swaps", n, elapsed.Round(time.Millisecond), frames, swaps)
 	if swaps > limit {
 		t.Errorf("the still reader saw %d readers swapped out in %v; want at most %d (its latest movers')", swaps, elapsed.Round(time.Millisecond), limit)
