@@ -92,6 +92,8 @@
 //	        welcomes everyone again with only their Config.CrowdVisible
 //	        (defaultCrowdVisible) nearest/latest movers, and then sends each
 //	        socket one Client.Crowd per tick (view changes + density bands;
+//	        a view is sticky: a reader shown stays until it is stickyMargin
+//	        farther than the nearest ones, so a jittering crowd swaps no ghosts;
 //	        new bands and total at most every bandsEvery) instead of joins,
 //	        leaves and moves; back below three quarters of the threshold it
 //	        welcomes everyone again with the whole room (crowd.go). A crowd of
