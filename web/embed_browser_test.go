@@ -261,12 +261,12 @@ func (p *hostPage) unchanged(t *testing.T) {
 	}
 }
 
-// scrollToParagraph puts the top of the n-th paragraph of the article
-// (selector) at the top of the window.
+// scrollToParagraph puts the page's reading line on the first line of the
+// n-th paragraph of the article (selector).
 func (p *hostPage) scrollToParagraph(t *testing.T, article string, n int) {
 	t.Helper()
-	eval[any](t, p.ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q).querySelectorAll("p")[%d];
-		window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY + 1); return true })()`, article, n))
+	eval[any](t, p.ctx, fmt.Sprintf(`(() => { const r = document.querySelector(%q).querySelectorAll("p")[%d].getBoundingClientRect();
+		return %s(r.top + window.scrollY + Math.min(12, r.height / 2)) })()`, article, n, lineTo))
 }
 
 // ghostEl is the page's ghost of reader id, inside the shadow root of
@@ -288,15 +288,16 @@ func ghostBox(id string) string {
 type box struct{ Left, Top, Right, Bottom float64 }
 
 // seesAt waits until p draws reader id's ghost beside the n-th paragraph
-// of the article: the ghost's top within that paragraph's lines (the
-// reader's window starts just inside it), and the ghost inside the window's
-// width, not over the paragraph's text.
+// of the article: the middle of the ghost (its point) within that
+// paragraph's first lines (the reader's reading line is on its first
+// line), and the ghost inside the window's width, not over the paragraph's
+// text.
 func (p *hostPage) seesAt(t *testing.T, id, article string, n int) {
 	t.Helper()
 	para := fmt.Sprintf(`(() => { const r = document.querySelector(%q).querySelectorAll("p")[%d].getBoundingClientRect();
 		return { left: r.left + scrollX, top: r.top + scrollY, right: r.right + scrollX, bottom: r.bottom + scrollY } })()`, article, n)
-	check := fmt.Sprintf(`(() => { const g = %s, p = %s;
-		return !!g && g.top >= p.top - 12 && g.top <= p.top + Math.min(24, p.bottom - p.top) })()`, ghostBox(id), para)
+	check := fmt.Sprintf(`(() => { const g = %s, p = %s, mid = g && (g.top + g.bottom) / 2;
+		return !!g && mid >= p.top && mid <= p.top + Math.min(24, p.bottom - p.top) })()`, ghostBox(id), para)
 	tctx, cancel := context.WithTimeout(p.ctx, waitLimit)
 	_, err := chromedp.Run(tctx, chromedp.Poll[bool](check, chromedp.WithPollingInterval(20*time.Millisecond)))
 	cancel()
