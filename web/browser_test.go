@@ -148,16 +148,26 @@ func poll(t *testing.T, ctx context.Context, what, js string, d time.Duration) t
 func scrollTo(t *testing.T, ctx context.Context, p float64) {
 	t.Helper()
 	eval[any](t, ctx, fmt.Sprintf(`(() => { const r = document.getElementById("article").getBoundingClientRect();
-		return %s(r.top + window.scrollY + %g * r.height) })()`, lineTo, p))
+		return %s(r.top + %g * r.height) })()`, lineTo, p))
 }
 
-// lineTo is a JavaScript function that scrolls the window until the page's
-// reading line (window.readtag.state().line, in viewport px) is at y in
-// page px, by bisection: the line's page y grows with the scroll offset.
-const lineTo = `((y) => {
-	const at = (s) => { window.scrollTo({ top: s, behavior: "instant" }); return window.scrollY + window.readtag.state().line };
-	let lo = 0, hi = document.scrollingElement.scrollHeight - window.innerHeight;
-	while (hi - lo > 0.5) { const mid = (lo + hi) / 2; if (at(mid) < y) lo = mid; else hi = mid }
+// scroller is JavaScript that sets sc to what scrolls the page's article
+// (a box a test page marks data-scroller, else the window's scrolling
+// element), top0 to its visible top and vh to its visible height, in
+// viewport px.
+const scroller = `const sc = document.querySelector("[data-scroller]") || document.scrollingElement,
+	top0 = sc === document.scrollingElement ? 0 : sc.getBoundingClientRect().top + sc.clientTop,
+	vh = sc === document.scrollingElement ? innerHeight : sc.clientHeight;`
+
+// lineTo is a JavaScript function that scrolls the page until its reading
+// line (window.readtag.state().line) is at what is now y px down the
+// viewport, by bisection: the line's place in the scrolled content grows
+// with the scroll offset.
+const lineTo = `((y) => { ` + scroller + `
+	const want = y - top0 + sc.scrollTop;
+	const at = (s) => { sc.scrollTo({ top: s, behavior: "instant" }); return sc.scrollTop + window.readtag.state().line - top0 };
+	let lo = 0, hi = sc.scrollHeight - sc.clientHeight;
+	while (hi - lo > 0.5) { const mid = (lo + hi) / 2; if (at(mid) < want) lo = mid; else hi = mid }
 	at(hi); return true })`
 
 func TestBrowserGhosts(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"github.com/readtag/readtag/actors"
 	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/web"
+	"github.com/readtag/readtag/web/client"
 )
 
 // The pages of web/testdata/embed are written as their authors would: the
@@ -266,7 +267,7 @@ func (p *hostPage) unchanged(t *testing.T) {
 func (p *hostPage) scrollToParagraph(t *testing.T, article string, n int) {
 	t.Helper()
 	eval[any](t, p.ctx, fmt.Sprintf(`(() => { const r = document.querySelector(%q).querySelectorAll("p")[%d].getBoundingClientRect();
-		return %s(r.top + window.scrollY + Math.min(12, r.height / 2)) })()`, article, n, lineTo))
+		return %s(r.top + Math.min(12, r.height / 2)) })()`, article, n, lineTo))
 }
 
 // ghostEl is the page's ghost of reader id, inside the shadow root of
@@ -828,4 +829,42 @@ func TestBrowserEmbedHostileGlobals(t *testing.T) {
 	}
 	ce.unchanged(t)
 	own.unchanged(t)
+}
+
+// TestBrowserEmbedReadingLine: on foreign pages, a plain one and an app
+// whose article scrolls in a box under a fixed bar, on a desktop and a
+// phone, the end of the page reads 1 and its top 0 (the frames the page
+// sends, seen by a hidden Go reader of the page's room), and a reader's
+// ghost sits beside the paragraph under that reader's reading line.
+func TestBrowserEmbedReadingLine(t *testing.T) {
+	browser := newBrowser(t)
+	site := newForeignSite(t, map[string]string{"/": "plain.html", "/app/": "app-shell.html"})
+	ts := startEmbed(t, nil, site)
+	for _, s := range []struct {
+		name, path string
+		w, h       int64
+	}{
+		{"plain/desktop", "/posts/reading-together", 1280, 800},
+		{"plain/phone", "/posts/reading-together", 390, 844},
+		{"app/desktop", "/app/reading-together", 1280, 800},
+		{"app/phone", "/app/reading-together", 390, 844},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			a := openHost(t, browser, site.Origin+s.path, s.w, s.h)
+			b := openHost(t, browser, site.Origin+s.path, s.w, s.h)
+			idA, _ := a.connected(t), b.connected(t)
+			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+			defer cancel()
+			watcher, err := client.Dial(ctx, client.EmbedURL(ts.URL, eval[string](t, a.ctx, `window.readtag.state().page`), ""),
+				client.Options{Origin: site.Origin, Hidden: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = watcher.Kill() })
+			checkEnds(t, a, watcher, idA, "article")
+			readsParagraphs(t, a, b, idA, "article")
+			eval[any](t, a.ctx, `(() => { `+scroller+` sc.scrollTo({ top: 0, behavior: "instant" }); return true })()`)
+			a.unchanged(t)
+		})
+	}
 }

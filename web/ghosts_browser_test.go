@@ -407,20 +407,20 @@ func sentPosition(t *testing.T, watcher *client.Conn, id string, want, tol float
 // down the window and the position is the article's fraction there.
 func checkEnds(t *testing.T, p *hostPage, watcher *client.Conn, id, article string) {
 	t.Helper()
-	eval[any](t, p.ctx, `window.scrollTo({ top: document.scrollingElement.scrollHeight, behavior: "instant" }), true`)
+	eval[any](t, p.ctx, `(() => { `+scroller+` sc.scrollTo({ top: sc.scrollHeight, behavior: "instant" }); return true })()`)
 	sentPosition(t, watcher, id, 1, 0, p.url+" scrolled to the end")
 	var m struct{ Line, Third, Want float64 }
-	js := fmt.Sprintf(`(() => { window.scrollTo({ top: (document.scrollingElement.scrollHeight - innerHeight) / 2, behavior: "instant" });
-		const r = document.querySelector(%q).getBoundingClientRect();
-		return JSON.stringify({ Line: window.readtag.state().line, Third: innerHeight / 3, Want: (innerHeight / 3 - r.top) / r.height }) })()`, article)
+	js := fmt.Sprintf(`(() => { `+scroller+` sc.scrollTo({ top: (sc.scrollHeight - sc.clientHeight) / 2, behavior: "instant" });
+		const r = document.querySelector(%q).getBoundingClientRect(), third = top0 + vh / 3;
+		return JSON.stringify({ Line: window.readtag.state().line, Third: third, Want: (third - r.top) / r.height }) })()`, article)
 	if err := json.Unmarshal([]byte(eval[string](t, p.ctx, js)), &m); err != nil {
 		t.Fatal(err)
 	}
 	if math.Abs(m.Line-m.Third) > 0.01 {
-		t.Errorf("%s: halfway down the page the reading line is %.2f px down the window, want a third (%.2f px)", p.url, m.Line, m.Third)
+		t.Errorf("%s: halfway down the page the reading line is at %.2f px, want a third down what scrolls (%.2f px)", p.url, m.Line, m.Third)
 	}
 	sentPosition(t, watcher, id, m.Want, 0.0001, p.url+" halfway")
-	eval[any](t, p.ctx, `window.scrollTo({ top: 0, behavior: "instant" }), true`)
+	eval[any](t, p.ctx, `(() => { `+scroller+` sc.scrollTo({ top: 0, behavior: "instant" }); return true })()`)
 	sentPosition(t, watcher, id, 0, 0, p.url+" back at the top")
 }
 
@@ -441,7 +441,7 @@ func readsParagraphs(t *testing.T, a, b *hostPage, idA, article string) {
 		if i == 0 {
 			end = 1
 		}
-		eval[any](t, b.ctx, fmt.Sprintf(`window.scrollTo({ top: %d * document.scrollingElement.scrollHeight, behavior: "instant" }), true`, end))
+		eval[any](t, b.ctx, fmt.Sprintf(`(() => { `+scroller+` sc.scrollTo({ top: %d * sc.scrollHeight, behavior: "instant" }); return true })()`, end))
 		a.scrollToParagraph(t, article, i)
 		poll(t, a.ctx, fmt.Sprintf("a's own marker at its reading line (paragraph %d)", i), selfAtLine, waitLimit)
 		b.seesAt(t, idA, article, i)
