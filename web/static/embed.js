@@ -387,7 +387,6 @@
     const wide = geo === WIDE;
     const gap = 3;
     const maxSlots = wide ? 6 : 5;
-    const nudge = wide ? 4 : 0;
 
     const items = [];
     for (const [id, g] of ghosts) items.push({ id, el: g.el, position: g.position, name: g.name });
@@ -399,16 +398,28 @@
     const slot = items.length ? items[0].el.offsetHeight : 0;
     const step = slot + gap;
 
+    // A tag is centred on its reader's reading line (its point at the
+    // line), and kept inside the article's box at both ends.
     const stacks = [];
     let cur = null;
     for (const it of items) {
-      it.y = it.position * height + nudge;
+      it.y = Math.max(0, Math.min(it.position * height - slot / 2, height - slot));
       if (cur && it.y < cur.top + Math.min(cur.items.length, maxSlots) * step) {
         cur.items.push(it);
       } else {
         cur = { top: it.y, items: [it] };
         stacks.push(cur);
       }
+    }
+    // A stack that would run past the article's last line (readers at the
+    // end) is moved up to end there, and so is each stack above that it
+    // would then cover: no tag below the article, in the page's footer.
+    let limit = height;
+    for (let i = stacks.length - 1; i >= 0; i--) {
+      const st = stacks[i];
+      const size = Math.min(st.items.length, maxSlots) * step - gap;
+      if (st.top + size > limit) st.top = Math.max(0, limit - size);
+      limit = st.top - gap;
     }
 
     const lines = [];
@@ -548,12 +559,22 @@
     tip.hidden = true;
   }
 
-  // Scroll so that the top of the viewport is where that reader is.
+  // Scroll so that your reading line is where that reader is: the scroll
+  // offset s with s + lineAt(s) at that place, found by bisection (it grows
+  // with s).
   function jumpTo(p) {
     if (!article) return;
     const r = article.getBoundingClientRect();
-    const top = r.top + scrollY + clamp01(p) * r.height;
-    scrollTo({ top: Math.round(top), behavior: reduceMotion.matches ? "auto" : "smooth" });
+    const v = viewport();
+    const want = r.top - v.top + v.s + clamp01(p) * r.height;
+    let lo = 0;
+    let hi = Math.max(0, v.max);
+    for (let i = 0; i < 40 && hi - lo > 0.5; i++) {
+      const mid = (lo + hi) / 2;
+      if (mid + lineAt(v, mid) < want) lo = mid;
+      else hi = mid;
+    }
+    (v.box || window).scrollTo({ top: Math.round(hi), behavior: reduceMotion.matches ? "auto" : "smooth" });
   }
 
   let lastPointer = "mouse";
@@ -770,11 +791,59 @@
 
   // ---------- Outgoing position ----------
 
+  // A position is where the reader's eyes are (docs/protocol.md, "The
+  // meaning of a position"): a reading line READ_AT of the way down the
+  // window, which slides to the window's top edge over the first scroll of
+  // the page and to its bottom edge over the last, so that a reader at the
+  // top of the page reads 0 and one at its end the article's last line, 1.
+  const READ_AT = 1 / 3;
+
+  // The box the article scrolls in: its nearest ancestor that scrolls
+  // vertically (an app shell), else null for the window.
+  function scrollBox() {
+    for (let e = article.parentElement; e && e !== document.body && e !== document.documentElement; e = e.parentElement) {
+      if (e.scrollHeight > e.clientHeight + 1 && /^(auto|scroll|overlay)$/.test(getComputedStyle(e).overflowY)) return e;
+    }
+    return null;
+  }
+
+  // The scroller's visible part (top and height in viewport px), how far
+  // it is scrolled and how far it can be.
+  function viewport() {
+    const b = scrollBox();
+    if (b) {
+      const r = b.getBoundingClientRect();
+      return { box: b, top: r.top + b.clientTop, h: b.clientHeight, s: b.scrollTop, max: b.scrollHeight - b.clientHeight };
+    }
+    const se = document.scrollingElement || document.documentElement;
+    return { box: null, top: 0, h: innerHeight, s: scrollY, max: se.scrollHeight - innerHeight };
+  }
+
+  // The reading line's distance below the scroller's top at scroll offset
+  // s: the scroll moves it twice as fast as the page over the first
+  // READ_AT·h px of scroll (from the top edge to its place) and the last
+  // (1-READ_AT)·h (from there to the bottom edge); a page that scrolls less
+  // than one screen moves it from edge to edge over the whole scroll.
+  function lineAt(v, s) {
+    if (v.max < 1) return 0;
+    s = Math.min(Math.max(s, 0), v.max);
+    let below = v.max - s;
+    if (below < 1) below = 0; // fractional scroll offsets at the very end
+    if (v.max < v.h) return below ? v.h * s / v.max : v.h;
+    return Math.max(Math.min(s, READ_AT * v.h), v.h - below);
+  }
+
+  // The reading line in viewport px.
+  function readingLine() {
+    const v = viewport();
+    return v.top + lineAt(v, v.s);
+  }
+
   function currentPosition() {
     if (!article) return 0;
     const r = article.getBoundingClientRect();
     if (!(r.height > 0)) return 0;
-    return Math.round(clamp01(-r.top / r.height) * 10000) / 10000;
+    return Math.round(clamp01((readingLine() - r.top) / r.height) * 10000) / 10000;
   }
 
   function sendPosition(force) {
@@ -1196,6 +1265,8 @@
         id: pageID,
         you: youId,
         name: youName,
+        position: currentPosition(),
+        line: article ? readingLine() : 0,
         ghosts: Object.fromEntries([...ghosts].map(([id, g]) => [id, g.position])),
         names: Object.fromEntries([...ghosts].map(([id, g]) => [id, g.name])),
         total: crowdTotal,
