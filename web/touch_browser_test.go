@@ -57,7 +57,7 @@ func checkTargets(t *testing.T, ctx context.Context, what, article string) int {
 	t.Helper()
 	eval[bool](t, ctx, overlayJS)
 	// Measured at rest: a tag that has just arrived grows into place.
-	poll(t, ctx, what+": the tags at rest", `!`+railRoot+`.querySelector(".ghost-enter")`, waitLimit)
+	poll(t, ctx, what+": the tags at rest", `[...`+railRoot+`.querySelectorAll(".ghost")].every((e) => e.getAnimations().length == 0)`, waitLimit)
 	var m struct {
 		Targets  int
 		Small    []string
@@ -287,10 +287,33 @@ func TestBrowserGhostTargetsAndOverlays(t *testing.T) {
 			poll(t, ctx, "a +N chip", `window.readtag.layout() || window.readtag.state().chips > 0`, 5*time.Second)
 			n := checkTargets(t, ctx, s.name, "#article")
 			t.Logf("%s: %d targets, all at least 24 × 24 px and off the text", s.name, n)
+			if s.name == "desktop" {
+				// A mouse over a ghost: its name opens into the margin.
+				var c struct{ X, Y float64 }
+				if err := json.Unmarshal([]byte(eval[string](t, ctx, `(() => { const r = `+railRoot+`.querySelector("#ghost-rail .ghost:not(.ghost-self):not([hidden])").getBoundingClientRect();
+					return JSON.stringify({ X: r.left + r.width / 2, Y: r.top + r.height / 2 }) })()`)), &c); err != nil {
+					t.Fatal(err)
+				}
+				tctx, cancel := context.WithTimeout(ctx, waitLimit)
+				defer cancel()
+				if err := chromedp.Do(tctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, c.X, c.Y)); err != nil {
+					t.Fatal(err)
+				}
+				poll(t, ctx, "the tooltip on hover", `!!`+railRoot+`.querySelector("#ghost-rail .ghost-tip:not([hidden])")`, 2*time.Second)
+				notOverText(t, ctx, "desktop, the tooltip on hover", "#article", "#ghost-rail .ghost-tip", false)
+				if err := chromedp.Do(tctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			checkKeyboard(t, ctx, s.name, "#article", true, false)
 			hoverMapLabel(t, ctx, s.name, "#article")
 			if s.name == "phone" {
-				screenshot(t, ctx, "ghosts-phone-keyboard.png")
+				// The picture: a name written down the phone's margin.
+				keyPress(t, ctx, kb.Home)
+				keyPress(t, ctx, kb.ArrowDown)
+				keyPress(t, ctx, kb.Enter)
+				notOverText(t, ctx, "phone, a ghost's name", "#article", "#ghost-rail .ghost-tip", false)
+				screenshot(t, ctx, "ghosts-phone-name.png")
 			}
 		})
 	}
