@@ -211,6 +211,15 @@ func checkKeyboard(t *testing.T, ctx context.Context, what, article string, want
 		keyPress(t, ctx, " ")
 		poll(t, ctx, what+": Space opens the +N list", `!!`+railRoot+`.querySelector(".ghost-more.open .ghost-list .ghost-list-item.ghost-active")`, 2*time.Second)
 		notOverText(t, ctx, what+", the +N list", article, ".ghost-more.open .ghost-list", sheetOK)
+		// The arrows move through the list, and the ring stays on its row
+		// when the list is redrawn (every move of anyone lays the rail out).
+		keyPress(t, ctx, kb.ArrowDown)
+		second := `[...` + railRoot + `.querySelectorAll(".ghost-more.open .ghost-list-item")].indexOf(` + ring + `) == 1`
+		poll(t, ctx, what+": ArrowDown to the list's second row", second, 2*time.Second)
+		eval[any](t, ctx, `window.readtag.layout()`)
+		if !eval[bool](t, ctx, second) {
+			t.Errorf("%s: a layout took the ring off the list's second row", what)
+		}
 		keyPress(t, ctx, kb.Escape)
 		poll(t, ctx, what+": Escape closes the +N list", `!`+railRoot+`.querySelector(".ghost-more.open") && `+ring+`?.classList.contains("ghost-more-count")`, 2*time.Second)
 	}

@@ -522,6 +522,8 @@
   }
 
   function renderList(chip) {
+    // The keyboard's ring stays on the same row when the list is redrawn.
+    const k = activeChip === chip ? [...chip.list.children].indexOf(active) : -1;
     chip.list.replaceChildren(...chip.folded.map((it) => {
       const b = makeTag("ghost-list-item", "");
       const dot = el("span", "ghost-list-dot");
@@ -530,6 +532,7 @@
       b.addEventListener("click", () => jumpTo(it.position));
       return b;
     }));
+    if (k >= 0 && chip.list.children.length) setActive(chip.list.children[Math.min(k, chip.list.children.length - 1)]);
     if (chip.list.offsetWidth) placePop(chip.list, chip.button.getBoundingClientRect(), side);
   }
 
@@ -726,9 +729,13 @@
   }
 
   keys.addEventListener("focus", () => {
-    // The first tag at or below the top of the window, else the last.
+    // The first tag in the window, else the one nearest to it.
     const t = keyTargets();
-    setActive(t.find((e) => e.getBoundingClientRect().bottom > 0) || t[t.length - 1] || null);
+    const off = (e) => {
+      const r = e.getBoundingClientRect();
+      return r.bottom < 0 ? -r.bottom : r.top > innerHeight ? r.top - innerHeight : 0;
+    };
+    setActive(t.reduce((a, e) => (a && off(a) <= off(e) ? a : e), null));
   });
   keys.addEventListener("blur", () => {
     closeChip();
