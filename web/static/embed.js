@@ -567,10 +567,10 @@
   // Opens a popup (tip, "+N" list, minimap label) next to the anchor rect
   // a (viewport px) in the margin on side s, never over the text: beside
   // the anchor on the side away from the text (towards it if inward) when
-  // it fits there; else
-  // above (or below) it, as wide as the margin, wrapping; else, in a margin
-  // too narrow to read across, written down the margin below the anchor.
-  // The popup's position is set relative to its containing block.
+  // it fits there; else above (or below) it, as wide as the margin,
+  // wrapping; else, in a margin too narrow to read across, written down
+  // the margin below the anchor. Its position is set relative to its
+  // containing block.
   function placePop(pop, a, s, inward) {
     const vw = document.documentElement.clientWidth;
     const x0 = s === "left" ? 2 : textR + 2;
