@@ -20,14 +20,20 @@ import (
 // messages (Members, Deactivation, Activation, ActorTopology,
 // ActivationRequest) included, is dropped: readtag's cluster agent learns
 // members only from this node's provider.
+//
+// A node that lets others join (ClusterConfig.Joining) takes any node id
+// instead of only configured peers', as long as the certificate names it:
+// the cluster CA vouches for who may join. And every Envelope's protocol
+// version must be within one of ours (checkVersion).
 type gate struct {
 	self  string
 	peers map[string]bool
+	open  bool // any node id may speak (see ClusterConfig.Joining)
 	log   *ratelog.Logger
 }
 
-func newGate(self string, peers []Peer, log *slog.Logger) *gate {
-	g := &gate{self: self, peers: make(map[string]bool), log: ratelog.New(log, 0)}
+func newGate(self string, peers []Peer, open bool, log *slog.Logger) *gate {
+	g := &gate{self: self, peers: make(map[string]bool), open: open, log: ratelog.New(log, 0)}
 	for _, p := range peers {
 		g.peers[p.ID] = true
 	}
@@ -53,7 +59,7 @@ func (g *gate) check(peer peerInfo, target, sender *actor.PID, msg any) string {
 		return "not for this node's tracker or provider"
 	}
 	node := env.GetNode()
-	if !g.peers[node] {
+	if !g.peers[node] && !(g.open && validNodeID(node)) {
 		return "not from a peer"
 	}
 	if peer.TLS != nil && (len(peer.TLS.PeerCertificates) == 0 || !slices.Contains(peer.TLS.PeerCertificates[0].DNSNames, node)) {
@@ -61,6 +67,9 @@ func (g *gate) check(peer peerInfo, target, sender *actor.PID, msg any) string {
 	}
 	if sender == nil || path.Base(sender.GetID()) != node {
 		return "sender does not belong to the node it claims"
+	}
+	if !g.checkVersion(peer, node, env.GetVersion()) {
+		return "protocol version too far apart"
 	}
 	return ""
 }

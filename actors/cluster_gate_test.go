@@ -18,7 +18,7 @@ import (
 )
 
 func TestGate(t *testing.T) {
-	g := newGate("a", []Peer{{ID: "b", Addr: "127.0.0.1:2"}, {ID: "c", Addr: "127.0.0.1:3"}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g := newGate("a", []Peer{{ID: "b", Addr: "127.0.0.1:2"}, {ID: "c", Addr: "127.0.0.1:3"}}, false, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	b := actor.NewPID("127.0.0.1:2", "tracker/b")
 	tracker, provider := actor.NewPID("127.0.0.1:1", "tracker/a"), actor.NewPID("127.0.0.1:1", "provider/a")
 	fromB := &clusterpb.Envelope{Node: "b"}

@@ -50,10 +50,12 @@ type links struct {
 	writeTimeout time.Duration
 	backoffMax   time.Duration
 
-	byNode map[string]*link // fixed at construction
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	mu      sync.RWMutex
+	byNode  map[string]*link // configured peers, and those that joined (add, remove)
+	closing bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // link is the way to one peer.
@@ -61,6 +63,9 @@ type link struct {
 	l    *links
 	node string
 	wake chan struct{} // cap 1: something was queued, or a retarget or recycle
+	// ctx ends with the links, or when the peer is forgotten (remove).
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	addr     string // where to dial; the configured address until the peer moves
@@ -104,29 +109,50 @@ func newLinks(e *actor.Engine, cfg ClusterConfig, log *slog.Logger, stats *clust
 		ctx:          ctx, cancel: cancel,
 	}
 	for _, p := range cfg.Peers {
-		// Not connected yet counts as down since now, so that what is
-		// queued for a peer that never answers is dropped after a while.
-		l.byNode[p.ID] = &link{l: l, node: p.ID, addr: p.Addr, wake: make(chan struct{}, 1), downAt: time.Now()}
+		l.byNode[p.ID] = l.newLink(p.ID, p.Addr)
 	}
 	return l
 }
 
+func (l *links) newLink(node, addr string) *link {
+	// Not connected yet counts as down since now, so that what is queued
+	// for a peer that never answers is dropped after a while.
+	k := &link{l: l, node: node, addr: addr, wake: make(chan struct{}, 1), downAt: time.Now()}
+	k.ctx, k.cancel = context.WithCancel(l.ctx)
+	return k
+}
+
+// get is the link to node, if it is a peer.
+func (l *links) get(node string) (*link, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	k, ok := l.byNode[node]
+	return k, ok
+}
+
 // start runs one goroutine per link; notify are told of each linkUp.
 func (l *links) start(notify ...*actor.PID) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.notify = notify
 	for _, k := range l.byNode {
-		l.wg.Add(1)
-		go func() {
-			defer l.wg.Done()
-			k.run()
-		}()
+		l.run(k)
 	}
+}
+
+// run starts k's goroutine. l.mu is held.
+func (l *links) run(k *link) {
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		k.run()
+	}()
 }
 
 // send queues msg for the actor of the given kind on node. It never blocks
 // and reports false if node is not a peer or its queue is full.
 func (l *links) send(node, kind string, sender *actor.PID, msg proto.Message) bool {
-	k, ok := l.byNode[node]
+	k, ok := l.get(node)
 	if !ok {
 		return false
 	}
@@ -150,7 +176,7 @@ func (l *links) send(node, kind string, sender *actor.PID, msg proto.Message) bo
 
 // addr is where the link to node dials now.
 func (l *links) addr(node string) string {
-	if k, ok := l.byNode[node]; ok {
+	if k, ok := l.get(node); ok {
 		k.mu.Lock()
 		defer k.mu.Unlock()
 		return k.addr
@@ -160,13 +186,13 @@ func (l *links) addr(node string) string {
 
 // connected reports whether the link to node has a connection now.
 func (l *links) connected(node string) bool {
-	k, ok := l.byNode[node]
+	k, ok := l.get(node)
 	return ok && k.up.Load()
 }
 
 // retarget makes the link to node dial addr from now on (the peer moved).
 func (l *links) retarget(node, addr string) {
-	k, ok := l.byNode[node]
+	k, ok := l.get(node)
 	if !ok {
 		return
 	}
@@ -181,7 +207,7 @@ func (l *links) retarget(node, addr string) {
 // recycle drops the link's connection and dials again: the peer says it
 // does not hear us although we have a connection (a stalled link).
 func (l *links) recycle(node string) {
-	if k, ok := l.byNode[node]; ok && k.up.Load() {
+	if k, ok := l.get(node); ok && k.up.Load() {
 		k.mu.Lock()
 		k.recycle = true
 		k.mu.Unlock()
@@ -192,7 +218,14 @@ func (l *links) recycle(node string) {
 // close sends what is queued (a Goodbye, typically) for at most d, then
 // closes every connection and waits for the links to stop.
 func (l *links) close(d time.Duration) {
+	l.mu.Lock()
+	l.closing = true // add makes no more links
+	all := make([]*link, 0, len(l.byNode))
 	for _, k := range l.byNode {
+		all = append(all, k)
+	}
+	l.mu.Unlock()
+	for _, k := range all {
 		k.mu.Lock()
 		k.draining = true
 		k.mu.Unlock()
@@ -211,6 +244,56 @@ func (l *links) close(d time.Duration) {
 	<-done
 }
 
+// add makes a link to a node that joined, dialling addr; false if there is
+// one already.
+func (l *links) add(node, addr string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.byNode[node]; ok || l.closing {
+		return false
+	}
+	k := l.newLink(node, addr)
+	l.byNode[node] = k
+	if l.notify != nil {
+		l.run(k)
+	}
+	return true
+}
+
+// remove closes the link to a node that was forgotten and drops what waits
+// for it. Its goroutine ends on its own.
+func (l *links) remove(node string) {
+	l.mu.Lock()
+	k, ok := l.byNode[node]
+	delete(l.byNode, node)
+	l.mu.Unlock()
+	if ok {
+		k.cancel()
+	}
+}
+
+// connectedTo reports whether a link to addr has a connection now.
+func (l *links) connectedTo(addr string) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, k := range l.byNode {
+		k.mu.Lock()
+		at := k.addr
+		k.mu.Unlock()
+		if at == addr && k.up.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// has reports whether node is a peer (configured, or joined and not
+// forgotten).
+func (l *links) has(node string) bool {
+	_, ok := l.get(node)
+	return ok
+}
+
 func (k *link) poke() {
 	select {
 	case k.wake <- struct{}{}:
@@ -221,7 +304,8 @@ func (k *link) poke() {
 // run dials, sends, and dials again when the connection breaks, until the
 // links close.
 func (k *link) run() {
-	ctx := k.l.ctx
+	ctx := k.ctx
+	defer k.cancel()
 	failures := 0
 	for ctx.Err() == nil {
 		k.mu.Lock()

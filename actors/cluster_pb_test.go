@@ -32,7 +32,7 @@ func TestUnknownBodyKeepsLink(t *testing.T) {
 		t.Fatalf("decoded %v", env)
 	}
 	// The tracker skips it and keeps its state.
-	tr := &tracker{peers: map[string]*peerState{"b": {incarnation: 7, synced: true, seq: 3, readers: map[string]remoteEntry{}}}}
+	tr := &tracker{sys: &system{}, peers: map[string]*peerState{"b": {incarnation: 7, synced: true, seq: 3, readers: map[string]remoteEntry{}}}}
 	tr.receive(nil, env)
 	if p := tr.peers["b"]; !p.synced || p.seq != 3 {
 		t.Errorf("an unknown body changed the peer's state: %+v", p)

@@ -55,6 +55,8 @@ type provider struct {
 	repeat  actor.SendRepeater
 	ready   bool
 	members []string
+	join    joinState  // nodes that join at run time (cluster_members.go)
+	stall   stallWatch // cluster_stall.go
 }
 
 type peerLiveness struct {
@@ -77,7 +79,9 @@ type peerLiveness struct {
 	// as of returnsAt.
 	returns   float64
 	returnsAt time.Time
-	upHeld    bool // its coming up is held back now
+	upHeld    bool  // its coming up is held back now
+	joinInfo        // set for a node that joined at run time
+	rival     rival // another incarnation heard meanwhile (cluster_duplicate.go)
 }
 
 // upBurst is how many times a peer that was up may come back up at once
@@ -92,6 +96,7 @@ type clusterState struct {
 	peers   atomic.Pointer[[]peerView]
 	missing atomic.Pointer[[]string]
 	stats   clusterStats
+	failed  chan error // the node must stop (Presence.Failed); cap 1
 }
 
 // peerView is one peer as the provider last published it.
@@ -115,11 +120,14 @@ type clusterStats struct {
 	// replication by interest (cluster_interest.go)
 	deltasReceived, bytesReceived, countsReceived   atomic.Int64
 	interestSent, interestRefused, partialSnapshots atomic.Int64
+	// nodes that joined at run time (cluster_members.go)
+	membersJoined, membersForgotten, membersRefused atomic.Int64
+	duplicatesRefused, stalls                       atomic.Int64 // cluster_duplicate.go, cluster_stall.go
 }
 
 func newProvider(sys *system, cfg ClusterConfig, self *cluster.Member, agent *actor.PID, l *links, st *clusterState) actor.Producer {
 	return func() actor.Receiver {
-		p := &provider{sys: sys, cfg: cfg, log: ratelog.New(sys.log, 0), self: self, agent: agent, links: l, state: st, peers: make(map[string]*peerLiveness)}
+		p := &provider{sys: sys, cfg: cfg, log: ratelog.New(sys.log, 0), self: self, agent: agent, links: l, state: st, peers: make(map[string]*peerLiveness), stall: newStallWatch(cfg)}
 		for _, peer := range cfg.Peers {
 			p.peers[peer.ID] = &peerLiveness{Peer: peer, state: stateDown}
 			p.order = append(p.order, peer.ID)
@@ -134,14 +142,17 @@ func (p *provider) Receive(c *actor.Context) {
 	case actor.Started:
 		p.started = time.Now()
 		p.repeat = c.Engine().SendRepeat(c.PID(), beat{}, p.cfg.Heartbeat)
+		p.startDiscovery(c)
 		p.update(c)
 	case actor.Stopped:
 		p.repeat.Stop()
-		bye := &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}
+		p.stopDiscovery()
+		bye := &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Version: protocolVersion, Body: &clusterpb.Envelope_Goodbye{Goodbye: &clusterpb.Goodbye{}}}
 		for _, id := range p.order {
 			p.links.send(id, kindProvider, c.PID(), bye)
 		}
 	case beat:
+		p.stalled(p.stall.tick(time.Now()))
 		for _, id := range p.order {
 			p.heartbeat(c, p.peers[id])
 		}
@@ -150,6 +161,8 @@ func (p *provider) Receive(c *actor.Context) {
 		if peer, ok := p.peers[msg.node]; ok {
 			p.heartbeat(c, peer)
 		}
+	case discovered:
+		p.discovered(c, msg)
 	case fromPeer:
 		msg.box.done()
 		if env, ok := msg.msg.(*clusterpb.Envelope); ok {
@@ -165,8 +178,8 @@ func (p *provider) heartbeat(c *actor.Context, peer *peerLiveness) {
 	if p.hearing(peer, time.Now()) {
 		hears = peer.incarnation
 	}
-	hb := &clusterpb.Heartbeat{Hears: &hears, Addr: p.advertise()}
-	p.links.send(peer.ID, kindProvider, c.PID(), &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: hb}})
+	hb := &clusterpb.Heartbeat{Hears: &hears, Addr: p.advertise(), Members: p.gossip(peer.ID)}
+	p.links.send(peer.ID, kindProvider, c.PID(), &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Version: protocolVersion, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: hb}})
 }
 
 // advertise is the address peers can reach us on, if it is a real one.
@@ -197,6 +210,9 @@ func (p *provider) hearing(peer *peerLiveness, now time.Time) bool {
 func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 	peer, ok := p.peers[msg.GetNode()]
 	if !ok {
+		peer, ok = p.admit(c, msg)
+	}
+	if !ok {
 		p.log.Warn("stranger", "cluster message from a node that is not a peer: ignored", "node", msg.GetNode(), "from", pidString(c.Sender()))
 		return
 	}
@@ -213,12 +229,25 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 			return
 		}
 		p.log.Info("goodbye/"+peer.ID, "cluster peer said goodbye", "node", p.self.ID, "peer", peer.ID)
-		peer.gone = inc
+		peer.gone, peer.goneAt = inc, now
 		peer.heard, peer.hearsUs, peer.incarnation = time.Time{}, false, 0
+		p.sys.incarnations.set(peer.ID, 0)
 		p.update(c)
 	case *clusterpb.Envelope_Heartbeat:
+		if b.Heartbeat.GetRefuses() != 0 {
+			p.refusedBy(peer, b.Heartbeat)
+			return
+		}
+		if inc == peer.incarnation {
+			p.establishedHeard(c, peer, now)
+		} else if peer.incarnation != 0 && p.hearing(peer, now) && !p.rivalMay(c, peer, inc, b.Heartbeat.GetAddr(), now) {
+			return // another process under its id, or a restart not yet sure
+		}
 		if inc != peer.incarnation && !p.allow(peer, &peer.incarnationAt, now, "a new incarnation") {
 			return
+		}
+		if inc != peer.incarnation {
+			p.sys.incarnations.set(peer.ID, inc)
 		}
 		wasHearing := p.hearing(peer, now) && peer.incarnation == msg.GetIncarnation()
 		peer.incarnation = msg.GetIncarnation()
@@ -229,6 +258,7 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 			peer.acked = now
 		}
 		p.learnAddr(peer, b.Heartbeat.GetAddr(), now)
+		p.learnMembers(c, b.Heartbeat.GetMembers(), now)
 		if !wasHearing {
 			// Tell it (or its new incarnation) at once that we hear it: the
 			// handshake then takes one round trip, not one heartbeat period.
@@ -313,7 +343,8 @@ func (p *provider) retarget(peer *peerLiveness, addr, why string) {
 // members, readiness and peers when they change.
 func (p *provider) update(c *actor.Context) {
 	now := time.Now()
-	changed := false
+	p.stalled(p.stall.check(now))
+	changed := p.forget(c, now)
 	for _, id := range p.order {
 		peer := p.peers[id]
 		state := stateDown
@@ -323,6 +354,9 @@ func (p *provider) update(c *actor.Context) {
 			state = stateUp
 		default:
 			state = stateOneWay
+		}
+		if worse(state, peer.state) && p.stall.lenient(now) {
+			continue // we were stalled: judged again after the grace
 		}
 		if state == stateUp && peer.state != stateUp && peer.everUp && !p.mayReturn(peer, now) {
 			// Up again, and again: it flaps (it said goodbye, or stopped
@@ -364,6 +398,15 @@ func (p *provider) update(c *actor.Context) {
 	p.publish(c, changed)
 }
 
+// stalled logs a stall that stallWatch noticed.
+func (p *provider) stalled(gap time.Duration, ok bool) {
+	if ok {
+		p.state.stats.stalls.Add(1)
+		p.log.Warn("stalled", "cluster node was stalled: its peers are judged again after a grace", "node", p.self.ID,
+			"stalled_for", gap.Round(time.Millisecond).String(), "grace", p.stall.grace.String())
+	}
+}
+
 func age(t, now time.Time) string {
 	if t.IsZero() {
 		return "never"
@@ -380,6 +423,9 @@ func (p *provider) publish(c *actor.Context, changed bool) {
 	var missing []string
 	for _, id := range p.order {
 		peer := p.peers[id]
+		if peer.hearsay() {
+			continue // a name in gossip, not (yet) a member
+		}
 		if peer.state == stateUp {
 			members = append(members, &cluster.Member{ID: peer.ID, Host: p.links.addr(id), Region: p.self.Region, Kinds: []string{}})
 			names = append(names, peer.ID)
@@ -394,7 +440,7 @@ func (p *provider) publish(c *actor.Context, changed bool) {
 	if !slices.Equal(p.members, names) {
 		p.members = names
 		p.state.members.Store(&names)
-		p.log.Info("", "cluster membership", "node", p.self.ID, "members", strings.Join(names, ","), "of", len(p.peers)+1)
+		p.log.Info("", "cluster membership", "node", p.self.ID, "members", strings.Join(names, ","), "of", len(views)+1)
 		changed = true
 	}
 	if changed || p.members == nil {
@@ -403,16 +449,18 @@ func (p *provider) publish(c *actor.Context, changed bool) {
 	// Ready: once every peer has completed the handshake (or the start-up
 	// grace is over), and while at least one is up: an island must not
 	// take readers.
-	up, all := len(names)-1, true
+	up, all, known := len(names)-1, true, 0
 	for _, peer := range p.peers {
-		all = all && peer.everUp
+		if !peer.hearsay() {
+			all, known = all && peer.everUp, known+1
+		}
 	}
-	ready := len(p.peers) == 0 || (up > 0 && (all || time.Since(p.started) > p.cfg.ReadyAfter))
+	ready := (known == 0 && p.alone()) || (up > 0 && (all || time.Since(p.started) > p.cfg.ReadyAfter))
 	if ready != p.ready {
 		p.ready = ready
 		p.state.ready.Store(ready)
 		p.state.stats.readyChanges.Add(1)
-		p.log.Info(fmt.Sprint("ready/", ready), "cluster node ready", "node", p.self.ID, "ready", ready, "up", up, "of", len(p.peers), "missing", strings.Join(missing, ","))
+		p.log.Info(fmt.Sprint("ready/", ready), "cluster node ready", "node", p.self.ID, "ready", ready, "up", up, "of", known, "missing", strings.Join(missing, ","))
 	}
 }
 
@@ -457,6 +505,11 @@ func (st *clusterState) status() readtag.ClusterStatus {
 		"interest_sent":      st.stats.interestSent.Load(),
 		"interest_refused":   st.stats.interestRefused.Load(),
 		"partial_snapshots":  st.stats.partialSnapshots.Load(),
+		"members_joined":     st.stats.membersJoined.Load(),
+		"members_forgotten":  st.stats.membersForgotten.Load(),
+		"members_refused":    st.stats.membersRefused.Load(),
+		"duplicates_refused": st.stats.duplicatesRefused.Load(),
+		"stalls":             st.stats.stalls.Load(),
 	}
 	return s
 }

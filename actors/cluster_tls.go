@@ -34,6 +34,9 @@ type ClusterCerts struct {
 
 	cur              atomic.Pointer[certSet]
 	reloads, refused atomic.Int64
+	// open: any node the CA signed may connect, not only peers (see
+	// AdmitJoiners).
+	open atomic.Bool
 
 	mu sync.Mutex // serialises reloads; guards what follows
 	// applied is the sum of the files of the set in use, seen the sum read
@@ -92,7 +95,7 @@ func LoadClusterCerts(caFile, certFile, keyFile, node string, peers []Peer) (*Cl
 		},
 		InsecureSkipVerify: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			return verifyPeer(c.cur.Load().ca, c.peers, cs.PeerCertificates)
+			return c.verify(c.cur.Load().ca, cs.PeerCertificates)
 		},
 	}
 	return c, nil
@@ -237,7 +240,7 @@ func (c *ClusterCerts) parse(f certFiles) (*certSet, error) {
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		ClientCAs:    s.ca,
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			return verifyPeer(s.ca, c.peers, cs.PeerCertificates)
+			return c.verify(s.ca, cs.PeerCertificates)
 		},
 	}
 	return s, nil
@@ -273,6 +276,21 @@ func (s *certSet) all() []roleCert {
 // verifyPeer accepts a certificate chain signed by the cluster CA, valid for
 // both ends of a connection, whose leaf names one of the peers.
 func verifyPeer(ca *x509.CertPool, peers []string, chain []*x509.Certificate) error {
+	if err := verifyChain(ca, chain); err != nil {
+		return err
+	}
+	leaf := chain[0]
+	for _, name := range leaf.DNSNames {
+		if slices.Contains(peers, name) {
+			return nil
+		}
+	}
+	return fmt.Errorf("certificate names %v, none of them a peer (%v)", leaf.DNSNames, peers)
+}
+
+// verifyChain accepts a certificate chain signed by the cluster CA, valid
+// for both ends of a connection.
+func verifyChain(ca *x509.CertPool, chain []*x509.Certificate) error {
 	if len(chain) == 0 {
 		return fmt.Errorf("no certificate")
 	}
@@ -286,12 +304,7 @@ func verifyPeer(ca *x509.CertPool, peers []string, chain []*x509.Certificate) er
 			return fmt.Errorf("certificate for %v: %w", leaf.DNSNames, err)
 		}
 	}
-	for _, name := range leaf.DNSNames {
-		if slices.Contains(peers, name) {
-			return nil
-		}
-	}
-	return fmt.Errorf("certificate names %v, none of them a peer (%v)", leaf.DNSNames, peers)
+	return nil
 }
 
 // certNames reports whether the verified leaf certificate of a TLS

@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -146,6 +145,7 @@ type tracker struct {
 	answered map[string]time.Time
 	repeat   actor.SendRepeater
 	counting actor.SendRepeater
+	stall    stallWatch // cluster_stall.go
 }
 
 type roomSub struct {
@@ -219,6 +219,7 @@ func newTracker(sys *system, node string, l *links, cfg ClusterConfig, stats *cl
 			rooms:    make(map[string]roomSub),
 			stale:    make(map[string]bool),
 			answered: make(map[string]time.Time),
+			stall:    newStallWatch(cfg),
 		}
 	}
 }
@@ -345,7 +346,7 @@ func newPeerState() *peerState {
 
 // envelope starts a message to a peer; the caller sets its Body.
 func (t *tracker) envelope() *clusterpb.Envelope {
-	return &clusterpb.Envelope{Node: t.node, Incarnation: t.sys.incarnation}
+	return &clusterpb.Envelope{Node: t.node, Incarnation: t.sys.incarnation, Version: protocolVersion}
 }
 
 func (t *tracker) sendTo(c *actor.Context, node string, env *clusterpb.Envelope) {
@@ -378,9 +379,12 @@ func (t *tracker) tick(c *actor.Context) {
 	t.forgetLingering(c)
 	t.releaseRooms(c)
 	now := time.Now()
+	if gap, ok := t.stall.tick(now); ok {
+		t.sys.log.Info("cluster tracker was stalled: no replica expires before the grace is over", "node", t.node, "stalled_for", gap.Round(time.Millisecond).String())
+	}
 	for node, p := range t.peers {
 		t.heartbeat(c, node)
-		if !p.quiet && now.Sub(p.heard) > t.cfg.PeerTimeout {
+		if !p.quiet && now.Sub(p.heard) > t.cfg.PeerTimeout && !t.stall.lenient(now) {
 			t.sys.log.Info("cluster replica expired: the peer's tracker is silent", "node", t.node, "peer", node, "readers", len(p.readers), "silent_for", now.Sub(p.heard).Round(time.Millisecond).String())
 			t.stats.replicaExpiries.Add(1)
 			t.replace(c, node, p, nil)
@@ -403,6 +407,9 @@ func (t *tracker) heartbeat(c *actor.Context, node string) {
 }
 
 func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
+	if !t.sys.incarnations.admits(env.GetNode(), env.GetIncarnation()) {
+		return // not the process the provider takes under that id (cluster_duplicate.go)
+	}
 	t.forgetRestarted(env)
 	p, ok := t.peers[env.GetNode()]
 	if !ok {
@@ -520,7 +527,7 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 // peer must not get one per tiny request; an honest one asks at most twice
 // a heartbeat (askSync), and asks again if an answer was skipped.
 func (t *tracker) mayAnswer(node string) bool {
-	if !slices.ContainsFunc(t.cfg.Peers, func(p Peer) bool { return p.ID == node }) {
+	if !t.links.has(node) {
 		return false // the gate lets no one else through; keep the map to peers anyway
 	}
 	now := time.Now()

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -52,8 +53,33 @@ type Peer struct {
 type ClusterConfig struct {
 	// Addr is the host:port this node's actors listen on for other nodes.
 	Addr string
-	// Peers are the other nodes. Only they can join: there is no discovery.
+	// Peers are the other nodes known from the start. Without Join and
+	// PeersDNS only they can join.
 	Peers []Peer
+	// Join are seed addresses (host:port, or id@host:port) of nodes of a
+	// running cluster: the node introduces itself to them, and learns the
+	// other members from their gossip (cluster_members.go). Zero value
+	// means no seeds.
+	Join []string
+	// PeersDNS is a name:port whose A/AAAA records are the cluster's nodes
+	// (a headless service), resolved every ResolveEvery. Zero value means
+	// none.
+	PeersDNS string
+	// Resolve looks up PeersDNS's host. Zero value means
+	// net.DefaultResolver.LookupHost.
+	Resolve func(ctx context.Context, host string) ([]string, error)
+	// ResolveEvery is how often seeds and PeersDNS are looked at again.
+	// Zero value means 5 * time.Second.
+	ResolveEvery time.Duration
+	// ForgetAfter is how long a node that joined (not one of Peers) may be
+	// silent before it is forgotten: its link closed, its state dropped,
+	// /healthz and /metrics no longer list it. Zero value means
+	// 5 * time.Minute.
+	ForgetAfter time.Duration
+	// MaxMembers caps the peers this node keeps (Peers included): further
+	// nodes that introduce themselves, or that gossip names, are refused.
+	// Zero value means 64, or len(Peers)+1 if that is more.
+	MaxMembers int
 	// Heartbeat is how often a node tells its peers it is alive and what it
 	// hears. Zero value means 500 * time.Millisecond.
 	Heartbeat time.Duration
@@ -104,10 +130,13 @@ const (
 	// MaxConns is the larger of defaultMaxConns and maxConnsPerPeer per
 	// peer; IdleTimeout the larger of defaultIdleTimeout and
 	// idleHeartbeats heartbeats.
-	defaultMaxConns    = 64
-	maxConnsPerPeer    = 4
-	defaultIdleTimeout = 10 * time.Second
-	idleHeartbeats     = 4
+	defaultMaxConns     = 64
+	maxConnsPerPeer     = 4
+	defaultIdleTimeout  = 10 * time.Second
+	idleHeartbeats      = 4
+	defaultResolveEvery = 5 * time.Second
+	defaultForgetAfter  = 5 * time.Minute
+	defaultMaxMembers   = 64
 	// defaultMaxRemoteReaders is the most readers one node was measured
 	// holding (docs/performance.md, idle: 15,000 readers).
 	defaultMaxRemoteReaders = 15000
@@ -154,6 +183,9 @@ func (cfg *Config) setDefaults() error {
 	setDefault(&cc.ChangeEvery, cc.PeerTimeout)
 	setDefault(&cc.MaxConns, max(defaultMaxConns, maxConnsPerPeer*len(cc.Peers)))
 	setDefault(&cc.IdleTimeout, max(defaultIdleTimeout, idleHeartbeats*cc.Heartbeat))
+	setDefault(&cc.ResolveEvery, defaultResolveEvery)
+	setDefault(&cc.ForgetAfter, defaultForgetAfter)
+	setDefault(&cc.MaxMembers, max(defaultMaxMembers, len(cc.Peers)+1))
 	setDefault(&cc.MaxRemoteReaders, defaultMaxRemoteReaders)
 	setDefault(&cc.MaxPostReaders, cc.MaxRemoteReaders)
 	cc.Budget.setDefaults()
@@ -194,7 +226,7 @@ func (cc *ClusterConfig) validate(node string) error {
 		}
 		seen[peer.ID], addrs[peer.Addr] = true, true
 	}
-	return nil
+	return cc.validateJoin()
 }
 
 // remoteConfig sets up the cluster remote for this node (a filled-in
@@ -205,7 +237,7 @@ func (cc *ClusterConfig) remoteConfig(node string, log *slog.Logger, stats *clus
 		TLS:         cc.TLS,
 		MaxConns:    cc.MaxConns,
 		IdleTimeout: cc.IdleTimeout,
-		Authorize:   newGate(node, cc.Peers, log).authorize,
+		Authorize:   newGate(node, cc.Peers, cc.Joining(), log).authorize,
 		Budget:      &cc.Budget,
 		Inbox:       peerInbox,
 		Stats:       stats,

@@ -71,3 +71,69 @@ func BenchmarkCrowdFlush(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCrowdHot is the load tool's hot post as the room sees it
+// (tools/readtag-load hot): n readers each scroll every 200 ms, at a phase
+// of their own, to a position that is the scroll's send time ((ms mod
+// 10,000) / 10,000, so the whole crowd stands within a few hundredths of
+// the article and moves together), and each scroll reaches the room up to
+// lag later. An op is one 10 ms turn of the 100 ms tick (ten turns). It
+// counts what the readers are handed per op, which decides the frames'
+// sizes: joins (a reader with its name, about 80 bytes), leaves and moves.
+func BenchmarkCrowdHot(b *testing.B) {
+	const (
+		n      = 5000
+		turns  = 10
+		turnMS = 10
+		every  = 200 // ms between a reader's scrolls (5 Hz)
+		lag    = 100 // ms: the most a scroll waits before the room applies it
+	)
+	r := benchCrowdRoom(n)
+	for i, m := range r.crowd.order {
+		m.slot = uint32(i)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	type scroller struct {
+		m          *member
+		sent, seen int // ms: the pending scroll's send time, and when the room applies it
+	}
+	ss := make([]scroller, 0, n)
+	for _, m := range r.members {
+		s := rng.IntN(every)
+		ss = append(ss, scroller{m: m, sent: s, seen: s + rng.IntN(lag)})
+	}
+	var joins, leaves, moves, frames int
+	emit := func(_ *member, u readtag.Crowd) {
+		frames++
+		joins += len(u.Join)
+		leaves += len(u.Leave)
+		moves += len(u.Moves)
+	}
+	now, turn := 0, 0
+	step := func() {
+		now += turnMS
+		for i := range ss {
+			s := &ss[i]
+			for s.seen <= now {
+				s.m.reader.Position = float64(s.sent%10000) / 10000
+				r.noteMover(s.m.reader.ID)
+				s.sent += every
+				s.seen = s.sent + rng.IntN(lag)
+			}
+		}
+		r.crowdUpdates(turn%turns, turns, emit)
+		turn++
+	}
+	for range 2 * turns * 10 { // two seconds: the views settle
+		step()
+	}
+	joins, leaves, moves, frames = 0, 0, 0, 0
+	b.ReportAllocs()
+	for b.Loop() {
+		step()
+	}
+	b.ReportMetric(float64(frames)/float64(b.N), "frames/op")
+	b.ReportMetric(float64(joins)/float64(b.N), "joins/op")
+	b.ReportMetric(float64(leaves)/float64(b.N), "leaves/op")
+	b.ReportMetric(float64(moves)/float64(b.N), "moves/op")
+}

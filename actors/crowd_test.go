@@ -293,3 +293,43 @@ func TestCrowdTurnsWaitForWriters(t *testing.T) {
 		return slices.Contains(clients[1].view(), "r0@0.1")
 	})
 }
+
+// A crowd view is sticky: a reader shown stays while it is within
+// stickyMargin of the nearest readers' edge, and makes way once another is
+// nearer by more than that, or once it leaves.
+func TestCrowdViewSticky(t *testing.T) {
+	r := benchCrowdRoom(7)
+	r.sys.cfg.CrowdVisible = 4
+	ms := slices.Clone(r.crowd.order)
+	m, a, b, c, d, e, f := ms[0], ms[1], ms[2], ms[3], ms[4], ms[5], ms[6]
+	for o, p := range map[*member]float64{m: 0.5, a: 0.51, b: 0.52, c: 0.53, d: 0.54, e: 0.9, f: 0.95} {
+		o.reader.Position = p
+	}
+	m.seen, m.spare = nil, nil
+	look := func(step string, want ...*member) {
+		t.Helper()
+		order := r.byPosition()
+		r.setOrder(order)
+		vis := r.visible(order, m, nil, true, m.spare)
+		m.seen, m.spare = vis, m.seen
+		var got, wantIDs []string
+		for _, s := range vis {
+			got = append(got, s.m.reader.ID)
+		}
+		for _, o := range want {
+			wantIDs = append(wantIDs, o.reader.ID)
+		}
+		slices.Sort(got)
+		slices.Sort(wantIDs)
+		if !slices.Equal(got, wantIDs) {
+			t.Fatalf("%s: shown %v, want %v", step, got, wantIDs)
+		}
+	}
+	look("the nearest four", a, b, c, d)
+	e.reader.Position = 0.5 // nearer than d by 0.04: not clearly
+	look("a newcomer barely nearer", a, b, c, d)
+	d.reader.Position = 0.6 // 0.07 past the nearest four's edge (c, 0.03)
+	look("a shown reader clearly farther", a, b, c, e)
+	delete(r.members, a.reader.ID)
+	look("a shown reader left", b, c, e, d)
+}

@@ -27,13 +27,16 @@
 // node:
 //
 //	├── cluster/<node>     Hollywood's cluster agent, behind agentGuard: the member list, MemberJoin/LeaveEvent
-//	├── provider/<node>    readtag's membership provider: static peers, two-way heartbeats, timeouts
+//	├── provider/<node>    readtag's membership provider: peers (configured and joined), two-way heartbeats, timeouts
 //	└── tracker/<node>     replicates presence: our readers' deltas out, the peers' in
 //
 // and, outside the actors, one link per peer (cluster_links.go): a goroutine
 // with its own connection and bounded queue that carries the provider's and
 // the tracker's messages to that peer. Peers' messages come in through the
 // cluster remote (see Inbound peer traffic), which delivers them to our actors.
+// With ClusterConfig.Join or PeersDNS the provider also runs a discovery
+// goroutine (cluster_members.go) that dials seed and DNS addresses, reads
+// each node's id from its certificate and reports it to the provider.
 //
 // Rooms and readers are named under their supervisor but are not spawned with
 // Hollywood's SpawnChild: in v1.0.5 a stopping parent poisons each child and
@@ -45,8 +48,9 @@
 //
 // What only cluster mode runs is in files named cluster_*.go: the provider
 // (cluster_provider.go), the tracker (cluster_tracker.go), the links
-// (cluster_links.go), the gate and agentGuard (cluster_gate.go) and mutual
-// TLS (cluster_tls.go); what goes between nodes is the clusterpb package
+// (cluster_links.go), the gate and agentGuard (cluster_gate.go), mutual
+// TLS (cluster_tls.go) and nodes that join at run time and the protocol
+// version (cluster_members.go); what goes between nodes is the clusterpb package
 // (one .proto file). The other files are the single node, which runs none
 // of it: New starts the cluster side only with Config.Cluster, and a room
 // talks to a tracker only when it has one (nil on a single node).
@@ -88,6 +92,8 @@
 //	        welcomes everyone again with only their Config.CrowdVisible
 //	        (defaultCrowdVisible) nearest/latest movers, and then sends each
 //	        socket one Client.Crowd per tick (view changes + density bands;
+//	        a view is sticky: a reader shown stays until it is stickyMargin
+//	        farther than the nearest ones, so a jittering crowd swaps no ghosts;
 //	        new bands and total at most every bandsEvery) instead of joins,
 //	        leaves and moves; back below three quarters of the threshold it
 //	        welcomes everyone again with the whole room (crowd.go). A crowd of
@@ -139,6 +145,13 @@
 //	          a new incarnation, a new address, coming back up (after a burst of upBurst): each
 //	          taken at most once per ClusterConfig.ChangeEvery (quicker ones held, counted in peer_changes_held)
 //	stop:  provider ──Envelope{Goodbye}──▶ every peer's provider: down at once (from the incarnation it hears)
+//	join (ClusterConfig.Join, PeersDNS; cluster_members.go):
+//	       discovery goroutine ──dial seed/DNS address, id from its certificate──▶ discovered ──▶ provider: a new peer
+//	       unknown node's Heartbeat (gate: its certificate names it) ──▶ provider.admit: a new peer
+//	       provider ──Heartbeat{members: the peers it has up}──▶ every peer ──learnMembers──▶ new peers
+//	       (hearsay until up: at most maxHearsay, dropped after ReadyAfter; all peers capped at MaxMembers)
+//	       a joined peer silent for ForgetAfter (PeerTimeout after its Goodbye) ──forget──▶ link closed, dropped
+//	every Envelope carries protocolVersion; the gate refuses a peer two or more versions apart
 //	links: tracker, provider ──links.send (queue, never blocks)──▶ link/<peer> goroutine
 //	       ──remote.Envelope on its own drpc stream──▶ peer's cluster remote ──▶ its actors
 //	       link (re)connected ──linkUp──▶ provider, tracker: heartbeat that peer now
@@ -161,10 +174,21 @@
 // Hollywood's remote router, which would dial a new address synchronously
 // inside its actor and stall all remote traffic (cluster_links.go).
 //
+// A peer's provider keeps the incarnation it hears; another that
+// heartbeats meanwhile is a rival, taken only once the first falls silent
+// (a restart) and refused if both keep heartbeating (two processes under
+// one id), with a Heartbeat whose refuses field makes the newcomer stop
+// (Presence.Failed); the tracker takes messages only from the incarnation
+// the provider took (cluster_duplicate.go). The provider and the tracker
+// notice when they themselves were stalled (their own tick late) and then
+// judge no peer worse for a grace, while they read what is queued
+// (cluster_stall.go).
+//
 // Every message from the network passes a gate first (cluster_gate.go, the
 // Authorize hook of readtag's cluster remote, cluster_remote.go):
 // only a clusterpb.Envelope, to this node's tracker or provider, from a peer
-// in the configuration, whose TLS certificate names the node the Envelope
+// in the configuration (any valid node id on a node that admits joiners),
+// within one protocol version of ours, whose TLS certificate names the node the Envelope
 // claims and whose sender PID belongs to it. Hollywood's own cluster messages
 // never come in from outside, and the agent is wrapped (agentGuard) so that it
 // takes a member list only from this node's provider. Between nodes the

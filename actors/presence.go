@@ -35,7 +35,7 @@ func New(cfg Config) (*Presence, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	p := &Presence{state: &clusterState{}}
+	p := &Presence{state: &clusterState{failed: make(chan error, 1)}}
 	ecfg := actor.NewEngineConfig()
 	if cfg.Cluster != nil {
 		rc, err := cfg.Cluster.remoteConfig(cfg.NodeID, cfg.Logger, &p.state.stats)
@@ -87,6 +87,10 @@ func (p *Presence) startCluster(cfg Config) (tracker *actor.PID) {
 	l.start(prov, tracker)
 	return tracker
 }
+
+// Failed delivers an error when the cluster refuses this node, which must
+// then stop: another live process already runs under its node id.
+func (p *Presence) Failed() <-chan error { return p.state.failed }
 
 // Health reports whether the node is ready (in cluster mode: it has heard
 // from its peers, or waited long enough) and which nodes it sees.

@@ -49,6 +49,8 @@ type system struct {
 
 	// incarnation is drawn at start: peers tell a restarted node by it.
 	incarnation uint64
+	// incarnations are the peers' that the provider takes, for the tracker.
+	incarnations incarnations
 
 	// newReader makes a room's reader actors; tests swap it to inject faults.
 	newReader func(id string, room *actor.PID) actor.Producer

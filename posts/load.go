@@ -41,6 +41,11 @@ func (l *Library) parse(name string, src []byte) (*Post, error) {
 	if !bytes.HasPrefix(src, []byte("---\n")) && !bytes.HasPrefix(src, []byte("---\r\n")) {
 		return nil, fmt.Errorf("%s: line 1: missing front matter (the file must start with a line of three dashes)", name)
 	}
+	if !frontMatterClosed(src) {
+		// goldmark-meta would read the whole file as YAML and complain
+		// about some line of the article instead.
+		return nil, fmt.Errorf("%s: front matter starting on line 1 is not closed by ---", name)
+	}
 	var buf bytes.Buffer
 	ctx := parser.NewContext()
 	doc := l.md.Parser().Parse(text.NewReader(src), parser.WithContext(ctx))
@@ -67,6 +72,18 @@ func (l *Library) parse(name string, src []byte) (*Post, error) {
 	}
 	p.ReadingMinutes = readingMinutes(body(src))
 	return p, nil
+}
+
+// frontMatterClosed reports whether a line after the first is a separator
+// as goldmark-meta reads one: only dashes, spaces around them allowed.
+func frontMatterClosed(src []byte) bool {
+	lines := bytes.Split(src, []byte("\n"))
+	for _, line := range lines[1:] {
+		if line = bytes.TrimSpace(line); len(line) > 0 && len(bytes.Trim(line, "-")) == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // fmError is a bad front matter value, naming its key so that the error can
@@ -140,8 +157,17 @@ func (p *Post) setFrontMatter(fm map[string]any) (toc bool, err error) {
 			if err := p.setTags(v); err != nil {
 				return false, err
 			}
+		case "image":
+			s, ok := v.(string)
+			if !ok {
+				return false, fmErrorf(k, `"image" must be a URL like https://example.com/a.png or /images/a.png, got %v`, v)
+			}
+			if err := CheckImage(s); err != nil {
+				return false, fmErrorf(k, `"image": %v`, err)
+			}
+			p.Image = s
 		default:
-			return false, fmErrorf(k, "unknown key %q (want title, date, summary, draft, tags, toc)", k)
+			return false, fmErrorf(k, "unknown key %q (want title, date, summary, draft, tags, toc, image)", k)
 		}
 	}
 	switch {

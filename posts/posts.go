@@ -5,14 +5,17 @@ package posts
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/yuin/goldmark"
 )
@@ -47,6 +50,10 @@ type Post struct {
 	// TOC lists the article's h2 and h3 headings when the front matter says
 	// toc: true; nil otherwise.
 	TOC []Heading
+	// Image is the front matter's image: the link-preview picture
+	// (og:image), an absolute URL or a path on this site (CheckImage).
+	// Empty: the site's default.
+	Image string
 	// Broken is set in live mode when the file on disk no longer parses:
 	// the post is then its last version that did, and Broken says why the
 	// newer one is not shown.
@@ -67,6 +74,8 @@ type Library struct {
 	md   goldmark.Markdown
 	log  *slog.Logger
 
+	parseMu sync.Mutex // held while a changed file is read and parsed (load)
+
 	mu     sync.Mutex
 	cache  map[string]cached // by file name
 	frozen bool              // not live and fully loaded: the cache is all there is
@@ -74,7 +83,8 @@ type Library struct {
 }
 
 // Open parses every post in fsys and fails on the first broken one, naming
-// the file and the reason. With live set, files are checked again on every
+// the file and the reason. A folder without posts is fine: the index says
+// there are none yet, and in live mode the first one shows up when written. With live set, files are checked again on every
 // request and re-parsed when they changed (for writing posts on disk). A
 // file that breaks then is logged (once per change, at error level, with the
 // file, line and reason); a post that parsed before keeps being served in
@@ -91,9 +101,6 @@ func Open(fsys fs.FS, live bool) (*Library, error) {
 	names, err := l.names()
 	if err != nil {
 		return nil, err
-	}
-	if len(names) == 0 {
-		return nil, errors.New("no posts: the folder holds no *.md files")
 	}
 	for _, name := range names {
 		if _, err := l.load(name); err != nil {
@@ -165,4 +172,34 @@ func (l *Library) Get(slug string) (*Post, error) {
 		return &stale, nil
 	}
 	return p, nil
+}
+
+// MaxImageLen bounds an image URL (front matter image, --site-image).
+const MaxImageLen = 2000
+
+// CheckImage checks a link-preview image: an absolute http or https URL
+// with a host, or a path on this site starting with one slash
+// (/images/cover.png), at most MaxImageLen bytes, without spaces, quotes,
+// angle brackets or control characters. Link previews need an absolute URL,
+// so a path is joined to the site's root when a page is rendered.
+func CheckImage(raw string) error {
+	if raw == "" || len(raw) > MaxImageLen {
+		return fmt.Errorf("want a URL of 1 to %d bytes", MaxImageLen)
+	}
+	if strings.ContainsFunc(raw, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || r == '"' || r == '\'' || r == '<' || r == '>' || r == '\\' || r == utf8.RuneError
+	}) {
+		return fmt.Errorf("%q: spaces, quotes, angle brackets, backslashes and control characters are not allowed", raw)
+	}
+	if strings.HasPrefix(raw, "/") {
+		if strings.HasPrefix(raw, "//") {
+			return fmt.Errorf("%q: a path on this site starts with one slash; another site's image needs https://", raw)
+		}
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return fmt.Errorf("%q: want an http:// or https:// URL with a host, or a path starting with /", raw)
+	}
+	return nil
 }

@@ -35,8 +35,8 @@ func TestRender(t *testing.T) {
 			t.Errorf("HTML lacks %s:\n%s", want, html)
 		}
 	}
-	if strings.Contains(html, "<script>") {
-		t.Errorf("raw HTML passed through:\n%s", html)
+	if strings.Contains(html, "<script>") || strings.Contains(html, "&lt;script") || !strings.Contains(html, "<!-- raw HTML omitted -->") {
+		t.Errorf("raw HTML is not dropped (README says it is):\n%s", html)
 	}
 	if _, err := l.Get("draft"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("draft: %v, want ErrNotFound", err)

@@ -1,6 +1,9 @@
 package posts
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // MaxTags bounds a post's tags; maxTagLen one tag's length.
 const (
@@ -43,4 +46,36 @@ func (p *Post) setTags(v any) error {
 		p.Tags = append(p.Tags, tag)
 	}
 	return nil
+}
+
+// TagCount is a tag and how many published posts have it.
+type TagCount struct {
+	Tag   string
+	Posts int
+}
+
+// Tags returns every tag of the published posts with its count, most used
+// first, then by name.
+func (l *Library) Tags() ([]TagCount, error) {
+	list, err := l.List()
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[string]int)
+	for _, p := range list {
+		for _, t := range p.Tags {
+			counts[t]++
+		}
+	}
+	out := make([]TagCount, 0, len(counts))
+	for t, n := range counts {
+		out = append(out, TagCount{Tag: t, Posts: n})
+	}
+	slices.SortFunc(out, func(a, b TagCount) int {
+		if a.Posts != b.Posts {
+			return b.Posts - a.Posts
+		}
+		return strings.Compare(a.Tag, b.Tag)
+	})
+	return out, nil
 }

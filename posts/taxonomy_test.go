@@ -37,3 +37,23 @@ func TestTagsAndTOC(t *testing.T) {
 		t.Errorf("tagged nothing: %v", list)
 	}
 }
+
+func TestTagCounts(t *testing.T) {
+	post := func(tags, draft string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte("---\ntitle: t\ndate: 2026-01-01\nsummary: s\ntags: [" + tags + "]\ndraft: " + draft + "\n---\nx\n")}
+	}
+	lib, err := Open(fstest.MapFS{
+		"a.md": post("go, actors", "false"),
+		"b.md": post("go", "false"),
+		"c.md": post("zebra", "false"),
+		"d.md": post("go, secret", "true"), // a draft's tags are not counted
+	}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := lib.Tags()
+	want := []TagCount{{"go", 2}, {"actors", 1}, {"zebra", 1}}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("Tags: %v, %v; want %v", got, err, want)
+	}
+}

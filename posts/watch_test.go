@@ -2,6 +2,7 @@ package posts
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/readtag/readtag/internal/testutil"
 )
 
 func TestLiveReload(t *testing.T) {
@@ -89,4 +92,60 @@ func TestLiveReload(t *testing.T) {
 	if !strings.Contains(logs.String(), `"My Post.md: file name is not a valid slug`) {
 		t.Errorf("no log line for a file name that is no slug:\n%s", logs.String())
 	}
+}
+
+// TestWatchKeepsLastGoodSave: a good save that is broken before anyone asks
+// for the post is still its last good version, because the watcher parsed
+// it when it was saved; and the broken save is logged when it is made.
+func TestWatchKeepsLastGoodSave(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "hello.md")
+	write := func(src string, mod time.Time) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// Distinct times: two saves within the file system's clock tick
+		// would otherwise look like one.
+		if err := os.Chtimes(file, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	write(good, now.Add(-time.Hour))
+	l, err := Open(os.DirFS(dir), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.SyncBuffer{}
+	l.SetLogger(slog.New(slog.NewTextHandler(logs, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		l.Watch(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-watched
+	})
+	write(strings.Replace(good, "title: Hello", "title: Saved", 1), now.Add(-time.Minute))
+	testutil.Eventually(t, "the watcher to parse the good save", func() bool {
+		return strings.Contains(logs.String(), `msg="post parsed" file=hello.md title=Saved`)
+	})
+	write("---\ntitle: Hello\ndate: [oops\n---\n", now)
+	testutil.Eventually(t, "the watcher to log the broken save", func() bool {
+		return strings.Contains(logs.String(), `msg="post does not parse" file=hello.md`)
+	})
+	p, err := l.Get("hello")
+	if err != nil || p.Title != "Saved" || p.Broken == nil {
+		t.Errorf("Get: %+v, %v; want the good save, marked broken", p, err)
+	}
+	// A new post shows up without anyone asking for it.
+	if err := os.WriteFile(filepath.Join(dir, "new.md"), []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, "the watcher to parse a new post", func() bool {
+		return strings.Contains(logs.String(), `msg="post parsed" file=new.md`)
+	})
 }

@@ -19,7 +19,7 @@ import (
 var Embedded embed.FS
 
 // Pages are the templates every views folder must provide.
-var Pages = []string{"index", "post", "error"}
+var Pages = []string{"index", "post", "tags", "error"}
 
 // Views renders pages. It is safe for concurrent use.
 type Views struct {

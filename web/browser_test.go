@@ -143,12 +143,32 @@ func poll(t *testing.T, ctx context.Context, what, js string, d time.Duration) t
 	return time.Since(start)
 }
 
-// scrollTo puts the top of the viewport at fraction p of the article.
+// scrollTo puts the page's reading line at fraction p of the article (so
+// that its position is p).
 func scrollTo(t *testing.T, ctx context.Context, p float64) {
 	t.Helper()
-	eval[any](t, ctx, fmt.Sprintf(`(() => { const a = document.getElementById("article");
-		window.scrollTo(0, a.getBoundingClientRect().top + window.scrollY + %g * a.offsetHeight); return true })()`, p))
+	eval[any](t, ctx, fmt.Sprintf(`(() => { const r = document.getElementById("article").getBoundingClientRect();
+		return %s(r.top + %g * r.height) })()`, lineTo, p))
 }
+
+// scroller is JavaScript that sets sc to what scrolls the page's article
+// (a box a test page marks data-scroller, else the window's scrolling
+// element), top0 to its visible top and vh to its visible height, in
+// viewport px.
+const scroller = `const sc = document.querySelector("[data-scroller]") || document.scrollingElement,
+	top0 = sc === document.scrollingElement ? 0 : sc.getBoundingClientRect().top + sc.clientTop,
+	vh = sc === document.scrollingElement ? innerHeight : sc.clientHeight;`
+
+// lineTo is a JavaScript function that scrolls the page until its reading
+// line (window.readtag.state().line) is at what is now y px down the
+// viewport, by bisection: the line's place in the scrolled content grows
+// with the scroll offset.
+const lineTo = `((y) => { ` + scroller + `
+	const want = y - top0 + sc.scrollTop;
+	const at = (s) => { sc.scrollTo({ top: s, behavior: "instant" }); return sc.scrollTop + window.readtag.state().line - top0 };
+	let lo = 0, hi = sc.scrollHeight - sc.clientHeight;
+	while (hi - lo > 0.5) { const mid = (lo + hi) / 2; if (at(mid) < want) lo = mid; else hi = mid }
+	at(hi); return true })`
 
 func TestBrowserGhosts(t *testing.T) {
 	browser := newBrowser(t)
@@ -173,26 +193,26 @@ func TestBrowserGhosts(t *testing.T) {
 	t.Logf("a's scroll reached b's page in %v", took)
 	poll(t, phone, "a's ghost to reach the middle on the phone", atMiddle, waitLimit)
 
-	// Drawn at the right height: the ghost's top is at article top + 0.5 ×
-	// article height, in each page's own layout. Measured with the move
-	// transition switched off, since a headless tab in the background does
-	// not run its transitions.
+	// Drawn at the right height: the ghost's middle (its point) is at
+	// article top + 0.5 × article height, in each page's own layout.
+	// Measured with the move transition switched off, since a headless tab
+	// in the background does not run its transitions.
 	offset := fmt.Sprintf(`(() => { const g = %s, a = document.getElementById("article");
 		g.style.transition = "none"; void g.offsetTop;
-		const r = a.getBoundingClientRect(), want = r.top + 0.5 * r.height;
-		return g.getBoundingClientRect().top - want })()`, ghost)
+		const r = a.getBoundingClientRect(), want = r.top + 0.5 * r.height, b = g.getBoundingClientRect();
+		return (b.top + b.bottom) / 2 - want })()`, ghost)
 	// The page stores a ghost's position when the move arrives and draws it
 	// at its next layout (a frame or 100 ms later; later still on a busy
 	// machine), so the drawing is polled for, not read once.
 	for name, ctx := range map[string]context.Context{"b": b, "phone": phone} {
-		drawn := fmt.Sprintf(`Math.abs(%s) <= 6`, offset) // the tag is nudged a few px to sit on the line
+		drawn := fmt.Sprintf(`Math.abs(%s) <= 3`, offset) // a position has four decimals: 1.5 px of a 30,000 px article
 		tctx, cancel := context.WithTimeout(ctx, waitLimit)
 		_, err := chromedp.Run(tctx, chromedp.Poll[bool](drawn, chromedp.WithPollingInterval(10*time.Millisecond)))
 		cancel()
 		off := eval[float64](t, ctx, offset)
 		h := eval[float64](t, ctx, `document.getElementById("article").getBoundingClientRect().height`)
 		t.Logf("%s: ghost %.1f px from article top + 0.5 × %.0f px", name, off, h)
-		if err != nil || math.Abs(off) > 6 {
+		if err != nil || math.Abs(off) > 3 {
 			t.Errorf("%s: ghost drawn %.1f px away from the middle of the article", name, off)
 		}
 	}
@@ -285,7 +305,7 @@ func TestBrowserAcrossNodes(t *testing.T) {
 	poll(t, b, "a's ghost on node b's page", fmt.Sprintf(`window.readtag.state().ghosts[%q] !== undefined`, idA), waitLimit)
 
 	scrollTo(t, a, 0.6)
-	p := eval[float64](t, a, `(() => { const r = document.getElementById("article").getBoundingClientRect(); return Math.min(1, Math.max(0, -r.top / r.height)) })()`)
+	p := eval[float64](t, a, `window.readtag.state().position`)
 	took := poll(t, b, "a's scroll on node b's page", fmt.Sprintf(`Math.abs(window.readtag.state().ghosts[%q] - %g) < 0.01`, idA, p), waitLimit)
 	t.Logf("a scrolled to %.3f on node a; node b's page drew it after %v", p, took)
 

@@ -226,7 +226,7 @@ func containsOrigin(origins []string, o string) bool {
 
 // served reports whether slug is a post this server serves.
 func (s *Server) served(slug string) bool {
-	_, err := s.lookup(slug)
+	_, err := s.lookup(slug, false)
 	return err == nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/readtag/readtag/actors"
 	"github.com/readtag/readtag/internal/testutil"
 	"github.com/readtag/readtag/web"
+	"github.com/readtag/readtag/web/client"
 )
 
 // The pages of web/testdata/embed are written as their authors would: the
@@ -261,12 +262,12 @@ func (p *hostPage) unchanged(t *testing.T) {
 	}
 }
 
-// scrollToParagraph puts the top of the n-th paragraph of the article
-// (selector) at the top of the window.
+// scrollToParagraph puts the page's reading line on the first line of the
+// n-th paragraph of the article (selector).
 func (p *hostPage) scrollToParagraph(t *testing.T, article string, n int) {
 	t.Helper()
-	eval[any](t, p.ctx, fmt.Sprintf(`(() => { const e = document.querySelector(%q).querySelectorAll("p")[%d];
-		window.scrollTo(0, e.getBoundingClientRect().top + window.scrollY + 1); return true })()`, article, n))
+	eval[any](t, p.ctx, fmt.Sprintf(`(() => { const r = document.querySelector(%q).querySelectorAll("p")[%d].getBoundingClientRect();
+		return %s(r.top + Math.min(12, r.height / 2)) })()`, article, n, lineTo))
 }
 
 // ghostEl is the page's ghost of reader id, inside the shadow root of
@@ -288,15 +289,16 @@ func ghostBox(id string) string {
 type box struct{ Left, Top, Right, Bottom float64 }
 
 // seesAt waits until p draws reader id's ghost beside the n-th paragraph
-// of the article: the ghost's top within that paragraph's lines (the
-// reader's window starts just inside it), and the ghost inside the window's
-// width, not over the paragraph's text.
+// of the article: the middle of the ghost (its point) within that
+// paragraph's first lines (the reader's reading line is on its first
+// line), and the ghost inside the window's width, not over the paragraph's
+// text.
 func (p *hostPage) seesAt(t *testing.T, id, article string, n int) {
 	t.Helper()
 	para := fmt.Sprintf(`(() => { const r = document.querySelector(%q).querySelectorAll("p")[%d].getBoundingClientRect();
 		return { left: r.left + scrollX, top: r.top + scrollY, right: r.right + scrollX, bottom: r.bottom + scrollY } })()`, article, n)
-	check := fmt.Sprintf(`(() => { const g = %s, p = %s;
-		return !!g && g.top >= p.top - 12 && g.top <= p.top + Math.min(24, p.bottom - p.top) })()`, ghostBox(id), para)
+	check := fmt.Sprintf(`(() => { const g = %s, p = %s, mid = g && (g.top + g.bottom) / 2;
+		return !!g && mid >= p.top && mid <= p.top + Math.min(24, p.bottom - p.top) })()`, ghostBox(id), para)
 	tctx, cancel := context.WithTimeout(p.ctx, waitLimit)
 	_, err := chromedp.Run(tctx, chromedp.Poll[bool](check, chromedp.WithPollingInterval(20*time.Millisecond)))
 	cancel()
@@ -827,4 +829,42 @@ func TestBrowserEmbedHostileGlobals(t *testing.T) {
 	}
 	ce.unchanged(t)
 	own.unchanged(t)
+}
+
+// TestBrowserEmbedReadingLine: on foreign pages, a plain one and an app
+// whose article scrolls in a box under a fixed bar, on a desktop and a
+// phone, the end of the page reads 1 and its top 0 (the frames the page
+// sends, seen by a hidden Go reader of the page's room), and a reader's
+// ghost sits beside the paragraph under that reader's reading line.
+func TestBrowserEmbedReadingLine(t *testing.T) {
+	browser := newBrowser(t)
+	site := newForeignSite(t, map[string]string{"/": "plain.html", "/app/": "app-shell.html"})
+	ts := startEmbed(t, nil, site)
+	for _, s := range []struct {
+		name, path string
+		w, h       int64
+	}{
+		{"plain/desktop", "/posts/reading-together", 1280, 800},
+		{"plain/phone", "/posts/reading-together", 390, 844},
+		{"app/desktop", "/app/reading-together", 1280, 800},
+		{"app/phone", "/app/reading-together", 390, 844},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			a := openHost(t, browser, site.Origin+s.path, s.w, s.h)
+			b := openHost(t, browser, site.Origin+s.path, s.w, s.h)
+			idA, _ := a.connected(t), b.connected(t)
+			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+			defer cancel()
+			watcher, err := client.Dial(ctx, client.EmbedURL(ts.URL, eval[string](t, a.ctx, `window.readtag.state().page`), ""),
+				client.Options{Origin: site.Origin, Hidden: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = watcher.Kill() })
+			checkEnds(t, a, watcher, idA, "article")
+			readsParagraphs(t, a, b, idA, "article")
+			eval[any](t, a.ctx, `(() => { `+scroller+` sc.scrollTo({ top: 0, behavior: "instant" }); return true })()`)
+			a.unchanged(t)
+		})
+	}
 }

@@ -14,9 +14,6 @@ import (
 	"github.com/readtag/readtag/posts"
 )
 
-// siteName names the blog in the feed, the page titles and link previews.
-const siteName = "readtag"
-
 // ParsePublicURL checks a --public-url value: an absolute http or https
 // URL of the site's root ("https://blog.example.com"), with no path, query,
 // fragment or credentials. It returns it without a trailing slash.
@@ -62,13 +59,14 @@ func (s *Server) siteURL(c *fiber.Ctx) (string, error) {
 // Atom (RFC 4287) elements that readtag writes.
 type (
 	atomFeed struct {
-		XMLName xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
-		Title   string      `xml:"title"`
-		ID      string      `xml:"id"`
-		Updated string      `xml:"updated"`
-		Links   []atomLink  `xml:"link"`
-		Author  *atomPerson `xml:"author"`
-		Entries []atomEntry `xml:"entry"`
+		XMLName  xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
+		Title    string      `xml:"title"`
+		Subtitle string      `xml:"subtitle,omitempty"`
+		ID       string      `xml:"id"`
+		Updated  string      `xml:"updated"`
+		Links    []atomLink  `xml:"link"`
+		Author   *atomPerson `xml:"author"`
+		Entries  []atomEntry `xml:"entry"`
 	}
 	atomLink struct {
 		Rel  string `xml:"rel,attr,omitempty"`
@@ -109,14 +107,15 @@ func (s *Server) handleFeed(c *fiber.Ctx) error {
 		return internal(err)
 	}
 	feed := atomFeed{
-		Title:   siteName,
-		ID:      base + "/",
-		Updated: atomTime(newest(list)),
+		Title:    s.cfg.Blog.Title,
+		Subtitle: s.cfg.Blog.Description,
+		ID:       base + "/",
+		Updated:  atomTime(newest(list)),
 		Links: []atomLink{
 			{Rel: "self", Type: "application/atom+xml", Href: base + "/feed.xml"},
 			{Rel: "alternate", Type: "text/html", Href: base + "/"},
 		},
-		Author: &atomPerson{Name: siteName},
+		Author: &atomPerson{Name: s.cfg.Blog.Author},
 	}
 	for _, p := range list {
 		link := base + "/posts/" + p.Slug
@@ -148,7 +147,8 @@ type sitemapURL struct {
 	LastMod string `xml:"lastmod,omitempty"`
 }
 
-// handleSitemap serves GET /sitemap.xml: the index and every published post.
+// handleSitemap serves GET /sitemap.xml: the index, every published post,
+// /tags and every tag's page.
 func (s *Server) handleSitemap(c *fiber.Ctx) error {
 	base, err := s.siteURL(c)
 	if err != nil {
@@ -161,6 +161,20 @@ func (s *Server) handleSitemap(c *fiber.Ctx) error {
 	sm := sitemap{URLs: []sitemapURL{{Loc: base + "/", LastMod: dateOnly(newest(list))}}}
 	for _, p := range list {
 		sm.URLs = append(sm.URLs, sitemapURL{Loc: base + "/posts/" + p.Slug, LastMod: dateOnly(p.Date)})
+	}
+	tags, err := s.posts.Tags()
+	if err != nil {
+		return internal(err)
+	}
+	if len(tags) > 0 {
+		sm.URLs = append(sm.URLs, sitemapURL{Loc: base + "/tags", LastMod: dateOnly(newest(list))})
+	}
+	for _, t := range tags {
+		tagged, err := s.posts.Tagged(t.Tag)
+		if err != nil {
+			return internal(err)
+		}
+		sm.URLs = append(sm.URLs, sitemapURL{Loc: base + "/tags/" + t.Tag, LastMod: dateOnly(newest(tagged))})
 	}
 	return s.sendXML(c, "application/xml; charset=utf-8", sm)
 }

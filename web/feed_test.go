@@ -135,7 +135,8 @@ func TestSitemapRobotsFavicon(t *testing.T) {
 	for _, u := range sm.URLs {
 		locs = append(locs, u.Loc+" "+u.LastMod)
 	}
-	if got := strings.Join(locs, ", "); got != "https://blog.example.com/ 2026-03-04, https://blog.example.com/posts/beta 2026-03-04, https://blog.example.com/posts/alpha 2026-01-02" {
+	if got := strings.Join(locs, ", "); got != "https://blog.example.com/ 2026-03-04, https://blog.example.com/posts/beta 2026-03-04, https://blog.example.com/posts/alpha 2026-01-02, "+
+		"https://blog.example.com/tags 2026-03-04, https://blog.example.com/tags/go 2026-03-04, https://blog.example.com/tags/actors 2026-01-02" {
 		t.Errorf("sitemap lists %s", got)
 	}
 	if _, body := fetch(t, "GET", ts.URL+"/robots.txt"); !strings.Contains(string(body), "Sitemap: https://blog.example.com/sitemap.xml") ||

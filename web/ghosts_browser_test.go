@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/readtag/readtag/internal/testutil"
+	"github.com/readtag/readtag/web/client"
 )
 
 // darkMode makes the tab prefer a dark colour scheme (and reduced motion,
@@ -172,12 +173,8 @@ func TestBrowserGhostLayout(t *testing.T) {
 				checkRail(t, fmt.Sprintf("%d readers on %s", n, s.name), r, min(want+1, s.min))
 				t.Logf("%d readers, %s: %d tags shown, chip %q, margin %.0f px", n, s.name, r.Shown, r.Chip, r.ArticleLeft)
 			}
-			// For the pictures, scroll up a little so that the whole stack,
-			// leader lines and all, is on screen.
-			for _, s := range screens {
-				scrollTo(t, s.ctx, at-0.004)
-				eval[any](t, s.ctx, `window.readtag.layout()`)
-			}
+			// The pictures: each page reads with the crowd, its own marker in
+			// the stack at its reading line, a third down the screen.
 			switch n {
 			case 4:
 				screenshot(t, screens[0].ctx, "ghosts-dark.png")
@@ -201,7 +198,8 @@ func ghostCenter(t *testing.T, ctx context.Context, id string) (x, y float64) {
 	return p.X, p.Y
 }
 
-const ownPosition = `(() => { const r = document.getElementById("article").getBoundingClientRect(); return -r.top / r.height })()`
+// ownPosition is the page's own position, as it sends it.
+const ownPosition = `window.readtag.state().position`
 
 // TestBrowserGhostNameAndJump: hovering a ghost names it and says how far
 // it has read; clicking it scrolls the page to that place. On a phone,
@@ -209,7 +207,9 @@ const ownPosition = `(() => { const r = document.getElementById("article").getBo
 func TestBrowserGhostNameAndJump(t *testing.T) {
 	browser := newBrowser(t)
 	ts := startServer(t, embeddedPosts(t))
-	const slug = "how-readtag-works"
+	// The page reads a little above the ghost: near enough that the ghost
+	// is on a phone's screen too.
+	const slug, near = "how-readtag-works", 0.115
 	other := ts.dial(t, slug)
 	_ = other.Scroll(0.12)
 	page := tab(t, browser, ts.URL+"/posts/"+slug, 1280, 900, reducedMotion)
@@ -222,7 +222,7 @@ func TestBrowserGhostNameAndJump(t *testing.T) {
 		poll(t, ctx, "the other reader's ghost at 12%", fmt.Sprintf(`(() => { const g = window.readtag && window.readtag.state();
 			return g && g.connected && Math.abs(g.ghosts[%q] - 0.12) < 0.001 && g.names[%q] == %q })()`, o.ID, o.ID, o.Name), 5*time.Second)
 	}
-	scrollTo(t, page, 0.1) // the ghost is on screen, a little below the top
+	scrollTo(t, page, near) // the ghost is on screen, a little below the reading line
 	x, y := ghostCenter(t, page, o.ID)
 	tctx, cancel := context.WithTimeout(page, 5*time.Second)
 	defer cancel()
@@ -246,7 +246,7 @@ func TestBrowserGhostNameAndJump(t *testing.T) {
 	// tapped is still where it was measured.
 	poll(t, phone, "the desktop page's ghost at 12%", `(() => { const g = Object.values(window.readtag.state().ghosts);
 		return g.length == 2 && g.every((p) => Math.abs(p - 0.12) < 0.002) })()`, 5*time.Second)
-	scrollTo(t, phone, 0.1)
+	scrollTo(t, phone, near)
 	eval[any](t, phone, `window.readtag.layout()`)
 	tap := func() {
 		t.Helper()
@@ -266,7 +266,7 @@ func TestBrowserGhostNameAndJump(t *testing.T) {
 	}
 	tap()
 	poll(t, phone, "the tooltip after a tap", tip, 2*time.Second)
-	if p := eval[float64](t, phone, ownPosition); math.Abs(p-0.1) > 0.002 {
+	if p := eval[float64](t, phone, ownPosition); math.Abs(p-near) > 0.002 {
 		t.Errorf("the first tap moved the phone's page to %.4f", p)
 	}
 	tap()
@@ -373,4 +373,148 @@ func TestBrowserHideMe(t *testing.T) {
 	}); err != nil {
 		t.Errorf("other does not see the page after it shows itself again: %v", err)
 	}
+}
+
+// sentPosition waits until watcher, another reader of the room, has been
+// told that reader id is at want (within tol): the position the page sent,
+// as the server passed it on.
+func sentPosition(t *testing.T, watcher *client.Conn, id string, want, tol float64, what string) {
+	t.Helper()
+	at := func() (float64, bool) {
+		for _, g := range watcher.Ghosts() {
+			if g.ID == id {
+				return g.Position, true
+			}
+		}
+		return 0, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if err := watcher.Wait(ctx, func() bool { p, ok := at(); return ok && math.Abs(p-want) <= tol }); err != nil {
+		p, ok := at()
+		t.Fatalf("%s: the server has reader %s at %v (known: %v), want %v", what, id, p, ok, want)
+	}
+	t.Logf("%s: the page sent %v", what, want)
+}
+
+// checkEnds scrolls page p (reader id, watched by a hidden watcher) to the end of
+// the page, halfway and back to the top: the end reads 1 and the top 0,
+// exactly, as the page sends them; halfway, the reading line is a third
+// down the window and the position is the article's fraction there.
+func checkEnds(t *testing.T, p *hostPage, watcher *client.Conn, id, article string) {
+	t.Helper()
+	eval[any](t, p.ctx, `(() => { `+scroller+` sc.scrollTo({ top: sc.scrollHeight, behavior: "instant" }); return true })()`)
+	sentPosition(t, watcher, id, 1, 0, p.url+" scrolled to the end")
+	var m struct{ Line, Third, Want float64 }
+	js := fmt.Sprintf(`(() => { `+scroller+` sc.scrollTo({ top: (sc.scrollHeight - sc.clientHeight) / 2, behavior: "instant" });
+		const r = document.querySelector(%q).getBoundingClientRect(), third = top0 + vh / 3;
+		return JSON.stringify({ Line: window.readtag.state().line, Third: third, Want: (third - r.top) / r.height }) })()`, article)
+	if err := json.Unmarshal([]byte(eval[string](t, p.ctx, js)), &m); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(m.Line-m.Third) > 0.01 {
+		t.Errorf("%s: halfway down the page the reading line is at %.2f px, want a third down what scrolls (%.2f px)", p.url, m.Line, m.Third)
+	}
+	sentPosition(t, watcher, id, m.Want, 0.0001, p.url+" halfway")
+	eval[any](t, p.ctx, `(() => { `+scroller+` sc.scrollTo({ top: 0, behavior: "instant" }); return true })()`)
+	sentPosition(t, watcher, id, 0, 0, p.url+" back at the top")
+}
+
+// readsParagraphs puts the first, a middle and the last paragraph of the
+// article under a's reading line in turn: a's own marker sits at its
+// line, and b (reading elsewhere) draws a's ghost beside that paragraph.
+func readsParagraphs(t *testing.T, a, b *hostPage, idA, article string) {
+	t.Helper()
+	n := eval[int](t, a.ctx, fmt.Sprintf(`document.querySelector(%q).querySelectorAll("p").length`, article))
+	if n < 3 {
+		t.Fatalf("%s: %d paragraphs", a.url, n)
+	}
+	selfAtLine := `(() => { const e = document.querySelector("readtag-rail").shadowRoot.querySelector("#ghost-rail .ghost-self");
+		const r = e.getBoundingClientRect(); return !e.hidden && Math.abs((r.top + r.bottom) / 2 - window.readtag.state().line) <= 1 })()`
+	for _, i := range []int{0, n / 2, n - 1} {
+		// b's own marker is kept away from a's ghost, so that they do not share a stack.
+		end := 0
+		if i == 0 {
+			end = 1
+		}
+		eval[any](t, b.ctx, fmt.Sprintf(`(() => { `+scroller+` sc.scrollTo({ top: %d * sc.scrollHeight, behavior: "instant" }); return true })()`, end))
+		a.scrollToParagraph(t, article, i)
+		poll(t, a.ctx, fmt.Sprintf("a's own marker at its reading line (paragraph %d)", i), selfAtLine, waitLimit)
+		b.seesAt(t, idA, article, i)
+	}
+}
+
+// TestBrowserReadingLine: on a desktop and a phone, a post's page reads 0
+// at the top of the page and 1 at its end (the frames it sends, seen by a
+// Go reader), and a reader's ghost sits beside the paragraph under that
+// reader's reading line: the first, one in the middle and the last.
+func TestBrowserReadingLine(t *testing.T) {
+	browser := newBrowser(t)
+	for _, s := range []struct {
+		name string
+		w, h int64
+	}{{"desktop", 1280, 800}, {"phone", 390, 844}} {
+		t.Run(s.name, func(t *testing.T) {
+			ts := startServer(t, embeddedPosts(t))
+			const slug = "how-readtag-works"
+			watcher := ts.dialWith(t, slug, client.Options{Hidden: true}) // not drawn: it would share a stack at 0
+			url := ts.URL + "/posts/" + slug
+			a := &hostPage{ctx: tab(t, browser, url, s.w, s.h, reducedMotion), url: url}
+			b := &hostPage{ctx: tab(t, browser, url, s.w, s.h, reducedMotion), url: url}
+			idA, _ := a.connected(t), b.connected(t)
+			checkEnds(t, a, watcher, idA, "#article")
+			readsParagraphs(t, a, b, idA, "#article")
+		})
+	}
+}
+
+// TestBrowserGhostStackAtEnd: readers who finished the post (at 1, a few
+// just before it) and the page itself at the end: their stack ends at the
+// article's last line, never below it in the page's footer, and no two
+// tags overlap, on a desktop and a phone.
+func TestBrowserGhostStackAtEnd(t *testing.T) {
+	browser := newBrowser(t)
+	ts := startServer(t, embeddedPosts(t))
+	const slug = "how-readtag-works"
+	for i := range 9 {
+		p := 1.0
+		if i%3 == 0 {
+			p = 0.999
+		}
+		_ = ts.dial(t, slug).Scroll(p)
+	}
+	url := ts.URL + "/posts/" + slug
+	screens := []struct {
+		name string
+		ctx  context.Context
+	}{
+		{"desktop", tab(t, browser, url, 1280, 800, reducedMotion)},
+		{"phone", tab(t, browser, url, 390, 844, reducedMotion)},
+	}
+	for _, s := range screens {
+		poll(t, s.ctx, s.name+" connected", `window.readtag && window.readtag.state().connected`, waitLimit)
+		eval[any](t, s.ctx, `window.scrollTo({ top: document.scrollingElement.scrollHeight, behavior: "instant" }), true`)
+	}
+	for _, s := range screens {
+		poll(t, s.ctx, s.name+" to see the 10 other readers at the end", `(() => { const g = Object.values(window.readtag.state().ghosts);
+			return g.length == 10 && g.every((p) => p >= 0.999) })()`, waitLimit)
+		r := readRail(t, s.ctx)
+		checkRail(t, "the end of the post on "+s.name, r, 4)
+		bottom := eval[float64](t, s.ctx, `document.getElementById("article").getBoundingClientRect().bottom`)
+		for _, b := range r.Boxes {
+			if b.Bottom > bottom+0.5 {
+				t.Errorf("%s: %s's box %+v runs %.1f px below the article's last line (%.1f)", s.name, b.ID, b, b.Bottom-bottom, bottom)
+			}
+		}
+		t.Logf("%s: %d tags and chip %q end %.1f px above the article's bottom", s.name, r.Shown, r.Chip, bottom-maxBottom(r))
+	}
+}
+
+// maxBottom is the lowest edge of the rail's boxes.
+func maxBottom(r rail) float64 {
+	m := math.Inf(-1)
+	for _, b := range r.Boxes {
+		m = math.Max(m, b.Bottom)
+	}
+	return m
 }

@@ -57,6 +57,11 @@ func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
 			"interest_sent":      counter("interest_sent", "Interest messages sent to peers (posts this node starts or stops caring about)."),
 			"interest_refused":   counter("interest_refused", "Posts a peer said it cares about beyond the cap, ignored."),
 			"partial_snapshots":  counter("partial_snapshots_received", "Partial snapshots (a peer's readers of posts this node started caring about) taken."),
+			"members_joined":     counter("members_joined", "Nodes that were not configured peers made peers at run time (seeds, DNS, gossip, a node introducing itself)."),
+			"members_forgotten":  counter("members_forgotten", "Nodes that joined, forgotten after being silent too long (or gossiped names that never came up)."),
+			"members_refused":    counter("members_refused", "Nodes not taken as peers: at the member cap, or too many gossiped names not yet up."),
+			"duplicates_refused": counter("duplicates_refused", "Processes refused because another live process already ran under their node id."),
+			"stalls":             counter("stalls", "Times this node noticed it had been stalled (its own tick late by over half the failure timeout) and gave its peers a grace."),
 		},
 	}
 }

@@ -248,7 +248,7 @@ func TestMetricsFromStart(t *testing.T) {
 
 func TestLiveViews(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"layout.html", "index.html", "post.html", "error.html"} {
+	for _, name := range []string{"layout.html", "index.html", "post.html", "tags.html", "error.html"} {
 		b, err := views.Embedded.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)

@@ -119,6 +119,15 @@ type Config struct {
 	// Static replaces the embedded web/static (its files are under
 	// "static/"), for tests. Zero value: the embedded files.
 	Static fs.FS
+	// Blog is the author's title, name, description and default image
+	// (see CheckBlog). Zero value: readtag's defaults.
+	Blog Blog
+	// AuthorMode shows every visitor what only the author should see while
+	// writing: the error of a post on disk that does not parse (above its
+	// last good version, or instead of a post that never parsed). Zero
+	// value: only requests from this machine (loopback, not forwarded by a
+	// proxy) see them; everyone else gets the last good version, or a 404.
+	AuthorMode bool
 	// OutboxLimit is how many frames may wait for a slow client before it is
 	// closed (moves coalesce, so this is a backlog of joins and leaves).
 	// Zero value means 256.
@@ -185,6 +194,11 @@ func New(cfg Config) (*Server, error) {
 		}
 		cfg.PublicURL = u
 	}
+	blog, err := CheckBlog(cfg.Blog)
+	if err != nil {
+		return nil, fmt.Errorf("web: blog: %w", err)
+	}
+	cfg.Blog = blog
 	origins := make([]string, 0, len(cfg.AllowedOrigins))
 	for _, o := range cfg.AllowedOrigins {
 		if o != "*" {
@@ -287,6 +301,7 @@ func (s *Server) routes() {
 		return // no blog: every other path is Fiber's 404
 	}
 	s.app.Get("/", s.handleIndex)
+	s.app.Get("/tags", s.handleTags)
 	s.app.Get("/tags/:tag", s.handleTag)
 	s.app.Get("/feed.xml", s.handleFeed)
 	s.app.Get("/sitemap.xml", s.handleSitemap)
@@ -353,6 +368,19 @@ func bothLengths(raw []byte) bool {
 // render writes a view as the response, buffered so that a template error
 // becomes a clean error page rather than half a page.
 func (s *Server) render(c *fiber.Ctx, name string, data page) error {
+	data.Blog = s.cfg.Blog
+	if data.Description == "" {
+		data.Description = s.cfg.Blog.Description
+	}
+	if data.base != "" {
+		image := s.cfg.Blog.Image
+		if data.Post != nil && data.Post.Image != "" {
+			image = data.Post.Image
+		}
+		if image != "" {
+			data.Image = absolute(data.base, image)
+		}
+	}
 	var buf bytes.Buffer
 	if err := s.views.Render(&buf, name, data); err != nil {
 		if name == "error" {

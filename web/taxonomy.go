@@ -26,5 +26,19 @@ func (s *Server) handleTag(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "index", page{Title: "Posts tagged “" + tag + "”", Posts: list,
-		Canonical: base + "/tags/" + tag, LiveCounts: s.index != nil})
+		Canonical: base + "/tags/" + tag, base: base, LiveCounts: s.index != nil})
+}
+
+// handleTags serves GET /tags: every tag of the published posts with how
+// many posts have it, most used first.
+func (s *Server) handleTags(c *fiber.Ctx) error {
+	tags, err := s.posts.Tags()
+	if err != nil {
+		return internal(err)
+	}
+	base, err := s.siteURL(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "tags", page{Title: "Tags", Tags: tags, Canonical: base + "/tags", base: base})
 }

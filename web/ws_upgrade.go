@@ -46,7 +46,7 @@ func newReaderID() string {
 // (403 otherwise), the request must be a WebSocket upgrade (426), and the
 // node and the client's address must be under their caps (503, 429).
 func (s *Server) handleUpgrade(c *fiber.Ctx) error {
-	if _, err := s.lookup(c.Params("slug")); err != nil {
+	if _, err := s.lookup(c.Params("slug"), false); err != nil {
 		return err
 	}
 	if !s.originAllowed(c) {

@@ -18,11 +18,11 @@ type peerFlags struct {
 
 func addPeerFlags(fset *flag.FlagSet, env func(name, def string) string) *peerFlags {
 	return &peerFlags{
-		messages:    fset.String("cluster-peer-messages", env("cluster-peer-messages", "5000"), "cluster mode: messages a second `n` one peer may send; beyond them (after a\nburst of two seconds' worth) they are dropped (READTAG_CLUSTER_PEER_MESSAGES)"),
+		messages:    fset.String("cluster-peer-messages", env("cluster-peer-messages", "5000"), "cluster mode: the most messages a second (a `count`) one peer may send;\nbeyond them (after a burst of two seconds' worth) they are dropped\n(READTAG_CLUSTER_PEER_MESSAGES)"),
 		bytes:       fset.String("cluster-peer-bytes", env("cluster-peer-bytes", "8MiB"), "cluster mode: bytes a second (a `size`: 8MiB) one peer may send; beyond them\nits reads are slowed (READTAG_CLUSTER_PEER_BYTES)"),
 		cooldown:    fset.String("cluster-peer-cooldown", env("cluster-peer-cooldown", "30s"), "cluster mode: a peer over its budget for 3 s is disconnected and refused\nfor this `duration` (READTAG_CLUSTER_PEER_COOLDOWN)"),
-		readers:     fset.String("cluster-max-readers", env("cluster-max-readers", ""), "cluster mode: readers `n` one peer may have on this node; more are not\ncreated (READTAG_CLUSTER_MAX_READERS; default --max-readers)"),
-		postReaders: fset.String("cluster-max-post-readers", env("cluster-max-post-readers", ""), "cluster mode: readers `n` one peer may have on one post\n(READTAG_CLUSTER_MAX_POST_READERS; default --cluster-max-readers)"),
+		readers:     fset.String("cluster-max-readers", env("cluster-max-readers", ""), "cluster mode: the most readers (a `count`) one peer may have on this node;\nmore are not created (READTAG_CLUSTER_MAX_READERS; default --max-readers)"),
+		postReaders: fset.String("cluster-max-post-readers", env("cluster-max-post-readers", ""), "cluster mode: the most readers (a `count`) one peer may have on one post\n(READTAG_CLUSTER_MAX_POST_READERS; default --cluster-max-readers)"),
 	}
 }
 

@@ -51,10 +51,10 @@ func addLimitFlags(fset *flag.FlagSet, env func(name, def string) string) *limit
 	readers, perIP, httpConns := capDefaults(fds)
 	return &limitFlags{
 		perIPDefault:    strconv.Itoa(perIP),
-		maxReaders:      fset.String("max-readers", env("max-readers", strconv.Itoa(readers)), "live WebSockets this node `n` accepts; beyond it an upgrade gets 503 and\nRetry-After (READTAG_MAX_READERS; default from the open-files limit)"),
-		maxReadersPerIP: fset.String("max-readers-per-ip", env("max-readers-per-ip", strconv.Itoa(perIP)), "live WebSockets `n` one client address may hold; beyond it 429\n(READTAG_MAX_READERS_PER_IP)"),
+		maxReaders:      fset.String("max-readers", env("max-readers", strconv.Itoa(readers)), "the most live WebSockets (a `count`) this node accepts; beyond it an upgrade\ngets 503 and Retry-After (READTAG_MAX_READERS; default from the open-files\nlimit)"),
+		maxReadersPerIP: fset.String("max-readers-per-ip", env("max-readers-per-ip", strconv.Itoa(perIP)), "the most live WebSockets (a `count`) one client address may hold; beyond\nit 429 (READTAG_MAX_READERS_PER_IP)"),
 		ipv6Prefix:      fset.String("ipv6-prefix", env("ipv6-prefix", "64"), "IPv6 clients count against --max-readers-per-ip by the first `bits` of their\naddress (32 to 128; a subscriber holds a /64 or more); IPv4 clients\nby address (READTAG_IPV6_PREFIX)"),
-		maxHTTPConns:    fset.String("max-http-conns", env("max-http-conns", strconv.Itoa(httpConns)), "plain HTTP connections `n` held at once, WebSockets not counted; beyond it\nthe longest idle one is closed (READTAG_MAX_HTTP_CONNS; default from the open-files limit)"),
+		maxHTTPConns:    fset.String("max-http-conns", env("max-http-conns", strconv.Itoa(httpConns)), "the most plain HTTP connections (a `count`) held at once, WebSockets not\ncounted; beyond it the longest idle one is closed (READTAG_MAX_HTTP_CONNS;\ndefault from the open-files limit)"),
 		trustedProxies:  fset.String("trusted-proxies", env("trusted-proxies", ""), "comma-separated `CIDRs` of reverse proxies whose X-Forwarded-For names the\nclient, for the per-address cap and the logs (READTAG_TRUSTED_PROXIES)"),
 		metricsAddr:     fset.String("metrics-addr", env("metrics-addr", ""), "serve /metrics and /healthz on this `host:port` only, not on --addr\n(READTAG_METRICS_ADDR)"),
 	}

@@ -56,6 +56,8 @@ type options struct {
 	sites           []web.Site
 	maxRoomsPerSite int
 	presenceOnly    bool
+	blog            web.Blog
+	authorMode      bool
 }
 
 func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (*options, error) {
@@ -79,7 +81,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	trace := fset.String("trace", env("trace", "all"), "at debug level, trace only these actor `kinds` ("+strings.Join(actors.Kinds, ", ")+")\nand/or one post or embedded page, e.g. room,reader, post=hello or\npost=blog.example.com/posts/hello (READTAG_TRACE)")
 	nodeID := fset.String("node-id", env("node-id", ""), "cluster mode: this node's `id`, unique in the cluster (READTAG_NODE_ID)")
 	clusterAddr := fset.String("cluster-addr", env("cluster-addr", ""), "cluster mode: `host:port` this node listens on for its peers (READTAG_CLUSTER_ADDR)")
-	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); only these can join, there is no discovery")
+	peers := fset.String("peers", env("peers", ""), "cluster mode: the other nodes, as comma-separated `id@host:port`\n(READTAG_PEERS); without --join or --peers-dns only these can join")
 	clusterCA := fset.String("cluster-ca", env("cluster-ca", ""), "cluster mode: the cluster CA's certificate `file` (PEM; old and new CA in one\nfile while rotating it); peers must present a certificate it signed.\nThe three TLS files are re-read when they change, and on SIGHUP (READTAG_CLUSTER_CA)")
 	clusterCert := fset.String("cluster-cert", env("cluster-cert", ""), "cluster mode: this node's certificate `file`, naming its --node-id\n(make them with: readtag certs --dir DIR --nodes a,b,c) (READTAG_CLUSTER_CERT)")
 	clusterKey := fset.String("cluster-key", env("cluster-key", ""), "cluster mode: this node's private key `file` (READTAG_CLUSTER_KEY)")
@@ -87,13 +89,20 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		"cluster mode without TLS, for trying it on one machine: only when the\ncluster address and every peer are loopback (READTAG_CLUSTER_INSECURE)")
 	lim := addLimitFlags(fset, env)
 	peerLim := addPeerFlags(fset, env)
-	memLimit := fset.String("memory-limit", env("memory-limit", ""), "soft memory `size` for the Go runtime (512MiB, 1GiB, ...): past it, garbage is\ncollected sooner; not a hard cap (READTAG_MEMORY_LIMIT; unset: GOMEMLIMIT or none)")
+	joinLim := addJoinFlags(fset, env)
+	memLimit := fset.String("memory-limit", env("memory-limit", ""), "a soft memory limit (a `size`: 512MiB, 1GiB, ...) for the Go runtime: past it,\ngarbage is collected sooner; not a hard cap (READTAG_MEMORY_LIMIT;\nunset: GOMEMLIMIT or none)")
 	publicURL := fset.String("public-url", env("public-url", ""), "the site's `url` as readers reach it (https://blog.example.com), for the feed,\nsitemap and canonical links; unset: taken from each request's Host (READTAG_PUBLIC_URL)")
 	sites := fset.String("sites", env("sites", ""), "comma-separated `origins` (https://blog.example.com) of other sites whose pages\nmay show live readers with /embed.js, each a site named after its host[:port] (READTAG_SITES)")
 	sitesFile := fset.String("sites-file", env("sites-file", ""), "`file` of more sites, one a line: name origin [origin ...], # comments\n(READTAG_SITES_FILE)")
-	maxRooms := fset.String("max-rooms-per-site", env("max-rooms-per-site", "1000"), "pages `n` of one site with live readers on this node; a reader of one more\ngets 503 and Retry-After (READTAG_MAX_ROOMS_PER_SITE)")
+	maxRooms := fset.String("max-rooms-per-site", env("max-rooms-per-site", "1000"), "the most `pages` of one site with live readers on this node; a reader of one\nmore gets 503 and Retry-After (READTAG_MAX_ROOMS_PER_SITE)")
 	presenceOnly := fset.Bool("presence-only", env("presence-only", "") == "true" || env("presence-only", "") == "1",
 		"serve no blog, only live readers for the --sites: /embed.js, /static, /ws/embed,\n/ws/counts, /healthz and /metrics (READTAG_PRESENCE_ONLY)")
+	siteTitle := fset.String("site-title", env("site-title", ""), "the blog's `title`, for the header, page titles, feed and link previews\n(READTAG_SITE_TITLE; unset: readtag)")
+	siteAuthor := fset.String("site-author", env("site-author", ""), "the author's `name`, for the feed and the pages' meta tags\n(READTAG_SITE_AUTHOR; unset: the site title)")
+	siteDesc := fset.String("site-description", env("site-description", ""), "a `sentence` about the blog: the header's tagline, the feed's subtitle, the\ndescription of pages that are not posts (READTAG_SITE_DESCRIPTION)")
+	siteImage := fset.String("site-image", env("site-image", ""), "the link-preview image (a `url`: https://... or /images/...) of pages whose\npost names none (READTAG_SITE_IMAGE; unset: none)")
+	authorMode := fset.Bool("author-mode", env("author-mode", "") == "true" || env("author-mode", "") == "1",
+		"show every visitor what is wrong with a post being written (a note above its\nlast good version); without it only requests from this machine, not forwarded\nby a proxy, see it (READTAG_AUTHOR_MODE)")
 	fset.Usage = func() {} // the flag package calls it on every error too
 	if err := fset.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -142,6 +151,13 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	if o.presenceOnly = *presenceOnly; o.presenceOnly && len(o.sites) == 0 {
 		return nil, &usageError{errors.New("--presence-only serves only other sites' pages: name them with --sites or --sites-file")}
 	}
+	if o.blog, err = web.CheckBlog(web.Blog{Title: *siteTitle, Author: *siteAuthor, Description: *siteDesc, Image: *siteImage}); err != nil {
+		return nil, &usageError{err}
+	}
+	if v := env("author-mode", ""); v != "" && v != "true" && v != "1" && v != "false" && v != "0" {
+		return nil, &usageError{fmt.Errorf("READTAG_AUTHOR_MODE %q: want 1, true, 0 or false", v)}
+	}
+	o.authorMode = *authorMode
 	if err := o.logLevel.UnmarshalText([]byte(*level)); err != nil || !validLevel(*level) {
 		return nil, &usageError{fmt.Errorf("--log-level %q: want debug, info, warn or error", *level)}
 	}
@@ -169,6 +185,9 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 		if err := peerLim.apply(o.cluster, o.limits.maxReaders); err != nil {
 			return nil, &usageError{err}
 		}
+	}
+	if err := joinLim.apply(o, getenv); err != nil {
+		return nil, &usageError{err}
 	}
 	for _, dir := range []struct{ flag, path string }{{"posts", o.postsDir}, {"views", o.viewsDir}} {
 		if dir.path == "" {
@@ -338,6 +357,8 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		MetricsApart:    o.limits.metricsAddr != "",
 		PublicURL:       o.publicURL,
 		Counts:          presence.Counts,
+		Blog:            o.blog,
+		AuthorMode:      o.authorMode,
 	})
 	if err != nil {
 		return err
@@ -371,6 +392,19 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		attrs = append(attrs, "sites", len(o.sites), "max_rooms_per_site", o.maxRoomsPerSite, "presence_only", o.presenceOnly)
 	}
 	log.Info("readtag listening", attrs...)
+	if o.postsDir != "" {
+		// Saves are parsed when they are made (posts.Library.Watch).
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			library.Watch(watchCtx)
+		}()
+		defer func() {
+			stopWatch()
+			<-watched
+		}()
+	}
 
 	go func() { served <- srv.Serve(ln) }()
 	// After a burst (a storm of joins, a crowd arriving) the heap's goal,
@@ -381,9 +415,12 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	go memtrim.Run(trimCtx, 5*time.Second, func() {
 		log.Debug("memory returned to the OS after a quiet spell")
 	})
+	var failed error // the cluster refused this node: stop, and exit non-zero
 	select {
 	case err := <-served:
 		return err
+	case failed = <-presence.Failed():
+		log.Error("stopping: the cluster refused this node", "err", failed)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
@@ -392,7 +429,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	err = srv.Shutdown(sctx)
 	actx, cancel2 := context.WithTimeout(context.Background(), time.Second)
 	defer cancel2()
-	if err := errors.Join(err, presence.Close(actx)); err != nil {
+	if err := errors.Join(failed, err, presence.Close(actx)); err != nil {
 		return err
 	}
 	log.Info("stopped")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -74,6 +75,15 @@ func TestBadFlags(t *testing.T) {
 		{args: []string{"--public-url", "https://bad_host!.example"}, want: "bad host"},
 		{args: []string{"--public-url", "https://a b.example"}, want: "--public-url"},
 		{env: []string{"READTAG_PUBLIC_URL", "javascript:alert(1)"}, want: "want http:// or https://"},
+		{args: []string{"--site-title", strings.Repeat("x", 101)}, want: "--site-title"},
+		{args: []string{"--site-title", " "}, want: "--site-title: blank"},
+		{env: []string{"READTAG_SITE_AUTHOR", "Ann\r\nX-Injected: 1"}, want: "--site-author"},
+		{args: []string{"--site-description", strings.Repeat("words ", 60)}, want: "at most 300"},
+		{args: []string{"--site-description", "a\x00b"}, want: "control characters"},
+		{args: []string{"--site-image", "javascript:alert(1)"}, want: "--site-image"},
+		{args: []string{"--site-image", `/x.png"><script>`}, want: "--site-image"},
+		{env: []string{"READTAG_SITE_IMAGE", "cover.png"}, want: "--site-image"},
+		{env: []string{"READTAG_AUTHOR_MODE", "yes"}, want: `READTAG_AUTHOR_MODE "yes"`},
 	} {
 		var out bytes.Buffer
 		err := run(context.Background(), tc.args, &out, env(tc.env...))
@@ -299,10 +309,6 @@ func TestBadFlagExitCode(t *testing.T) {
 	if err := cmd.Run(); err != nil || !strings.Contains(stdout.String(), "Usage: readtag") {
 		t.Errorf("--help: %v, stdout %q; want exit 0 and the usage", err, stdout.String())
 	}
-	out, err = exec.Command(bin, "--posts", t.TempDir()).CombinedOutput()
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "no posts") {
-		t.Errorf("empty posts folder: %v, output %q; want exit 1 with the reason", err, out)
-	}
 	dir := t.TempDir()
 	_ = os.WriteFile(filepath.Join(dir, "broken.md"), []byte("---\ntitle: [x\n---\n"), 0o644)
 	out, err = exec.Command(bin, "--posts", dir).CombinedOutput()
@@ -362,5 +368,100 @@ func TestPeerBudgetFlags(t *testing.T) {
 	}
 	if cc := o.cluster; cc.MaxRemoteReaders != 500 || cc.MaxPostReaders != 20 || cc.Budget.Bytes != 1<<20 {
 		t.Errorf("from the environment: readers %d, post %d, bytes %v", cc.MaxRemoteReaders, cc.MaxPostReaders, cc.Budget.Bytes)
+	}
+}
+
+// TestUsageLines reads every flag's lines of --help: the flag package turns a
+// back-quoted word of the usage into the value's name and drops the quotes,
+// so the word must read in the sentence ("the most live WebSockets (a count)
+// this node accepts", not "live WebSockets this node n accepts"), and a
+// usage without one shows the type ("string") instead.
+func TestUsageLines(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, &out, env()); err != nil {
+		t.Fatal(err)
+	}
+	type flagHelp struct{ name, value, usage string }
+	var flags []*flagHelp
+	for _, line := range strings.Split(out.String(), "\n") {
+		switch {
+		case strings.HasPrefix(line, "  -"):
+			name, value, _ := strings.Cut(strings.TrimPrefix(line, "  -"), " ")
+			flags = append(flags, &flagHelp{name: name, value: value})
+		case strings.HasPrefix(line, "    \t") && len(flags) > 0:
+			f := flags[len(flags)-1]
+			f.usage += strings.TrimPrefix(line, "    \t") + " "
+		}
+	}
+	if len(flags) < 30 {
+		t.Fatalf("found %d flags in --help, want them all:\n%s", len(flags), out.String())
+	}
+	placeholder := regexp.MustCompile(`^[a-zA-Z][a-zA-Z:@]+$`)
+	for _, f := range flags {
+		envName := "READTAG_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
+		if !strings.Contains(f.usage, "("+envName) {
+			t.Errorf("-%s: the usage does not name %s: %q", f.name, envName, f.usage)
+		}
+		if f.value == "" {
+			continue // a bool flag
+		}
+		// A bare type name means the usage has no back-quoted word; one
+		// letter is a symbol, not a word that reads in the sentence.
+		if !placeholder.MatchString(f.value) || slices.Contains([]string{"string", "int", "value"}, f.value) {
+			t.Errorf("-%s %s: name the value with a back-quoted word of its usage", f.name, f.value)
+		}
+		if !regexp.MustCompile(`(^|[ (])` + regexp.QuoteMeta(f.value) + `([ ,:;)]|$)`).MatchString(f.usage) {
+			t.Errorf("-%s %s: the value's name is not a word of its usage %q", f.name, f.value, f.usage)
+		}
+	}
+	for _, odd := range []string{"connections n held", "node n accepts", "pages n of", "readers n one", "second n one"} {
+		if strings.Contains(out.String(), odd) {
+			t.Errorf("--help still says %q", odd)
+		}
+	}
+}
+
+// TestRunWatchesAnEmptyFolder: readtag starts on an empty posts folder with
+// the author's settings, says there are no posts yet, and serves the first
+// one written without a restart and without a request to find it.
+func TestRunWatchesAnEmptyFolder(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &logLines{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--log-format", "json", "--posts", dir},
+			logs, env("READTAG_SITE_TITLE", "Ann's notes", "READTAG_SITE_DESCRIPTION", "Things I read."))
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	base := "http://" + logs.find(t, "readtag listening")["addr"].(string)
+	get := func(path string) string {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d\n%s", path, resp.StatusCode, body)
+		}
+		return string(body)
+	}
+	if page := get("/"); !strings.Contains(page, "No posts yet.") || !strings.Contains(page, "<title>Posts · Ann&#39;s notes</title>") ||
+		!strings.Contains(page, `<span class="site-tagline">Things I read.</span>`) {
+		t.Errorf("empty index: want no posts and the site's title and description:\n%s", page)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "first.md"), []byte("---\ntitle: First\ndate: 2026-12-01\nsummary: S.\n---\nHi.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logs.find(t, "post parsed")
+	if page := get("/"); !strings.Contains(page, `href="/posts/first"`) {
+		t.Errorf("index after the first post:\n%s", page)
 	}
 }

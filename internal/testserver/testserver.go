@@ -38,6 +38,7 @@ func (s *Server) Stop() { s.stop() }
 
 type settings struct {
 	posts       fs.FS
+	postsDir    string
 	addr        string
 	level       slog.Level
 	logs        *testutil.SyncBuffer
@@ -51,6 +52,10 @@ type Option func(*settings)
 
 // Posts serves the posts in fsys instead of the embedded ones.
 func Posts(fsys fs.FS) Option { return func(s *settings) { s.posts = fsys } }
+
+// PostsDir serves the posts in dir as --posts does: re-read when they
+// change, with the folder watched (posts.Library.Watch) until Stop.
+func PostsDir(dir string) Option { return func(s *settings) { s.postsDir = dir } }
 
 // Configure lets f change both configurations once Start has filled them
 // in and before it wires them together; options apply in order.
@@ -94,7 +99,11 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		s.logs = &testutil.SyncBuffer{}
 	}
 	log := slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: s.level}))
-	library, err := posts.Open(s.posts, false)
+	live := s.postsDir != ""
+	if live {
+		s.posts = os.DirFS(s.postsDir)
+	}
+	library, err := posts.Open(s.posts, live)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -131,9 +140,17 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		serving = s.wrap(ln)
 	}
 	go func() { served <- srv.Serve(serving) }()
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		library.Watch(watchCtx) // returns at once unless live
+	}()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
+			stopWatch()
+			<-watched
 			ctx, cancel := context.WithTimeout(context.Background(), s.stopTimeout)
 			defer cancel()
 			if err := srv.Shutdown(ctx); err != nil {

@@ -44,9 +44,14 @@
   // Rail geometry in px (not rem: the host may set any root font size).
   // A wide rail holds labelled tags; a narrow one dots; an edge rail is a
   // narrow one squeezed into whatever margin there is, never over the text.
-  const WIDE = { w: 112, gap: 16, tag: 21 };
+  const WIDE = { w: 112, gap: 16, tag: 24 };
   const NARROW = { w: 20, gap: 5, tag: 14 };
   const EDGE_MIN = 8;
+  // Every dot and chip is a tap target of at least HIT × HIT (WCAG 2.2,
+  // 2.5.8), however small the mark drawn in it; a popup narrower than
+  // POP_MIN would not read across, so it is written down the margin.
+  const HIT = 24;
+  const POP_MIN = 120;
   const ID_RE = /^[A-Za-z0-9._~:/-]{1,128}$/;
 
   const pageMode = (opts.page || "canonical").trim();
@@ -163,6 +168,9 @@
   let hostTop = 0;
   let hostLeft = 0;
   let articleHeight = 0;
+  let textL = 0;            // the text column's edges, in viewport px
+  let textR = 0;
+  let hitX = 0;             // how far a dot's hit box reaches past its mark towards the text
 
   // The text's column: where most of the article's blocks start and end
   // (the median, so that a full-bleed image does not count), inside its
@@ -246,6 +254,17 @@
     }
     side = s;
     railOn = geo.w >= EDGE_MIN;
+    textL = left;
+    textR = right;
+    // A dot's hit box reaches from the mark towards the text, centred on
+    // it where the gap allows, never past the text's edge nor off screen.
+    // A margin narrower than HIT has no room for one: the marks are then
+    // not tap targets (the keyboard control still reaches them).
+    const outer = (side === "left" ? left : vw - right) - geo.gap;
+    const hx = geo === WIDE ? 0 : Math.min(geo.gap, Math.max((HIT - geo.tag) / 2, HIT - outer));
+    hitX = hx;
+    rail.style.setProperty("--hx", hx.toFixed(2) + "px");
+    rail.classList.toggle("no-taps", geo !== WIDE && HIT - outer > geo.gap);
     box.classList.toggle("wide", geo === WIDE);
     box.classList.toggle("right", side === "right");
     rail.hidden = !railOn;
@@ -387,7 +406,6 @@
     const wide = geo === WIDE;
     const gap = 3;
     const maxSlots = wide ? 6 : 5;
-    const nudge = wide ? 4 : 0;
 
     const items = [];
     for (const [id, g] of ghosts) items.push({ id, el: g.el, position: g.position, name: g.name });
@@ -399,16 +417,28 @@
     const slot = items.length ? items[0].el.offsetHeight : 0;
     const step = slot + gap;
 
+    // A tag is centred on its reader's reading line (its point at the
+    // line), and kept inside the article's box at both ends.
     const stacks = [];
     let cur = null;
     for (const it of items) {
-      it.y = it.position * height + nudge;
+      it.y = Math.max(0, Math.min(it.position * height - slot / 2, height - slot));
       if (cur && it.y < cur.top + Math.min(cur.items.length, maxSlots) * step) {
         cur.items.push(it);
       } else {
         cur = { top: it.y, items: [it] };
         stacks.push(cur);
       }
+    }
+    // A stack that would run past the article's last line (readers at the
+    // end) is moved up to end there, and so is each stack above that it
+    // would then cover: no tag below the article, in the page's footer.
+    let limit = height;
+    for (let i = stacks.length - 1; i >= 0; i--) {
+      const st = stacks[i];
+      const size = Math.min(st.items.length, maxSlots) * step - gap;
+      if (st.top + size > limit) st.top = Math.max(0, limit - size);
+      limit = st.top - gap;
     }
 
     const lines = [];
@@ -454,6 +484,7 @@
     }
     drawLeaders(lines);
     lastLayout = { shown, folded: nfolded, chips: nchips };
+    syncKeys(shown);
     if (tipFor && !tipFor.hidden) placeTip(tipFor);
     else if (tipFor) hideTip();
   }
@@ -468,8 +499,8 @@
     root.addEventListener("pointerenter", () => renderList(chip));
     root.addEventListener("focusin", () => renderList(chip));
     button.addEventListener("click", () => {
-      renderList(chip);
       root.classList.toggle("open");
+      renderList(chip);
     });
     rail.insertBefore(root, tip);
     chips.push(chip);
@@ -489,10 +520,10 @@
       const line = document.createElementNS(svgNS, "polyline");
       let pts;
       if (side === "left") {
-        const r = l.el.offsetLeft + l.el.offsetWidth + (wide ? 7 : 0);
+        const r = l.el.offsetLeft + l.el.offsetWidth + (wide ? 7 : -hitX);
         pts = wide ? `${r},${l.from} ${w + g - 10},${l.to} ${w + g - 2},${l.to}` : `${r - 2},${l.from} ${w + g - 2},${l.to}`;
       } else {
-        const x = l.el.offsetLeft - (wide ? 7 : 0);
+        const x = l.el.offsetLeft - (wide ? 7 : -hitX);
         pts = wide ? `${x},${l.from} ${10 - g},${l.to} ${2 - g},${l.to}` : `${x + 2},${l.from} ${2 - g},${l.to}`;
       }
       line.setAttribute("points", pts);
@@ -502,6 +533,8 @@
   }
 
   function renderList(chip) {
+    // The keyboard's ring stays on the same row when the list is redrawn.
+    const k = activeChip === chip ? [...chip.list.children].indexOf(active) : -1;
     chip.list.replaceChildren(...chip.folded.map((it) => {
       const b = makeTag("ghost-list-item", "");
       const dot = el("span", "ghost-list-dot");
@@ -510,6 +543,8 @@
       b.addEventListener("click", () => jumpTo(it.position));
       return b;
     }));
+    if (k >= 0 && chip.list.children.length) setActive(chip.list.children[Math.min(k, chip.list.children.length - 1)]);
+    if (chip.list.offsetWidth) placePop(chip.list, chip.button.getBoundingClientRect(), side);
   }
 
   // ---------- Names, percentages, jumping to a reader ----------
@@ -535,12 +570,60 @@
     placeTip(e);
   }
 
-  // Beside the tag, on the text's side (the margin may be too narrow for it).
   function placeTip(e) {
     tip.textContent = tipText(e);
-    const off = geo === WIDE ? 12 : 6;
-    setPx(tip, "top", e.offsetTop);
-    setPx(tip, "left", side === "left" ? e.offsetLeft + e.offsetWidth + off : e.offsetLeft - off - tip.offsetWidth);
+    placePop(tip, e.getBoundingClientRect(), side);
+  }
+
+  // Opens a popup (tip, "+N" list, minimap label) next to the anchor rect
+  // a (viewport px) in the margin on side s, never over the text: beside
+  // the anchor on the side away from the text (towards it if inward) when
+  // it fits there; else above (or below) it, as wide as the margin,
+  // wrapping; else, in a margin too narrow to read across, written down
+  // the margin below the anchor. Its position is set relative to its
+  // containing block.
+  function placePop(pop, a, s, inward) {
+    const vw = document.documentElement.clientWidth;
+    const x0 = s === "left" ? 2 : textR + 2;
+    const x1 = s === "left" ? textL - 2 : vw - 2;
+    const gap = 6;
+    pop.classList.remove("pop-wrap", "pop-vertical", "pop-sheet");
+    pop.style.removeProperty("--pop-max");
+    setPx(pop, "left", 0);
+    setPx(pop, "top", 0);
+    let w = pop.offsetWidth;
+    let h = pop.offsetHeight;
+    let x = (s === "left") !== !!inward ? a.left - gap - w : a.right + gap;
+    let y = a.top + (a.height - h) / 2;
+    if (x < x0 || x + w > x1) {
+      if (x1 - x0 >= POP_MIN) {
+        pop.classList.add("pop-wrap");
+        setPx(pop, "--pop-max", x1 - x0);
+      } else {
+        pop.classList.add("pop-vertical");
+      }
+      w = pop.offsetWidth;
+      h = pop.offsetHeight;
+      x = Math.max(x0, Math.min(x1 - w, a.left + (a.width - w) / 2));
+      y = pop.classList.contains("pop-vertical") || a.top - gap - h < 0 ? a.bottom + gap : a.top - gap - h;
+      if (w > x1 - x0 + 1) {
+        // Not even that fits (a page with a few px of margin): a line at
+        // the bottom of the window, the one place it may cover text, and
+        // only when asked for (a tap, a key; hover needs a mouse and room).
+        pop.classList.replace("pop-vertical", "pop-sheet");
+        setPx(pop, "--pop-max", vw - 16);
+        w = pop.offsetWidth;
+        h = pop.offsetHeight;
+        x = (vw - w) / 2;
+        y = innerHeight - h - 8;
+      }
+    }
+    y = Math.max(2, Math.min(innerHeight - h - 2, y));
+    // Measured where it is now (at 0, 0 of its containing block), so that
+    // a transformed or fixed ancestor is allowed for.
+    const o = pop.getBoundingClientRect();
+    setPx(pop, "left", x - o.left);
+    setPx(pop, "top", y - o.top);
   }
 
   function hideTip() {
@@ -548,12 +631,22 @@
     tip.hidden = true;
   }
 
-  // Scroll so that the top of the viewport is where that reader is.
+  // Scroll so that your reading line is where that reader is: the scroll
+  // offset s with s + lineAt(s) at that place, found by bisection (it grows
+  // with s).
   function jumpTo(p) {
     if (!article) return;
     const r = article.getBoundingClientRect();
-    const top = r.top + scrollY + clamp01(p) * r.height;
-    scrollTo({ top: Math.round(top), behavior: reduceMotion.matches ? "auto" : "smooth" });
+    const v = viewport();
+    const want = r.top - v.top + v.s + clamp01(p) * r.height;
+    let lo = 0;
+    let hi = Math.max(0, v.max);
+    for (let i = 0; i < 40 && hi - lo > 0.5; i++) {
+      const mid = (lo + hi) / 2;
+      if (mid + lineAt(v, mid) < want) lo = mid;
+      else hi = mid;
+    }
+    (v.box || window).scrollTo({ top: Math.round(hi), behavior: reduceMotion.matches ? "auto" : "smooth" });
   }
 
   let lastPointer = "mouse";
@@ -598,11 +691,126 @@
   // host, so a press anywhere else on the page closes the list and the tip.
   document.addEventListener("pointerdown", (ev) => {
     if (ev.target !== railHost.host) {
+      mapLabel.hidden = true;
       for (const c of chips) c.root.classList.remove("open");
       bar.classList.remove("open");
       if (tipFor) hideTip();
     }
   });
+
+  // ---------- Keyboard: one control for the whole rail ----------
+
+  // The rail stays hidden from screen readers (the count in the pill is
+  // what they hear, once); a keyboard reaches the ghosts through this one
+  // button beside it, in the tab order. Focus stays on it (the ghosts are
+  // never focused, so nothing focusable sits inside aria-hidden): arrow
+  // keys move a focus ring through the tags and chips top to bottom, Enter
+  // or Space shows the name as hovering does (again: goes there), opens a
+  // chip's list (arrows then move through it), Escape closes. Its label
+  // names the tag it is on, so a screen reader hears only what was asked.
+  const keys = el("button", "rail-keys");
+  keys.type = "button";
+  keys.hidden = true;
+  const KEYS_LABEL = "Other readers' places: arrow keys go through them, Enter shows who";
+  keys.setAttribute("aria-label", KEYS_LABEL);
+  let active = null;     // the tag, chip button or list item the ring is on
+  let activeChip = null; // the chip whose list the arrows are in
+
+  function keyTargets() {
+    if (activeChip) return [...activeChip.list.children];
+    const t = [...rail.querySelectorAll(".ghost:not([hidden]), .ghost-more:not([hidden]) > .ghost-more-count")];
+    const top = (e) => e.classList.contains("ghost") ? e.offsetTop : e.parentElement.offsetTop;
+    return t.sort((a, b) => top(a) - top(b));
+  }
+
+  function setActive(e) {
+    if (active) active.classList.remove("ghost-active");
+    active = e;
+    if (tipFor && tipFor !== e) hideTip();
+    if (!e) {
+      keys.setAttribute("aria-label", KEYS_LABEL);
+      return;
+    }
+    e.classList.add("ghost-active");
+    // The ring must be seen: a tag above or below the window comes into it.
+    const r = e.getBoundingClientRect();
+    if (r.bottom < 0 || r.top > innerHeight) e.scrollIntoView({ block: "center", behavior: reduceMotion.matches ? "auto" : "smooth" });
+    const t = keyTargets();
+    const what = e.classList.contains("ghost") ? tipText(e) : e.classList.contains("ghost-more-count")
+      ? e.textContent + " more readers here" : e.textContent;
+    keys.setAttribute("aria-label", what + ", " + (t.indexOf(e) + 1) + " of " + t.length);
+  }
+
+  function closeChip() {
+    if (!activeChip) return;
+    const c = activeChip;
+    activeChip = null;
+    c.root.classList.remove("open");
+    setActive(c.button);
+  }
+
+  keys.addEventListener("focus", () => {
+    // The first tag in the window, else the one nearest to it.
+    const t = keyTargets();
+    const off = (e) => {
+      const r = e.getBoundingClientRect();
+      return r.bottom < 0 ? -r.bottom : r.top > innerHeight ? r.top - innerHeight : 0;
+    };
+    setActive(t.reduce((a, e) => (a && off(a) <= off(e) ? a : e), null));
+  });
+  keys.addEventListener("blur", () => {
+    closeChip();
+    setActive(null);
+    hideTip();
+  });
+  keys.addEventListener("keydown", (ev) => {
+    const t = keyTargets();
+    const i = t.indexOf(active);
+    let next = null;
+    switch (ev.key) {
+      case "ArrowDown": case "ArrowRight": next = t[Math.min(t.length - 1, i + 1)]; break;
+      case "ArrowUp": case "ArrowLeft": next = t[Math.max(0, i - 1)]; break;
+      case "Home": next = t[0]; break;
+      case "End": next = t[t.length - 1]; break;
+      case "Enter": case " ": {
+        if (!active) break;
+        if (active.classList.contains("ghost-more-count")) {
+          const c = chips.find((x) => x.button === active);
+          c.root.classList.add("open");
+          renderList(c);
+          activeChip = c;
+          setActive(c.list.firstElementChild);
+        } else if (active.classList.contains("ghost-list-item")) {
+          active.click();
+        } else if (tipFor === active && active !== self) {
+          const g = ghosts.get(active.dataset.id);
+          if (g) jumpTo(g.position);
+        } else {
+          showTip(active);
+        }
+        break;
+      }
+      case "Escape":
+        if (activeChip) closeChip();
+        else if (tipFor) hideTip();
+        else return;
+        break;
+      default:
+        return;
+    }
+    ev.preventDefault();
+    if (next) setActive(next);
+  });
+
+  // Called after every layout: the control is there while there are tags,
+  // and the ring follows its tag (or comes off one that went away).
+  function syncKeys(shown) {
+    keys.hidden = !railOn || shown === 0;
+    if (active && (!active.isConnected || active.hidden || (active.closest(".ghost-more") || active).hidden)) {
+      activeChip = null;
+      setActive(null);
+    }
+  }
 
   // ---------- Crowd (a page with many readers) ----------
 
@@ -615,7 +823,11 @@
   const map = el("div", "crowd-map");
   map.setAttribute("aria-hidden", "true");
   map.hidden = true;
-  map.title = "Where readers are in this page";
+  // Its label is readtag's own popup, not a title (the browser would draw
+  // that over the text): placed in the margin by placePop.
+  const mapLabel = el("div", "crowd-map-label");
+  mapLabel.setAttribute("aria-hidden", "true");
+  mapLabel.hidden = true;
   const mapBars = el("div", "crowd-map-bars");
   const mapView = el("div", "crowd-map-view");
   map.append(mapBars, mapView);
@@ -623,11 +835,22 @@
     const r = mapBars.getBoundingClientRect();
     jumpTo((ev.clientY - r.top) / r.height);
   });
+  map.addEventListener("pointerenter", showMapLabel);
+  map.addEventListener("pointerleave", (ev) => {
+    if (ev.pointerType === "mouse") mapLabel.hidden = true;
+  });
+
+  function showMapLabel() {
+    mapLabel.textContent = "Where readers are in this page" + (crowdTotal > 0 ? " · " + crowdTotal + " reading" : "");
+    mapLabel.hidden = false;
+    placePop(mapLabel, map.getBoundingClientRect(), "right", true);
+  }
 
   function setCrowd(total, bands) {
     crowdTotal = total > 0 ? total : 0;
     if (!Array.isArray(bands) || bands.length === 0) {
       map.hidden = true;
+      mapLabel.hidden = true;
       return;
     }
     const counts = bands.map((n) => Math.max(0, Number(n) || 0));
@@ -770,11 +993,59 @@
 
   // ---------- Outgoing position ----------
 
+  // A position is where the reader's eyes are (docs/protocol.md, "The
+  // meaning of a position"): a reading line READ_AT of the way down the
+  // window, which slides to the window's top edge over the first scroll of
+  // the page and to its bottom edge over the last, so that a reader at the
+  // top of the page reads 0 and one at its end the article's last line, 1.
+  const READ_AT = 1 / 3;
+
+  // The box the article scrolls in: its nearest ancestor that scrolls
+  // vertically (an app shell), else null for the window.
+  function scrollBox() {
+    for (let e = article.parentElement; e && e !== document.body && e !== document.documentElement; e = e.parentElement) {
+      if (e.scrollHeight > e.clientHeight + 1 && /^(auto|scroll|overlay)$/.test(getComputedStyle(e).overflowY)) return e;
+    }
+    return null;
+  }
+
+  // The scroller's visible part (top and height in viewport px), how far
+  // it is scrolled and how far it can be.
+  function viewport() {
+    const b = scrollBox();
+    if (b) {
+      const r = b.getBoundingClientRect();
+      return { box: b, top: r.top + b.clientTop, h: b.clientHeight, s: b.scrollTop, max: b.scrollHeight - b.clientHeight };
+    }
+    const se = document.scrollingElement || document.documentElement;
+    return { box: null, top: 0, h: innerHeight, s: scrollY, max: se.scrollHeight - innerHeight };
+  }
+
+  // The reading line's distance below the scroller's top at scroll offset
+  // s: the scroll moves it twice as fast as the page over the first
+  // READ_AT·h px of scroll (from the top edge to its place) and the last
+  // (1-READ_AT)·h (from there to the bottom edge); a page that scrolls less
+  // than one screen moves it from edge to edge over the whole scroll.
+  function lineAt(v, s) {
+    if (v.max < 1) return 0;
+    s = Math.min(Math.max(s, 0), v.max);
+    let below = v.max - s;
+    if (below < 1) below = 0; // fractional scroll offsets at the very end
+    if (v.max < v.h) return below ? v.h * s / v.max : v.h;
+    return Math.max(Math.min(s, READ_AT * v.h), v.h - below);
+  }
+
+  // The reading line in viewport px.
+  function readingLine() {
+    const v = viewport();
+    return v.top + lineAt(v, v.s);
+  }
+
   function currentPosition() {
     if (!article) return 0;
     const r = article.getBoundingClientRect();
     if (!(r.height > 0)) return 0;
-    return Math.round(clamp01(-r.top / r.height) * 10000) / 10000;
+    return Math.round(clamp01((readingLine() - r.top) / r.height) * 10000) / 10000;
   }
 
   function sendPosition(force) {
@@ -1196,6 +1467,8 @@
         id: pageID,
         you: youId,
         name: youName,
+        position: currentPosition(),
+        line: article ? readingLine() : 0,
         ghosts: Object.fromEntries([...ghosts].map(([id, g]) => [id, g.position])),
         names: Object.fromEntries([...ghosts].map(([id, g]) => [id, g.name])),
         total: crowdTotal,
@@ -1218,7 +1491,7 @@
   // before there is a body: it starts once the document is parsed.
   function start() {
     if (!countsOnly) {
-      box.append(rail, map);
+      box.append(keys, rail, map, mapLabel);
       document.body.append(railHost.host);
       mountCounter();
       setState("connecting");
@@ -1241,6 +1514,7 @@
   --bg: #fbfaf7; --bg-raised: #f3f1ec; --fg: #1d2024; --muted: #5f666e; --link: #1f5fae;
   --border: #dedad1; --border-strong: #c2bcb0; --live: #2e9e5b; --focus: #1f5fae; --crowd: #c2410c;
   --font: system-ui, -apple-system, "Segoe UI", Roboto, Ubuntu, Cantarell, "Noto Sans", "Helvetica Neue", Arial, sans-serif;
+  --hit: 24px;
   all: initial;
   display: block;
   position: relative;
@@ -1269,65 +1543,97 @@ button { font: inherit; }
 .ghost-leaders polyline {
   fill: none; stroke: var(--c, var(--muted)); stroke-width: 1.25; stroke-linecap: round; opacity: 0.85;
 }
+/* A dot is a 24 × 24 px tap target (--hit) that draws its small mark
+ * (--tag) in ::before, at the rail's edge; the target reaches --hx past
+ * the mark towards the text, never onto it (syncRail in embed.js). */
 .ghost {
-  position: absolute; top: 0; right: 0;
-  box-sizing: border-box; width: var(--tag); height: var(--tag);
-  margin: 0; padding: 0; border: 0; overflow: hidden; border-radius: 50%;
-  background: var(--c, #8a8f98); color: #111;
+  position: absolute; top: 0; right: calc(-1 * var(--hx, 0px));
+  box-sizing: border-box; width: var(--hit); height: var(--hit);
+  margin: 0; padding: 0; border: 0; overflow: visible; border-radius: 5px;
+  background: none; color: #111;
   font: 600 0/1 var(--font);
-  box-shadow: 0 0 0 1.5px var(--bg);
   transition: top 200ms ease-out;
   user-select: none; cursor: pointer; pointer-events: auto;
 }
-.right .ghost, .right .ghost-more { right: auto; left: 0; }
-.ghost.ghost-ink-light { color: #fff; }
-.ghost:focus-visible { outline: 2px solid var(--focus); outline-offset: 1px; }
-/* Your own marker: outlined, not filled. */
-.ghost.ghost-self {
-  z-index: 1; background: var(--bg); border: 2.5px solid var(--c, var(--muted)); color: var(--fg); transition: none;
+.ghost::before {
+  content: ""; position: absolute; top: 50%; right: var(--hx, 0px); translate: 0 -50%;
+  box-sizing: border-box; width: var(--tag); height: var(--tag); border-radius: 50%;
+  background: var(--c, #8a8f98); box-shadow: 0 0 0 1.5px var(--bg);
 }
-.ghost.ghost-self.ghost-self-hidden { border-style: dashed; }
+.right .ghost, .right .ghost-more { right: auto; left: calc(-1 * var(--hx, 0px)); }
+.right .ghost::before { right: auto; left: var(--hx, 0px); }
+.no-taps .ghost, .no-taps .ghost-more { pointer-events: none; }
+.ghost.ghost-ink-light { color: #fff; }
+.ghost:focus-visible, .ghost.ghost-active, .ghost-more-count.ghost-active {
+  outline: 2px solid var(--focus); outline-offset: -1px;
+}
+/* Your own marker: outlined, not filled. */
+.ghost.ghost-self { z-index: 1; color: var(--fg); transition: none; }
+.ghost.ghost-self::before { background: var(--bg); border: 2.5px solid var(--c, var(--muted)); }
+.ghost.ghost-self.ghost-self-hidden::before, .wide .ghost.ghost-self.ghost-self-hidden { border-style: dashed; }
 .ghost-enter { animation: ghost-in 220ms ease-out; }
 @keyframes ghost-in { from { opacity: 0; scale: 0.6; } to { opacity: 1; scale: 1; } }
 
 /* "+N": the readers a crowded spot has no room for. */
-.ghost-more { position: absolute; top: 0; right: 0; pointer-events: auto; }
+/* A 24 px target too: the transparent top and bottom borders are the
+ * part of it that is not drawn. */
+.ghost-more { position: absolute; top: 0; right: calc(-1 * var(--hx, 0px)); pointer-events: auto; }
 .ghost-more-count {
   display: block; box-sizing: border-box;
-  min-width: var(--tag); max-width: var(--w); height: var(--tag);
-  margin: 0; padding: 0 1px;
-  border: 1px solid var(--border-strong); border-radius: 999px;
-  background: var(--bg-raised); color: var(--fg);
+  min-width: var(--hit); height: var(--hit);
+  margin: 0; padding: 0 2px;
+  border: solid transparent; border-width: calc((var(--hit) - var(--tag)) / 2) 0;
+  border-radius: 999px; background: var(--bg-raised) padding-box; color: var(--fg);
+  box-shadow: inset 0 0 0 1px var(--border-strong);
   font: 700 8.5px/1 var(--font); letter-spacing: -0.04em; white-space: nowrap; cursor: pointer;
 }
+/* Placed by placePop() in embed.js: in the margin, never over the text. */
 .ghost-list {
-  display: none; position: absolute; top: 0; left: calc(100% + 6px); z-index: 5;
-  box-sizing: border-box; min-width: 176px; max-height: 256px; overflow-y: auto; padding: 5px;
+  display: none; position: absolute; top: 0; left: 0; z-index: 5;
+  box-sizing: border-box; min-width: min(176px, var(--pop-max, 176px)); max-width: var(--pop-max, none);
+  max-height: 256px; overflow-y: auto; padding: 5px;
   border: 1px solid var(--border-strong); border-radius: 8px;
   background: var(--bg); box-shadow: 0 4px 16px rgb(0 0 0 / 0.18);
 }
-.right .ghost-list { left: auto; right: calc(100% + 6px); }
 .ghost-more:hover .ghost-list, .ghost-more:focus-within .ghost-list, .ghost-more.open .ghost-list { display: block; }
 .ghost-list-item {
-  display: flex; align-items: center; gap: 0.45em; width: 100%;
+  display: flex; box-sizing: border-box; min-height: var(--hit); align-items: center; gap: 0.45em; width: 100%;
   margin: 0; padding: 4px 6px; border: 0; border-radius: 5px;
   background: none; color: var(--fg);
   font: 13px/1.3 var(--font); text-align: left; white-space: nowrap; cursor: pointer;
 }
-.ghost-list-item:hover, .ghost-list-item:focus-visible { background: var(--bg-raised); }
+.ghost-list-item:hover, .ghost-list-item:focus-visible, .ghost-list-item.ghost-active { background: var(--bg-raised); }
+.ghost-list-item.ghost-active { outline: 2px solid var(--focus); outline-offset: -2px; }
 .ghost-list-dot { flex: none; width: 10px; height: 10px; border-radius: 50%; }
 
 /* Who a ghost is and how far they have read (hover, focus or tap). */
-.ghost-tip {
-  position: absolute; z-index: 6; padding: 3px 8px; border-radius: 5px;
+.ghost-tip, .crowd-map-label {
+  position: absolute; top: 0; left: 0; z-index: 6; box-sizing: border-box; max-width: var(--pop-max, none);
+  padding: 3px 8px; border-radius: 5px;
   background: var(--fg); color: var(--bg);
   font: 600 12px/1.35 var(--font); white-space: nowrap; pointer-events: none;
   box-shadow: 0 2px 8px rgb(0 0 0 / 0.2);
 }
+.crowd-map-label { position: fixed; font-weight: 500; }
+/* A margin too narrow to read across (a phone): the popup is written down
+ * the margin beside the text, like a book's spine, instead of over it. */
+.pop-wrap, .pop-sheet { width: max-content; white-space: normal; }
+.pop-vertical {
+  writing-mode: vertical-rl; white-space: nowrap; max-width: none;
+  max-height: calc(100vh - 16px); padding: 6px 2px; font-size: 11px; line-height: 1.3;
+}
+/* Down the margin, the list is one line of names, one after another. */
+.ghost-list.pop-vertical {
+  min-width: 0; max-height: calc(100vh - 16px); overflow: auto; padding: 0; border-width: 0; white-space: nowrap;
+}
+.ghost-list.pop-vertical .ghost-list-item {
+  display: inline-flex; width: auto; min-height: 0; min-width: var(--hit);
+  padding: 6px 2px; font-size: 11px; line-height: 1.3;
+}
 
 .wide .ghost {
-  right: 7px; width: auto; max-width: calc(var(--w) - 7px); overflow: visible;
-  padding: 0 7px 0 8px; border-radius: 5px;
+  right: 7px; width: auto; min-width: var(--hit); max-width: calc(var(--w) - 7px); overflow: visible;
+  padding: 0 7px 0 8px; border-radius: 5px; background: var(--c, #8a8f98);
   font-size: 11px; line-height: var(--tag); letter-spacing: 0.01em;
   white-space: nowrap; text-overflow: ellipsis;
   box-shadow: 0 1px 2px rgb(0 0 0 / 0.2);
@@ -1341,12 +1647,25 @@ button { font: inherit; }
 .wide.right .ghost::after {
   left: auto; right: 100%; border-left-width: 0; border-right: 7px solid var(--c, #8a8f98);
 }
-.wide .ghost.ghost-self { line-height: calc(var(--tag) - 5px); box-shadow: none; }
+.wide .ghost::before { content: none; }
+.wide .ghost.ghost-self {
+  line-height: calc(var(--tag) - 5px); box-shadow: none;
+  background: var(--bg); border: 2.5px solid var(--c, var(--muted));
+}
 .wide .ghost.ghost-self::after { left: calc(100% + 2.5px); }
 .wide.right .ghost.ghost-self::after { left: auto; right: calc(100% + 2.5px); }
 .wide .ghost-more { right: 7px; }
 .wide.right .ghost-more { right: auto; left: 7px; }
-.wide .ghost-more-count { max-width: none; padding: 0 8px; font-size: 11px; }
+.wide .ghost-more-count {
+  padding: 0 8px; border: 1px solid var(--border-strong); background: var(--bg-raised); box-shadow: none; font-size: 11px;
+}
+
+/* The rail's keyboard control: seen only through the ring it draws on
+ * the tag it is on; fixed, so that focusing it scrolls nothing. */
+.rail-keys {
+  position: fixed; top: 0; left: 0; width: 1px; height: 1px; margin: 0; padding: 0; border: 0;
+  overflow: hidden; clip-path: inset(50%); white-space: nowrap; opacity: 0;
+}
 
 /* The crowd minimap: where the page's readers are, like a code editor's
  * scrollbar markers, with a box for the part you are looking at. */
@@ -1415,7 +1734,7 @@ button { font: inherit; }
   .presence[data-state="live"]::before { animation: none; }
 }
 @media (forced-colors: active) {
-  .ghost { border: 1px solid CanvasText; forced-color-adjust: none; }
+  .ghost::before, .wide .ghost { border: 1px solid CanvasText; forced-color-adjust: none; }
 }
 @media print { .rt { display: none !important; } }
 `;
