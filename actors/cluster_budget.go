@@ -2,6 +2,8 @@ package actors
 
 import (
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -108,6 +110,9 @@ type peerBudget struct {
 	overLast    time.Time // last time it was over budget
 	bannedUntil time.Time
 	conns       map[net.Conn]bool // open, to close them all on a disconnect
+	// forgotten: the provider forgot the node (budgets.forget); the entry
+	// goes once no connection and no cooldown holds it.
+	forgotten bool
 }
 
 func newBudgets(cfg BudgetConfig, stats *clusterStats) *budgets {
@@ -126,8 +131,41 @@ func (bs *budgets) of(peer string) *peerBudget {
 		now := time.Now()
 		pb = &peerBudget{msgs: newBucket(bs.cfg.Messages, now), bytes: newBucket(bs.cfg.Bytes, now), conns: make(map[net.Conn]bool)}
 		bs.peers[peer] = pb
+		bs.sweep(now) // a forgotten one whose cooldown has ended since
 	}
 	return pb
+}
+
+// forget drops the budgets of a node the provider has forgotten (one that
+// joined and left): their number is bounded by the identities the CA
+// signed, but they would pile up across churn. An entry still holding a
+// connection or a cooldown stays until both are over, so a peer cannot
+// shed its budget by being forgotten. Without TLS budgets are keyed by IP
+// address, which no node id matches: they stay.
+func (bs *budgets) forget(node string) {
+	bs.mu.Lock()
+	defer bs.mu.Unlock()
+	for key, pb := range bs.peers {
+		if slices.Contains(strings.Split(key, ","), node) {
+			pb.mu.Lock()
+			pb.forgotten = true
+			pb.mu.Unlock()
+		}
+	}
+	bs.sweep(time.Now())
+}
+
+// sweep drops the forgotten entries that nothing holds. Called with bs.mu
+// held.
+func (bs *budgets) sweep(now time.Time) {
+	for key, pb := range bs.peers {
+		pb.mu.Lock()
+		done := pb.forgotten && len(pb.conns) == 0 && !now.Before(pb.bannedUntil)
+		pb.mu.Unlock()
+		if done {
+			delete(bs.peers, key)
+		}
+	}
 }
 
 // admit registers conn as one of peer's connections, or refuses it (false)
@@ -141,6 +179,7 @@ func (bs *budgets) admit(peer string, conn net.Conn) bool {
 		return false
 	}
 	pb.conns[conn] = true
+	pb.forgotten = false // it is back
 	return true
 }
 
@@ -148,7 +187,13 @@ func (bs *budgets) release(peer string, conn net.Conn) {
 	pb := bs.of(peer)
 	pb.mu.Lock()
 	delete(pb.conns, conn)
+	last := pb.forgotten && len(pb.conns) == 0
 	pb.mu.Unlock()
+	if last {
+		bs.mu.Lock()
+		bs.sweep(time.Now())
+		bs.mu.Unlock()
+	}
 }
 
 // over notes that the peer is over budget now; past the grace it is

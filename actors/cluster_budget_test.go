@@ -63,3 +63,71 @@ func TestBudgetThrottlesBytes(t *testing.T) {
 		t.Fatalf("throttled %d", stats.budgetThrottled.Load())
 	}
 }
+
+// A forgotten node's budget goes once nothing holds it: at once when it has
+// no connection, at its last connection's close otherwise, and never during
+// a cooldown (being forgotten must not shed a ban). A node that comes back
+// before that keeps its entry. Budgets of other nodes stay.
+func TestBudgetForgetsForgottenNodes(t *testing.T) {
+	bs := newBudgets(BudgetConfig{Messages: 100, Bytes: 1 << 20, Grace: time.Nanosecond, Cooldown: 200 * time.Millisecond}, nil)
+	has := func(key string) bool {
+		bs.mu.Lock()
+		defer bs.mu.Unlock()
+		_, ok := bs.peers[key]
+		return ok
+	}
+	bs.messages("idle", 1)
+	bs.messages("b", 1)
+	bs.forget("idle")
+	if has("idle") || !has("b") {
+		t.Fatalf("after forgetting idle: idle kept %v, b kept %v", has("idle"), has("b"))
+	}
+
+	conn, other := net.Pipe()
+	defer other.Close()
+	bs.admit("c,c.example", conn)
+	bs.forget("c")
+	if !has("c,c.example") {
+		t.Fatal("c dropped while a connection of it is open")
+	}
+	bs.release("c,c.example", conn)
+	if has("c,c.example") {
+		t.Fatal("c kept after its last connection closed")
+	}
+
+	back, other2 := net.Pipe()
+	defer other2.Close()
+	bs.admit("d", back)
+	bs.forget("d")
+	again, other3 := net.Pipe()
+	defer other3.Close()
+	bs.admit("d", again) // d is back before its first connection closed
+	bs.release("d", back)
+	if !has("d") {
+		t.Fatal("d, back and connected, lost its budget")
+	}
+	bs.release("d", again)
+
+	for i := 0; ; i++ {
+		if _, cut := bs.messages("e", 10*budgetBurst*100); cut {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("e never cut off")
+		}
+	}
+	bs.forget("e")
+	if !has("e") {
+		t.Fatal("e dropped during its cooldown")
+	}
+	fresh, other4 := net.Pipe()
+	defer other4.Close()
+	if bs.admit("e", fresh) {
+		t.Fatal("e admitted during its cooldown after being forgotten")
+	}
+	eventually(t, "e dropped once its cooldown is over", func() bool {
+		bs.messages("f", 1) // a new identity sweeps
+		bs.forget("f")
+		return !has("e")
+	})
+}

@@ -289,6 +289,9 @@ func (p *provider) forget(c *actor.Context, now time.Time) bool {
 		delete(p.peers, id)
 		p.order = slices.DeleteFunc(p.order, func(s string) bool { return s == id })
 		p.links.remove(id)
+		if p.state.budgets != nil {
+			p.state.budgets.forget(id)
+		}
 		p.state.stats.membersForgotten.Add(1)
 		if !peer.hearsay() {
 			p.log.Info("forgotten/"+id, "cluster node forgotten", "node", p.self.ID, "peer", id, "via", peer.via, "heard_ago", age(peer.heard, now))
@@ -426,4 +429,29 @@ func (d *discovery) probe(ctx context.Context, addr string) string {
 		d.p.log.Warn("probe-id", "cluster address presents a certificate naming no single node id", "node", d.self, "addr", addr)
 	}
 	return id
+}
+
+// dropForgotten clears what the tracker keeps per peer (when it last
+// answered, our stream's seq, what it wants) for the nodes that are no
+// longer members nor peers: the provider forgot them (links.remove). Their
+// number is bounded by the identities the CA signed, but they would pile
+// up across churn. A forgotten node that comes back starts afresh: its
+// first message finds a seq gap, and it asks for a full sync.
+func (t *tracker) dropForgotten() {
+	gone := func(node string) bool { return t.peers[node] == nil && !t.links.has(node) }
+	for node := range t.answered {
+		if gone(node) {
+			delete(t.answered, node)
+		}
+	}
+	for node := range t.out {
+		if gone(node) {
+			delete(t.out, node)
+		}
+	}
+	for node := range t.wants {
+		if gone(node) {
+			delete(t.wants, node)
+		}
+	}
 }

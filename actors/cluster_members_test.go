@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/anthdm/hollywood/actor"
 
@@ -83,4 +84,32 @@ func TestCertsAdmitJoiners(t *testing.T) {
 	check("peer b", leaf(dir, "b"), true)
 	check("unknown e", leaf(dir, "e"), true)
 	check("e of another CA", leaf(other, "e"), false)
+}
+
+// The tracker keeps, per peer, when it last answered a sync, our stream's
+// seq and what the peer wants. It drops them for a node the provider has
+// forgotten (no member, no link), and keeps them for a configured peer that
+// is merely down and for a member.
+func TestTrackerDropsForgottenNodes(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l := newLinks(nil, ClusterConfig{Peers: []Peer{{ID: "b", Addr: "127.0.0.1:1"}}}, log, &clusterStats{})
+	defer l.close(0)
+	l.add("c", "127.0.0.1:2")
+	l.add("d", "127.0.0.1:3")
+	tr := &tracker{links: l, interest: newInterest(), peers: map[string]*peerState{"c": newPeerState()}, answered: make(map[string]time.Time)}
+	for _, node := range []string{"b", "c", "d"} {
+		tr.answered[node] = time.Now()
+		tr.out[node] = 7
+		tr.wants[node] = &peerWant{posts: map[string]bool{"post": true}}
+	}
+	l.remove("d") // the provider forgot d
+	tr.dropForgotten()
+	for _, node := range []string{"b", "c"} {
+		if _, ok := tr.answered[node]; !ok || tr.out[node] != 7 || tr.wants[node] == nil {
+			t.Errorf("%s's entries dropped", node)
+		}
+	}
+	if _, ok := tr.answered["d"]; ok || tr.out["d"] != 0 || tr.wants["d"] != nil {
+		t.Errorf("forgotten d kept: answered %v, out %d, wants %v", ok, tr.out["d"], tr.wants["d"])
+	}
 }

@@ -97,6 +97,7 @@ type clusterState struct {
 	missing atomic.Pointer[[]string]
 	stats   clusterStats
 	failed  chan error // the node must stop (Presence.Failed); cap 1
+	budgets *budgets   // the remote's, for forgotten nodes; nil without
 }
 
 // peerView is one peer as the provider last published it.

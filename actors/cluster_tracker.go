@@ -378,6 +378,7 @@ func (t *tracker) tick(c *actor.Context) {
 	t.resyncRooms(c)
 	t.forgetLingering(c)
 	t.releaseRooms(c)
+	t.dropForgotten()
 	now := time.Now()
 	if gap, ok := t.stall.tick(now); ok {
 		t.sys.log.Info("cluster tracker was stalled: no replica expires before the grace is over", "node", t.node, "stalled_for", gap.Round(time.Millisecond).String())

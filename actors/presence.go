@@ -43,6 +43,7 @@ func New(cfg Config) (*Presence, error) {
 			return nil, err
 		}
 		p.remote = newClusterRemote(cfg.Cluster.Addr, rc, cfg.Logger)
+		p.state.budgets = p.remote.budgets
 		ecfg = ecfg.WithRemote(p.remote)
 	} else {
 		p.state.ready.Store(true)
