@@ -70,15 +70,18 @@ type peerLiveness struct {
 	announced   string    // the address it says it listens on
 	everUp      bool
 	state       string
-	// When we last took a new incarnation of it and followed it to a new
-	// address: each at most once per ChangeEvery, so that a peer (or a
-	// stolen key) flapping them cannot flip our membership and readiness,
-	// or make us dial, at its own pace.
-	incarnationAt, addrAt time.Time
+	// When we last followed it to a new address: at most once per
+	// ChangeEvery, so that a peer (or a stolen key) flapping addresses
+	// cannot make us dial at its own pace (incarnations: mayRenew).
+	addrAt time.Time
 	// returns is how many times it may come up again now (see mayReturn),
 	// as of returnsAt.
 	returns   float64
 	returnsAt time.Time
+	// renewals is how many new incarnations of it may be taken now (see
+	// mayRenew), as of renewalsAt.
+	renewals   float64
+	renewalsAt time.Time
 	upHeld    bool  // its coming up is held back now
 	joinInfo        // set for a node that joined at run time
 	rival     rival // another incarnation heard meanwhile (cluster_duplicate.go)
@@ -205,9 +208,10 @@ func (p *provider) hearing(peer *peerLiveness, now time.Time) bool {
 // anyway; the cluster port must then be on a private network.
 //
 // Even a peer's own certificate may be stolen (docs/security.md): so only
-// the incarnation we hear may say goodbye, and a new incarnation is taken
-// at most once per ChangeEvery (a node that really restarted heartbeats on,
-// and is taken at the next heartbeat after that).
+// the incarnation we hear may say goodbye, and new incarnations are taken
+// at most once per ChangeEvery after a burst of upBurst (mayRenew; a node
+// that really restarted heartbeats on, and is taken at the next heartbeat
+// after that).
 func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 	peer, ok := p.peers[msg.GetNode()]
 	if !ok {
@@ -244,7 +248,7 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 		} else if peer.incarnation != 0 && p.hearing(peer, now) && !p.rivalMay(c, peer, inc, b.Heartbeat.GetAddr(), now) {
 			return // another process under its id, or a restart not yet sure
 		}
-		if inc != peer.incarnation && !p.allow(peer, &peer.incarnationAt, now, "a new incarnation") {
+		if inc != peer.incarnation && !p.mayRenew(peer, now) {
 			return
 		}
 		if inc != peer.incarnation {
@@ -326,6 +330,24 @@ func (p *provider) mayReturn(peer *peerLiveness, now time.Time) bool {
 		return false
 	}
 	peer.returns--
+	return true
+}
+
+// mayRenew takes one of the new incarnations of a peer we may take now:
+// upBurst at once, then one per ChangeEvery. Its first at start and a real
+// restart after it (a goodbye, or silence) are taken at once; a peer, or a
+// stolen key, flapping incarnations is held to one per ChangeEvery. (Once
+// per ChangeEvery with no burst held a restart soon after the first
+// heartbeat for up to ChangeEvery: a peer restarted on a new port within
+// 3 s of the cluster forming was found 3.3–3.8 s later instead of at once.)
+func (p *provider) mayRenew(peer *peerLiveness, now time.Time) bool {
+	peer.renewals = min(upBurst, peer.renewals+float64(now.Sub(peer.renewalsAt))/float64(p.cfg.ChangeEvery))
+	peer.renewalsAt = now
+	if peer.renewals < 1 {
+		p.held(peer, "a new incarnation too soon after the last")
+		return false
+	}
+	peer.renewals--
 	return true
 }
 
