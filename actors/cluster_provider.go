@@ -78,13 +78,14 @@ type peerLiveness struct {
 	// as of returnsAt.
 	returns   float64
 	returnsAt time.Time
+	upHeld    bool  // its coming up is held back now
+	joinInfo        // set for a node that joined at run time
+	rival     rival // another incarnation heard meanwhile (cluster_duplicate.go)
+
 	// renewals is how many new incarnations of it may be taken now (see
 	// mayRenew), as of renewalsAt.
 	renewals   float64
 	renewalsAt time.Time
-	upHeld    bool  // its coming up is held back now
-	joinInfo        // set for a node that joined at run time
-	rival     rival // another incarnation heard meanwhile (cluster_duplicate.go)
 }
 
 // upBurst is how many times a peer that was up may come back up at once
