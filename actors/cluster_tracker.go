@@ -598,7 +598,8 @@ func (t *tracker) replace(c *actor.Context, node string, p *peerState, next map[
 	for id, n := range next {
 		old, ok := p.readers[id]
 		switch {
-		case !ok || old.post != n.post:
+		case !ok || old.post != n.post, old.reader.Name != n.reader.Name || old.reader.Color != n.reader.Color:
+			// new, moved to another post, or renamed (names.go)
 			t.toRoom(c, n.post, remoteJoin{reader: remoteReader{node: node, Reader: n.reader}})
 		case old.reader.Position != n.reader.Position:
 			moves[n.post] = append(moves[n.post], readtag.Move{ID: id, Position: n.reader.Position})

@@ -58,10 +58,15 @@
 // # Names, colours and hidden readers
 //
 // A room gives each joining reader a colour and an anonymous name made of the
-// colour's word and an animal ("Teal Otter"), unique in the room. In a
-// cluster the colours are split between the nodes by their place in the
-// sorted list of node ids, so rooms of one post on different nodes never hand
-// out the same colour or name and never need to ask each other (names.go).
+// colour's word and an animal ("Teal Otter"), unique in the room: the
+// colour least used by the readers it sees (its own and the replicas), a
+// free name of it. In a cluster the animals are split between the nodes
+// known at start (and their colours preferred among equals), so those never
+// pick one name even at the same moment; a node that joined later may, and
+// the room that sees a remote reader under one of its own readers' names
+// renames the one with the greater id (room.resolve, room.rename: a welcome
+// again for it, a join with the new name for the others and the tracker),
+// without a leave (names.go).
 // A hidden reader (join.hidden) is welcomed like any other but is left out of
 // everyone else's joins, leaves, moves and crowd views, counts and bands, and
 // is never reported to the tracker.

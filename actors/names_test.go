@@ -10,7 +10,7 @@ import (
 
 // TestNamesWithoutCoordination lets every node of clusters of several sizes
 // hand out names on its own, past every colour and animal it has: no name
-// and (up to twelve nodes) no colour is ever handed out by two nodes.
+// is ever handed out by two nodes that knew each other at start.
 func TestNamesWithoutCoordination(t *testing.T) {
 	for _, n := range []int{1, 2, 3, 5, 12, 13, 30} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
@@ -19,7 +19,6 @@ func TestNamesWithoutCoordination(t *testing.T) {
 				ids[i] = fmt.Sprintf("node-%02d", (i*7)%n) // configured in any order
 			}
 			byName := map[string]string{}
-			byColor := map[int]string{}
 			for _, node := range ids {
 				var peers []Peer
 				for _, p := range ids {
@@ -41,12 +40,9 @@ func TestNamesWithoutCoordination(t *testing.T) {
 					if other, dup := byName[name]; dup {
 						t.Fatalf("nodes %s and %s both hand out %q", other, node, name)
 					}
-					if other, dup := byColor[color]; dup && other != node && n <= len(palette) {
-						t.Fatalf("nodes %s and %s both use %s", other, node, palette[color])
-					}
 					used[color]++
 					taken[name] = true
-					byName[name], byColor[color] = node, node
+					byName[name] = node
 				}
 			}
 		})
@@ -66,6 +62,32 @@ func TestColoursSpreadWithinNode(t *testing.T) {
 		}
 		used[color]++
 		taken[name] = true
+	}
+}
+
+// TestColourLeastUsedInPost: a node picks the colour least used among all
+// the readers it sees, its own share only among equals: a node whose
+// colours all have readers of other nodes picks one that nobody uses.
+func TestColourLeastUsedInPost(t *testing.T) {
+	a := allot("b", []Peer{{ID: "a"}}) // b's share: the odd colours
+	var used [len(palette)]int
+	taken := map[string]bool{}
+	for i := range palette {
+		if a.ours(i) {
+			used[i] = 1 // readers of a node that joined later, on b's colours
+		}
+	}
+	for range len(palette) / 2 {
+		color, name := a.pickIdentity(&used, taken)
+		if a.ours(color) || used[color] != 0 {
+			t.Fatalf("picked %s, used %d times, with colours nobody uses left", palette[color], used[color])
+		}
+		used[color]++
+		taken[name] = true
+	}
+	color, _ := a.pickIdentity(&used, taken) // every colour used once: ours first
+	if !a.ours(color) {
+		t.Fatalf("all colours used once, picked %s, not one of ours", palette[color])
 	}
 }
 
@@ -89,5 +111,21 @@ func TestRemoteNamesChecked(t *testing.T) {
 		if tc.ok && fromPB(pbReader(fromPB(r))).Name != tc.name {
 			t.Errorf("name %q lost on the way through clusterpb", tc.name)
 		}
+	}
+}
+
+// While two readers hold one name (a collision not yet resolved), the name
+// stays taken until both have left it.
+func TestSharedNameStaysTaken(t *testing.T) {
+	r := &room{names: make(map[string]bool)}
+	r.takeName("Teal Otter")
+	r.takeName("Teal Otter")
+	r.dropName("Teal Otter")
+	if !r.names["Teal Otter"] {
+		t.Fatal("the name was freed while a reader still holds it")
+	}
+	r.dropName("Teal Otter")
+	if r.names["Teal Otter"] || len(r.shared) != 0 {
+		t.Fatalf("after both left: taken %v, shared %v", r.names["Teal Otter"], r.shared)
 	}
 }

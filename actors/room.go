@@ -61,6 +61,7 @@ type room struct {
 	joins    int                // join messages seen, for the idle handshake with rooms
 	colorUse [len(palette)]int
 	names    map[string]bool // every name in use, own and remote
+	shared   map[string]int  // names held by more than one reader: the extra holders (names.go)
 
 	// synced is false, in cluster mode, until the tracker has sent the
 	// readers other nodes have; joins wait in early until then so that
@@ -237,7 +238,7 @@ func (r *room) join(c *actor.Context, msg join) {
 	// The index counts whom others can see: hidden readers are not shown.
 	r.sys.counts.setLocal(r.slug, r.local-r.hidden)
 	r.colorUse[color]++
-	r.names[name] = true
+	r.takeName(name)
 	if r.tracker != nil && !m.hidden {
 		c.Send(r.tracker, localJoin{post: r.slug, reader: you})
 	}
@@ -301,6 +302,9 @@ func (r *room) remoteSnapshot(c *actor.Context, msg remoteSnapshot) {
 func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 	if m, ok := r.members[rr.ID]; ok {
 		if m.node == rr.node {
+			if m.reader.Name != rr.Name || m.reader.Color != rr.Color {
+				r.remoteRenamed(c, m, rr)
+			}
 			r.move(c, rr.ID, rr.Position, false)
 		}
 		return
@@ -313,9 +317,7 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 	r.nextSeq++
 	m.live.Store(rr.Position)
 	r.members[rr.ID] = m
-	if rr.Name != "" {
-		r.names[rr.Name] = true
-	}
+	r.takeName(rr.Name)
 	if r.crowd.on {
 		r.touch()
 		r.schedule(c)
@@ -326,6 +328,7 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 			}
 		}
 	}
+	r.resolve(c, rr.Reader)
 	r.checkMode(c)
 }
 
@@ -493,7 +496,7 @@ func (r *room) remove(c *actor.Context, id string, m *member) {
 	if m.color >= 0 {
 		r.colorUse[m.color]--
 	}
-	delete(r.names, m.reader.Name)
+	r.dropName(m.reader.Name)
 	if m.node == "" {
 		r.local--
 	}

@@ -45,6 +45,13 @@ type settings struct {
 	configure   []func(*web.Config, *actors.Config)
 	wrap        func(net.Listener) net.Listener
 	stopTimeout time.Duration
+	presence    func(web.Presence) web.Presence
+}
+
+// WrapPresence puts wrap between the web server and the engine, to make
+// the engine say what a test needs it to.
+func WrapPresence(wrap func(web.Presence) web.Presence) Option {
+	return func(s *settings) { s.presence = wrap }
 }
 
 // An Option changes how Start sets the server up.
@@ -117,6 +124,9 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		tb.Fatal(err)
 	}
 	wcfg.Presence = presence
+	if s.presence != nil {
+		wcfg.Presence = s.presence(presence)
+	}
 	if wcfg.Counts == nil {
 		wcfg.Counts = presence.Counts
 	}

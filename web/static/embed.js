@@ -354,6 +354,14 @@
       rail.insertBefore(e, tip);
       return;
     }
+    // A join for a reader we know: its node renamed it (two nodes had
+    // picked one name), or a repeat.
+    const name = validName(reader.name);
+    if (name !== g.name) {
+      g.name = name;
+      g.el.textContent = name;
+      g.el.dataset.name = name;
+    }
     setColor(g.el, reader.color);
     setPosition(g, reader.position);
   }
