@@ -40,6 +40,7 @@ func (e *usageError) Unwrap() error { return e.err }
 // options are the command line, each flag also readable from READTAG_<NAME>.
 type options struct {
 	addr            string
+	resumeKeyFile   string
 	postsDir        string
 	viewsDir        string
 	allowedOrigins  []string
@@ -92,6 +93,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	sites := fset.String("sites", env("sites", ""), "comma-separated `origins` (https://blog.example.com) of other sites whose pages\nmay show live readers with /embed.js, each a site named after its host[:port] (READTAG_SITES)")
 	sitesFile := fset.String("sites-file", env("sites-file", ""), "`file` of more sites, one a line: name origin [origin ...], # comments\n(READTAG_SITES_FILE)")
 	maxRooms := fset.String("max-rooms-per-site", env("max-rooms-per-site", "1000"), "pages `n` of one site with live readers on this node; a reader of one more\ngets 503 and Retry-After (READTAG_MAX_ROOMS_PER_SITE)")
+	resumeKey := fset.String("resume-key-file", env("resume-key-file", defaultResumeKeyFile()), "`file` of the key that signs readers' resume tokens (same name and colour after\na reconnect); made 0600 if missing; nodes sharing it accept each other's\n(READTAG_RESUME_KEY_FILE)")
 	presenceOnly := fset.Bool("presence-only", env("presence-only", "") == "true" || env("presence-only", "") == "1",
 		"serve no blog, only live readers for the --sites: /embed.js, /static, /ws/embed,\n/ws/counts, /healthz and /metrics (READTAG_PRESENCE_ONLY)")
 	fset.Usage = func() {} // the flag package calls it on every error too
@@ -107,7 +109,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	if fset.NArg() > 0 {
 		return nil, &usageError{fmt.Errorf("unexpected argument %q (all settings are flags)", fset.Arg(0))}
 	}
-	o := &options{addr: *addr, postsDir: *postsDir, viewsDir: *viewsDir, logFormat: *format}
+	o := &options{addr: *addr, postsDir: *postsDir, viewsDir: *viewsDir, logFormat: *format, resumeKeyFile: *resumeKey}
 	var err error
 	if err := checkHostPort(o.addr, 0); err != nil {
 		return nil, &usageError{fmt.Errorf("--addr %q: %w", o.addr, err)}
@@ -338,6 +340,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		MetricsApart:    o.limits.metricsAddr != "",
 		PublicURL:       o.publicURL,
 		Counts:          presence.Counts,
+		ResumeKey:       loadResumeKey(o.resumeKeyFile, log),
 	})
 	if err != nil {
 		return err
