@@ -776,6 +776,9 @@
         setPx(b, "right", Math.max(2, vw - right - outer));
         b.style.removeProperty("left");
       }
+      // The sign wraps within the margin rather than cover the text (a
+      // margin too narrow for a short word gets a short word's width).
+      if (b === outage) setPx(b, "max-width", Math.max(96, (side === "left" ? left : vw - right) - 6));
     }
   }
 
@@ -802,7 +805,7 @@
       case "reconnecting": {
         text = "Reconnecting";
         const s = Math.ceil((retryAt - performance.now()) / 1000);
-        retry = retryTimer && s > 0 ? " in " + s + " s…" : "…";
+        retry = retryTimer && s > 0 ? " in " + s + "\u00a0s…" : "…";
         break;
       }
       case "offline":
@@ -1566,9 +1569,9 @@ button { font: inherit; }
 }
 .outage {
   position: fixed; bottom: 10px; z-index: 7; display: inline-flex; align-items: center; gap: 0.5em;
-  box-sizing: border-box; max-width: calc(100vw - 4px); padding: 2px 11px 2px 10px;
-  border: 1px solid var(--border); border-radius: 999px; background: var(--bg); color: var(--muted);
-  font-size: 12px; white-space: nowrap; pointer-events: none; box-shadow: 0 1px 6px rgb(0 0 0 / 0.2);
+  box-sizing: border-box; max-width: calc(100vw - 4px); padding: 2px 10px 2px 9px;
+  border: 1px solid var(--border); border-radius: 10px; background: var(--bg); color: var(--muted);
+  font-size: 12px; line-height: 1.35; pointer-events: none; box-shadow: 0 1px 6px rgb(0 0 0 / 0.2);
 }
 .outage::before { content: ""; flex: none; width: 0.5em; height: 0.5em; border-radius: 50%; background: #c98a00; }
 .outage[data-state="offline"]::before { background: var(--muted); }
