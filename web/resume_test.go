@@ -4,10 +4,13 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/readtag/readtag/actors"
 	"github.com/readtag/readtag/internal/testutil"
+	"github.com/readtag/readtag/web"
 	"github.com/readtag/readtag/web/client"
 )
 
@@ -120,5 +123,30 @@ func TestResumeHostileTokenIsAFreshReader(t *testing.T) {
 	_, body := ts.get(t, "/metrics")
 	if !strings.Contains(body, `readtag_resume_total{result="invalid"} 4`) {
 		t.Errorf("want 4 invalid tokens counted:\n%s", grepLines(body, "readtag_resume_total"))
+	}
+}
+
+// A live reader's token is renewed (a resume frame), so that the one a page
+// holds when its connection drops is recent; the renewed one works.
+func TestResumeTokenRenewed(t *testing.T) {
+	ts := startServer(t, func(w *web.Config, _ *actors.Config) {
+		w.PingInterval = 100 * time.Millisecond
+		w.ResumeTTL = 2 * time.Second // renewed every 400 ms
+	})
+	a := ts.dial(t, "alpha")
+	first := a.Resume()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	// Tokens count their expiry in seconds: the ones renewed within the
+	// welcome's second are the welcome's.
+	if err := a.Wait(ctx, func() bool { return a.Resume() != first }); err != nil {
+		t.Fatalf("no new token: %v", err)
+	}
+	if _, _, err := a.WaitFrame(ctx, "resume", 0); err != nil {
+		t.Fatalf("no resume frame: %v", err)
+	}
+	back := ts.dialWith(t, "alpha", client.Options{Resume: a.Resume()})
+	if back.You() != a.You() {
+		t.Errorf("the renewed token gave %+v, want %+v", back.You(), a.You())
 	}
 }
