@@ -150,3 +150,31 @@ func TestResumeTokenRenewed(t *testing.T) {
 		t.Errorf("the renewed token gave %+v, want %+v", back.You(), a.You())
 	}
 }
+
+// On another node of a cluster (which shares the key), a token keeps the
+// reader's name and colour when they are free there, under a new id: one
+// id is never live on two nodes. While the reader is still on its first
+// node, the name is taken there too, and the second gets another.
+func TestResumeOnAnotherNode(t *testing.T) {
+	nodes := startCluster(t, 2)
+	watcher := nodes[0].dial(t, "alpha")
+	a := nodes[0].dial(t, "alpha")
+	tok := a.Resume()
+	// Node b knows a (and so its name) once a reader there sees it.
+	there := nodes[1].dial(t, "alpha")
+	waitGhosts(t, there, id(watcher)+"@0", id(a)+"@0")
+
+	twin := nodes[1].dialWith(t, "alpha", client.Options{Resume: tok})
+	if twin.You().ID == a.You().ID || twin.You().Name == a.You().Name {
+		t.Errorf("with a still on node a, node b gave %+v (a is %+v)", twin.You(), a.You())
+	}
+	_ = twin.Close()
+	_ = a.Close()
+	waitGhosts(t, watcher, id(there)+"@0")
+
+	moved := nodes[1].dialWith(t, "alpha", client.Options{Resume: tok})
+	if y := moved.You(); y.ID == a.You().ID || y.Name != a.You().Name || y.Color != a.You().Color {
+		t.Errorf("on node b the reader is %+v, want a new id with %s %s", y, a.You().Name, a.You().Color)
+	}
+	waitGhosts(t, watcher, id(there)+"@0", id(moved)+"@0")
+}
