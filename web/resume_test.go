@@ -171,6 +171,7 @@ func TestResumeOnAnotherNode(t *testing.T) {
 	_ = twin.Close()
 	_ = a.Close()
 	waitGhosts(t, watcher, id(there)+"@0")
+	waitGhosts(t, there, id(watcher)+"@0") // node b has let a's name go
 
 	moved := nodes[1].dialWith(t, "alpha", client.Options{Resume: tok})
 	if y := moved.You(); y.ID == a.You().ID || y.Name != a.You().Name || y.Color != a.You().Color {
