@@ -287,6 +287,9 @@ func TestBrowserReconnects(t *testing.T) {
 	scrollTo(t, b, 0.45)
 	for name, ctx := range map[string]context.Context{"a": a, "b": b} {
 		poll(t, ctx, name+" sees the others", `window.readtag && Object.keys(window.readtag.state().ghosts).length == 4`, waitLimit)
+		// Settled where they are (entering ghosts fade in and slide to their
+		// place), so that what the outage keeps is their place.
+		poll(t, ctx, name+"'s ghosts to settle", railRoot+`.getAnimations().length == 0`, waitLimit)
 	}
 	type who struct{ ID, Name, Color string }
 	me := func(ctx context.Context) who {
