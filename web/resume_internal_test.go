@@ -89,3 +89,26 @@ func counted(c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// FuzzResumeToken: whatever a page sends as its token, the server decides
+// without panicking, and only a token it issued for that room checks out.
+func FuzzResumeToken(f *testing.F) {
+	s := resumeServer("fuzz key", "a")
+	now := time.Now()
+	good := s.issueResume("hello", readtag.Reader{ID: "abcdefghijklm", Name: "Teal Otter", Color: "#12a594"}, now)
+	for _, seed := range []string{good, "", ".", "..", good + "x", "e30.", strings.Repeat("A", 600), "eyJpIjoiYSJ9.AAAA"} {
+		f.Add("hello", seed)
+	}
+	f.Fuzz(func(t *testing.T, room, token string) {
+		c, why, ok := s.checkResume(room, token, now)
+		if ok != (why == "kept") {
+			t.Fatalf("ok %v with result %q", ok, why)
+		}
+		if ok && (room != "hello" || token != good || c.ID != "abcdefghijklm") {
+			t.Fatalf("room %q token %q checked out as %+v", room, token, c)
+		}
+		if r := s.resumeReader(room, token); r.ID == "" {
+			t.Fatal("no reader id")
+		}
+	})
+}
