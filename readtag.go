@@ -80,6 +80,11 @@ type Client interface {
 	Drop(reason string)
 }
 
+// TakenOver is the Drop reason for a connection whose reader came back on a
+// newer connection (a resumed identity): the client closes it with a code
+// of its own, and the page joins afresh instead of taking it back.
+const TakenOver = "taken over by a newer connection of this reader"
+
 // Crowd is what changed for one reader of a crowded post since the last tick.
 // The client applies Leave, then Join, then Moves.
 type Crowd struct {

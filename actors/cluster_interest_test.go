@@ -46,7 +46,7 @@ func (c *seenClient) seenCounts() map[string]int {
 func joinSeen(t *testing.T, p *Presence, slug, id string) (*seenClient, readtag.Session) {
 	t.Helper()
 	c := newSeenClient()
-	s := p.Join(slug, id, false, c)
+	s := p.Join(slug, readtag.Reader{ID: id}, false, c)
 	eventually(t, id+" welcomed", c.welcomed)
 	return c, s
 }

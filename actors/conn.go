@@ -39,6 +39,7 @@ type joinExpired struct{}
 type conn struct {
 	slug   string
 	id     string
+	want   readtag.Reader // a resumed reader's name and colour (join)
 	client readtag.Client
 	rooms  *actor.PID
 	hidden bool
@@ -51,16 +52,16 @@ type conn struct {
 	publish *atomic.Pointer[actor.PID]
 }
 
-func newConn(slug, id string, hidden bool, client readtag.Client, rooms *actor.PID, publish *atomic.Pointer[actor.PID]) actor.Producer {
+func newConn(slug string, who readtag.Reader, hidden bool, client readtag.Client, rooms *actor.PID, publish *atomic.Pointer[actor.PID]) actor.Producer {
 	return func() actor.Receiver {
-		return &conn{slug: slug, id: id, hidden: hidden, client: client, rooms: rooms, publish: publish}
+		return &conn{slug: slug, id: who.ID, want: who, hidden: hidden, client: client, rooms: rooms, publish: publish}
 	}
 }
 
 func (cn *conn) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
-		c.Send(cn.rooms, join{slug: cn.slug, readerID: cn.id, conn: c.PID(), client: cn.client, publish: cn.publish, hidden: cn.hidden})
+		c.Send(cn.rooms, join{slug: cn.slug, readerID: cn.id, name: cn.want.Name, color: cn.want.Color, conn: c.PID(), client: cn.client, publish: cn.publish, hidden: cn.hidden})
 		cn.expires = after(c.Engine(), c.PID(), joinTimeout, joinExpired{})
 	case welcome:
 		cn.expires.Stop()

@@ -19,6 +19,9 @@
 //	│       └── …/room/<slug>/reader/<id>   one per connection: id, colour, name, position
 //	└── conn/<id>                           one per WebSocket: joins, early scrolls, drops
 //
+// A resumed reader's actors are named <id>.<n> (system.resumeName): its
+// earlier ones may not be gone yet, and Hollywood refuses a name twice.
+//
 // (monitor.go, rooms.go, room.go with crowd.go for crowd mode, reader.go,
 // conn.go). A room is keyed by a post's slug or, for a page of another site
 // (issue 21), by a key like "blog.example.com/posts/hello"
@@ -70,6 +73,14 @@
 // A hidden reader (join.hidden) is welcomed like any other but is left out of
 // everyone else's joins, leaves, moves and crowd views, counts and bands, and
 // is never reported to the tracker.
+//
+// A reader who comes back with a resume token (web/resume.go) joins with the
+// name and colour it had (join.name, join.color): the room keeps them when
+// the name is free. If its id is still in the room (the old socket not yet
+// found dead), room.takeOver drops the old socket with readtag.TakenOver,
+// spawns a new reader actor and welcomes the new socket in the same place:
+// the others see nothing. The old conn's and reader's watches then fire for
+// pids that are no longer the member's, and leave ignores them.
 //
 // # Message flow
 //

@@ -3,6 +3,8 @@ package actors
 import (
 	"fmt"
 	"testing"
+
+	"github.com/readtag/readtag"
 )
 
 // Two nodes that pick the same names (here: the same share, one animal, as a
@@ -18,7 +20,7 @@ func TestNamesCollisionResolvedAfterHeal(t *testing.T) {
 	blackHolePair(t, p, true)
 	// A hidden reader, whom a never sees, yields its name whatever its id.
 	hidden := newClient()
-	p.b.Join("post", "000", true, hidden)
+	p.b.Join("post", readtag.Reader{ID: "000"}, true, hidden)
 	eventually(t, "the hidden reader welcomed", hidden.welcomed)
 	const each = 8
 	var all []*client

@@ -112,13 +112,21 @@ func (p *Presence) ClusterStatus() readtag.ClusterStatus {
 	return p.state.status()
 }
 
-// Join connects a new reader with the given id to the post's room. Updates for
-// the reader go to client; the returned Session carries the reader's scrolls.
+// Join connects a new reader with the id who.ID to the post's room. Updates
+// for the reader go to client; the returned Session carries the reader's
+// scrolls. A reader that comes back (who.Name and who.Color from a resume
+// token) keeps that name and colour when the name is free in the room; one
+// whose id is still in the room (its old socket not yet gone) takes that
+// place over, and the old socket is dropped with readtag.TakenOver.
 // A hidden reader sees the others but is not shown to them (nor counted, nor
 // replicated to other nodes).
-func (p *Presence) Join(slug, readerID string, hidden bool, client readtag.Client) readtag.Session {
+func (p *Presence) Join(slug string, who readtag.Reader, hidden bool, client readtag.Client) readtag.Session {
 	s := &session{p: p}
-	s.pid = p.sys.spawn(newConn(slug, readerID, hidden, client, p.rooms, &s.reader), kindConn, readerID, tags{post: slug, reader: readerID})
+	name := who.ID
+	if who.Name != "" {
+		name = p.sys.resumeName(who.ID) // its old connection may still be open
+	}
+	s.pid = p.sys.spawn(newConn(slug, who, hidden, client, p.rooms, &s.reader), kindConn, name, tags{post: slug, reader: who.ID})
 	p.sessions.Store(s, struct{}{})
 	return s
 }

@@ -167,7 +167,7 @@ func newPresence(t testing.TB, cfg Config) (*Presence, *testutil.SyncBuffer) {
 func mustJoin(t testing.TB, p *Presence, slug, id string) (*client, readtag.Session) {
 	t.Helper()
 	c := newClient()
-	s := p.Join(slug, id, false, c)
+	s := p.Join(slug, readtag.Reader{ID: id}, false, c)
 	eventually(t, id+" welcomed", c.welcomed)
 	return c, s
 }

@@ -206,12 +206,19 @@ func (r *room) Receive(c *actor.Context) {
 
 func (r *room) join(c *actor.Context, msg join) {
 	r.joins++
-	if _, dup := r.members[msg.readerID]; dup {
+	if old, dup := r.members[msg.readerID]; dup && !r.takeOver(c, old, msg) {
 		return
 	}
 	color, name := r.sys.names.pickIdentity(&r.colorUse, r.names)
+	if i := slices.Index(palette[:], msg.color); i >= 0 && msg.name != "" && !r.names[msg.name] {
+		color, name = i, msg.name // a resumed reader: its name is free here
+	}
 	you := readtag.Reader{ID: msg.readerID, Color: palette[color], Name: name}
-	pid := r.sys.spawnUnder(c.PID(), r.sys.newReader(you.ID, c.PID()), kindReader, you.ID, tags{post: r.slug, reader: you.ID})
+	actorName := you.ID
+	if msg.name != "" {
+		actorName = r.sys.resumeName(you.ID) // a takeover's old reader may not be gone yet
+	}
+	pid := r.sys.spawnUnder(c.PID(), r.sys.newReader(you.ID, c.PID()), kindReader, actorName, tags{post: r.slug, reader: you.ID})
 	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, hidden: msg.hidden, seq: r.nextSeq, crowdSeat: crowdSeat{slot: r.crowd.nextSlot}}
 	m.live.Store(you.Position)
 	r.crowd.nextSlot++
@@ -249,6 +256,50 @@ func (r *room) join(c *actor.Context, msg join) {
 		r.schedule(c) // after the welcome: the newcomer's first crowd frame must follow it
 	}
 	r.checkMode(c)
+}
+
+// takeOver gives a reader that came back (a resume token) while its old
+// connection is still in the room that place: the old socket is dropped
+// with readtag.TakenOver, the new one gets a new reader actor and the
+// welcome, and the others see nothing happen. The old connection's and
+// reader actor's watches then fire for pids that are no longer the
+// member's, and leave ignores them. A reader that changed its hide-me
+// choice leaves (as others saw it) and joins again under the same name:
+// takeOver reports true, and join goes on. A remote member with that id,
+// or a duplicate join without a resume, is dropped: the page tries again.
+func (r *room) takeOver(c *actor.Context, m *member, msg join) (rejoin bool) {
+	if m.node != "" || msg.name == "" {
+		msg.client.Drop("this reader's earlier connection is still open; reconnecting")
+		return false
+	}
+	r.drop(c, m, readtag.TakenOver)
+	c.Engine().Poison(m.pid)
+	if m.hidden != msg.hidden {
+		r.remove(c, m.reader.ID, m)
+		if r.tracker != nil && !m.hidden {
+			c.Send(r.tracker, localLeave{post: r.slug, id: m.reader.ID})
+		}
+		return true
+	}
+	m.conn, m.client, m.publish = msg.conn, msg.client, msg.publish
+	m.pid = r.sys.spawnUnder(c.PID(), r.sys.newReader(m.reader.ID, c.PID()), kindReader, r.sys.resumeName(m.reader.ID), tags{post: r.slug, reader: m.reader.ID})
+	c.Send(r.monitor, watch{target: msg.conn, notify: c.PID(), msg: readerGone{id: m.reader.ID, pid: msg.conn}})
+	c.Send(r.monitor, watch{target: m.pid, notify: c.PID(), msg: readerGone{id: m.reader.ID, pid: m.pid}})
+	var others []readtag.Reader
+	if r.crowd.on {
+		others = r.crowdJoin(m)
+	} else {
+		for id, o := range r.members {
+			if id != m.reader.ID && !o.hidden {
+				others = append(others, o.reader)
+			}
+		}
+	}
+	r.welcome(c, m, others)
+	if r.crowd.on {
+		r.schedule(c)
+	}
+	return false
 }
 
 // welcome publishes a reader's actor to its session, queues its welcome
@@ -475,6 +526,9 @@ func (r *room) leave(c *actor.Context, msg readerGone) {
 	m, ok := r.members[msg.id]
 	if !ok || m.node != "" {
 		return // already gone: the other of its two watches fired first
+	}
+	if !msg.pid.Equals(m.pid) && !msg.pid.Equals(m.conn) {
+		return // a connection taken over (takeOver): the reader stays
 	}
 	if msg.pid.Equals(m.pid) {
 		r.drop(c, m, "your reader failed on the server; reconnecting")

@@ -170,7 +170,7 @@ func benchRoomTick(b *testing.B, n int, crowd bool, tick time.Duration) {
 	scale := time.Duration(1 + n/100)
 	sessions := make([]readtag.Session, n)
 	for i := range sessions {
-		sessions[i] = p.Join("bench", fmt.Sprintf("r%05d", i), false, &roomBenchClient{t: t})
+		sessions[i] = p.Join("bench", readtag.Reader{ID: fmt.Sprintf("r%05d", i)}, false, &roomBenchClient{t: t})
 		if joined := int64(i + 1); joined%roomBenchGroup == 0 || joined == int64(n) {
 			roomBenchAwait(b, fmt.Sprintf("%d welcomes", joined), scale, func() bool { return t.welcomed.Load() == joined })
 		}

@@ -14,7 +14,10 @@ import (
 type join struct {
 	slug     string
 	readerID string
-	conn     *actor.PID
+	// name and color, if set, are the identity the reader had before (a
+	// resume): kept when the name is free in the room.
+	name, color string
+	conn        *actor.PID
 	// client is the socket's outgoing half: the room writes to it directly
 	// (it never blocks), so every frame of a reader comes from one
 	// goroutine, the room's, in the room's order.

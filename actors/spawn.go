@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,8 @@ type system struct {
 	closing     atomic.Bool  // Presence.Close has begun
 	panics      atomic.Int64
 	deadLetters atomic.Int64
+	// returns numbers the actors of readers who came back (resumeName).
+	returns atomic.Uint64
 
 	// incarnation is drawn at start: peers tell a restarted node by it.
 	incarnation uint64
@@ -88,6 +91,13 @@ func newSystem(e *actor.Engine, cfg Config) *system {
 // or spawnUnder, so none can miss the guard and the tracer.
 func (s *system) spawn(p actor.Producer, kind, id string, who tags) *actor.PID {
 	return s.engine.Spawn(s.wrap(p, kind, who), kind, actor.WithID(id), actor.WithInboxSize(inboxSize))
+}
+
+// resumeName is the actor id for a reader id whose earlier actors may
+// still be registered (a resumed reader, a takeover): Hollywood refuses a
+// second actor of one name, so the name gets a number of its own.
+func (s *system) resumeName(id string) string {
+	return id + "." + strconv.FormatUint(s.returns.Add(1), 36)
 }
 
 // spawnUnder starts an actor that parent supervises, named under it

@@ -206,12 +206,12 @@ func (s *Server) handleEmbedUpgrade(c *fiber.Ctx) error {
 		st := site
 		onClose = func() { s.embed.release(st, key) }
 	}
-	rid := newReaderID()
-	c.Locals(localReader, rid)
+	who := s.resumeReader(key, c.Query("resume"))
+	setReader(c, who)
 	c.Locals(localHidden, hidden)
 	c.Locals(localRoom, key)
 	ip, viaProxy := s.clientIP(c)
-	s.log.Debug("websocket upgrade", "reader", rid, "room", key, "remote", ip.String())
+	s.log.Debug("websocket upgrade", "reader", who.ID, "room", key, "remote", ip.String())
 	return s.admit(c, ip, viaProxy, onClose)
 }
 

@@ -369,12 +369,16 @@ func TestTagPages(t *testing.T) {
 		"/tags/" + strings.Repeat("a", 33):   "There is no such tag",
 		"/tags/" + strings.Repeat("a", 1000): "There is no such tag",
 		"/tags/..%2fetc":                     "There is no ",
-		"/tags/":                             "There is no page at this address.",
 	} {
 		code, body := ts.get(t, path)
 		if code != 404 || !strings.Contains(body, want) {
 			t.Errorf("GET %.60s: %d, want 404 with %q", path, code, want)
 		}
+	}
+	// With a trailing slash, the list of tags (routing is not strict), whose
+	// canonical link names /tags.
+	if code, body := ts.get(t, "/tags/"); code != 200 || !strings.Contains(body, `<link rel="canonical" href="`+ts.URL+`/tags">`) {
+		t.Errorf("GET /tags/: %d, want the tags page with its canonical link:\n%.400s", code, body)
 	}
 	var f atomFeed
 	_, feed := fetch(t, "GET", ts.URL+"/feed.xml")

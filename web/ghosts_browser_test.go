@@ -294,7 +294,7 @@ func TestBrowserLiveState(t *testing.T) {
 	poll(t, page, "live", pill+`.dataset.state == "live" && `+pill+`.textContent.includes("1 reading now")`, 5*time.Second)
 
 	ts.Stop()
-	poll(t, page, "reconnecting with a countdown", pill+`.dataset.state == "reconnecting" && /Reconnecting( in \d+ s)?…/.test(`+pill+`.textContent)`, 5*time.Second)
+	poll(t, page, "reconnecting with a countdown", pill+`.dataset.state == "reconnecting" && /Reconnecting( in \d+\ss)?…/.test(`+pill+`.textContent)`, 5*time.Second)
 	if !eval[bool](t, page, pillRoot+`.querySelector("#presence .presence-retry").getAttribute("aria-hidden") == "true"`) {
 		t.Error("the countdown is inside the announced text")
 	}
@@ -335,8 +335,9 @@ func TestBrowserHideMe(t *testing.T) {
 
 	eval[any](t, page, pillRoot+`.getElementById("hide-me").click()`)
 	waitGhosts(t, other) // the visible page left
+	// It stays the same reader (its resume token), only hidden.
 	poll(t, page, "hidden, and still seeing the other reader", fmt.Sprintf(`(() => { const s = window.readtag.state();
-		return s.connected && s.hidden && s.you != %q && s.ghosts[%q] !== undefined
+		return s.connected && s.hidden && s.you == %q && s.ghosts[%q] !== undefined
 			&& `+pillRoot+`.getElementById("hide-me").getAttribute("aria-pressed") == "true"
 			&& `+pill+`.textContent.includes("you are hidden") })()`, first, id(other)), 5*time.Second)
 

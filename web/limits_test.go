@@ -155,7 +155,7 @@ func TestNewChecksIPv6Prefix(t *testing.T) {
 // noPresence is a Presence for servers that are built and never served.
 type noPresence struct{}
 
-func (noPresence) Join(string, string, bool, readtag.Client) readtag.Session { return nil }
+func (noPresence) Join(string, readtag.Reader, bool, readtag.Client) readtag.Session { return nil }
 
 func TestForwardedForIgnoredFromUntrustedPeers(t *testing.T) {
 	ts := startServer(t, func(c *web.Config, _ *actors.Config) {

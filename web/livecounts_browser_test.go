@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/readtag/readtag/internal/testutil"
+	"github.com/readtag/readtag/web/client"
 )
 
 // badge is the index's "N reading now" text for a post, "" when hidden.
@@ -60,6 +63,26 @@ func TestBrowserIndexCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot saved to %s", out)
+}
+
+// TestBrowserIndexAfterRestart: the index's counts come back within
+// seconds of a restarted server's return (the counts channel reconnects as
+// a post's page does), and are hidden while it is down.
+func TestBrowserIndexAfterRestart(t *testing.T) {
+	browser := newBrowser(t)
+	embedded := embeddedPosts(t)
+	ts := startServerAt(t, testutil.FreeAddr(t), embedded)
+	index := tab(t, browser, ts.URL+"/", 1280, 1060)
+	reader := ts.dial(t, "how-readtag-works")
+	poll(t, index, "1 reading now", badge("how-readtag-works")+` == "1 reading now"`, waitLimit)
+	ts.Stop()
+	poll(t, index, "the count hidden while the server is down", badge("how-readtag-works")+` == ""`, waitLimit)
+	ts = startServerAt(t, ts.Addr, embedded)
+	back := time.Now()
+	ts.dialWith(t, "how-readtag-works", client.Options{Resume: reader.Resume()})
+	// The design is about a second; 10 s only catches a broken one.
+	poll(t, index, "1 reading now again", badge("how-readtag-works")+` == "1 reading now"`, 10*time.Second)
+	t.Logf("the index counted again %v after the server was back", time.Since(back).Round(time.Millisecond))
 }
 
 // TestBrowserIndexAcrossNodes: node b's index counts a reader on node a.

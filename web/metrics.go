@@ -20,7 +20,7 @@ type metrics struct {
 	framesIn    prometheus.Counter
 	bytesIn     prometheus.Counter
 	framesOut   *prometheus.CounterVec // by type
-	outByKind   [kindCrowd + 1]prometheus.Counter
+	outByKind   [kindResume + 1]prometheus.Counter
 	bytesOut    prometheus.Counter
 	badFrames   prometheus.Counter
 	coalesced   prometheus.Counter
@@ -32,6 +32,7 @@ type metrics struct {
 	// on the wire (docs/perf/draft-storm.md).
 	acceptToUpgrade prometheus.Histogram
 	refused         *prometheus.CounterVec // by why: max_readers, max_readers_per_ip, max_rooms_per_site, http_conns, http_idle_evicted
+	resume          *prometheus.CounterVec // by result: resumeResults
 }
 
 // Gauges the engine provides (cmd wires actors.Presence.Stats in).
@@ -54,6 +55,8 @@ func newMetrics(engine EngineStats, cluster func() readtag.ClusterStatus) *metri
 		slowClosed:  prometheus.NewCounter(prometheus.CounterOpts{Name: "readtag_slow_clients_closed_total", Help: "Clients closed for falling too far behind."}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "readtag_refused_total",
 			Help: "Connections refused or evicted by a cap, by which."}, []string{"why"}),
+		resume: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "readtag_resume_total",
+			Help: "Resume tokens sent with an upgrade, by result: kept (same reader), other_node (name and colour only), expired, invalid."}, []string{"result"}),
 		outboxDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "readtag_fanout_delay_seconds",
 			Help:    "From the engine handing an update to a connection to its frame being written.",
@@ -66,14 +69,17 @@ func newMetrics(engine EngineStats, cluster func() readtag.ClusterStatus) *metri
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.connections, m.joins, m.leaves, m.framesIn, m.bytesIn, m.framesOut,
-		m.bytesOut, m.badFrames, m.coalesced, m.slowClosed, m.outboxDelay, m.acceptToUpgrade, m.refused,
+		m.bytesOut, m.badFrames, m.coalesced, m.slowClosed, m.outboxDelay, m.acceptToUpgrade, m.refused, m.resume,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
 	// Every label value exists from the start, at 0, so that a series (and
 	// its HELP and TYPE) does not appear only after its first event.
-	for k := kindWelcome; k <= kindCrowd; k++ {
+	for k := kindWelcome; k <= kindResume; k++ {
 		m.outByKind[k] = m.framesOut.WithLabelValues(k.String())
+	}
+	for _, r := range resumeResults {
+		m.resume.WithLabelValues(r)
 	}
 	for _, by := range leaveReasons {
 		m.leaves.WithLabelValues(by)

@@ -18,9 +18,10 @@ const (
 	kindMoves
 	kindError
 	kindCrowd
+	kindResume
 )
 
-var kindNames = [...]string{kindWelcome: "welcome", kindJoin: "join", kindLeave: "leave", kindMoves: "moves", kindError: "error", kindCrowd: "crowd"}
+var kindNames = [...]string{kindWelcome: "welcome", kindJoin: "join", kindLeave: "leave", kindMoves: "moves", kindError: "error", kindCrowd: "crowd", kindResume: "resume"}
 
 func (k itemKind) String() string { return kindNames[k] }
 
@@ -29,7 +30,7 @@ type item struct {
 	kind   itemKind
 	reader readtag.Reader   // welcome (you), join
 	others []readtag.Reader // welcome
-	text   string           // leave (id), error (reason)
+	text   string           // leave (id), error (reason), welcome and resume (token)
 	moves  []readtag.Move   // moves: shared with other clients unless owned
 	owned  bool             // moves is this outbox's own copy (merged)
 	crowd  readtag.Crowd    // crowd
@@ -43,6 +44,10 @@ const (
 	closeInvalidData   = 1007
 	closePolicy        = 1008
 	closeInternalError = 1011
+	// closeTakenOver closes a socket whose reader came back on a newer one
+	// (a resume token, see resume.go): the page drops its token and joins
+	// afresh, so two tabs holding one token do not take turns for ever.
+	closeTakenOver = 4409
 )
 
 // outbox is the readtag.Client of one WebSocket: a bounded queue that the
@@ -64,20 +69,26 @@ type outbox struct {
 	// (Server.WritersWaiting): signal adds one, the writer takes it off.
 	waiting *atomic.Int64
 	bucket  int // the ping sweeper's bucket (see pinger)
+	// resume, if set, issues the reader's resume token (resume.go); a new
+	// one goes out with the first ping resumeEvery after the last.
+	resume      func(you readtag.Reader) string
+	resumeEvery time.Duration
 
-	mu      sync.Mutex
-	you     string // the reader's own id, skipped in moves
-	queue   []item
-	spare   []item         // the previous batch's array, reused
-	index   map[string]int // reader id → entry in the tail moves item, when owned
-	closing bool
-	code    int // close frame to send after the queue; 0 sends none
-	reason  string
-	failed  error         // the write that failed, if one did
-	ping    bool          // a ping is due
-	writing bool          // a writer is running, or ended is set: none may start
-	ended   bool          // the writer is done for good (closed or failed)
-	exited  chan struct{} // made by stop to wait for a running writer's end
+	mu       sync.Mutex
+	you      string // the reader's own id, skipped in moves
+	queue    []item
+	spare    []item         // the previous batch's array, reused
+	index    map[string]int // reader id → entry in the tail moves item, when owned
+	closing  bool
+	code     int // close frame to send after the queue; 0 sends none
+	reason   string
+	failed   error          // the write that failed, if one did
+	ping     bool           // a ping is due
+	writing  bool           // a writer is running, or ended is set: none may start
+	ended    bool           // the writer is done for good (closed or failed)
+	exited   chan struct{}  // made by stop to wait for a running writer's end
+	who      readtag.Reader // the reader, from the welcome (resume tokens)
+	resumeAt time.Time      // when the last token was issued
 }
 
 func newOutbox(limit int, m *metrics) *outbox {
@@ -85,9 +96,14 @@ func newOutbox(limit int, m *metrics) *outbox {
 }
 
 func (o *outbox) Welcome(you readtag.Reader, others []readtag.Reader) {
+	var token string
+	if o.resume != nil {
+		token = o.resume(you)
+	}
 	o.mu.Lock()
 	o.you = you.ID
-	o.pushLocked(item{kind: kindWelcome, reader: you, others: others})
+	o.who, o.resumeAt = you, time.Now()
+	o.pushLocked(item{kind: kindWelcome, reader: you, others: others, text: token})
 	o.mu.Unlock()
 }
 
@@ -139,7 +155,13 @@ func mergeMoves(into, later []readtag.Move) []readtag.Move {
 	return into
 }
 
-func (o *outbox) Drop(reason string) { o.close(closeInternalError, reason) }
+func (o *outbox) Drop(reason string) {
+	if reason == readtag.TakenOver {
+		o.close(closeTakenOver, reason)
+		return
+	}
+	o.close(closeInternalError, reason)
+}
 
 // sendError queues an error frame for the client.
 func (o *outbox) sendError(reason string) { o.push(item{kind: kindError, text: reason}) }
@@ -261,13 +283,22 @@ func (o *outbox) finish() {
 }
 
 // pingDue asks the writer to send a ping (the shared pinger calls it).
+// It also refreshes the resume token when it is due, so that a token
+// the page holds is never much older than its socket's last ping.
 func (o *outbox) pingDue() {
 	o.mu.Lock()
+	var who readtag.Reader
+	if o.resume != nil && o.who.ID != "" && time.Since(o.resumeAt) >= o.resumeEvery {
+		who, o.resumeAt = o.who, time.Now()
+	}
 	if !o.closing {
 		o.ping = true
 		o.signal()
 	}
 	o.mu.Unlock()
+	if who.ID != "" {
+		o.push(item{kind: kindResume, text: o.resume(who)})
+	}
 }
 
 func (o *outbox) failure() error {
@@ -382,7 +413,9 @@ func (o *outbox) self() string {
 func encode(b []byte, it *item, you string) ([]byte, bool) {
 	switch it.kind {
 	case kindWelcome:
-		return appendWelcome(b, it.reader, it.others), true
+		return appendWelcome(b, it.reader, it.others, it.text), true
+	case kindResume:
+		return appendResume(b, it.text), true
 	case kindJoin:
 		return appendJoin(b, it.reader), true
 	case kindLeave:

@@ -157,7 +157,7 @@ func appendBands(b []byte, bands []int) []byte {
 	return append(b, enc...)
 }
 
-func appendWelcome(b []byte, you readtag.Reader, others []readtag.Reader) []byte {
+func appendWelcome(b []byte, you readtag.Reader, others []readtag.Reader, resume string) []byte {
 	b = append(b, `{"type":"welcome","you":`...)
 	b = appendReader(b, you)
 	b = append(b, `,"readers":[`...)
@@ -167,7 +167,19 @@ func appendWelcome(b []byte, you readtag.Reader, others []readtag.Reader) []byte
 		}
 		b = appendReader(b, r)
 	}
-	return append(b, "]}"...)
+	b = append(b, ']')
+	if resume != "" {
+		b = append(b, `,"resume":`...)
+		b = appendString(b, resume)
+	}
+	return append(b, '}')
+}
+
+// appendResume writes a resume frame: a fresh token for the same reader.
+func appendResume(b []byte, token string) []byte {
+	b = append(b, `{"type":"resume","resume":`...)
+	b = appendString(b, token)
+	return append(b, '}')
 }
 
 func appendJoin(b []byte, r readtag.Reader) []byte {

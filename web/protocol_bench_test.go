@@ -35,11 +35,11 @@ func BenchmarkEncodeWelcome(b *testing.B) {
 			you := benchReaders(1)[0]
 			you.Position = 0
 			others := benchReaders(n)
-			buf := appendWelcome(nil, you, others)
+			buf := appendWelcome(nil, you, others, "")
 			b.SetBytes(int64(len(buf)))
 			b.ReportAllocs()
 			for b.Loop() {
-				buf = appendWelcome(buf[:0], you, others)
+				buf = appendWelcome(buf[:0], you, others, "")
 			}
 		})
 	}

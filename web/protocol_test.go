@@ -111,13 +111,13 @@ func TestEncodeFrames(t *testing.T) {
 		You     readtag.Reader
 		Readers []readtag.Reader
 	}
-	b := appendWelcome(nil, you, others)
+	b := appendWelcome(nil, you, others, "")
 	if string(b) != `{"type":"welcome","you":{"id":"abc","color":"#e5484d","position":0},"readers":[{"id":"def","color":"#30a46c","position":0.25}]}` {
 		t.Errorf("welcome: %s", b)
 	}
 	mustJSON(t, b, &w)
-	if string(appendWelcome(nil, you, nil)) != `{"type":"welcome","you":{"id":"abc","color":"#e5484d","position":0},"readers":[]}` {
-		t.Errorf("empty welcome: %s", appendWelcome(nil, you, nil))
+	if string(appendWelcome(nil, you, nil, "")) != `{"type":"welcome","you":{"id":"abc","color":"#e5484d","position":0},"readers":[]}` {
+		t.Errorf("empty welcome: %s", appendWelcome(nil, you, nil, ""))
 	}
 	if got := string(appendJoin(nil, others[0])); got != `{"type":"join","reader":{"id":"def","color":"#30a46c","position":0.25}}` {
 		t.Errorf("join: %s", got)

@@ -15,8 +15,8 @@ import (
 // one name (actors/names.go).
 type renaming struct{ web.Presence }
 
-func (p renaming) Join(slug, id string, hidden bool, c readtag.Client) readtag.Session {
-	return p.Presence.Join(slug, id, hidden, renamingClient{c})
+func (p renaming) Join(slug string, who readtag.Reader, hidden bool, c readtag.Client) readtag.Session {
+	return p.Presence.Join(slug, who, hidden, renamingClient{c})
 }
 
 type renamingClient struct{ readtag.Client }

@@ -33,7 +33,10 @@ type Presence interface {
 	// reports the room to client and takes the reader's scrolls through the
 	// returned session. A hidden reader sees the others but is not shown to
 	// them.
-	Join(slug, readerID string, hidden bool, client readtag.Client) readtag.Session
+	// who.ID is the reader's id; who.Name and who.Color, if set, are the
+	// identity it had before (a resume token's), which the engine gives back
+	// when the name is free in the room.
+	Join(slug string, who readtag.Reader, hidden bool, client readtag.Client) readtag.Session
 }
 
 // Config configures a Server. Posts, Views and Presence are required.
@@ -132,6 +135,15 @@ type Config struct {
 	// closed (moves coalesce, so this is a backlog of joins and leaves).
 	// Zero value means 256.
 	OutboxLimit int
+	// ResumeKey signs the resume tokens of welcomes (resume.go): nodes that
+	// share it accept each other's. Zero value: no tokens are issued and
+	// any sent are ignored.
+	ResumeKey []byte
+	// ResumeTTL is how long a resume token is good for after it was
+	// issued; a live reader gets a fresh one every ResumeTTL/5, so a
+	// token stays good for at least 4/5 of it after its socket was lost.
+	// Zero value means 5 * time.Minute.
+	ResumeTTL time.Duration
 }
 
 // Server serves the blog and the live readers.
@@ -174,6 +186,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.Posts.SetLogger(cfg.Logger) // live mode reports broken files here
 	setDefault(&cfg.PingInterval, 5*time.Second)
+	setDefault(&cfg.ResumeTTL, 5*time.Minute)
 	setDefault(&cfg.PongWait, 12*time.Second)
 	setDefault(&cfg.WriteWait, 10*time.Second)
 	setDefault(&cfg.MaxFrameBytes, 1024)

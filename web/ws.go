@@ -15,6 +15,8 @@ import (
 
 	"github.com/fasthttp/websocket"
 	fws "github.com/gofiber/contrib/websocket"
+
+	"github.com/readtag/readtag"
 )
 
 // serveWS takes one reader's WebSocket from contrib/websocket and runs it
@@ -29,14 +31,17 @@ func (s *Server) serveWS(c *fws.Conn) {
 	if slug == "" {
 		slug = c.Params("slug")
 	}
-	id, _ := c.Locals(localReader).(string)
+	var who readtag.Reader
+	who.ID, _ = c.Locals(localReader).(string)
+	who.Name, _ = c.Locals(localName).(string)
+	who.Color, _ = c.Locals(localColor).(string)
 	hidden, _ := c.Locals(localHidden).(bool)
 	ws := c.Conn
 	if !detachable(ws) {
-		s.runWS(ws, slug, id, hidden)
+		s.runWS(ws, slug, who, hidden)
 		return
 	}
-	go s.runWS(ws, slug, id, hidden)
+	go s.runWS(ws, slug, who, hidden)
 }
 
 // detachable reports whether ws can outlive the upgrade handler: fasthttp
@@ -60,7 +65,7 @@ func detachable(ws *websocket.Conn) bool {
 // runWS runs one reader's WebSocket: this goroutine reads, a writer that
 // the outbox starts when it has work writes (concurrent writes would
 // panic), and the connection is closed on return.
-func (s *Server) runWS(ws *websocket.Conn, slug, id string, hidden bool) {
+func (s *Server) runWS(ws *websocket.Conn, slug string, who readtag.Reader, hidden bool) {
 	defer ws.Close()
 	defer func() {
 		if r := recover(); r != nil {
@@ -69,11 +74,15 @@ func (s *Server) runWS(ws *websocket.Conn, slug, id string, hidden bool) {
 	}()
 	log := s.log // per-connection attributes only when they will be used
 	if s.debug {
-		log = s.log.With("reader", id, "post", slug)
+		log = s.log.With("reader", who.ID, "post", slug)
 	}
 
 	ob := newOutbox(s.cfg.OutboxLimit, s.metrics)
 	ob.waiting = &s.writersWaiting
+	if len(s.cfg.ResumeKey) > 0 {
+		ob.resume = func(you readtag.Reader) string { return s.issueResume(slug, you, time.Now()) }
+		ob.resumeEvery = s.cfg.ResumeTTL / 5
+	}
 	ob.write = func() {
 		s.writersWaiting.Add(-1) // running now (see WritersWaiting)
 		s.write(ws, ob, log)
@@ -86,7 +95,7 @@ func (s *Server) runWS(ws *websocket.Conn, slug, id string, hidden bool) {
 	defer s.untrack(ob)
 	log.Debug("websocket open")
 
-	sess := s.presence.Join(slug, id, hidden, ob)
+	sess := s.presence.Join(slug, who, hidden, ob)
 	reason := s.read(ws, ob, sess, log)
 	s.metrics.leaves.WithLabelValues(leaveBy(reason)).Inc()
 	sess.Leave()

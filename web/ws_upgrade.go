@@ -9,6 +9,7 @@ import (
 	fws "github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/readtag/readtag"
 	"github.com/readtag/readtag/internal/pagekey"
 )
 
@@ -18,7 +19,17 @@ import (
 const (
 	localReader = "readtag.reader"
 	localHidden = "readtag.hidden"
+	localName   = "readtag.name"  // a resumed reader's name (resume.go)
+	localColor  = "readtag.color" // and colour
 )
+
+// setReader hands the reader an upgrade decided on (resumeReader) to the
+// WebSocket handler.
+func setReader(c *fiber.Ctx, who readtag.Reader) {
+	c.Locals(localReader, who.ID)
+	c.Locals(localName, who.Name)
+	c.Locals(localColor, who.Color)
+}
 
 // parseHidden reads the hide-me query parameter: absent, "0" or "false"
 // show the reader to others; "1" or "true" hide it.
@@ -60,11 +71,11 @@ func (s *Server) handleUpgrade(c *fiber.Ctx) error {
 	if !fws.IsWebSocketUpgrade(c) {
 		return fiber.NewError(fiber.StatusUpgradeRequired, "This address speaks WebSocket only.")
 	}
-	id := newReaderID()
-	c.Locals(localReader, id)
+	who := s.resumeReader(c.Params("slug"), c.Query("resume"))
+	setReader(c, who)
 	c.Locals(localHidden, hidden)
 	ip, viaProxy := s.clientIP(c)
-	s.log.Debug("websocket upgrade", "reader", id, "post", c.Params("slug"), "remote", ip.String())
+	s.log.Debug("websocket upgrade", "reader", who.ID, "post", c.Params("slug"), "remote", ip.String())
 	return s.admit(c, ip, viaProxy, nil)
 }
 

@@ -40,6 +40,7 @@ func (e *usageError) Unwrap() error { return e.err }
 // options are the command line, each flag also readable from READTAG_<NAME>.
 type options struct {
 	addr            string
+	resumeKeyFile   string
 	postsDir        string
 	viewsDir        string
 	allowedOrigins  []string
@@ -95,6 +96,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	sites := fset.String("sites", env("sites", ""), "comma-separated `origins` (https://blog.example.com) of other sites whose pages\nmay show live readers with /embed.js, each a site named after its host[:port] (READTAG_SITES)")
 	sitesFile := fset.String("sites-file", env("sites-file", ""), "`file` of more sites, one a line: name origin [origin ...], # comments\n(READTAG_SITES_FILE)")
 	maxRooms := fset.String("max-rooms-per-site", env("max-rooms-per-site", "1000"), "the most `pages` of one site with live readers on this node; a reader of one\nmore gets 503 and Retry-After (READTAG_MAX_ROOMS_PER_SITE)")
+	resumeKey := fset.String("resume-key-file", env("resume-key-file", defaultResumeKeyFile()), "`file` of the key that signs readers' resume tokens (same name and colour after\na reconnect); made 0600 if missing; nodes sharing it accept each other's\n(READTAG_RESUME_KEY_FILE)")
 	presenceOnly := fset.Bool("presence-only", env("presence-only", "") == "true" || env("presence-only", "") == "1",
 		"serve no blog, only live readers for the --sites: /embed.js, /static, /ws/embed,\n/ws/counts, /healthz and /metrics (READTAG_PRESENCE_ONLY)")
 	siteTitle := fset.String("site-title", env("site-title", ""), "the blog's `title`, for the header, page titles, feed and link previews\n(READTAG_SITE_TITLE; unset: readtag)")
@@ -116,7 +118,7 @@ func parseOptions(args []string, stdout io.Writer, getenv func(string) string) (
 	if fset.NArg() > 0 {
 		return nil, &usageError{fmt.Errorf("unexpected argument %q (all settings are flags)", fset.Arg(0))}
 	}
-	o := &options{addr: *addr, postsDir: *postsDir, viewsDir: *viewsDir, logFormat: *format}
+	o := &options{addr: *addr, postsDir: *postsDir, viewsDir: *viewsDir, logFormat: *format, resumeKeyFile: *resumeKey}
 	var err error
 	if err := checkHostPort(o.addr, 0); err != nil {
 		return nil, &usageError{fmt.Errorf("--addr %q: %w", o.addr, err)}
@@ -359,6 +361,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 		Counts:          presence.Counts,
 		Blog:            o.blog,
 		AuthorMode:      o.authorMode,
+		ResumeKey:       loadResumeKey(o.resumeKeyFile, log),
 	})
 	if err != nil {
 		return err

@@ -115,7 +115,9 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		tb.Fatal(err)
 	}
 	acfg := actors.Config{Logger: log}
-	wcfg := web.Config{Posts: library, Views: views.Embedded, Logger: log}
+	// One key for every server a test starts, as cmd/readtag keeps its key
+	// file: a server started again accepts the resume tokens of the first.
+	wcfg := web.Config{Posts: library, Views: views.Embedded, Logger: log, ResumeKey: []byte("readtag test resume key")}
 	for _, f := range s.configure {
 		f(&wcfg, &acfg)
 	}

@@ -44,6 +44,8 @@ type Frame struct {
 	ID      string   `json:"id,omitempty"`
 	Moves   []Move   `json:"moves,omitempty"`
 	Error   string   `json:"error,omitempty"`
+	// Resume is the welcome's or a resume frame's token.
+	Resume string `json:"resume,omitempty"`
 	// crowd frames
 	Total int      `json:"total,omitempty"`
 	Bands []int    `json:"bands,omitempty"`
@@ -73,6 +75,7 @@ type Conn struct {
 	bands   []int
 	// OnFrame, if set before frames arrive, is called for every frame.
 	onFrame func(Frame)
+	resume  string // the latest resume token
 }
 
 // Options configure Dial.
@@ -86,6 +89,9 @@ type Options struct {
 	OnFrame func(Frame)
 	// Hidden asks not to be shown to other readers (?hidden=1).
 	Hidden bool
+	// Resume is a resume token from an earlier connection (?resume=), to
+	// come back as the same reader.
+	Resume string
 }
 
 // URL is the WebSocket URL of a post on a server at base ("http://host:port").
@@ -109,12 +115,17 @@ func Dial(ctx context.Context, url string, opt Options) (*Conn, error) {
 	if opt.Origin != "" {
 		h.Set("Origin", opt.Origin)
 	}
-	if opt.Hidden {
+	sep := func() string {
 		if strings.Contains(url, "?") {
-			url += "&hidden=1"
-		} else {
-			url += "?hidden=1"
+			return "&"
 		}
+		return "?"
+	}
+	if opt.Hidden {
+		url += sep() + "hidden=1"
+	}
+	if opt.Resume != "" {
+		url += sep() + "resume=" + queryEscape(opt.Resume)
 	}
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
 	ws, resp, err := d.DialContext(ctx, url, h)
@@ -176,11 +187,14 @@ func (c *Conn) apply(f Frame) {
 		if f.You != nil {
 			c.you = *f.You
 		}
+		c.resume = f.Resume
 		clear(c.ghosts)
 		c.total, c.bands = 0, nil
 		for _, r := range f.Readers {
 			c.ghosts[r.ID] = r
 		}
+	case "resume":
+		c.resume = f.Resume
 	case "join":
 		if f.Reader != nil {
 			c.ghosts[f.Reader.ID] = *f.Reader
@@ -305,6 +319,13 @@ func (c *Conn) WaitClosed(ctx context.Context) error {
 	}
 }
 
+// Resume is the latest resume token the server sent ("" for none).
+func (c *Conn) Resume() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resume
+}
+
 // Welcomed reports whether the welcome has arrived.
 func (c *Conn) Welcomed() bool { return c.You().ID != "" }
 
@@ -338,3 +359,6 @@ func (c *Conn) Close() error {
 // Kill drops the TCP connection without a close frame, as a crashed browser
 // or a lost network would.
 func (c *Conn) Kill() error { return c.ws.NetConn().Close() }
+
+// queryEscape is url.QueryEscape, for Dial, whose parameter is named url.
+func queryEscape(s string) string { return url.QueryEscape(s) }

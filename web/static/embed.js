@@ -31,14 +31,28 @@
 
   // The server closes clients above 50 frames/s; 50 ms keeps us at ≤ 20/s.
   const SEND_INTERVAL_MS = 50;
+  // Reconnecting (docs/protocol.md, "Reconnecting"): a live channel that
+  // closed (the server went away, 1001, or the line dropped) is tried again
+  // at once plus up to FIRST_JITTER_MS, spread so that a restarted server
+  // is not met by every page in one millisecond; then every SHORT_MS plus
+  // up to as much again while the server is merely restarting, for
+  // RESTART_WINDOW_MS. Past that window, and whenever the server refuses
+  // (1008, 1013, 4xxx, or an accepted upgrade closed before its welcome),
+  // attempts back off from RETRY_BASE_MS to RETRY_MAX_MS, or
+  // RETRY_REFUSED_MAX_MS for refusals, so that a full node is not kept busy
+  // by its own refusals.
+  const FIRST_JITTER_MS = 1000;
+  const SHORT_MS = 1000;
+  const RESTART_WINDOW_MS = 30000;
   const RETRY_BASE_MS = 500;
   const RETRY_MAX_MS = 15000;
-  // A socket that never opened was refused (403/503/429: a page cannot see
-  // the status) or found no server; 1013 is "try again later". Both back off
-  // further, so a full node is not kept busy by its own refusals.
   const RETRY_REFUSED_MAX_MS = 60000;
   const COUNTS_RETRY_BASE_MS = 1000;
   const COUNTS_RETRY_MAX_MS = 30000;
+  // The close code of a socket whose reader came back on a newer one: this
+  // page gives its resume token up and joins afresh.
+  const TAKEN_OVER = 4409;
+  const RESUME_KEY = "readtag.resume:";
   const FALLBACK_COLOR = "#8a8f98";
   const HIDDEN_KEY = "readtag.hidden";
   // Rail geometry in px (not rem: the host may set any root font size).
@@ -129,6 +143,7 @@
   let retryTimer = 0;
   let retryAt = 0;          // when the next attempt is due (performance.now())
   let countdown = 0;        // interval updating the pill while reconnecting
+  let downSince = 0;        // when a live channel was lost (performance.now()), 0 when none was
   let leaving = false;      // set on pagehide: never reconnect while unloading
 
   let hidden = false;       // "hide me": not shown to other readers
@@ -354,16 +369,38 @@
       rail.insertBefore(e, tip);
       return;
     }
-    // A join for a reader we know: its node renamed it (two nodes had
-    // picked one name), or a repeat.
     const name = validName(reader.name);
-    if (name !== g.name) {
+    if (g.name !== name) {
       g.name = name;
       g.el.textContent = name;
       g.el.dataset.name = name;
     }
     setColor(g.el, reader.color);
     setPosition(g, reader.position);
+  }
+
+  // A welcome is the whole truth, also on a reconnect: the ghosts kept
+  // (faded) while the channel was down are matched with it by id, so that a
+  // reader who came back under the same id moves on instead of leaving and
+  // joining again; those it does not list leave, new ones join.
+  function reconcile(readers) {
+    const listed = new Set();
+    if (Array.isArray(readers)) {
+      for (const r of readers) {
+        if (r && typeof r.id === "string") listed.add(r.id);
+      }
+    }
+    for (const id of [...ghosts.keys()]) {
+      if (!listed.has(id) || id === youId) removeGhost(id);
+    }
+    if (Array.isArray(readers)) readers.forEach(upsertGhost);
+  }
+
+  // While the channel is down the ghosts stay where they were, faded, and
+  // the rail says so; a welcome brings them back to life.
+  function setStale(on) {
+    rail.classList.toggle("stale", on);
+    map.classList.toggle("stale", on);
   }
 
   function removeGhost(id) {
@@ -917,6 +954,12 @@
   const bar = el("div", "presence-bar");
   bar.append(pill);
   if (showHideMe) bar.append(hideButton);
+  // With the pill in the page (data-counter), a reader far down the
+  // article would not see that the channel is down: this floats at the
+  // bottom of the window while it is. The pill is what screen readers hear.
+  const outage = el("div", "outage");
+  outage.setAttribute("aria-hidden", "true");
+  outage.hidden = true;
 
   function mountCounter() {
     if (counterAt === "none" || countsOnly) return;
@@ -929,6 +972,7 @@
       counter = makeHost("readtag-counter", { display: "block", "max-width": "100%" });
       counter.wrap.append(bar);
       target.append(counter.host);
+      box.append(outage);
     } else {
       bar.classList.add("floating");
       bar.tabIndex = 0; // focus opens it too, and reaches Hide me
@@ -942,17 +986,22 @@
   // The compact pill lines up with the rail's outer edge, so that closed it
   // covers no more of the page than the rail does.
   function placeCounter(left, right) {
-    if (!bar.classList.contains("floating")) return;
-    const outer = geo.gap + geo.w;
-    const vw = document.documentElement.clientWidth;
-    bar.classList.toggle("right", side === "right");
-    bar.classList.toggle("narrow", geo !== WIDE);
-    if (side === "left") {
-      setPx(bar, "left", Math.max(2, left - outer));
-      bar.style.removeProperty("right");
-    } else {
-      setPx(bar, "right", Math.max(2, vw - right - outer));
-      bar.style.removeProperty("left");
+    for (const b of [bar, outage]) {
+      if (b === bar ? !bar.classList.contains("floating") : !outage.isConnected) continue;
+      const outer = geo.gap + geo.w;
+      const vw = document.documentElement.clientWidth;
+      b.classList.toggle("right", side === "right");
+      b.classList.toggle("narrow", geo !== WIDE);
+      if (side === "left") {
+        setPx(b, "left", Math.max(2, left - outer));
+        b.style.removeProperty("right");
+      } else {
+        setPx(b, "right", Math.max(2, vw - right - outer));
+        b.style.removeProperty("left");
+      }
+      // The sign wraps within the margin rather than cover the text (a
+      // margin too narrow for a short word gets a short word's width).
+      if (b === outage) setPx(b, "max-width", Math.max(96, (side === "left" ? left : vw - right) - 6));
     }
   }
 
@@ -979,7 +1028,7 @@
       case "reconnecting": {
         text = "Reconnecting";
         const s = Math.ceil((retryAt - performance.now()) / 1000);
-        retry = retryTimer && s > 0 ? " in " + s + " s…" : "…";
+        retry = retryTimer && s > 0 ? " in " + s + "\u00a0s…" : "…";
         break;
       }
       case "offline":
@@ -994,6 +1043,11 @@
     if (pillN.textContent !== short) pillN.textContent = short;
     pill.dataset.state = state;
     pill.hidden = false;
+    const down = state === "reconnecting" || state === "offline";
+    const outageText = down ? text + retry : "";
+    if (outage.textContent !== outageText) outage.textContent = outageText;
+    outage.dataset.state = state;
+    outage.hidden = !down;
     hideButton.hidden = false;
     hideButton.setAttribute("aria-pressed", String(hidden));
     hideButton.textContent = hidden ? "Show me to others" : "Hide me";
@@ -1102,9 +1156,12 @@
         const you = msg.you && typeof msg.you === "object" ? msg.you : {};
         youId = typeof you.id === "string" ? you.id : null;
         youName = typeof you.name === "string" ? validName(you.name) : "";
-        // A welcome is the whole truth: rebuild from scratch (also on reconnect).
-        clearGhosts();
-        if (Array.isArray(msg.readers)) msg.readers.forEach(upsertGhost);
+        welcomed = true;
+        keepResume(msg.resume);
+        setCrowd(0, null);
+        reconcile(msg.readers);
+        setStale(false);
+        downSince = 0;
         setColor(self, you.color);
         self.hidden = false;
         self.classList.toggle("ghost-self-hidden", hidden);
@@ -1134,6 +1191,9 @@
         applyMoves(msg.moves);
         setCrowd(Number(msg.total) || 0, msg.bands);
         updatePresence();
+        break;
+      case "resume":
+        keepResume(msg.resume);
         break;
       case "error":
         console.warn("readtag: server error:", msg.error);
@@ -1182,9 +1242,33 @@
 
   // ---------- Connection ----------
 
+  // The resume token of the welcome (and of the resume frames that renew
+  // it) is kept per tab and per page in sessionStorage: a reload or a
+  // reconnect comes back as the same reader, another tab is another reader.
+  // It goes back as a query parameter of the upgrade, which is when the
+  // server decides who a reader is (a first frame would come after the
+  // join). The server ignores one that does not check out.
+  function resumeKey() { return RESUME_KEY + (pageID ? "#" + pageID : pageURL); }
+  function keepResume(token) {
+    if (typeof token !== "string" || !token || token.length > 512) return;
+    try { sessionStorage.setItem(resumeKey(), token); } catch { /* storage blocked: this page only */ }
+    resumeToken = token;
+  }
+  function dropResume() {
+    resumeToken = "";
+    try { sessionStorage.removeItem(resumeKey()); } catch { /* storage blocked */ }
+  }
+  function storedResume() {
+    try { return sessionStorage.getItem(resumeKey()) || ""; } catch { return resumeToken; }
+  }
+  let resumeToken = "";   // the latest, for when storage is blocked
+  let welcomed = false;   // the current socket has had its welcome
+
   function socketURL() {
+    const token = storedResume();
     return wsBase + "/ws/embed?page=" + encodeURIComponent(pageURL) +
-      (pageID ? "&id=" + encodeURIComponent(pageID) : "") + (hidden ? "&hidden=1" : "");
+      (pageID ? "&id=" + encodeURIComponent(pageID) : "") + (hidden ? "&hidden=1" : "") +
+      (token ? "&resume=" + encodeURIComponent(token) : "");
   }
 
   function connect() {
@@ -1205,6 +1289,7 @@
       return;
     }
     ws = sock;
+    welcomed = false;
     let opened = false;
     sock.onopen = () => { opened = true; };
     sock.onmessage = (ev) => {
@@ -1223,10 +1308,45 @@
     sock.onclose = (ev) => {
       if (sock !== ws) return;
       ws = null;
-      goOffline();
+      const wasLive = welcomed;
+      welcomed = false;
+      goOffline(true);
+      if (ev.code === TAKEN_OVER) {
+        // Another tab of this page came back as this reader: this one
+        // becomes a new reader (never take turns with it).
+        dropResume();
+        reconnectSoon(true);
+        return;
+      }
       const tooMany = ev.code === 1008 && /too many/i.test(ev.reason || "");
-      scheduleReconnect(tooMany, !opened || ev.code === 1013);
+      const refused = ev.code === 1008 || ev.code === 1013 || (ev.code >= 4000 && ev.code < 5000);
+      // A live channel lost, or a server going away (1001) or failing
+      // (1011) on us: it is restarting, not refusing.
+      const restart = !refused && (wasLive || ev.code === 1001 || ev.code === 1011);
+      if (restart && !downSince) downSince = performance.now();
+      if (restart || (!opened && downSince && performance.now() - downSince < RESTART_WINDOW_MS)) {
+        reconnectSoon(wasLive);
+        return;
+      }
+      scheduleReconnect(tooMany, refused || !opened || !wasLive);
     };
+  }
+
+  // The quick path while the server is merely restarting: the first try at
+  // once plus up to FIRST_JITTER_MS, then every SHORT_MS plus up to as much
+  // again.
+  function reconnectSoon(first) {
+    if (leaving || retryTimer) return;
+    if (navigator.onLine === false) {
+      setState("offline");
+      return;
+    }
+    if (!downSince) downSince = performance.now();
+    const delay = first ? Math.random() * FIRST_JITTER_MS : SHORT_MS * (1 + Math.random());
+    retryDelay = RETRY_BASE_MS;
+    retryAt = performance.now() + delay;
+    retryTimer = setTimeout(connect, delay);
+    setState("reconnecting");
   }
 
   // Closes the socket without the reconnect its close would schedule.
@@ -1239,13 +1359,20 @@
     }
   }
 
-  // Everything we show about others is stale once the socket is gone.
-  function goOffline() {
+  // Everything we show about others is stale once the socket is gone: kept
+  // faded (keep) until the next welcome reconciles it, or cleared when this
+  // page leaves its room.
+  function goOffline(keep) {
     connected = false;
     cancelSend();
     lastSent = null;
-    clearGhosts();
-    self.hidden = true;
+    if (keep) {
+      setStale(true);
+    } else {
+      clearGhosts();
+      setStale(false);
+      self.hidden = true;
+    }
     scheduleLayout();
   }
 
@@ -1264,10 +1391,11 @@
     setState("reconnecting");
   }
 
-  // Leaves the room at once and joins (or rejoins) this page's.
-  function rejoin(reason) {
+  // Leaves the room at once and joins (or rejoins) this page's: the same
+  // page's ghosts are kept (faded) until the new welcome, another page's go.
+  function rejoin(reason, samePage) {
     dropSocket(reason);
-    goOffline();
+    goOffline(samePage);
     clearTimeout(retryTimer);
     retryTimer = 0;
     retryDelay = RETRY_BASE_MS;
@@ -1285,7 +1413,7 @@
       if (h) localStorage.setItem(HIDDEN_KEY, "1");
       else localStorage.removeItem(HIDDEN_KEY);
     } catch { /* storage blocked: the choice lasts for this page */ }
-    rejoin(h ? "hiding" : "showing");
+    rejoin(h ? "hiding" : "showing", true);
   }
   hideButton.addEventListener("click", () => setHidden(!hidden));
 
@@ -1312,6 +1440,7 @@
   let countsWS = null;
   let countsRetry = COUNTS_RETRY_BASE_MS;
   let countsTimer = 0;
+  let countsDown = 0;       // when a live counts channel was lost, 0 when none was
   let lastCounts = {};
 
   function showCounts(counts) {
@@ -1332,22 +1461,37 @@
     let sock;
     try { sock = new WebSocket(wsBase + "/ws/counts"); } catch { return; }
     countsWS = sock;
+    let live = false;
     sock.onmessage = (ev) => {
       let f;
       try { f = JSON.parse(ev.data); } catch { return; }
       if (f && f.type === "counts" && f.counts && typeof f.counts === "object") {
+        live = true;
+        countsDown = 0;
         countsRetry = COUNTS_RETRY_BASE_MS;
         showCounts(f.counts);
       }
     };
-    sock.onclose = () => {
+    // As the post's channel (connect): at once plus jitter after a live
+    // channel closed, then quickly while the server restarts, then backing off.
+    sock.onclose = (ev) => {
       if (countsWS !== sock) return;
       countsWS = null;
       // Stale counts would mislead: hide them until the channel is back.
       showCounts({});
       if (leaving) return;
-      countsTimer = setTimeout(connectCounts, countsRetry * (0.5 + Math.random() * 0.5));
-      countsRetry = Math.min(countsRetry * 2, COUNTS_RETRY_MAX_MS);
+      const refused = ev.code === 1008 || ev.code === 1013 || (ev.code >= 4000 && ev.code < 5000);
+      if (!refused && (live || ev.code === 1001) && !countsDown) countsDown = performance.now();
+      let delay;
+      if (!refused && live) {
+        delay = Math.random() * FIRST_JITTER_MS;
+      } else if (!refused && countsDown && performance.now() - countsDown < RESTART_WINDOW_MS) {
+        delay = SHORT_MS * (1 + Math.random());
+      } else {
+        delay = countsRetry * (0.5 + Math.random() * 0.5);
+        countsRetry = Math.min(countsRetry * 2, COUNTS_RETRY_MAX_MS);
+      }
+      countsTimer = setTimeout(connectCounts, delay);
     };
   }
 
@@ -1426,7 +1570,7 @@
   });
   addEventListener("offline", () => {
     dropSocket("offline");
-    goOffline();
+    goOffline(true);
     clearTimeout(retryTimer);
     retryTimer = 0;
     setState("offline");
@@ -1443,7 +1587,7 @@
     clearTimeout(retryTimer);
     retryTimer = 0;
     dropSocket("page hidden");
-    goOffline();
+    goOffline(false);
     if (countsWS) {
       const s = countsWS;
       countsWS = null;
@@ -1471,6 +1615,7 @@
         connected,
         state,
         hidden,
+        stale: rail.classList.contains("stale"),
         page: pageURL,
         id: pageID,
         you: youId,
@@ -1735,6 +1880,21 @@ button { font: inherit; }
 }
 .hide-me[aria-pressed="true"] { background: var(--bg-raised); color: var(--fg); }
 .hide-me:focus-visible { outline: 2px solid var(--focus); outline-offset: 2px; }
+
+/* The channel is down: ghosts stay where they were, faded, until the next
+ * welcome; with the pill in the page, a sign at the bottom of the window. */
+.rail.stale .ghost:not(.ghost-self), .rail.stale .ghost-more, .rail.stale .ghost-leaders, .crowd-map.stale {
+  opacity: 0.35; filter: grayscale(0.8);
+}
+.outage {
+  position: fixed; bottom: 10px; z-index: 7; display: inline-flex; align-items: center; gap: 0.5em;
+  box-sizing: border-box; max-width: calc(100vw - 4px); padding: 2px 10px 2px 9px;
+  border: 1px solid var(--border); border-radius: 10px; background: var(--bg); color: var(--muted);
+  font-size: 12px; line-height: 1.35; pointer-events: none; box-shadow: 0 1px 6px rgb(0 0 0 / 0.2);
+}
+.outage::before { content: ""; flex: none; width: 0.5em; height: 0.5em; border-radius: 50%; background: #c98a00; }
+.outage[data-state="offline"]::before { background: var(--muted); }
+.outage[hidden] { display: none; }
 
 @media (prefers-reduced-motion: reduce) {
   .ghost { transition: none; }
