@@ -36,6 +36,10 @@ import (
 // renames; the duplicate lasts from the second pick until the rename
 // reaches the screens: about a replication round trip (a tick and the
 // link's latency), or the partition.
+//
+// A reader who comes back with a resume token (join.name) keeps its name
+// when the room has it free, whichever node's share it came from; a
+// collision that causes is resolved the same way.
 
 // colorWords names the palette's hues, in palette order.
 var colorWords = [len(palette)]string{
