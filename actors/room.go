@@ -11,9 +11,10 @@ import (
 )
 
 // palette holds twelve distinct hues of middle lightness, readable as a tag
-// on both the light and the dark theme. A room hands out unused hues first,
-// so no two readers in a room of up to twelve share one (in a cluster, the
-// hues are split between the nodes: see names.go).
+// on both the light and the dark theme. A room hands out the least used hue
+// among the post's readers it sees (on every node), so no two readers in a
+// room of up to twelve share one, unless two nodes picked at one moment
+// (names.go).
 var palette = [...]string{
 	"#e5484d", "#f76b15", "#d4a017", "#7cb518", "#30a46c", "#12a594",
 	"#05a2c2", "#3e8ed0", "#5b6ee1", "#8e4ec6", "#ab4aba", "#d6409f",
