@@ -20,6 +20,15 @@ Scenarios:
 	       Reports scroll-to-ghost latency, updates/s, frames and bytes per client.
 	       --baseline runs it against a naive server instead, --compare against both.
 	       With --embed-sites the readers spread over embedded pages instead (below).
+	       --zipf S --posts-count M (or --posts a,b,c) spreads them over M
+	       posts instead, with Zipf-like popularity (the post of rank k, in
+	       slug order, gets a share ∝ 1/k^S, every post at least one reader),
+	       placed on the --targets by --place: random (each reader on a
+	       target drawn at random, as a round-robin load balancer) or post
+	       (every reader of a post on one target, by a hash of its path, as
+	       a load balancer hashing the URI). The placement is drawn from a
+	       fixed seed, so two runs place the same readers alike, and the JSON
+	       lists each post's readers per target (scripts/capacity-sim).
 	idle   --readers N over --posts-count M posts (or --posts a,b,c), still, for
 	       --duration: connect success and the server's memory per reader.
 	storm  --readers N joining --post (or, with --posts-count M or --posts a,b,c,

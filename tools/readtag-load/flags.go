@@ -76,6 +76,11 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		"with NNNN = k / N, readers round-robin over them (0: one page a site); the readers of a\n"+
 		"page spell its URL six ways (as it is, trailing slash, query and fragment, upper case,\n"+
 		"default port, percent-encoded) that the server must fold into one room")
+	fs.Float64Var(&o.Zipf, "zipf", 0, "hot: readers over --posts-count M posts (or --posts) with Zipf-like popularity of exponent `S`\n"+
+		"(the post of rank k, load-0001 first, gets a share ∝ 1/k^S, every post at least one reader),\n"+
+		"placed on --targets by --place; 0: every reader on --post, round-robin over the targets")
+	fs.StringVar(&o.Place, "place", "", "with --zipf: how readers are placed on --targets: random (a round-robin load balancer)\n"+
+		"or post (every reader of a post on one target, by a hash of its path) (default random)")
 	fs.StringVar(&o.EmbedOrigin, "embed-origin", protocol.DefaultSiteOrigin, "with --embed-sites: the sites' `origin`, {i} where a site's number goes")
 	fs.Float64Var(&o.Rate, "rate", 0, "hot: scrolls per second per reader, at most 20 (default 5);\nchurn: connects (and disconnects) per second (default 50);\nindex: readers leaving and rejoining another post per second (default 20)")
 	fs.DurationVar(&o.Duration, "duration", 0, "how long to measure once every reader has joined (hot, idle: default 30s);\nstorm: how long views may take to agree (default 30s); churn: run time (default 60s);\nmem-sweep: each step's window once RSS has settled (default 10s)")
@@ -230,13 +235,16 @@ func (o *options) validate(set map[string]bool, targets, sources, postsList stri
 		}
 		o.Posts = append(o.Posts, s)
 	}
-	if len(o.Posts) > 0 && o.Scenario != "idle" && o.Scenario != "storm" {
+	if err := o.validateZipf(set); err != nil {
+		return err
+	}
+	if len(o.Posts) > 0 && o.Scenario != "idle" && o.Scenario != "storm" && o.Zipf == 0 {
 		return cli.Usagef("--posts is for idle and storm; use --post for %s", o.Scenario)
 	}
 	if o.PostsCount < 0 || o.PostsCount > 100000 {
 		return cli.Usagef("--posts-count %d: want 0 to 100000", o.PostsCount)
 	}
-	if set["posts-count"] && (o.Scenario == "hot" || o.Scenario == "churn" || o.Scenario == "index") {
+	if set["posts-count"] && (o.Scenario == "hot" && o.Zipf == 0 || o.Scenario == "churn" || o.Scenario == "index") {
 		return cli.Usagef("--posts-count is for idle and storm; use --post for %s", o.Scenario)
 	}
 	if len(o.Posts) > 0 && set["posts-count"] {
@@ -291,6 +299,36 @@ func (o *options) validate(set map[string]bool, targets, sources, postsList stri
 		if !o.allowRem && !isLoopbackHost(u.Hostname()) {
 			return cli.Usagef("--metrics %q: not a loopback address (pass --allow-remote)", o.Metrics)
 		}
+	}
+	return nil
+}
+
+// validateZipf checks --zipf and --place (hot over many posts).
+func (o *options) validateZipf(set map[string]bool) error {
+	if set["place"] && !set["zipf"] {
+		return cli.Usagef("--place is for hot --zipf")
+	}
+	if !set["zipf"] {
+		return nil
+	}
+	if o.Scenario != "hot" {
+		return cli.Usagef("--zipf is for the hot scenario, not %s", o.Scenario)
+	}
+	if !(o.Zipf > 0 && o.Zipf <= 5) {
+		return cli.Usagef("--zipf %g: want an exponent above 0 and at most 5 (1 is the classic long tail)", o.Zipf)
+	}
+	if !set["posts-count"] && !set["posts"] {
+		return cli.Usagef("--zipf spreads readers over posts: give --posts-count M or --posts a,b,...")
+	}
+	if set["post"] || o.EmbedSites > 0 || o.Baseline || o.Compare {
+		return cli.Usagef("--zipf picks the posts itself: leave out --post, --embed-sites, --baseline and --compare")
+	}
+	switch o.Place {
+	case "":
+		o.Place = scenario.PlaceRandom
+	case scenario.PlaceRandom, scenario.PlacePost:
+	default:
+		return cli.Usagef("--place %q: want %s or %s", o.Place, scenario.PlaceRandom, scenario.PlacePost)
 	}
 	return nil
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +77,71 @@ func TestHotAgainstReadtag(t *testing.T) {
 	if rep.Machine.NumCPU == 0 || rep.Command == "" || rep.Params.Readers != 50 {
 		t.Errorf("report header incomplete: %+v %q %+v", rep.Machine, rep.Command, rep.Params)
 	}
+}
+
+// hot --zipf spreads readers over posts by popularity and places them on
+// the targets as asked: each server gets exactly the readers the report's
+// placement gives it, and by post every post's readers are on one server.
+func TestHotZipfPlacement(t *testing.T) {
+	t.Parallel()
+	urls := []string{testserver.Start(t, testserver.LogLevel(slog.LevelError)).URL,
+		testserver.Start(t, testserver.LogLevel(slog.LevelError)).URL}
+	for _, place := range []string{"random", "post"} {
+		t.Run(place, func(t *testing.T) {
+			before := []int{joins(t, urls[0]), joins(t, urls[1])}
+			rep, err := runTool(t, "hot", "--targets", strings.Join(urls, ","), "--readers", "40", "--zipf", "1",
+				"--posts-count", "4", "--place", place, "--rate", "5", "--duration", "2s", "--ramp", "500ms", "--procs", "1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := rep.Runs[0]
+			checkHot(t, res, 40)
+			if len(res.Placement) != 4 || res.Zipf != 1 || res.Place != place {
+				t.Fatalf("placement %v, zipf %g, place %q", res.Placement, res.Zipf, res.Place)
+			}
+			perTarget := []int{0, 0}
+			for slug, row := range res.Placement {
+				if place == "post" && row[0] > 0 && row[1] > 0 {
+					t.Errorf("%s has readers on both servers: %v", slug, row)
+				}
+				perTarget[0] += row[0]
+				perTarget[1] += row[1]
+			}
+			if top := res.Placement["actors-in-go"]; top[0]+top[1] <= 10 {
+				t.Errorf("the most read post has %v readers of 40", top)
+			}
+			for i, u := range urls {
+				if got := joins(t, u) - before[i]; got != perTarget[i] {
+					t.Errorf("server %d had %d joins, the placement gives it %d", i, got, perTarget[i])
+				}
+			}
+		})
+	}
+}
+
+// joins reads readtag_joins_total from a server's /metrics.
+func joins(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "readtag_joins_total "); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatalf("readtag_joins_total %q: %v", v, err)
+			}
+			return n
+		}
+	}
+	t.Fatalf("%s/metrics has no readtag_joins_total", url)
+	return 0
 }
 
 func TestHotAgainstBaseline(t *testing.T) {

@@ -67,6 +67,14 @@ func TestUsageErrors(t *testing.T) {
 		{"embed and baseline", []string{"hot", "--embed-sites", "2", "--baseline"}, "no embedded pages"},
 		{"embed origin without {i}", []string{"storm", "--embed-sites", "2", "--embed-origin", "http://a.test"}, "has no {i}"},
 		{"embed origin with a path", []string{"storm", "--embed-sites", "2", "--embed-origin", "http://a{i}.test/blog"}, "not an origin"},
+		{"zipf for storm", []string{"storm", "--zipf", "1", "--posts-count", "3"}, "--zipf is for the hot scenario"},
+		{"zipf without posts", []string{"hot", "--zipf", "1"}, "give --posts-count M or --posts"},
+		{"zipf zero", []string{"hot", "--zipf", "0", "--posts-count", "3"}, "--zipf 0: want an exponent above 0"},
+		{"zipf huge", []string{"hot", "--zipf", "NaN", "--posts-count", "3"}, "--zipf NaN"},
+		{"zipf and post", []string{"hot", "--zipf", "1", "--posts-count", "3", "--post", "a"}, "leave out --post"},
+		{"zipf and compare", []string{"hot", "--zipf", "1", "--posts-count", "3", "--compare"}, "leave out --post"},
+		{"place without zipf", []string{"hot", "--place", "post"}, "--place is for hot --zipf"},
+		{"bad place", []string{"hot", "--zipf", "1", "--posts-count", "3", "--place", "nearest"}, `--place "nearest": want random or post`},
 		{"embed origin not http", []string{"storm", "--embed-sites", "2", "--embed-origin", "javascript://a{i}"}, "not an origin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantUsageError(t, tc.args, tc.want) })

@@ -16,6 +16,11 @@ type Options struct {
 	// idle, Post alone for storm).
 	Posts      []string
 	PostsCount int
+	// Zipf, if above 0, makes hot's readers read Posts (or PostsCount posts)
+	// with Zipf-like popularity of this exponent, placed on Targets by
+	// Place (PlaceRandom or PlacePost) instead of round-robin.
+	Zipf  float64
+	Place string
 	// EmbedSites and EmbedPages, when set, make hot and storm readers join
 	// EmbedPages embedded pages spread over EmbedSites sites
 	// (protocol.EmbedPages, over /ws/embed) instead of posts. EmbedOrigin

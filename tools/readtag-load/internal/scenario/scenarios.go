@@ -35,6 +35,7 @@ type spec struct {
 	targets []string
 	slugs   []string
 	embeds  []protocol.EmbedPage // instead of slugs: embedded pages
+	seats   []wsclient.Seat      // each connection's post and target (hot --zipf)
 	conns   int
 	spread  time.Duration
 	rate    float64
@@ -98,9 +99,12 @@ func (r *runner) hotAll(ctx context.Context, rep *stats.Report) error {
 		sp := spec{label: label, targets: targets, slugs: []string{o.Post}, conns: o.Readers,
 			spread: o.Ramp, rate: o.Rate, sampler: smp}
 		var err error
-		if o.EmbedSites > 0 {
+		switch {
+		case o.EmbedSites > 0:
 			sp.embeds, err = r.embedPages(ctx, targets)
-		} else {
+		case o.Zipf > 0:
+			sp.slugs, sp.seats, err = r.zipfPlan(ctx, targets)
+		default:
 			err = checkTargets(ctx, targets, o.Post)
 		}
 		if err != nil {
@@ -377,6 +381,13 @@ func (r *runner) begin(ctx context.Context, sp spec) (*fleet, *stats.Result, err
 	if len(sp.embeds) > 0 {
 		res.Sites = r.o.EmbedSites
 	}
+	if len(sp.seats) > 0 {
+		res.Zipf, res.Place = r.o.Zipf, r.o.Place
+		res.Placement = make(map[string][]int, len(sp.slugs))
+		for p, n := range placement(sp.seats, len(sp.slugs), len(sp.targets)) {
+			res.Placement[sp.slugs[p]] = n
+		}
+	}
 	if len(rooms) > 20 {
 		res.Posts = append(append([]string{}, rooms[:20]...), fmt.Sprintf("… %d in all", len(rooms)))
 	}
@@ -391,6 +402,7 @@ func (r *runner) begin(ctx context.Context, sp spec) (*fleet, *stats.Result, err
 		Targets:   sp.targets,
 		Slugs:     sp.slugs,
 		Embeds:    sp.embeds,
+		Seats:     sp.seats,
 		SourceIPs: r.o.SourceIPs,
 		Deadline:  now.Add(sp.spread + r.o.Duration + sp.life + 2*time.Minute),
 	}

@@ -73,6 +73,11 @@ type Result struct {
 	Readers int      `json:"readers"`
 	Procs   int      `json:"procs"`
 	Rate    float64  `json:"rate,omitempty"`
+	// Zipf runs (hot --zipf): the exponent, the placement and, per post,
+	// its readers on each target (in Targets' order).
+	Zipf      float64          `json:"zipf,omitempty"`
+	Place     string           `json:"place,omitempty"`
+	Placement map[string][]int `json:"placement,omitempty"`
 
 	Welcomed  int64 `json:"welcomed"`
 	Failed    int64 `json:"failed"`

@@ -280,7 +280,7 @@ func (c *conn) record(fl *stats.Flow, data []byte, perr error, nowMs int64) {
 			if f.NodeOf != nil {
 				switch n := f.From[i]; {
 				case n < 0:
-				case int(n) == c.g%len(c.e.plan.Targets):
+				case int(n) == c.e.plan.targetIndex(c.g):
 					fl.LatencySame.Record(l)
 				default:
 					fl.LatencyCross.Record(l)
@@ -309,7 +309,7 @@ func (c *conn) welcome(f *protocol.Frame) bool {
 	}
 	if e := c.e; e.nodeOf != nil {
 		e.nodeMu.Lock()
-		e.nodeOf[c.id] = int8(c.g % len(e.plan.Targets))
+		e.nodeOf[c.id] = int8(e.plan.targetIndex(c.g))
 		e.nodeMu.Unlock()
 	}
 	if !c.closing.Load() {

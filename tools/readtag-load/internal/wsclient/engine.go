@@ -36,6 +36,9 @@ type Plan struct {
 	// instead of Slugs, in the same order.
 	Embeds    []protocol.EmbedPage `json:"embeds,omitempty"`
 	SourceIPs []string             `json:"source_ips,omitempty"`
+	// Seats, if set, place connection g on post Slugs[Seats[g].Post] and
+	// target Targets[Seats[g].Target] instead of round-robin (hot --zipf).
+	Seats []Seat `json:"seats,omitempty"`
 	// Deadline is the hard stop: the worker closes everything by then even
 	// if nobody tells it to.
 	Deadline time.Time `json:"deadline"`
@@ -43,11 +46,27 @@ type Plan struct {
 	CPUProfile string `json:"cpu_profile,omitempty"`
 }
 
+// Seat is where one connection of a planned run goes: indexes into the
+// plan's Slugs and Targets.
+type Seat struct {
+	Post   int32 `json:"p"`
+	Target int32 `json:"t"`
+}
+
 // target, room and source address of connection g. Readers go round-robin
 // over the targets; consecutive readers on one target go to consecutive
 // posts (or pages), so that every post has readers on every target (a
-// cluster run must show readers of node A to readers of node B).
-func (p *Plan) target(g int) string { return p.Targets[g%len(p.Targets)] }
+// cluster run must show readers of node A to readers of node B). Seats,
+// when set, say both instead.
+func (p *Plan) target(g int) string { return p.Targets[p.targetIndex(g)] }
+
+// targetIndex is the index in Targets of connection g's target.
+func (p *Plan) targetIndex(g int) int {
+	if len(p.Seats) > 0 {
+		return int(p.Seats[g].Target)
+	}
+	return g % len(p.Targets)
+}
 
 // room is what connection g joins: the room's name (a post's slug, an
 // embedded page's canonical URL), the socket's path, and the Origin header
@@ -60,6 +79,9 @@ func (p *Plan) room(g int) (name, path, origin string) {
 		return pg.URL, protocol.EmbedPath(protocol.SpellPage(pg.URL, i/len(p.Embeds))), pg.Origin
 	}
 	s := p.Slugs[i%len(p.Slugs)]
+	if len(p.Seats) > 0 {
+		s = p.Slugs[p.Seats[g].Post]
+	}
 	return s, "/ws/posts/" + s, ""
 }
 

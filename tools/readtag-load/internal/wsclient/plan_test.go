@@ -62,3 +62,17 @@ func TestPlanEmbedRooms(t *testing.T) {
 		t.Errorf("post room = %q %q %q", name, path, origin)
 	}
 }
+
+// Seats place each connection on its own post and target, whatever the
+// round-robin would have done.
+func TestPlanSeats(t *testing.T) {
+	p := Plan{Targets: []string{"http://127.0.0.1:1", "http://127.0.0.1:2"}, Slugs: []string{"a", "b", "c"},
+		Seats: []Seat{{Post: 2, Target: 1}, {Post: 2, Target: 1}, {Post: 0, Target: 0}}}
+	want := []struct{ slug, target string }{{"c", p.Targets[1]}, {"c", p.Targets[1]}, {"a", p.Targets[0]}}
+	for g, w := range want {
+		name, path, _ := p.room(g)
+		if name != w.slug || path != "/ws/posts/"+w.slug || p.target(g) != w.target || p.Targets[p.targetIndex(g)] != w.target {
+			t.Errorf("connection %d: %s %s on %s, want %s on %s", g, name, path, p.target(g), w.slug, w.target)
+		}
+	}
+}
