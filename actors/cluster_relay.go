@@ -131,7 +131,7 @@ func (p *provider) hearsDirect(peer *peerLiveness, now time.Time) bool {
 func (p *provider) relay(c *actor.Context, sender *peerLiveness, env *clusterpb.Envelope, r *clusterpb.Relay) {
 	now := time.Now()
 	if r.GetFrom() == "" {
-		p.carry(c, sender, env, r, now)
+		p.carry(c.PID(), sender, env, r, now)
 		return
 	}
 	p.relayDeliver(c, sender, r, now)
@@ -139,7 +139,7 @@ func (p *provider) relay(c *actor.Context, sender *peerLiveness, env *clusterpb.
 
 // carry sends an origin's envelope on to its destination, if it is the
 // origin's own, the destination is up here, and the origin has budget left.
-func (p *provider) carry(c *actor.Context, origin *peerLiveness, env *clusterpb.Envelope, r *clusterpb.Relay, now time.Time) {
+func (p *provider) carry(self *actor.PID, origin *peerLiveness, env *clusterpb.Envelope, r *clusterpb.Relay, now time.Time) {
 	inner := r.GetEnvelope()
 	dest, ok := p.peers[r.GetTo()]
 	switch {
@@ -156,7 +156,7 @@ func (p *provider) carry(c *actor.Context, origin *peerLiveness, env *clusterpb.
 	default:
 		out := &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Version: protocolVersion,
 			Body: &clusterpb.Envelope_Relay{Relay: &clusterpb.Relay{To: dest.ID, From: origin.ID, Kind: r.GetKind(), Envelope: inner}}}
-		if p.links.send(dest.ID, kindProvider, c.PID(), out) {
+		if p.links.send(dest.ID, kindProvider, self, out) {
 			p.state.stats.relayCarried.Add(1)
 		}
 	}

@@ -5,7 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anthdm/hollywood/cluster"
+
+	"github.com/readtag/readtag/actors/clusterpb"
 	"github.com/readtag/readtag/internal/faultproxy"
+	"github.com/readtag/readtag/internal/ratelog"
 	"github.com/readtag/readtag/internal/testutil"
 )
 
@@ -122,5 +126,149 @@ func TestRelayNotForSymmetricPartition(t *testing.T) {
 		if n := tr.nodes[id].state.stats.relaySent.Load(); n != 0 {
 			t.Errorf("%s relayed %d messages in a symmetric partition", id, n)
 		}
+	}
+}
+
+// relayProvider is c's provider, for its relay rules, with links that never
+// start (what it sends stays queued): its peers a and b are up, under
+// incarnations 5 and 7.
+func relayProvider(t *testing.T) (*provider, *peerLiveness, *peerLiveness) {
+	t.Helper()
+	addrs := testutil.FreeAddrs(t, 3)
+	cfg := ClusterConfig{Addr: addrs[0], Peers: []Peer{{ID: "a", Addr: addrs[1]}, {ID: "b", Addr: addrs[2]}}, Heartbeat: 500 * time.Millisecond, PeerTimeout: 3 * time.Second, ChangeEvery: 3 * time.Second}
+	p, _ := newPresence(t, Config{NodeID: "c", Cluster: &cfg})
+	l := newLinks(p.sys.engine, cfg, p.sys.log, &clusterStats{})
+	l.relay = newRelayRoutes("c", p.sys.incarnation)
+	prov := &provider{sys: p.sys, cfg: cfg, log: ratelog.New(p.sys.log, 0), self: &cluster.Member{ID: "c"}, links: l, state: &clusterState{failed: make(chan error, 1)}, peers: map[string]*peerLiveness{}}
+	prov.relayState.box.max = peerInbox
+	a := &peerLiveness{Peer: cfg.Peers[0], incarnation: 5, heard: time.Now(), state: stateUp, everUp: true}
+	b := &peerLiveness{Peer: cfg.Peers[1], incarnation: 7, heard: time.Now(), state: stateUp, everUp: true}
+	prov.peers["a"], prov.peers["b"] = a, b
+	prov.order = []string{"a", "b"}
+	return prov, a, b
+}
+
+// queued is what the links hold for node.
+func queued(l *links, node string) []outMsg {
+	k, _ := l.get(node)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return append([]outMsg(nil), k.queue...)
+}
+
+func relayOf(from *peerLiveness, to string, inner *clusterpb.Envelope) *clusterpb.Envelope {
+	return &clusterpb.Envelope{Node: from.ID, Incarnation: from.incarnation, Version: protocolVersion,
+		Body: &clusterpb.Envelope_Relay{Relay: &clusterpb.Relay{To: to, Kind: kindTracker, Envelope: inner}}}
+}
+
+func deltasOf(from *peerLiveness, seq uint64) *clusterpb.Envelope {
+	return &clusterpb.Envelope{Node: from.ID, Incarnation: from.incarnation, Version: protocolVersion,
+		Body: &clusterpb.Envelope_Deltas{Deltas: &clusterpb.Deltas{Seq: seq, Deltas: []*clusterpb.Delta{{Kind: clusterpb.Delta_KIND_JOIN, Post: "alpha", Reader: &clusterpb.Reader{Id: fmt.Sprint("r", seq)}}}}}}
+}
+
+// A relay carries an origin's own envelope once, naming the origin, to a
+// destination up here; it refuses an envelope of another node's, a Relay
+// inside a Relay (one hop), a destination that is the origin or not up,
+// and whatever goes past the origin's relay budget, and counts each.
+func TestRelayCarries(t *testing.T) {
+	prov, a, b := relayProvider(t)
+	now := time.Now()
+	carry := func(env *clusterpb.Envelope) { prov.carry(nil, b, env, env.GetRelay(), now) }
+
+	carry(relayOf(b, "a", deltasOf(b, 1)))
+	got := queued(prov.links, "a")
+	if len(got) != 1 {
+		t.Fatalf("%d messages queued for a, want 1", len(got))
+	}
+	out := got[0].msg.(*clusterpb.Envelope)
+	if got[0].kind != kindProvider || out.GetNode() != "c" || out.GetRelay().GetFrom() != "b" || out.GetRelay().GetEnvelope().GetDeltas().GetSeq() != 1 {
+		t.Fatalf("carried %v to a's %s, want b's deltas from c, naming b", out, got[0].kind)
+	}
+
+	nested := relayOf(b, "a", relayOf(b, "a", deltasOf(b, 2)))
+	forged := relayOf(b, "a", deltasOf(a, 2))
+	toOrigin := relayOf(b, "b", deltasOf(b, 2))
+	toStranger := relayOf(b, "x", deltasOf(b, 2))
+	for _, env := range []*clusterpb.Envelope{nested, forged, toOrigin, toStranger} {
+		carry(env)
+	}
+	a.state = stateOneWay
+	carry(relayOf(b, "a", deltasOf(b, 2)))
+	a.state = stateUp
+	if n := len(queued(prov.links, "a")) + len(queued(prov.links, "b")); n != 1 || prov.state.stats.relayRefused.Load() != 5 {
+		t.Fatalf("%d messages queued and %d refused after five bad ones, want 1 and 5", n, prov.state.stats.relayRefused.Load())
+	}
+
+	// The budget: its burst at once, then nothing more in the same instant.
+	for i := range 2 * relayMessages * budgetBurst {
+		carry(relayOf(b, "a", deltasOf(b, uint64(i+3))))
+	}
+	if n, want := prov.state.stats.relayCarried.Load(), int64(relayMessages*budgetBurst); n != want {
+		t.Errorf("carried %d of b's messages in one instant, want the budget's burst %d", n, want)
+	}
+	// Another origin has its own budget.
+	prov.carry(nil, a, relayOf(a, "b", deltasOf(a, 1)), relayOf(a, "b", deltasOf(a, 1)).GetRelay(), now)
+	if len(queued(prov.links, "b")) != 1 {
+		t.Error("a's relay was refused after b spent its budget")
+	}
+}
+
+// The destination takes a relayed envelope only for itself, from a peer
+// of its that is not the relay, never a Relay inside, and drops it as a
+// duplicate while it hears the origin directly.
+func TestRelayDeliverRefuses(t *testing.T) {
+	prov, a, b := relayProvider(t) // c is the destination here, a the relay, b the origin
+	deliver := func(to, from string, inner *clusterpb.Envelope) {
+		prov.relayDeliver(nil, a, &clusterpb.Relay{To: to, From: from, Kind: kindTracker, Envelope: inner}, time.Now())
+	}
+	deliver("x", "b", deltasOf(b, 1))                  // not for us
+	deliver("c", "a", deltasOf(a, 1))                  // the relay naming itself
+	deliver("c", "x", deltasOf(b, 1))                  // from no peer
+	deliver("c", "b", deltasOf(a, 1))                  // not the origin's envelope
+	deliver("c", "b", relayOf(b, "c", deltasOf(b, 1))) // a Relay inside
+	if n := prov.state.stats.relayRefused.Load(); n != 5 || prov.state.stats.relayDelivered.Load() != 0 {
+		t.Fatalf("refused %d of five bad relayed envelopes, delivered %d", n, prov.state.stats.relayDelivered.Load())
+	}
+	b.direct = time.Now()
+	deliver("c", "b", deltasOf(b, 1))
+	if prov.state.stats.relayDuplicates.Load() != 1 || prov.state.stats.relayDelivered.Load() != 0 {
+		t.Error("a relayed envelope of an origin heard directly was not dropped as a duplicate")
+	}
+}
+
+// links.send copies a message for a peer with a relay route to the relay,
+// wrapped, and never wraps a Relay (one hop).
+func TestRelayRouteNoLoop(t *testing.T) {
+	prov, a, b := relayProvider(t)
+	prov.links.relay.set("a", "b")
+	prov.links.send("a", kindTracker, nil, deltasOf(&peerLiveness{Peer: Peer{ID: "c"}}, 1))
+	prov.links.send("a", kindProvider, nil, relayOf(b, "a", deltasOf(b, 1)))
+	got := queued(prov.links, "b")
+	if len(got) != 1 || got[0].msg.(*clusterpb.Envelope).GetRelay().GetTo() != "a" || got[0].msg.(*clusterpb.Envelope).GetRelay().GetKind() != kindTracker {
+		t.Fatalf("queued for the relay b: %v, want one Relay of the tracker's deltas to a", got)
+	}
+	if n := len(queued(prov.links, "a")); n != 2 {
+		t.Errorf("%d messages queued for a directly, want both", n)
+	}
+	_ = a
+}
+
+// A tracker drops a Deltas it has already applied (the copy of one that
+// came through a relay, or directly after the heal) without asking for a
+// snapshot, and applies the next one.
+func TestRelayTrackerDropsCopies(t *testing.T) {
+	p, _ := newPresence(t, Config{NodeID: "a"})
+	stats := &clusterStats{}
+	tr := newTracker(p.sys, "a", nil, ClusterConfig{MaxRemoteReaders: 10, MaxPostReaders: 10}, stats)().(*tracker)
+	tr.lingering["alpha"] = time.Now() // a's care about alpha, with no room to tell
+	b := &peerLiveness{Peer: Peer{ID: "b"}, incarnation: 7}
+	peer := newPeerState()
+	peer.incarnation, peer.synced, peer.seq = 7, true, 4
+	tr.peers["b"] = peer
+	for _, seq := range []uint64{5, 5, 3, 4, 6} {
+		tr.receive(nil, deltasOf(b, seq))
+	}
+	if peer.seq != 6 || len(peer.readers) != 2 || stats.resyncs.Load() != 0 {
+		t.Fatalf("after deltas 5, 5, 3, 4, 6: seq %d, readers %v, %d re-syncs; want 6, r5 and r6, none", peer.seq, peer.readers, stats.resyncs.Load())
 	}
 }
