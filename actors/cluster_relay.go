@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"log/slog"
 	"sync"
 	"time"
 
@@ -144,15 +145,15 @@ func (p *provider) carry(self *actor.PID, origin *peerLiveness, env *clusterpb.E
 	dest, ok := p.peers[r.GetTo()]
 	switch {
 	case inner == nil || inner.GetRelay() != nil || inner.GetNode() != origin.ID || inner.GetIncarnation() != env.GetIncarnation():
-		p.relayRefused(origin.ID, "not the sender's own envelope")
+		p.relayRefused(slog.LevelWarn, origin.ID, "not the sender's own envelope")
 	case env.GetIncarnation() != origin.incarnation || origin.state != stateUp:
-		p.relayRefused(origin.ID, "the sender is not up here")
+		p.relayRefused(slog.LevelInfo, origin.ID, "the sender is not up here")
 	case !validKind(r.GetKind()):
-		p.relayRefused(origin.ID, "not for a tracker or a provider")
+		p.relayRefused(slog.LevelWarn, origin.ID, "not for a tracker or a provider")
 	case !ok || dest.ID == origin.ID || dest.state != stateUp || dest.hearsay():
-		p.relayRefused(origin.ID, "the destination is not up here")
+		p.relayRefused(slog.LevelInfo, origin.ID, "the destination is not up here")
 	case !p.relayState.take(origin.ID, proto.Size(inner), now):
-		p.relayRefused(origin.ID, "over the relay budget")
+		p.relayRefused(slog.LevelWarn, origin.ID, "over the relay budget")
 	default:
 		out := &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Version: protocolVersion,
 			Body: &clusterpb.Envelope_Relay{Relay: &clusterpb.Relay{To: dest.ID, From: origin.ID, Kind: r.GetKind(), Envelope: inner}}}
@@ -171,11 +172,11 @@ func (p *provider) relayDeliver(c *actor.Context, relay *peerLiveness, r *cluste
 	origin, ok := p.peers[r.GetFrom()]
 	switch {
 	case r.GetTo() != p.self.ID || !ok || origin.ID == relay.ID || origin.hearsay():
-		p.relayRefused(relay.ID, "not for us, or from no peer of ours")
+		p.relayRefused(slog.LevelWarn, relay.ID, "not for us, or from no peer of ours")
 	case inner == nil || inner.GetNode() != origin.ID || inner.GetRelay() != nil || !validKind(r.GetKind()):
-		p.relayRefused(relay.ID, "not an envelope of the origin's")
+		p.relayRefused(slog.LevelWarn, relay.ID, "not an envelope of the origin's")
 	case !versionNear(inner.GetVersion()):
-		p.relayRefused(relay.ID, "the origin's protocol version is two or more from ours")
+		p.relayRefused(slog.LevelWarn, relay.ID, "the origin's protocol version is two or more from ours")
 	case p.hearsDirect(origin, now):
 		p.state.stats.relayDuplicates.Add(1) // the direct path works again
 	case r.GetKind() == kindTracker:
@@ -188,8 +189,12 @@ func (p *provider) relayDeliver(c *actor.Context, relay *peerLiveness, r *cluste
 	default:
 		// Only the incarnation we already take: a restart, a rival or a
 		// refusal is judged on a direct connection (cluster_duplicate.go).
-		if inner.GetIncarnation() != origin.incarnation || inner.GetHeartbeat().GetRefuses() != 0 {
-			p.relayRefused(relay.ID, "not the origin's incarnation we hear, or a refusal")
+		if inner.GetIncarnation() != origin.incarnation {
+			p.relayRefused(slog.LevelInfo, relay.ID, "not the origin's incarnation we hear")
+			return
+		}
+		if inner.GetHeartbeat().GetRefuses() != 0 {
+			p.relayRefused(slog.LevelWarn, relay.ID, "a refusal")
 			return
 		}
 		p.state.stats.relayDelivered.Add(1)
@@ -211,9 +216,13 @@ func versionNear(v uint32) bool {
 	return d >= -1 && d <= 1
 }
 
-func (p *provider) relayRefused(peer, why string) {
+// relayRefused counts and logs a Relay refused. A node or incarnation not
+// up here is normal for a moment around a restart or a stall (the origin
+// relays until it is heard again): INFO; anything else is a broken or
+// hostile peer: WARN.
+func (p *provider) relayRefused(level slog.Level, peer, why string) {
 	p.state.stats.relayRefused.Add(1)
-	p.log.Warn("relay/"+peer+"/"+why, "cluster relay message refused", "node", p.self.ID, "peer", peer, "reason", why)
+	p.log.Log(level, "relay/"+peer+"/"+why, "cluster relay message refused", "node", p.self.ID, "peer", peer, "reason", why)
 }
 
 // route decides, for each peer, whether our messages to it also go through
