@@ -418,7 +418,9 @@ func (p *provider) update(c *actor.Context) {
 			peer.oneWayAt = now
 		}
 	}
-	p.route(c, now)
+	for _, peer := range p.route(now) {
+		p.heartbeat(c, peer)
+	}
 	p.publish(c, changed)
 }
 

@@ -230,8 +230,10 @@ func (p *provider) relayRefused(level slog.Level, peer, why string) {
 // directly (it hears us through a relay already, or not at all). The relay
 // is a third peer up here, kept while it works; if the destination still
 // does not hear us after the failure timeout, the next one is tried. The
-// direct link is recycled as often, as for any one-way peer.
-func (p *provider) route(c *actor.Context, now time.Time) {
+// direct link is recycled as often, as for any one-way peer. It returns the
+// peers whose relay just started or changed: they get a heartbeat through it
+// at once, so they stop missing us sooner.
+func (p *provider) route(now time.Time) (started []*peerLiveness) {
 	for _, id := range p.order {
 		peer := p.peers[id]
 		need := peer.everUp && !peer.hearsay() && p.hearsDirect(peer, now) && (!peer.hearsUs || peer.relayedUs)
@@ -254,9 +256,10 @@ func (p *provider) route(c *actor.Context, now time.Time) {
 		peer.relayVia, peer.relayAt = via, now
 		p.links.relay.set(id, via)
 		if via != "" {
-			p.heartbeat(c, peer) // through the relay at once: it stops missing us sooner
+			started = append(started, peer)
 		}
 	}
+	return started
 }
 
 // pickRelay keeps peer's relay while it is up and the destination hears us

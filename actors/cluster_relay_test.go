@@ -272,3 +272,47 @@ func TestRelayTrackerDropsCopies(t *testing.T) {
 		t.Fatalf("after deltas 5, 5, 3, 4, 6: seq %d, readers %v, %d re-syncs; want 6, r5 and r6, none", peer.seq, peer.readers, stats.resyncs.Load())
 	}
 }
+
+// Detection: c relays to a peer it hears directly that does not hear it
+// directly, never to one it does not hear directly itself (a symmetric
+// partition) or one never up, moves to the next relay when the destination
+// still does not hear it after the failure timeout, and stops when the
+// destination hears it directly again.
+func TestRelayRoute(t *testing.T) {
+	prov, a, b := relayProvider(t)
+	d := &peerLiveness{Peer: Peer{ID: "d"}, incarnation: 9, heard: time.Now(), state: stateUp, everUp: true}
+	prov.peers["d"], prov.order = d, []string{"a", "b", "d"}
+	now := time.Now()
+	for _, p := range []*peerLiveness{a, b, d} {
+		p.direct, p.hearsUs = now, true
+	}
+	if started := prov.route(now); len(started) != 0 || prov.links.relay.route("a") != "" {
+		t.Fatalf("relaying with every peer hearing us directly: %v", started)
+	}
+
+	a.relayedUs = true // a hears us only through a relay
+	if started := prov.route(now); len(started) != 1 || started[0] != a || prov.links.relay.route("a") != "b" {
+		t.Fatalf("a, which hears us only through a relay, is routed through %q (started %v), want b", prov.links.relay.route("a"), started)
+	}
+	a.relayedUs, a.hearsUs = false, false // a hears nothing of us, still: the relay does not work
+	later := now.Add(prov.cfg.PeerTimeout + time.Millisecond)
+	a.direct = later
+	prov.route(later)
+	if via := prov.links.relay.route("a"); via != "d" {
+		t.Fatalf("a still deaf to us a failure timeout after relaying through b: relayed through %q, want the next, d", via)
+	}
+	a.hearsUs = true // a hears us directly again
+	prov.route(later)
+	if via := prov.links.relay.route("a"); via != "" {
+		t.Fatalf("a hears us directly again, and we still relay through %q", via)
+	}
+
+	a.relayedUs = true
+	a.direct = later.Add(-prov.directWithin() - time.Millisecond) // nor do we hear a directly: symmetric
+	prov.route(later)
+	b.everUp, b.relayedUs, b.direct = false, true, later // b never came up
+	prov.route(later)
+	if prov.links.relay.route("a") != "" || prov.links.relay.route("b") != "" {
+		t.Errorf("relaying in a symmetric partition (%q) or to a peer never up (%q)", prov.links.relay.route("a"), prov.links.relay.route("b"))
+	}
+}
