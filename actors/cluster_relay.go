@@ -249,7 +249,7 @@ func (p *provider) route(now time.Time) (started []*peerLiveness) {
 			continue
 		}
 		if via == "" {
-			p.log.Info("relay/"+id, "cluster peer heard directly again: relay stopped", "node", p.self.ID, "peer", id, "via", peer.relayVia)
+			p.log.Info("relay/"+id, "cluster peer relay stopped", "node", p.self.ID, "peer", id, "via", peer.relayVia)
 		} else {
 			p.log.Info("relay/"+id, "cluster peer does not hear us directly: relaying through another", "node", p.self.ID, "peer", id, "via", via)
 		}
