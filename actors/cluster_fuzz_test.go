@@ -110,6 +110,12 @@ func seedEnvelopes(f *testing.F) {
 		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Interest{Interest: &clusterpb.Interest{Add: []string{"hello", "x/y"}, Remove: []string{"hello"}}}},
 		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Snapshot{Snapshot: &clusterpb.Snapshot{Seq: 3, Partial: true, Posts: []*clusterpb.PostReaders{{Post: "hello", Readers: []*clusterpb.Reader{reader}}}}}},
 		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Counts{Counts: &clusterpb.Counts{Seq: 4, Full: true, Posts: []*clusterpb.PostCount{{Post: "hello", Readers: 1 << 31}, {Post: "", Readers: 1}}}}},
+		// cluster-relay: a Relay to carry, one carried to us (its inner a heartbeat of a node we do not
+		// know, then of the relay itself), and one with a Relay inside
+		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Relay{Relay: &clusterpb.Relay{To: "c", Kind: kindTracker, Envelope: &clusterpb.Envelope{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Deltas{Deltas: &clusterpb.Deltas{Seq: 1}}}}}},
+		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Relay{Relay: &clusterpb.Relay{To: "a", From: "c", Kind: kindProvider, Envelope: &clusterpb.Envelope{Node: "c", Incarnation: 3, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Hears: proto.Uint64(5), Relayed: true}}}}}},
+		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Relay{Relay: &clusterpb.Relay{To: "a", From: "b", Kind: kindProvider, Envelope: &clusterpb.Envelope{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}}}},
+		{Node: "b", Incarnation: 1, Body: &clusterpb.Envelope_Relay{Relay: &clusterpb.Relay{To: "a", From: "c", Kind: kindTracker, Envelope: &clusterpb.Envelope{Node: "c", Body: &clusterpb.Envelope_Relay{Relay: &clusterpb.Relay{To: "a"}}}}}},
 		{Node: "stranger"},
 		{},
 	} {

@@ -45,6 +45,9 @@ type links struct {
 	rlog   *ratelog.Logger // lines a peer can trigger
 	stats  *clusterStats
 	notify []*actor.PID // told linkUp; set before start
+	// relay says which peers' messages also go through a relay
+	// (cluster_relay.go); nil: none. Set before start.
+	relay *relayRoutes
 
 	dialTimeout  time.Duration
 	writeTimeout time.Duration
@@ -156,6 +159,22 @@ func (l *links) send(node, kind string, sender *actor.PID, msg proto.Message) bo
 	if !ok {
 		return false
 	}
+	if via := l.relay.route(node); via != "" {
+		// The peer does not hear us directly: a copy goes through the
+		// relay, and the direct one too, which is the first to arrive
+		// when the path heals (the peer drops the second by seq).
+		if r, ok := l.get(via); ok {
+			if env, ok := l.relay.wrap(node, kind, msg); ok && r.enqueue(kindProvider, sender, env) {
+				l.stats.relaySent.Add(1)
+			}
+		}
+	}
+	return k.enqueue(kind, sender, msg)
+}
+
+// enqueue queues msg on the link; false if its queue is full.
+func (k *link) enqueue(kind string, sender *actor.PID, msg proto.Message) bool {
+	l := k.l
 	k.mu.Lock()
 	// A peer unreachable for longer than the failure timeout has dropped
 	// our readers and will ask for a snapshot: what waits for it is stale.

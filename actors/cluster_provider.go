@@ -57,6 +57,8 @@ type provider struct {
 	members []string
 	join    joinState  // nodes that join at run time (cluster_members.go)
 	stall   stallWatch // cluster_stall.go
+	relayState
+	relaying bool // heard is taking an envelope a relay carried
 }
 
 type peerLiveness struct {
@@ -86,6 +88,14 @@ type peerLiveness struct {
 	// mayRenew), as of renewalsAt.
 	renewals   float64
 	renewalsAt time.Time
+
+	// Relay (cluster_relay.go): its last heartbeat on a direct connection,
+	// whether its last heartbeat said it hears us only through a relay,
+	// and the relay our messages to it also go through (since relayAt).
+	direct    time.Time
+	relayedUs bool
+	relayVia  string
+	relayAt   time.Time
 }
 
 // upBurst is how many times a peer that was up may come back up at once
@@ -128,6 +138,8 @@ type clusterStats struct {
 	// nodes that joined at run time (cluster_members.go)
 	membersJoined, membersForgotten, membersRefused atomic.Int64
 	duplicatesRefused, stalls                       atomic.Int64 // cluster_duplicate.go, cluster_stall.go
+	// relaying (cluster_relay.go)
+	relaySent, relayCarried, relayDelivered, relayDuplicates, relayRefused atomic.Int64
 }
 
 func newProvider(sys *system, cfg ClusterConfig, self *cluster.Member, agent *actor.PID, l *links, st *clusterState) actor.Producer {
@@ -146,6 +158,8 @@ func (p *provider) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
 		p.started = time.Now()
+		p.relayState.box.max = peerInbox
+		p.relayState.tracker = actor.NewPID(c.PID().Address, kindTracker+"/"+p.self.ID)
 		p.repeat = c.Engine().SendRepeat(c.PID(), beat{}, p.cfg.Heartbeat)
 		p.startDiscovery(c)
 		p.update(c)
@@ -183,7 +197,7 @@ func (p *provider) heartbeat(c *actor.Context, peer *peerLiveness) {
 	if p.hearing(peer, time.Now()) {
 		hears = peer.incarnation
 	}
-	hb := &clusterpb.Heartbeat{Hears: &hears, Addr: p.advertise(), Members: p.gossip(peer.ID)}
+	hb := &clusterpb.Heartbeat{Hears: &hears, Addr: p.advertise(), Members: p.gossip(peer.ID), Relayed: hears != 0 && !p.hearsDirect(peer, time.Now())}
 	p.links.send(peer.ID, kindProvider, c.PID(), &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Version: protocolVersion, Body: &clusterpb.Envelope_Heartbeat{Heartbeat: hb}})
 }
 
@@ -215,7 +229,7 @@ func (p *provider) hearing(peer *peerLiveness, now time.Time) bool {
 // after that).
 func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 	peer, ok := p.peers[msg.GetNode()]
-	if !ok {
+	if !ok && !p.relaying {
 		peer, ok = p.admit(c, msg)
 	}
 	if !ok {
@@ -239,6 +253,10 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 		peer.heard, peer.hearsUs, peer.incarnation = time.Time{}, false, 0
 		p.sys.incarnations.set(peer.ID, 0)
 		p.update(c)
+	case *clusterpb.Envelope_Relay:
+		if inc == peer.incarnation && !p.relaying {
+			p.relay(c, peer, msg, b.Relay)
+		}
 	case *clusterpb.Envelope_Heartbeat:
 		if b.Heartbeat.GetRefuses() != 0 {
 			p.refusedBy(peer, b.Heartbeat)
@@ -260,11 +278,17 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 		peer.heard = now
 		// A node older than the hears field counts as hearing us.
 		peer.hearsUs = b.Heartbeat.Hears == nil || b.Heartbeat.GetHears() == p.sys.incarnation
+		peer.relayedUs = b.Heartbeat.GetRelayed()
 		if peer.hearsUs {
 			peer.acked = now
 		}
-		p.learnAddr(peer, b.Heartbeat.GetAddr(), now)
-		p.learnMembers(c, b.Heartbeat.GetMembers(), now)
+		if !p.relaying {
+			// Addresses and gossip only from the peer itself, never through
+			// a relay (cluster_relay.go).
+			peer.direct = now
+			p.learnAddr(peer, b.Heartbeat.GetAddr(), now)
+			p.learnMembers(c, b.Heartbeat.GetMembers(), now)
+		}
 		if !wasHearing {
 			// Tell it (or its new incarnation) at once that we hear it: the
 			// handshake then takes one round trip, not one heartbeat period.
@@ -419,6 +443,9 @@ func (p *provider) update(c *actor.Context) {
 			peer.oneWayAt = now
 		}
 	}
+	for _, peer := range p.route(now) {
+		p.heartbeat(c, peer)
+	}
 	p.publish(c, changed)
 }
 
@@ -534,6 +561,11 @@ func (st *clusterState) status() readtag.ClusterStatus {
 		"members_refused":    st.stats.membersRefused.Load(),
 		"duplicates_refused": st.stats.duplicatesRefused.Load(),
 		"stalls":             st.stats.stalls.Load(),
+		"relay_sent":         st.stats.relaySent.Load(),
+		"relay_carried":      st.stats.relayCarried.Load(),
+		"relay_delivered":    st.stats.relayDelivered.Load(),
+		"relay_duplicates":   st.stats.relayDuplicates.Load(),
+		"relay_refused":      st.stats.relayRefused.Load(),
 	}
 	return s
 }

@@ -459,6 +459,9 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		if !p.synced {
 			return // the snapshot we asked for comes with full counts
 		}
+		if b.Counts.GetSeq() <= p.seq {
+			return // a copy, through a relay or directly (cluster_relay.go), or one the snapshot covers
+		}
 		if b.Counts.GetSeq() != p.seq+1 {
 			t.askSync(c, env.GetNode())
 			return
@@ -507,6 +510,9 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		t.stats.deltasReceived.Add(int64(len(b.Deltas.GetDeltas())))
 		if !p.synced {
 			return // the snapshot we asked for covers these
+		}
+		if b.Deltas.GetSeq() <= p.seq {
+			return // a copy, through a relay or directly (cluster_relay.go), or deltas the snapshot covers
 		}
 		if b.Deltas.GetSeq() != p.seq+1 {
 			t.askSync(c, env.GetNode())

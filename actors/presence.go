@@ -80,6 +80,7 @@ func (p *Presence) startCluster(cfg Config) (tracker *actor.PID) {
 	sys, node := p.sys, cfg.NodeID
 	cl, _ := cluster.New(cluster.NewConfig().WithEngine(sys.engine).WithID(node).WithListenAddr(cfg.Cluster.Addr))
 	l := newLinks(sys.engine, *cfg.Cluster, sys.log, &p.state.stats)
+	l.relay = newRelayRoutes(node, sys.incarnation)
 	agent := sys.spawn(guardAgent(cluster.NewAgent(cl), kindProvider+"/"+node), kindAgent, node, tags{})
 	tracker = sys.spawn(newTracker(sys, node, l, *cfg.Cluster, &p.state.stats), kindTracker, node, tags{})
 	prov := sys.spawn(newProvider(sys, *cfg.Cluster, cl.Member(), agent, l, p.state), kindProvider, node, tags{})

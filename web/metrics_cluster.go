@@ -62,6 +62,11 @@ func clusterCollector(status func() readtag.ClusterStatus) *clusterMetrics {
 			"members_refused":    counter("members_refused", "Nodes not taken as peers: at the member cap, or too many gossiped names not yet up."),
 			"duplicates_refused": counter("duplicates_refused", "Processes refused because another live process already ran under their node id."),
 			"stalls":             counter("stalls", "Times this node noticed it had been stalled (its own tick late by over half the failure timeout) and gave its peers a grace."),
+			"relay_sent":         counter("relay_sent", "Messages for a peer that does not hear this node directly also sent through a relay (a third node)."),
+			"relay_carried":      counter("relay_carried", "Messages this node carried as a relay from one peer to another."),
+			"relay_delivered":    counter("relay_delivered", "Messages a relay carried to this node from a peer it does not hear directly, taken."),
+			"relay_duplicates":   counter("relay_duplicates", "Messages a relay carried to this node from a peer it hears directly again, dropped (the direct copy counts)."),
+			"relay_refused":      counter("relay_refused", "Relay messages refused: not the sender's own, past the relay budget, to or from a node not up here, or a relay inside a relay."),
 		},
 	}
 }

@@ -1,0 +1,287 @@
+package actors
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/anthdm/hollywood/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/readtag/readtag/actors/clusterpb"
+)
+
+// Relay (docs/cluster.md, "Relay"): in a one-way partition, where b hears a
+// directly but a does not hear b, b's messages for a go through a third
+// node c that both reach. a's heartbeats tell b that a hears it only through
+// a relay, or not at all (Heartbeat.relayed, hears); b then queues a copy of
+// everything it sends a, tracker and provider alike, wrapped in a Relay, on
+// its link to c (links.send); c's provider checks that the wrapped Envelope
+// is b's own and that a is up at c, and sends it on to a's provider, naming
+// b as its origin; a's provider hands it to its tracker or takes it itself
+// as if b had sent it directly. So a keeps hearing b, both stay members,
+// and the trackers' streams go on with their seq numbers: a copy that
+// arrives twice (the direct path heals) is dropped by seq, and one lost
+// while the relay started shows as a gap and costs a snapshot, which
+// changes only what changed.
+//
+// A node relays only while it hears the destination directly: in a
+// symmetric partition (neither hears the other directly) nothing is
+// relayed and both sides hide each other's readers, as before. A relayed
+// message is never relayed again (one hop: a Relay is never wrapped, and
+// one with from set is only delivered). A relay carries at most
+// relayMessages messages and relayBytes bytes a second for each origin,
+// on top of the origin's per-peer budget (cluster_budget.go), which
+// counts the relayed traffic as the origin's.
+const (
+	relayMessages = 1000
+	relayBytes    = 1 << 20
+)
+
+// relayRoutes says which peers our messages also go to through a relay:
+// the provider decides (route), links.send reads it.
+type relayRoutes struct {
+	self        string
+	incarnation uint64
+
+	mu  sync.RWMutex
+	via map[string]string // destination → the relay we send its copies through
+}
+
+func newRelayRoutes(self string, incarnation uint64) *relayRoutes {
+	return &relayRoutes{self: self, incarnation: incarnation, via: make(map[string]string)}
+}
+
+func (r *relayRoutes) route(node string) string {
+	if r == nil {
+		return ""
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.via[node]
+}
+
+func (r *relayRoutes) set(node, via string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if via == "" {
+		delete(r.via, node)
+	} else {
+		r.via[node] = via
+	}
+}
+
+// wrap is the Relay that carries msg, for node's actor of kind, to the
+// relay; false if msg is not one to relay (not an Envelope, or a Relay
+// itself: one hop only).
+func (r *relayRoutes) wrap(node, kind string, msg proto.Message) (*clusterpb.Envelope, bool) {
+	env, ok := msg.(*clusterpb.Envelope)
+	if !ok || env.GetRelay() != nil {
+		return nil, false
+	}
+	return &clusterpb.Envelope{Node: r.self, Incarnation: r.incarnation, Version: protocolVersion,
+		Body: &clusterpb.Envelope_Relay{Relay: &clusterpb.Relay{To: node, Kind: kind, Envelope: env}}}, true
+}
+
+// relayState is the provider's side of relaying: what it carries for each
+// origin (relayBudget), and the bound on relayed messages waiting for the
+// tracker.
+type relayState struct {
+	budgets map[string]*relayBudget // by origin
+	box     mailbox                 // relayed tracker messages queued for the tracker
+	tracker *actor.PID
+}
+
+type relayBudget struct{ msgs, bytes bucket }
+
+// take spends one message of size bytes from origin's relay budget.
+func (s *relayState) take(origin string, size int, now time.Time) bool {
+	if s.budgets == nil {
+		s.budgets = make(map[string]*relayBudget)
+	}
+	b, ok := s.budgets[origin]
+	if !ok {
+		b = &relayBudget{msgs: newBucket(relayMessages, now), bytes: newBucket(relayBytes, now)}
+		s.budgets[origin] = b
+	}
+	// Bytes are checked first so that a message refused for its size does
+	// not cost a message token too.
+	if !b.bytes.take(float64(size), now) {
+		return false
+	}
+	return b.msgs.take(1, now)
+}
+
+// directWithin is how recently a peer's heartbeat must have come on a
+// direct connection for us to say we hear it directly: two heartbeats, or
+// a third of the failure timeout if that is longer, so that a relay starts
+// well before the peer would be declared down.
+func (p *provider) directWithin() time.Duration {
+	return max(2*p.cfg.Heartbeat, p.cfg.PeerTimeout/3)
+}
+
+func (p *provider) hearsDirect(peer *peerLiveness, now time.Time) bool {
+	return !peer.direct.IsZero() && now.Sub(peer.direct) <= p.directWithin()
+}
+
+// relay handles a Relay from sender: as the relay (from empty, sender is
+// the origin) or as the destination (from set, sender is the relay).
+func (p *provider) relay(c *actor.Context, sender *peerLiveness, env *clusterpb.Envelope, r *clusterpb.Relay) {
+	now := time.Now()
+	if r.GetFrom() == "" {
+		p.carry(c.PID(), sender, env, r, now)
+		return
+	}
+	p.relayDeliver(c, sender, r, now)
+}
+
+// carry sends an origin's envelope on to its destination, if it is the
+// origin's own, the destination is up here, and the origin has budget left.
+func (p *provider) carry(self *actor.PID, origin *peerLiveness, env *clusterpb.Envelope, r *clusterpb.Relay, now time.Time) {
+	inner := r.GetEnvelope()
+	dest, ok := p.peers[r.GetTo()]
+	switch {
+	case inner == nil || inner.GetRelay() != nil || inner.GetNode() != origin.ID || inner.GetIncarnation() != env.GetIncarnation():
+		p.relayRefused(slog.LevelWarn, origin.ID, "not the sender's own envelope")
+	case env.GetIncarnation() != origin.incarnation || origin.state != stateUp:
+		p.relayRefused(slog.LevelInfo, origin.ID, "the sender is not up here")
+	case !validKind(r.GetKind()):
+		p.relayRefused(slog.LevelWarn, origin.ID, "not for a tracker or a provider")
+	case !ok || dest.ID == origin.ID || dest.state != stateUp || dest.hearsay():
+		p.relayRefused(slog.LevelInfo, origin.ID, "the destination is not up here")
+	case !p.relayState.take(origin.ID, proto.Size(inner), now):
+		p.relayRefused(slog.LevelWarn, origin.ID, "over the relay budget")
+	default:
+		out := &clusterpb.Envelope{Node: p.self.ID, Incarnation: p.sys.incarnation, Version: protocolVersion,
+			Body: &clusterpb.Envelope_Relay{Relay: &clusterpb.Relay{To: dest.ID, From: origin.ID, Kind: r.GetKind(), Envelope: inner}}}
+		if p.links.send(dest.ID, kindProvider, self, out) {
+			p.state.stats.relayCarried.Add(1)
+		}
+	}
+}
+
+// relayDeliver takes an envelope a relay carried for us, as if its origin
+// had sent it directly: only while the origin is not heard directly (a
+// relayed copy is then a duplicate at best), and never a refusal or an
+// address (those only on a direct connection).
+func (p *provider) relayDeliver(c *actor.Context, relay *peerLiveness, r *clusterpb.Relay, now time.Time) {
+	inner := r.GetEnvelope()
+	origin, ok := p.peers[r.GetFrom()]
+	switch {
+	case r.GetTo() != p.self.ID || !ok || origin.ID == relay.ID || origin.hearsay():
+		p.relayRefused(slog.LevelWarn, relay.ID, "not for us, or from no peer of ours")
+	case inner == nil || inner.GetNode() != origin.ID || inner.GetRelay() != nil || !validKind(r.GetKind()):
+		p.relayRefused(slog.LevelWarn, relay.ID, "not an envelope of the origin's")
+	case !versionNear(inner.GetVersion()):
+		p.relayRefused(slog.LevelWarn, relay.ID, "the origin's protocol version is two or more from ours")
+	case p.hearsDirect(origin, now):
+		p.state.stats.relayDuplicates.Add(1) // the direct path works again
+	case r.GetKind() == kindTracker:
+		if !p.relayState.box.take() {
+			p.state.stats.inboxDropped.Add(1)
+			return
+		}
+		p.state.stats.relayDelivered.Add(1)
+		c.Send(p.relayState.tracker, fromPeer{msg: inner, box: &p.relayState.box})
+	default:
+		// Only the incarnation we already take: a restart, a rival or a
+		// refusal is judged on a direct connection (cluster_duplicate.go).
+		if inner.GetIncarnation() != origin.incarnation {
+			p.relayRefused(slog.LevelInfo, relay.ID, "not the origin's incarnation we hear")
+			return
+		}
+		if inner.GetHeartbeat().GetRefuses() != 0 {
+			p.relayRefused(slog.LevelWarn, relay.ID, "a refusal")
+			return
+		}
+		p.state.stats.relayDelivered.Add(1)
+		p.relaying = true
+		p.heard(c, inner)
+		p.relaying = false
+	}
+}
+
+func validKind(kind string) bool { return kind == kindTracker || kind == kindProvider }
+
+// versionNear is the gate's version rule (checkVersion) for an envelope
+// that came through a relay.
+func versionNear(v uint32) bool {
+	if v == 0 {
+		v = 1
+	}
+	d := int64(v) - protocolVersion
+	return d >= -1 && d <= 1
+}
+
+// relayRefused counts and logs a Relay refused. A node or incarnation not
+// up here is normal for a moment around a restart or a stall (the origin
+// relays until it is heard again): INFO; anything else is a broken or
+// hostile peer: WARN.
+func (p *provider) relayRefused(level slog.Level, peer, why string) {
+	p.state.stats.relayRefused.Add(1)
+	p.log.Log(level, "relay/"+peer+"/"+why, "cluster relay message refused", "node", p.self.ID, "peer", peer, "reason", why)
+}
+
+// route decides, for each peer, whether our messages to it also go through
+// a relay: while we hear it directly but it says it does not hear us
+// directly (it hears us through a relay already, or not at all). The relay
+// is a third peer up here, kept while it works; if the destination still
+// does not hear us after the failure timeout, the next one is tried. The
+// direct link is recycled as often, as for any one-way peer. It returns the
+// peers whose relay just started or changed: they get a heartbeat through it
+// at once, so they stop missing us sooner.
+func (p *provider) route(now time.Time) (started []*peerLiveness) {
+	for _, id := range p.order {
+		peer := p.peers[id]
+		need := peer.everUp && !peer.hearsay() && p.hearsDirect(peer, now) && (!peer.hearsUs || peer.relayedUs)
+		via := ""
+		if need {
+			via = p.pickRelay(peer, now)
+		}
+		if via == peer.relayVia {
+			if via != "" && now.Sub(peer.relayAt) > p.cfg.PeerTimeout {
+				p.links.recycle(id) // the direct path: dial again, it may have healed
+				peer.relayAt = now
+			}
+			continue
+		}
+		if via == "" {
+			p.log.Info("relay/"+id, "cluster peer relay stopped", "node", p.self.ID, "peer", id, "via", peer.relayVia)
+		} else {
+			p.log.Info("relay/"+id, "cluster peer does not hear us directly: relaying through another", "node", p.self.ID, "peer", id, "via", via)
+		}
+		peer.relayVia, peer.relayAt = via, now
+		p.links.relay.set(id, via)
+		if via != "" {
+			started = append(started, peer)
+		}
+	}
+	return started
+}
+
+// pickRelay keeps peer's relay while it is up and the destination hears us
+// (or it is new), else takes the next peer up after it in id order.
+func (p *provider) pickRelay(peer *peerLiveness, now time.Time) string {
+	usable := func(id string) bool {
+		r := p.peers[id]
+		return id != peer.ID && r.state == stateUp && !r.hearsay()
+	}
+	if peer.relayVia != "" && usable(peer.relayVia) && (peer.hearsUs || now.Sub(peer.relayAt) <= p.cfg.PeerTimeout) {
+		return peer.relayVia
+	}
+	start := 0
+	for i, id := range p.order {
+		if id == peer.relayVia {
+			start = i + 1
+		}
+	}
+	for i := range p.order {
+		if id := p.order[(start+i)%len(p.order)]; usable(id) {
+			return id
+		}
+	}
+	return ""
+}
