@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -67,6 +68,42 @@ func seesAll(readers []*client.Conn) bool {
 	return true
 }
 
+// waitFor polls cond until it holds or d has passed, and says how long it
+// took and whether it held.
+func waitFor(d time.Duration, cond func() bool) (time.Duration, bool) {
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > d {
+			return time.Since(start), false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(start), true
+}
+
+// explainViews logs what each reader sees and each node's cluster counters
+// that are not zero, for a failure that is not readers' names alone.
+func explainViews(t *testing.T, readers []*client.Conn, nodes []*node) {
+	t.Helper()
+	for _, r := range readers {
+		t.Logf("reader %s sees %v, wants %v", r.You().ID, ids(r), others(readers, r))
+	}
+	for _, n := range nodes {
+		resp, err := http.Get(n.url() + "/metrics")
+		if err != nil {
+			t.Logf("node %s: /metrics: %v", n.id, err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "readtag_cluster_") && !strings.HasSuffix(l, " 0") && !strings.Contains(l, "_bytes") {
+				t.Logf("node %s: %s", n.id, l)
+			}
+		}
+	}
+}
+
 // idsOf are the nodes' ids, sorted.
 func idsOf(nodes []*node) []string {
 	var out []string
@@ -96,7 +133,11 @@ func joinAndLeave(t *testing.T, running []*node, c *node, sig syscall.Signal) {
 	within(t, 15*time.Second, "c to serve", func() bool { _, _, ok := c.health(); return ok })
 	onC := dial(t, c, post)
 	all := append(slices.Clone(readers), onC)
-	joined := within(t, 20*time.Second, "c's reader and the others to see each other", func() bool { return seesAll(all) })
+	joined, ok := waitFor(20*time.Second, func() bool { return seesAll(all) })
+	if !ok {
+		explainViews(t, all, append(slices.Clone(running), c))
+		t.Fatal("not within 20s: c's reader and the others to see each other")
+	}
 	fromStart := time.Since(started)
 	everyone := idsOf(append(slices.Clone(running), c))
 	within(t, 10*time.Second, "every node to list all as members", func() bool {
