@@ -75,7 +75,12 @@ func (s *Server) checkResume(room, token string, now time.Time) (c resumeClaims,
 	}
 	payload, err1 := base64.RawURLEncoding.DecodeString(p64)
 	mac, err2 := base64.RawURLEncoding.DecodeString(m64)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, resumeMAC(s.cfg.ResumeKey, room, payload)) {
+	// Only the exact text the server issued: Go's decoder skips '\r' and
+	// '\n' and tolerates non-zero padding bits, so a decoded token is
+	// encoded again and compared (one token, one spelling).
+	if err1 != nil || err2 != nil ||
+		base64.RawURLEncoding.EncodeToString(payload) != p64 || base64.RawURLEncoding.EncodeToString(mac) != m64 ||
+		!hmac.Equal(mac, resumeMAC(s.cfg.ResumeKey, room, payload)) {
 		return c, "invalid", false
 	}
 	if json.Unmarshal(payload, &c) != nil || c.ID == "" || len(c.ID) > 64 || !validResumeName(c.Name) || !validResumeColor(c.Color) {
