@@ -173,6 +173,9 @@ type peerState struct {
 	// strays are posts we do not care about that it sent deltas for: it
 	// missed our Interest remove, which goes again at the next tick.
 	strays map[string]bool
+	// old counts the readers of a peer older than interest, for the index
+	// (cluster_oldcounts.go); nil for any other peer.
+	old *oldCounts
 }
 
 // admits says whether the peer may add a reader on post: within
@@ -453,6 +456,9 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 			t.sendTo(c, env.GetNode(), m)
 			return true
 		})
+		if p.synced && p.old == nil && t.olderPeer(env.GetNode(), p) {
+			t.askSync(c, env.GetNode()) // its snapshot came first: its counts start from the next one
+		}
 	case *clusterpb.Envelope_Interest:
 		t.peerInterest(c, env.GetNode(), b.Interest)
 	case *clusterpb.Envelope_Counts:
@@ -467,6 +473,7 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 			return
 		}
 		p.seq = b.Counts.GetSeq()
+		t.stopOldCounts(env.GetNode(), p)
 		t.takeCounts(env.GetNode(), b.Counts)
 	case *clusterpb.Envelope_Snapshot:
 		if b.Snapshot.GetPartial() {
@@ -505,6 +512,7 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		t.replace(c, env.GetNode(), p, next.readers)
 		p.seq = b.Snapshot.GetSeq()
 		p.synced = true
+		t.countOldSnapshot(env.GetNode(), p, b.Snapshot)
 		t.releaseRooms(c)
 	case *clusterpb.Envelope_Deltas:
 		t.stats.deltasReceived.Add(int64(len(b.Deltas.GetDeltas())))
@@ -520,6 +528,7 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		}
 		p.seq = b.Deltas.GetSeq()
 		t.apply(c, env.GetNode(), p, b.Deltas.GetDeltas())
+		t.countOldDeltas(env.GetNode(), p, b.Deltas.GetDeltas())
 	case *clusterpb.Envelope_Heartbeat:
 		if p.synced && b.Heartbeat.GetSeq() != p.seq {
 			t.askSync(c, env.GetNode()) // we missed deltas (or they raced the heartbeat)
@@ -617,6 +626,7 @@ func (t *tracker) replace(c *actor.Context, node string, p *peerState, next map[
 	if next == nil {
 		next = make(map[string]remoteEntry)
 		t.sys.counts.dropNode(node) // its Counts come again with its next snapshot
+		p.old = nil                 // an older peer's too (countOldSnapshot)
 	}
 	p.readers = next
 	p.perPost = make(map[string]int)

@@ -90,22 +90,25 @@ func trackerWithPeerB(t *testing.T, cc ClusterConfig) (*Presence, func(body any)
 	p, _ := newPresence(t, Config{NodeID: "a", Cluster: &cc})
 	tracker := p.cluster[1]
 	p.sys.engine.Send(tracker, cluster.MemberJoinEvent{Member: &cluster.Member{ID: "b"}})
-	return p, func(body any) {
-		env := &clusterpb.Envelope{Node: "b", Incarnation: 1}
-		switch b := body.(type) {
-		case *clusterpb.Snapshot:
-			env.Body = &clusterpb.Envelope_Snapshot{Snapshot: b}
-		case *clusterpb.Deltas:
-			env.Body = &clusterpb.Envelope_Deltas{Deltas: b}
-		case *clusterpb.Counts:
-			env.Body = &clusterpb.Envelope_Counts{Counts: b}
-		case *clusterpb.Interest:
-			env.Body = &clusterpb.Envelope_Interest{Interest: b}
-		case *clusterpb.SyncRequest:
-			env.Body = &clusterpb.Envelope_SyncRequest{SyncRequest: b}
-		}
-		p.sys.engine.Send(tracker, env)
+	return p, func(body any) { p.sys.engine.Send(tracker, envelopeFromB(1, body)) }
+}
+
+// envelopeFromB wraps a tracker message from incarnation inc of peer b.
+func envelopeFromB(inc uint64, body any) *clusterpb.Envelope {
+	env := &clusterpb.Envelope{Node: "b", Incarnation: inc}
+	switch b := body.(type) {
+	case *clusterpb.Snapshot:
+		env.Body = &clusterpb.Envelope_Snapshot{Snapshot: b}
+	case *clusterpb.Deltas:
+		env.Body = &clusterpb.Envelope_Deltas{Deltas: b}
+	case *clusterpb.Counts:
+		env.Body = &clusterpb.Envelope_Counts{Counts: b}
+	case *clusterpb.Interest:
+		env.Body = &clusterpb.Envelope_Interest{Interest: b}
+	case *clusterpb.SyncRequest:
+		env.Body = &clusterpb.Envelope_SyncRequest{SyncRequest: b}
 	}
+	return env
 }
 
 // wantViewLen waits until c sees n other readers.

@@ -9,7 +9,8 @@ import (
 // index page. Rooms set their own node's count when it changes; the tracker
 // sets each peer's from the peer's Counts (at most one a second, also for
 // posts that have no room here: a node gets a post's reader changes only if
-// it has a room for it, see cluster_interest.go). It is a plain locked table
+// it has a room for it, see cluster_interest.go), or, for a peer older than
+// Counts, from its deltas (cluster_oldcounts.go). It is a plain locked table
 // rather than an actor: the web edge reads it once a second, and a read must
 // not queue behind a busy room.
 type counts struct {

@@ -186,7 +186,9 @@
 // ends in a sync (a new incarnation, a gap, a peer heard again) re-announces
 // it; an Interest add whose partial snapshot does not come within
 // interestRetry heartbeats makes a full sync; deltas for a post we stopped
-// caring about make the Interest remove go again. A broken connection is not
+// caring about make the Interest remove go again. A peer older than interest
+// sends no Counts: the tracker counts its readers for the index from the
+// snapshot and deltas it sends anyway (cluster_oldcounts.go). A broken connection is not
 // a departure: the link re-dials with back-off and the peer stays a member
 // (with its readers) until it is silent for the failure timeout. A peer we
 // hear but that does not hear us is one-way, not a member, and the link to
