@@ -18,7 +18,7 @@ import (
 // counts lose it at once, and the reader's LEAVE then removes it everywhere
 // (issue 20, item 4). Before, the ghost stayed on the first post until that
 // room emptied. (The index's counts of b's readers come from b's Counts,
-// not from its deltas: see TestInterestCountsFollowPeersCounts.)
+// not from its deltas: see TestInterestHostilePeer and TestCountsRemoteNodes.)
 func TestTrackerRejoinOnAnotherPostLeavesTheFirst(t *testing.T) {
 	p, _ := newPresence(t, Config{NodeID: "a", Cluster: &ClusterConfig{
 		Addr:  testutil.FreeAddr(t),
