@@ -12,28 +12,35 @@ import (
 	"github.com/readtag/readtag/actors/clusterpb"
 )
 
-// Relay (docs/cluster.md, "Relay"): in a one-way partition, where b hears a
-// directly but a does not hear b, b's messages for a go through a third
-// node c that both reach. a's heartbeats tell b that a hears it only through
-// a relay, or not at all (Heartbeat.relayed, hears); b then queues a copy of
-// everything it sends a, tracker and provider alike, wrapped in a Relay, on
-// its link to c (links.send); c's provider checks that the wrapped Envelope
-// is b's own and that a is up at c, and sends it on to a's provider, naming
-// b as its origin; a's provider hands it to its tracker or takes it itself
-// as if b had sent it directly. So a keeps hearing b, both stay members,
-// and the trackers' streams go on with their seq numbers: a copy that
-// arrives twice (the direct path heals) is dropped by seq, and one lost
-// while the relay started shows as a gap and costs a snapshot, which
-// changes only what changed.
+// Relay (docs/cluster.md, "Relay"): where a and b cannot exchange directly
+// but both reach a third node c, each one's messages for the other go
+// through c. Every heartbeat says whether the sender hears the receiver
+// only through a relay, or not at all (Heartbeat.relayed, hears), and lists
+// the peers the sender has up (Heartbeat.members). b relays to a while a
+// says it does not hear b directly or b has heard nothing of a for
+// directWithin: through any third node up at b if b still hears a directly
+// (a one-way partition), else only through one whose heartbeat lists a up
+// (a symmetric or partial partition). b then queues a copy of everything
+// it sends a, tracker and provider alike, wrapped in a Relay, on its link
+// to c (links.send); c's provider checks that the wrapped Envelope is b's
+// own and that a and b are up at c, and sends it on to a's provider,
+// naming b as its origin; a's provider hands it to its tracker or takes it
+// itself as if b had sent it directly. So a keeps hearing b, both stay
+// members, and the trackers' streams go on with their seq numbers: a copy
+// that arrives twice (the direct path heals) is dropped by seq, and one
+// lost while the relay started shows as a gap and costs a snapshot, which
+// changes only what changed. Liveness is still judged by b's own
+// heartbeats, direct or relayed: a b that died goes down after the failure
+// timeout, relay or not. A relayed heartbeat of a new incarnation of b's
+// is taken only once the one a knew is silent past the failure timeout (a
+// restart during the partition; a rival is judged on a direct connection).
 //
-// A node relays only while it hears the destination directly: in a
-// symmetric partition (neither hears the other directly) nothing is
-// relayed and both sides hide each other's readers, as before. A relayed
-// message is never relayed again (one hop: a Relay is never wrapped, and
-// one with from set is only delivered). A relay carries at most
-// relayMessages messages and relayBytes bytes a second for each origin,
-// on top of the origin's per-peer budget (cluster_budget.go), which
-// counts the relayed traffic as the origin's.
+// A relayed message is never relayed again (one hop: a Relay is never
+// wrapped, and one with from set is only delivered). A relay carries at
+// most relayMessages messages and relayBytes bytes a second for each
+// origin, on top of the origin's per-peer budget (cluster_budget.go),
+// which counts the relayed traffic as the origin's. With two nodes there
+// is no third: nothing is relayed.
 const (
 	relayMessages = 1000
 	relayBytes    = 1 << 20

@@ -249,7 +249,8 @@ func TestRelayCarries(t *testing.T) {
 }
 
 // The destination takes a relayed envelope only for itself, from a peer
-// of its that is not the relay, never a Relay inside, and drops it as a
+// of its that is not the relay, never a Relay inside, nor a heartbeat of
+// another incarnation while it hears the origin's, and drops it as a
 // duplicate while it hears the origin directly.
 func TestRelayDeliverRefuses(t *testing.T) {
 	prov, a, b := relayProvider(t) // c is the destination here, a the relay, b the origin
@@ -263,6 +264,14 @@ func TestRelayDeliverRefuses(t *testing.T) {
 	deliver("c", "b", relayOf(b, "c", deltasOf(b, 1))) // a Relay inside
 	if n := prov.state.stats.relayRefused.Load(); n != 5 || prov.state.stats.relayDelivered.Load() != 0 {
 		t.Fatalf("refused %d of five bad relayed envelopes, delivered %d", n, prov.state.stats.relayDelivered.Load())
+	}
+	// Another incarnation of b's heartbeat while the one we take is heard:
+	// a rival or a restart not yet sure, judged on a direct connection.
+	rival := &clusterpb.Envelope{Node: "b", Incarnation: b.incarnation + 1, Version: protocolVersion,
+		Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}}
+	prov.relayDeliver(nil, a, &clusterpb.Relay{To: "c", From: "b", Kind: kindProvider, Envelope: rival}, time.Now())
+	if n := prov.state.stats.relayRefused.Load(); n != 6 || b.incarnation != 7 {
+		t.Fatalf("a relayed heartbeat of b's next incarnation while b's is heard: %d refused, b's incarnation %d; want 6 and 7", n, b.incarnation)
 	}
 	b.direct = time.Now()
 	deliver("c", "b", deltasOf(b, 1))
