@@ -93,13 +93,13 @@ func TestFaultsRelayRestart(t *testing.T) {
 	w.scrollAll()
 	shown := w.converge(staleBound, "the new b's readers on every screen, and everyone's on b, with a↔b still cut")
 	w.markFrames()
-	gap := w.missingFor(relayWatch)
+	slowest, gap := w.scrollRounds(relayWatch)
 	w.relayedUp(relayWatch)
 	w.noFalseLeaves(always)
 	w.healAll()
 	healed := w.converge(healBound, "views after the heal")
 	w.noDuplicates()
 	w.freshWelcomes()
-	t.Logf("a↔b cut: c relayed %v after the cut; b killed: its readers gone %v later; b restarted: every peer up %v after its start, its new readers everywhere %v later, then missing for %v at most over %v; c carried %s, a took %s; converged %v after the heal",
-		relayed, gone, formed, shown, gap, relayWatch, metric(w.nodes["c"], "readtag_cluster_relay_carried_total"), metric(w.nodes["a"], "readtag_cluster_relay_delivered_total"), healed)
+	t.Logf("a↔b cut: c relayed %v after the cut; b killed: its readers gone %v later; b restarted: every peer up %v after its start, its new readers everywhere %v later, then missing for %v at most over %v, each round of scrolls everywhere within %v; c carried %s, a took %s; converged %v after the heal",
+		relayed, gone, formed, shown, gap, relayWatch, slowest, metric(w.nodes["c"], "readtag_cluster_relay_carried_total"), metric(w.nodes["a"], "readtag_cluster_relay_delivered_total"), healed)
 }

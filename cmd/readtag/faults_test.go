@@ -418,39 +418,48 @@ func always(string, string) bool { return true }
 // fault: four failure timeouts.
 const relayWatch = 12 * time.Second
 
-// missingFor watches every screen for d while everyone scrolls every
-// 250 ms, and says for how long at most, sampled every 20 ms, a reader on
-// some screen missed another that must be shown (positions aside).
-func (w *world) missingFor(d time.Duration) (gap time.Duration) {
-	start, scrolled := time.Now(), time.Time{}
+// scrollRounds has everyone scroll, in rounds 250 ms apart, for d, and
+// watches every screen, sampled every 20 ms: slowest is the longest a round
+// took to be on every screen (each within staleBound), missing the longest
+// a reader on some screen missed another that must be shown, wherever it
+// was.
+func (w *world) scrollRounds(d time.Duration) (slowest, missing time.Duration) {
+	w.t.Helper()
+	start := time.Now()
 	var since time.Time // since when someone is missing
 	for time.Since(start) < d {
-		if time.Since(scrolled) >= 250*time.Millisecond {
-			w.scrollAll()
-			scrolled = time.Now()
-		}
-		missing := false
-		for _, r := range w.readers {
-			shown := map[string]bool{}
-			for _, g := range r.c.Ghosts() {
-				shown[g.ID] = true
+		w.scrollAll()
+		round := time.Now()
+		for {
+			all, lacking := true, false
+			for _, r := range w.readers {
+				all = all && w.sees(r)
+				shown := map[string]bool{}
+				for _, g := range r.c.Ghosts() {
+					shown[g.ID] = true
+				}
+				for id := range w.truth(r) {
+					lacking = lacking || !shown[id]
+				}
 			}
-			for id := range w.truth(r) {
-				missing = missing || !shown[id]
+			switch {
+			case lacking && since.IsZero():
+				since = time.Now()
+			case !lacking && !since.IsZero():
+				missing, since = max(missing, time.Since(since)), time.Time{}
 			}
+			if all {
+				slowest = max(slowest, time.Since(round))
+				break
+			}
+			if time.Since(round) > staleBound {
+				w.t.Fatalf("a round of scrolls not on every screen within %v, %v into the fault", staleBound, time.Since(start).Round(time.Millisecond))
+			}
+			time.Sleep(20 * time.Millisecond) // the sampling period
 		}
-		switch {
-		case missing && since.IsZero():
-			since = time.Now()
-		case !missing && !since.IsZero():
-			gap, since = max(gap, time.Since(since)), time.Time{}
-		}
-		time.Sleep(20 * time.Millisecond) // the sampling period
+		time.Sleep(250 * time.Millisecond) // the scrolls' rhythm, not a wait for a result
 	}
-	if !since.IsZero() {
-		gap = max(gap, time.Since(since))
-	}
-	return gap
+	return slowest, missing
 }
 
 // relayedUp checks that every node reports every peer up and is ready,
@@ -576,13 +585,8 @@ func TestFaults(t *testing.T) {
 			w.converge(5*time.Second, "the cluster to show everyone")
 			w.markFrames()
 			fault.cut(w)
-			gap := w.missingFor(relayWatch)
+			slowest, gap := w.scrollRounds(relayWatch)
 			w.relayedUp(relayWatch)
-			var slowest time.Duration // a round of scrolls on every screen, through c or not
-			for range 10 {
-				w.scrollAll()
-				slowest = max(slowest, w.converge(staleBound, "a round of scrolls on every screen during the cut"))
-			}
 			w.leave(w.readers[0])
 			w.join("a")
 			w.join("b")
@@ -598,8 +602,8 @@ func TestFaults(t *testing.T) {
 			w.noFalseLeaves(always)
 			w.noDuplicates()
 			w.freshWelcomes()
-			t.Logf("a↔b cut, both reaching c: readers missing from a screen for %v at most over %v (no leave or join); rounds of scrolls everywhere within %v, changes during the cut within %v; c carried %s messages (a sent %s, b sent %s); converged %v after the heal",
-				gap, relayWatch, slowest, took, carried, metric(w.nodes["a"], "readtag_cluster_relay_sent_total"), metric(w.nodes["b"], "readtag_cluster_relay_sent_total"), healed)
+			t.Logf("a↔b cut, both reaching c, for %v: readers missing from a screen for %v at most (no leave or join); each round of scrolls on every screen within %v, a leave and joins during the cut within %v; c carried %s messages (a sent %s, b sent %s); converged %v after the heal",
+				relayWatch, gap, slowest, took, carried, metric(w.nodes["a"], "readtag_cluster_relay_sent_total"), metric(w.nodes["b"], "readtag_cluster_relay_sent_total"), healed)
 		})
 	}
 
