@@ -307,11 +307,10 @@ func (p *provider) alone() bool {
 	return !p.cfg.Joining() || time.Since(p.started) > p.cfg.ReadyAfter
 }
 
-// gossip lists the peers we have up, but to, for our heartbeat to to.
+// gossip lists the peers we have up, but to, for our heartbeat to to: a
+// joining node learns the others from it, and every node where it may
+// relay (cluster_relay.go), so static clusters send it too.
 func (p *provider) gossip(to string) []*clusterpb.Member {
-	if !p.cfg.Joining() {
-		return nil
-	}
 	var out []*clusterpb.Member
 	for _, id := range p.order {
 		if id != to && p.peers[id].state == stateUp {

@@ -91,11 +91,14 @@ type peerLiveness struct {
 
 	// Relay (cluster_relay.go): its last heartbeat on a direct connection,
 	// whether its last heartbeat said it hears us only through a relay,
-	// and the relay our messages to it also go through (since relayAt).
+	// the relay our messages to it also go through (since relayAt), and
+	// the peers of ours its last direct heartbeat listed up (it may relay
+	// to them).
 	direct    time.Time
 	relayedUs bool
 	relayVia  string
 	relayAt   time.Time
+	reaches   []string
 }
 
 // upBurst is how many times a peer that was up may come back up at once
@@ -286,6 +289,7 @@ func (p *provider) heard(c *actor.Context, msg *clusterpb.Envelope) {
 			// Addresses and gossip only from the peer itself, never through
 			// a relay (cluster_relay.go).
 			peer.direct = now
+			peer.reaches = p.reaches(peer.reaches[:0], b.Heartbeat.GetMembers())
 			p.learnAddr(peer, b.Heartbeat.GetAddr(), now)
 			p.learnMembers(c, b.Heartbeat.GetMembers(), now)
 		}

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -11,28 +12,35 @@ import (
 	"github.com/readtag/readtag/actors/clusterpb"
 )
 
-// Relay (docs/cluster.md, "Relay"): in a one-way partition, where b hears a
-// directly but a does not hear b, b's messages for a go through a third
-// node c that both reach. a's heartbeats tell b that a hears it only through
-// a relay, or not at all (Heartbeat.relayed, hears); b then queues a copy of
-// everything it sends a, tracker and provider alike, wrapped in a Relay, on
-// its link to c (links.send); c's provider checks that the wrapped Envelope
-// is b's own and that a is up at c, and sends it on to a's provider, naming
-// b as its origin; a's provider hands it to its tracker or takes it itself
-// as if b had sent it directly. So a keeps hearing b, both stay members,
-// and the trackers' streams go on with their seq numbers: a copy that
-// arrives twice (the direct path heals) is dropped by seq, and one lost
-// while the relay started shows as a gap and costs a snapshot, which
-// changes only what changed.
+// Relay (docs/cluster.md, "Relay"): where a and b cannot exchange directly
+// but both reach a third node c, each one's messages for the other go
+// through c. Every heartbeat says whether the sender hears the receiver
+// only through a relay, or not at all (Heartbeat.relayed, hears), and lists
+// the peers the sender has up (Heartbeat.members). b relays to a while a
+// says it does not hear b directly or b has heard nothing of a for
+// directWithin: through any third node up at b if b still hears a directly
+// (a one-way partition), else only through one whose heartbeat lists a up
+// (a symmetric or partial partition). b then queues a copy of everything
+// it sends a, tracker and provider alike, wrapped in a Relay, on its link
+// to c (links.send); c's provider checks that the wrapped Envelope is b's
+// own and that a and b are up at c, and sends it on to a's provider,
+// naming b as its origin; a's provider hands it to its tracker or takes it
+// itself as if b had sent it directly. So a keeps hearing b, both stay
+// members, and the trackers' streams go on with their seq numbers: a copy
+// that arrives twice (the direct path heals) is dropped by seq, and one
+// lost while the relay started shows as a gap and costs a snapshot, which
+// changes only what changed. Liveness is still judged by b's own
+// heartbeats, direct or relayed: a b that died goes down after the failure
+// timeout, relay or not. A relayed heartbeat of a new incarnation of b's
+// is taken only once the one a knew is silent past the failure timeout (a
+// restart during the partition; a rival is judged on a direct connection).
 //
-// A node relays only while it hears the destination directly: in a
-// symmetric partition (neither hears the other directly) nothing is
-// relayed and both sides hide each other's readers, as before. A relayed
-// message is never relayed again (one hop: a Relay is never wrapped, and
-// one with from set is only delivered). A relay carries at most
-// relayMessages messages and relayBytes bytes a second for each origin,
-// on top of the origin's per-peer budget (cluster_budget.go), which
-// counts the relayed traffic as the origin's.
+// A relayed message is never relayed again (one hop: a Relay is never
+// wrapped, and one with from set is only delivered). A relay carries at
+// most relayMessages messages and relayBytes bytes a second for each
+// origin, on top of the origin's per-peer budget (cluster_budget.go),
+// which counts the relayed traffic as the origin's. With two nodes there
+// is no third: nothing is relayed.
 const (
 	relayMessages = 1000
 	relayBytes    = 1 << 20
@@ -127,6 +135,20 @@ func (p *provider) hearsDirect(peer *peerLiveness, now time.Time) bool {
 	return !peer.direct.IsZero() && now.Sub(peer.direct) <= p.directWithin()
 }
 
+// reaches is the ids of our peers that a peer's heartbeat lists up (its
+// gossip), into buf: at most one entry per peer of ours.
+func (p *provider) reaches(buf []string, members []*clusterpb.Member) []string {
+	for i, m := range members {
+		if i >= len(p.order) {
+			break
+		}
+		if _, ok := p.peers[m.GetNode()]; ok && !slices.Contains(buf, m.GetNode()) {
+			buf = append(buf, m.GetNode())
+		}
+	}
+	return buf
+}
+
 // relay handles a Relay from sender: as the relay (from empty, sender is
 // the origin) or as the destination (from set, sender is the relay).
 func (p *provider) relay(c *actor.Context, sender *peerLiveness, env *clusterpb.Envelope, r *clusterpb.Relay) {
@@ -187,9 +209,13 @@ func (p *provider) relayDeliver(c *actor.Context, relay *peerLiveness, r *cluste
 		p.state.stats.relayDelivered.Add(1)
 		c.Send(p.relayState.tracker, fromPeer{msg: inner, box: &p.relayState.box})
 	default:
-		// Only the incarnation we already take: a restart, a rival or a
-		// refusal is judged on a direct connection (cluster_duplicate.go).
-		if inner.GetIncarnation() != origin.incarnation {
+		// Another incarnation only once the one we knew is silent past
+		// the failure timeout (a node restarted during the partition):
+		// while we hear one, a rival is judged on a direct connection
+		// (cluster_duplicate.go). The relay carries only the incarnation
+		// it has up on its own authenticated link (carry), and heard
+		// still takes new incarnations at mayRenew's pace.
+		if inner.GetIncarnation() != origin.incarnation && p.hearing(origin, now) {
 			p.relayRefused(slog.LevelInfo, relay.ID, "not the origin's incarnation we hear")
 			return
 		}
@@ -226,20 +252,32 @@ func (p *provider) relayRefused(level slog.Level, peer, why string) {
 }
 
 // route decides, for each peer, whether our messages to it also go through
-// a relay: while we hear it directly but it says it does not hear us
-// directly (it hears us through a relay already, or not at all). The relay
-// is a third peer up here, kept while it works; if the destination still
-// does not hear us after the failure timeout, the next one is tried. The
-// direct link is recycled as often, as for any one-way peer. It returns the
-// peers whose relay just started or changed: they get a heartbeat through it
-// at once, so they stop missing us sooner.
+// a relay: while it says it does not hear us directly (it hears us through
+// a relay already, or not at all), or we have heard nothing of it, directly
+// or relayed, for directWithin. (In a one-way partition the side that is
+// not heard may then relay for a heartbeat or two too, until the other
+// side's relayed heartbeat says it hears us directly; its copies are
+// dropped as duplicates.) If we hear it directly, any third peer up
+// here may relay (a one-way partition: it carries to a peer it has up); if
+// we do not (a symmetric or partial partition), only a third peer whose
+// last heartbeat lists it up, and only to a peer that was up here or that
+// we hear through a relay now (a restart during the partition). Liveness
+// is still judged by the peer's own heartbeats, direct or relayed, so a
+// dead peer still goes down after the failure timeout. The relay is kept
+// while it works; if the destination still does not hear us after the
+// failure timeout, the next one is tried. The direct link is recycled as
+// often, so the direct path takes over when it heals. It returns the peers
+// whose relay just started or changed: they get a heartbeat through it at
+// once, so they stop missing us sooner.
 func (p *provider) route(now time.Time) (started []*peerLiveness) {
 	for _, id := range p.order {
 		peer := p.peers[id]
-		need := peer.everUp && !peer.hearsay() && p.hearsDirect(peer, now) && (!peer.hearsUs || peer.relayedUs)
+		direct := p.hearsDirect(peer, now)
+		deaf := !peer.hearsUs || peer.relayedUs || now.Sub(peer.heard) > p.directWithin()
+		known := peer.everUp || (!direct && p.hearing(peer, now))
 		via := ""
-		if need {
-			via = p.pickRelay(peer, now)
+		if known && !peer.hearsay() && deaf {
+			via = p.pickRelay(peer, direct, now)
 		}
 		if via == peer.relayVia {
 			if via != "" && now.Sub(peer.relayAt) > p.cfg.PeerTimeout {
@@ -251,7 +289,7 @@ func (p *provider) route(now time.Time) (started []*peerLiveness) {
 		if via == "" {
 			p.log.Info("relay/"+id, "cluster peer relay stopped", "node", p.self.ID, "peer", id, "via", peer.relayVia)
 		} else {
-			p.log.Info("relay/"+id, "cluster peer does not hear us directly: relaying through another", "node", p.self.ID, "peer", id, "via", via)
+			p.log.Info("relay/"+id, "cluster peer does not hear us directly: relaying through another", "node", p.self.ID, "peer", id, "via", via, "direct", direct)
 		}
 		peer.relayVia, peer.relayAt = via, now
 		p.links.relay.set(id, via)
@@ -262,12 +300,13 @@ func (p *provider) route(now time.Time) (started []*peerLiveness) {
 	return started
 }
 
-// pickRelay keeps peer's relay while it is up and the destination hears us
-// (or it is new), else takes the next peer up after it in id order.
-func (p *provider) pickRelay(peer *peerLiveness, now time.Time) string {
+// pickRelay keeps peer's relay while it is usable and the destination
+// hears us (or it is new), else takes the next usable peer after it in id
+// order: one up here, that also has peer up unless we hear peer directly.
+func (p *provider) pickRelay(peer *peerLiveness, direct bool, now time.Time) string {
 	usable := func(id string) bool {
 		r := p.peers[id]
-		return id != peer.ID && r.state == stateUp && !r.hearsay()
+		return id != peer.ID && r.state == stateUp && !r.hearsay() && (direct || slices.Contains(r.reaches, peer.ID))
 	}
 	if peer.relayVia != "" && usable(peer.relayVia) && (peer.hearsUs || now.Sub(peer.relayAt) <= p.cfg.PeerTimeout) {
 		return peer.relayVia

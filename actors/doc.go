@@ -171,8 +171,9 @@
 //	links: tracker, provider ──links.send (queue, never blocks)──▶ link/<peer> goroutine
 //	       ──remote.Envelope on its own drpc stream──▶ peer's cluster remote ──▶ its actors
 //	       link (re)connected ──linkUp──▶ provider, tracker: heartbeat that peer now
-//	relay (cluster_relay.go; b hears a directly, a's Heartbeat{relayed} or hears=0 says a does not hear b):
-//	       b: links.send(a, …) ──also Envelope{Relay to=a, kind, envelope}──▶ c's provider (a third peer up)
+//	relay (cluster_relay.go; a's Heartbeat{relayed} or hears=0 says a does not hear b directly, or b hears nothing of a):
+//	       b: links.send(a, …) ──also Envelope{Relay to=a, kind, envelope}──▶ c's provider (a third peer up;
+//	          if b does not hear a directly, one whose Heartbeat{members} lists a)
 //	       c's provider (the envelope is b's own; a up at c; b's relay budget) ──Envelope{Relay from=b, to=a}──▶
 //	       a's provider: a Heartbeat taken as b's, a tracker message ──fromPeer──▶ a's tracker (seq dedups)
 //
@@ -206,18 +207,21 @@
 // judge no peer worse for a grace, while they read what is queued
 // (cluster_stall.go).
 //
-// A one-way partition is carried by a third node (cluster_relay.go): a
-// provider's heartbeat says whether it hears the receiver only through a
-// relay (Heartbeat.relayed); a node that hears a peer directly but is not
-// heard directly by it has links.send also queue a copy of everything for
-// that peer, wrapped in a Relay, for a third peer up at both. That peer's
+// A partition, one-way or symmetric, is carried by a third node
+// (cluster_relay.go): a provider's heartbeat says whether it hears the
+// receiver only through a relay (Heartbeat.relayed) and which peers it has
+// up (Heartbeat.members); a node that is not heard directly by a peer, or
+// hears nothing of it, has links.send also queue a copy of everything for
+// that peer, wrapped in a Relay, for a third peer up at both (one that lists
+// the peer up, if we do not hear the peer directly). That peer's
 // provider checks the copy is the sender's own and carries it one hop,
 // within relayMessages and relayBytes a second per origin; the
 // destination's provider takes it as the origin's (a heartbeat itself, a
 // tracker message handed to its tracker) while it does not hear the origin
-// directly. The tracker's per-peer seq orders the relayed stream, and a
-// Deltas or Counts it already applied (a copy) is dropped. Nothing is
-// relayed in a symmetric partition.
+// directly, and a new incarnation of it only once the one it knew is
+// silent. The tracker's per-peer seq orders the relayed stream, and a
+// Deltas or Counts it already applied (a copy) is dropped. Two nodes have
+// no third: nothing is relayed.
 //
 // Every message from the network passes a gate first (cluster_gate.go, the
 // Authorize hook of readtag's cluster remote, cluster_remote.go):

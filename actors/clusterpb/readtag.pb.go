@@ -294,7 +294,10 @@ type Heartbeat struct {
 	Addr string `protobuf:"bytes,3,opt,name=addr,proto3" json:"addr,omitempty"`
 	// members are the other nodes the sender has up now, with the addresses
 	// it reaches them on, so that a node that joined through one seed finds
-	// the rest (gossip; docs/cluster.md, "Joining"). At most
+	// the rest (gossip; docs/cluster.md, "Joining"), and a node that cannot
+	// reach one of them directly knows the sender can relay to it ("Relay").
+	// Sent by every node since cluster-relay (before, only by joining ones);
+	// read only by joining ones and for relaying. At most
 	// maxGossipMembers; the receiver takes at most its own cap.
 	Members []*Member `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
 	// refuses (cluster-faults) is the incarnation of the receiving node that
