@@ -297,8 +297,8 @@ type Heartbeat struct {
 	// the rest (gossip; docs/cluster.md, "Joining"), and a node that cannot
 	// reach one of them directly knows the sender can relay to it ("Relay").
 	// Sent by every node since cluster-relay (before, only by joining ones);
-	// read only by joining ones and for relaying. At most
-	// maxGossipMembers; the receiver takes at most its own cap.
+	// read only by joining ones and for relaying. The sender lists every
+	// peer it has up; the receiver reads at most --cluster-max-members.
 	Members []*Member `protobuf:"bytes,4,rep,name=members,proto3" json:"members,omitempty"`
 	// refuses (cluster-faults) is the incarnation of the receiving node that
 	// the sender refuses: it already hears another live process under the
