@@ -2,6 +2,8 @@ package actors
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -332,4 +334,60 @@ func TestCrowdViewSticky(t *testing.T) {
 	look("a shown reader clearly farther", a, b, c, e)
 	delete(r.members, a.reader.ID)
 	look("a shown reader left", b, c, e, d)
+}
+
+// byPosition's merge of the readers who moved gives exactly the order a
+// full sort gives, through moves (ties included), joins and leaves.
+func TestByPositionMatchesFullSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	r := &room{members: make(map[string]*member)}
+	next := 0
+	join := func() {
+		id := fmt.Sprintf("r%d", next)
+		// Positions from a few values, so that many readers tie.
+		r.members[id] = &member{reader: readtag.Reader{ID: id, Position: float64(rng.IntN(20)) / 20}, seq: uint32(rng.IntN(1000))}
+		r.membership++
+		next++
+	}
+	for range 300 {
+		join()
+	}
+	for round := range 500 {
+		switch {
+		case round%50 == 49:
+			join()
+		case round%70 == 69:
+			for id := range r.members {
+				delete(r.members, id)
+				r.membership++
+				break
+			}
+		}
+		for _, m := range r.members {
+			if rng.IntN(10) == 0 {
+				m.reader.Position = float64(rng.IntN(20)) / 20
+			}
+		}
+		got := r.byPosition()
+		want := slices.Collect(maps.Values(r.members))
+		slices.SortFunc(want, func(a, b *member) int {
+			return posKey{pos: a.reader.Position, seq: a.seq}.compare(posKey{pos: b.reader.Position, seq: b.seq})
+		})
+		if len(got) != len(want) {
+			t.Fatalf("round %d: %d members in the order, want %d", round, len(got), len(want))
+		}
+		for i := range got {
+			// Equal keys may come in either order only if the readers
+			// are the same reader: seq ties are broken by nothing, so
+			// compare the keys, and that each member is there once.
+			if got[i].reader.Position != want[i].reader.Position || got[i].seq != want[i].seq {
+				t.Fatalf("round %d: order differs at %d: %v/%d, want %v/%d", round, i,
+					got[i].reader.Position, got[i].seq, want[i].reader.Position, want[i].seq)
+			}
+			if got[i].pmark != r.crowd.present {
+				t.Fatalf("round %d: %s not marked present", round, got[i].reader.ID)
+			}
+		}
+		r.setOrder(got)
+	}
 }

@@ -85,6 +85,9 @@ type room struct {
 	flushed time.Time      // the last tick
 
 	nextSeq uint32 // the seq the next member gets (member.seq)
+	// membership counts joins and leaves (any change to members): the
+	// crowd's sort keys (byPosition) are for one membership.
+	membership uint64
 
 	crowd crowdState // crowd mode (crowd.go)
 }
@@ -239,6 +242,7 @@ func (r *room) join(c *actor.Context, msg join) {
 		}
 	}
 	r.members[you.ID] = m
+	r.membership++
 	r.local++
 	if m.hidden {
 		r.hidden++
@@ -369,6 +373,7 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 	r.nextSeq++
 	m.live.Store(rr.Position)
 	r.members[rr.ID] = m
+	r.membership++
 	r.takeName(rr.Name)
 	if r.crowd.on {
 		r.touch()
@@ -548,6 +553,7 @@ func (r *room) leave(c *actor.Context, msg readerGone) {
 // remove takes a reader out of the room and tells this node's others.
 func (r *room) remove(c *actor.Context, id string, m *member) {
 	delete(r.members, id)
+	r.membership++
 	if m.color >= 0 {
 		r.colorUse[m.color]--
 	}

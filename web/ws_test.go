@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -96,6 +97,39 @@ func TestVanishedClientTimesOut(t *testing.T) {
 	start := time.Now()
 	waitGhosts(t, a)
 	t.Logf("silent reader removed %v after it appeared (pong wait 500ms)", time.Since(start))
+}
+
+// A client that answers no ping but keeps scrolling stays (every frame
+// extends the read deadline, even though the deadline is moved only once it
+// has fallen an eighth of the pong wait behind), and is removed once it goes
+// quiet.
+func TestScrollingKeepsReaderAlive(t *testing.T) {
+	ts := startServer(t, func(w *web.Config, _ *actors.Config) {
+		w.PingInterval = 100 * time.Millisecond
+		w.PongWait = 400 * time.Millisecond
+	})
+	a := ts.dial(t, "alpha")
+	h := map[string][]string{"Origin": {ts.URL}}
+	ws, _, err := websocket.DefaultDialer.Dial(client.URL(ts.URL, "alpha"), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	eventually(t, "the scrolling reader to appear", func() bool { return len(a.Ghosts()) == 1 })
+	// Five pong waits of scrolling, one every 40 ms; the socket reads
+	// nothing, so it answers no ping.
+	for i := range 50 {
+		if err := ws.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `{"type":"scroll","position":0.%02d}`, i+1)); err != nil {
+			t.Fatalf("scroll %d: %v (the server closed a reader that kept scrolling)", i, err)
+		}
+		if len(a.Ghosts()) != 1 {
+			t.Fatalf("the reader was removed after %d scrolls while it kept scrolling", i)
+		}
+		time.Sleep(40 * time.Millisecond) // the client's scroll rhythm
+	}
+	start := time.Now()
+	waitGhosts(t, a)
+	t.Logf("a reader that stopped scrolling was removed %v later (pong wait 400ms)", time.Since(start))
 }
 
 func TestBadInput(t *testing.T) {

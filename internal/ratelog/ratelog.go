@@ -2,7 +2,8 @@
 // party can trigger (a peer's message, a dead letter, a refused socket)
 // goes through a Logger, which logs the first line of an episode, counts the
 // lines like it that follow, and writes one summary line with the count at
-// the end of each interval in which there were any. An episode ends after an
+// the end of each interval in which there were any, with the fields of the
+// last line counted and when it came (latest_at). An episode ends after an
 // interval with none; the next line starts a new one.
 //
 // Measured before it (issue 20): a peer flapping its incarnation wrote
@@ -38,8 +39,9 @@ type Logger struct {
 type episode struct {
 	level slog.Level
 	msg   string
-	args  []any // of the last line counted
-	count int   // lines counted in this interval
+	args  []any     // of the last line counted
+	at    time.Time // when it was counted
+	count int       // lines counted in this interval
 }
 
 // New returns a Logger writing to log. Zero interval means Interval.
@@ -64,7 +66,7 @@ func (l *Logger) Log(level slog.Level, key, msg string, args ...any) {
 	}
 	if ok {
 		ep.count++
-		ep.level, ep.msg, ep.args = level, msg, args
+		ep.level, ep.msg, ep.args, ep.at = level, msg, args, time.Now()
 		l.mu.Unlock()
 		return
 	}
@@ -94,10 +96,12 @@ func (l *Logger) tick(key string) {
 		l.mu.Unlock()
 		return
 	}
-	n, level, msg, args := ep.count, ep.level, ep.msg, ep.args
+	n, level, msg, args, at := ep.count, ep.level, ep.msg, ep.args, ep.at
 	ep.count, ep.args = 0, nil
 	l.mu.Unlock()
 	time.AfterFunc(l.interval, func() { l.tick(key) })
-	summary := append([]any{"more_like_this", n, "in", l.interval.String()}, args...)
+	// The fields are the last counted line's, which may be most of an
+	// interval old by now: latest_at says when it came.
+	summary := append([]any{"more_like_this", n, "in", l.interval.String(), "latest_at", at}, args...)
 	l.log.Log(context.Background(), level, msg, summary...)
 }

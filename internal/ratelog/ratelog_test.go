@@ -1,6 +1,7 @@
 package ratelog
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -94,5 +95,32 @@ func TestKeys(t *testing.T) {
 	}
 	if n := len(lines(buf, "many keys")); n > maxKeys {
 		t.Fatalf("%d lines for %d keys, want at most %d", n, 10*maxKeys, maxKeys)
+	}
+}
+
+// TestSummaryTime: a summary carries the last counted line's fields and
+// when that line came, which may be well before the summary.
+func TestSummaryTime(t *testing.T) {
+	buf := &testutil.SyncBuffer{}
+	l := New(slog.New(slog.NewJSONHandler(buf, nil)), 300*time.Millisecond)
+	l.Warn("ready", "node not ready", "missing", "b")
+	before := time.Now()
+	l.Warn("ready", "node not ready", "missing", "c")
+	after := time.Now()
+	testutil.Eventually(t, "the summary", func() bool { return len(lines(buf, "more_like_this")) == 1 })
+	var s struct {
+		Time     time.Time `json:"time"`
+		Latest   time.Time `json:"latest_at"`
+		Missing  string    `json:"missing"`
+		LikeThis int       `json:"more_like_this"`
+	}
+	if err := json.Unmarshal([]byte(lines(buf, "more_like_this")[0]), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Missing != "c" || s.LikeThis != 1 {
+		t.Errorf("summary %+v, want the last line's fields (missing c) and a count of 1", s)
+	}
+	if s.Latest.Before(before.Add(-time.Millisecond)) || s.Latest.After(after.Add(time.Millisecond)) || !s.Latest.Before(s.Time) {
+		t.Errorf("latest_at %v, want the time of the last line (between %v and %v), before the summary's %v", s.Latest, before, after, s.Time)
 	}
 }
