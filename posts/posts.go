@@ -76,10 +76,11 @@ type Library struct {
 
 	parseMu sync.Mutex // held while a changed file is read and parsed (load)
 
-	mu     sync.Mutex
-	cache  map[string]cached // by file name
-	frozen bool              // not live and fully loaded: the cache is all there is
-	opened bool              // Open has returned: parse errors are logged, not returned to it
+	mu      sync.Mutex
+	cache   map[string]cached // by file name
+	frozen  bool              // not live and fully loaded: the cache is all there is
+	opened  bool              // Open has returned: parse errors are logged, not returned to it
+	scanned time.Time         // the last scan for a post not found
 }
 
 // Open parses every post in fsys and fails on the first broken one, naming
