@@ -334,8 +334,8 @@ func (t *tracker) peerInterest(c *actor.Context, node string, in *clusterpb.Inte
 
 // partialSnapshot takes a peer's answer to our Interest add: for each post
 // we care about, its readers of the post become those listed. Also when we
-// no longer wait for it: a full snapshot that came first (it clears every
-// pending post, see tracker.receive) may have left the post out, and a
+// no longer wait for it: a full snapshot that came first (it clears the
+// pending posts it lists, see tracker.receive) may have left the post out, and a
 // partial snapshot, sent in the stream's order, is the truth at that point
 // whenever it comes.
 func (t *tracker) partialSnapshot(c *actor.Context, node string, p *peerState, s *clusterpb.Snapshot) {

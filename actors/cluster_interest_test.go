@@ -255,3 +255,22 @@ func TestInterestCrowdAcrossNodes(t *testing.T) {
 	})
 	wantCounts(t, p.b, map[string]int{"alpha": 5, "beta": 1})
 }
+
+// A room that starts after our SyncRequest went, whose Interest add the peer
+// ignored (it did not count us up yet), is not satisfied by the peer's full
+// snapshot answering that older request, which does not list its post: we
+// ask again for a full sync that does, and the peer's readers of the post
+// come. (Before, any full snapshot ended the wait, and the room never got
+// the peer's readers: TestClusterJoinSeed's rare miss, 2026-12-07.)
+func TestInterestAddBeforeThePeerCountsUs(t *testing.T) {
+	p, fromB := trackerWithPeerB(t, ClusterConfig{})
+	counter := func(name string) int64 { return p.ClusterStatus().Counters[name] }
+	eventually(t, "our first sync request to b (no rooms yet)", func() bool { return counter("resyncs") >= 1 })
+	onA, _ := mustJoin(t, p, "alpha", "local") // its Interest add goes to b, which ignores it
+	fromB(&clusterpb.Snapshot{Seq: 0})          // b answers the first request: no posts asked, none listed
+	eventually(t, "b's snapshot taken", func() bool { return counter("snapshots_received") == 1 })
+	asked := counter("resyncs")
+	eventually(t, "a full sync that lists alpha", func() bool { return counter("resyncs") > asked })
+	fromB(&clusterpb.Snapshot{Seq: 0, Posts: []*clusterpb.PostReaders{readersOn("alpha", "b-", 2)}})
+	wantViewLen(t, onA, 2)
+}

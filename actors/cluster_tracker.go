@@ -488,10 +488,21 @@ func (t *tracker) receive(c *actor.Context, env *clusterpb.Envelope) {
 		}
 		t.stats.snapshotsReceived.Add(1)
 		// Truncated to the caps (admits): what is past them is not kept.
-		// It answers a request that listed every post we cared about then,
-		// and a node older than interest sends every post's deltas: no
-		// partial snapshot is awaited any more (a later one is still taken).
-		clear(p.pending)
+		// It answers a request that listed every post we cared about when
+		// we sent it, and lists each of them, with readers or without: those
+		// posts await no partial snapshot any more (a later one is still
+		// taken). A post whose room started after that request still waits
+		// for its own (our Interest add may have reached the peer before it
+		// counted us up, and been ignored: then retryInterest asks for a
+		// full sync that lists it). A node older than interest lists only
+		// posts with readers, and sends every post's deltas anyway: nothing
+		// is awaited from it.
+		if t.olderPeer(env.GetNode(), p) {
+			clear(p.pending)
+		}
+		for _, pr := range b.Snapshot.GetPosts() {
+			delete(p.pending, pr.GetPost())
+		}
 		next := &peerState{readers: make(map[string]remoteEntry), perPost: make(map[string]int)}
 		for _, pr := range b.Snapshot.GetPosts() {
 			if !t.cares(pr.GetPost()) {
