@@ -267,7 +267,7 @@ func TestInterestAddBeforeThePeerCountsUs(t *testing.T) {
 	counter := func(name string) int64 { return p.ClusterStatus().Counters[name] }
 	eventually(t, "our first sync request to b (no rooms yet)", func() bool { return counter("resyncs") >= 1 })
 	onA, _ := mustJoin(t, p, "alpha", "local") // its Interest add goes to b, which ignores it
-	fromB(&clusterpb.Snapshot{Seq: 0})          // b answers the first request: no posts asked, none listed
+	fromB(&clusterpb.Snapshot{Seq: 0})         // b answers the first request: no posts asked, none listed
 	eventually(t, "b's snapshot taken", func() bool { return counter("snapshots_received") == 1 })
 	asked := counter("resyncs")
 	eventually(t, "a full sync that lists alpha", func() bool { return counter("resyncs") > asked })
