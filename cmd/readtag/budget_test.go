@@ -90,14 +90,20 @@ func (x *attacker) keepAlive() {
 		}
 		_ = x.send("provider", &clusterpb.Envelope{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{}}})
 		// The tracker's heartbeat carries c's last seq, and goes out in
-		// order with its deltas. A sync request of a's is answered with an
-		// empty snapshot, as c, so that c's deltas are applied.
+		// order with its deltas. A sync request of a's is answered as c,
+		// with a snapshot that lists every post it asked for, empty, so that
+		// c's deltas are applied (a snapshot ends a's wait for the posts it
+		// lists).
 		asked := x.fake.count("SyncRequest")
 		_ = x.withSeq(func(seq uint64) (bool, []*clusterpb.Envelope) {
 			bodies := []*clusterpb.Envelope{{Body: &clusterpb.Envelope_Heartbeat{Heartbeat: &clusterpb.Heartbeat{Seq: seq}}}}
 			if asked > answered {
 				answered = asked
-				bodies = append(bodies, snapshot(seq, "actors-in-go", "", 0))
+				s := &clusterpb.Snapshot{Seq: seq}
+				for _, post := range x.fake.askedPosts() {
+					s.Posts = append(s.Posts, &clusterpb.PostReaders{Post: post})
+				}
+				bodies = append(bodies, &clusterpb.Envelope{Body: &clusterpb.Envelope_Snapshot{Snapshot: s}})
 			}
 			return false, bodies
 		})

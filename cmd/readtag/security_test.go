@@ -267,9 +267,10 @@ func TestClusterOutsiders(t *testing.T) {
 // fakePeer is a TLS cluster endpoint holding a real peer's certificate, that
 // records what the node sends it.
 type fakePeer struct {
-	addr string
-	mu   sync.Mutex
-	got  []string // "target type node body [hears=N]"
+	addr  string
+	mu    sync.Mutex
+	got   []string // "target type node body [hears=N]"
+	asked []string // the posts of the last SyncRequest received
 }
 
 func startFakePeer(t *testing.T, certs, id string) *fakePeer {
@@ -306,12 +307,25 @@ func (f *fakePeer) Receive(stream remote.DRPCRemote_ReceiveStream) error {
 				if h := e.GetHeartbeat(); h != nil && h.Hears != nil {
 					line += fmt.Sprintf(" hears=%d", h.GetHears())
 				}
+				if r := e.GetSyncRequest(); r != nil {
+					f.mu.Lock()
+					f.asked = slices.Clone(r.GetPosts())
+					f.mu.Unlock()
+				}
 			}
 			f.mu.Lock()
 			f.got = append(f.got, line)
 			f.mu.Unlock()
 		}
 	}
+}
+
+// askedPosts are the posts the last SyncRequest the fake received asked
+// for.
+func (f *fakePeer) askedPosts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.asked)
 }
 
 func (f *fakePeer) received() []string {
