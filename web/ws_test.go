@@ -79,21 +79,29 @@ func TestLeaveWithoutCloseFrame(t *testing.T) {
 	t.Logf("killed reader left the other screen after %v", time.Since(start))
 }
 
-func TestVanishedClientTimesOut(t *testing.T) {
+// deafReader starts a server that pings every 100 ms and waits pongWait for
+// an answer, with a reader on alpha that watches, and a raw socket on alpha
+// that completes the handshake and then never reads again: it answers no
+// ping, as a browser on a dead network would not.
+func deafReader(t *testing.T, pongWait time.Duration) (watcher *client.Conn, deaf *websocket.Conn) {
+	t.Helper()
 	ts := startServer(t, func(w *web.Config, _ *actors.Config) {
 		w.PingInterval = 100 * time.Millisecond
-		w.PongWait = 500 * time.Millisecond
+		w.PongWait = pongWait
 	})
-	a := ts.dial(t, "alpha")
-	// A raw socket that completes the handshake, then never reads again:
-	// it answers no ping, as a browser on a dead network would not.
+	watcher = ts.dial(t, "alpha")
 	h := map[string][]string{"Origin": {ts.URL}}
-	ws, _, err := websocket.DefaultDialer.Dial(client.URL(ts.URL, "alpha"), h)
+	deaf, _, err := websocket.DefaultDialer.Dial(client.URL(ts.URL, "alpha"), h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ws.Close()
-	eventually(t, "the silent reader to appear", func() bool { return len(a.Ghosts()) == 1 })
+	t.Cleanup(func() { deaf.Close() })
+	eventually(t, "the deaf reader to appear", func() bool { return len(watcher.Ghosts()) == 1 })
+	return watcher, deaf
+}
+
+func TestVanishedClientTimesOut(t *testing.T) {
+	a, _ := deafReader(t, 500*time.Millisecond)
 	start := time.Now()
 	waitGhosts(t, a)
 	t.Logf("silent reader removed %v after it appeared (pong wait 500ms)", time.Since(start))
@@ -104,18 +112,7 @@ func TestVanishedClientTimesOut(t *testing.T) {
 // has fallen an eighth of the pong wait behind), and is removed once it goes
 // quiet.
 func TestScrollingKeepsReaderAlive(t *testing.T) {
-	ts := startServer(t, func(w *web.Config, _ *actors.Config) {
-		w.PingInterval = 100 * time.Millisecond
-		w.PongWait = 400 * time.Millisecond
-	})
-	a := ts.dial(t, "alpha")
-	h := map[string][]string{"Origin": {ts.URL}}
-	ws, _, err := websocket.DefaultDialer.Dial(client.URL(ts.URL, "alpha"), h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	eventually(t, "the scrolling reader to appear", func() bool { return len(a.Ghosts()) == 1 })
+	a, ws := deafReader(t, 400*time.Millisecond)
 	// Five pong waits of scrolling, one every 40 ms; the socket reads
 	// nothing, so it answers no ping.
 	for i := range 50 {
