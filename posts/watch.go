@@ -86,14 +86,16 @@ func (l *Library) watchTurn(w *watcher, now time.Time) {
 }
 
 // watchFile loads name (parsing it if it changed), and keeps it hot if it
-// changed.
+// changed, or was saved within hotFor (a request may have parsed the save
+// first: the author reloading the page).
 func (l *Library) watchFile(w *watcher, name string, now time.Time) {
 	before, _ := l.entry(name)
 	if _, err := l.load(name); errors.Is(err, fs.ErrNotExist) {
 		delete(w.hot, name)
 		return
 	}
-	if after, ok := l.entry(name); ok && (!after.mod.Equal(before.mod) || after.size != before.size) {
+	after, ok := l.entry(name)
+	if ok && (!after.mod.Equal(before.mod) || after.size != before.size || now.Sub(after.mod) < hotFor) {
 		w.hot[name] = now
 	}
 }

@@ -95,11 +95,25 @@ func TestWatchBigFolderInTurns(t *testing.T) {
 	if got := title(t, l, fmt.Sprint("p", n-3)); got != "Again" {
 		t.Fatalf("a hot file's save not parsed at the next turn: title %q", got)
 	}
+	// A save a request parsed first (the author reloading the page) makes
+	// the file hot all the same.
+	save(7, "Read", time.Now())
+	if _, err := l.Get("p7"); err != nil {
+		t.Fatal(err)
+	}
+	for range n / watchBatch {
+		turn()
+	}
+	if _, ok := w.hot["p7.md"]; !ok {
+		t.Error("a file saved a moment ago, parsed by a request first, is not hot")
+	}
 	// After hotFor it is a file like the others again.
 	now = now.Add(hotFor + time.Second)
 	turn()
-	if _, ok := w.hot[fmt.Sprintf("p%d.md", n-3)]; ok {
-		t.Error("a file still hot after hotFor")
+	for _, name := range []string{fmt.Sprintf("p%d.md", n-3), "p7.md"} {
+		if _, ok := w.hot[name]; ok {
+			t.Errorf("%s still hot after hotFor", name)
+		}
 	}
 }
 
