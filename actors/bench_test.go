@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
@@ -20,7 +21,7 @@ type sink struct {
 
 func (s *sink) Receive(c *actor.Context) {
 	switch c.Message().(type) {
-	case scroll, moved:
+	case scroll:
 		s.seen++
 		if s.seen == s.n {
 			close(s.done)
@@ -70,35 +71,31 @@ func BenchmarkMessagePath(b *testing.B) {
 	}
 }
 
-// BenchmarkReaderHop measures a scroll through a real reader actor to its
-// room (a counting sink here): the reader's work plus two message hops, bare
-// and through readtag's spawn helper with tracing off.
-func BenchmarkReaderHop(b *testing.B) {
-	for _, bare := range []bool{true, false} {
-		name := map[bool]string{true: "bare", false: "readtag-tracing-off"}[bare]
+// BenchmarkScroll is one reader's scrolls to a real room, by the two
+// ways a scroll takes: into the seat straight from the session ("seat",
+// the way of every welcomed reader) and as a message through the reader
+// actor ("reader-actor", the way while tracing shows the scrolls; here
+// with the tracer itself off, to compare the paths alone). An op is one
+// scroll; the benchmark ends when the room has the last one.
+func BenchmarkScroll(b *testing.B) {
+	for _, viaActor := range []bool{false, true} {
+		name := map[bool]string{false: "seat", true: "reader-actor"}[viaActor]
 		b.Run(name, func(b *testing.B) {
-			e, err := actor.NewEngine(actor.NewEngineConfig())
-			if err != nil {
-				b.Fatal(err)
-			}
-			sys := newSystem(e, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			s := &sink{n: int64(b.N), done: make(chan struct{})}
-			room := e.Spawn(func() actor.Receiver { return s }, kindRoom, actor.WithID("bench"), actor.WithInboxSize(inboxSize))
-			var pid *actor.PID
-			if bare {
-				pid = e.Spawn(newReader("x", room), kindReader, actor.WithID("x"), actor.WithInboxSize(inboxSize))
-			} else {
-				pid = sys.spawn(newReader("x", room), kindReader, "x", tags{post: "bench", reader: "x"})
-			}
-			msgs := [2]scroll{{position: 0.25}, {position: 0.75}} // every scroll is a move
+			p, _ := newPresence(b, Config{})
+			_, sess := mustJoin(b, p, "bench", "x")
+			y, _ := mustJoin(b, p, "bench", "y")
+			eventually(b, "the session to have its seat", func() bool { return sess.(*session).seat.Load() != nil })
+			sess.(*session).seat.Load().traced = viaActor // before any scroll
+			positions := [2]float64{0.25, 0.75}           // every scroll is a move
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				e.Send(pid, msgs[i&1])
+				sess.Scroll(positions[i&1])
 			}
-			<-s.done
-			b.StopTimer()
-			<-e.Poison(pid).Done()
+			want := fmt.Sprintf("x@%g", positions[(b.N-1)&1])
+			for v := y.view(); len(v) != 1 || v[0] != want; v = y.view() {
+				runtime.Gosched()
+			}
 		})
 	}
 }
@@ -227,7 +224,7 @@ func BenchmarkIdleActor(b *testing.B) {
 			for b.Loop() {
 				before := inUse()
 				for i, id := range ids {
-					p := newReader(id, room)
+					p := newReader(&seat{id: id, box: &movebox{engine: e, room: room}})
 					if tc.inbox == 0 {
 						pids[i] = e.Spawn(sys.wrap(p, kindReader, tags{}), kindReader, actor.WithID(id))
 					} else {

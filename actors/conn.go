@@ -47,12 +47,12 @@ type conn struct {
 	reader  *actor.PID // nil until welcomed
 	early   *scroll    // latest scroll that arrived before the welcome
 	expires *time.Timer
-	// publish, if set, is where the room publishes the reader actor when
-	// it welcomes the reader, for the session to send scrolls to it directly.
-	publish *atomic.Pointer[actor.PID]
+	// publish, if set, is where the room publishes the reader's seat when
+	// it welcomes the reader, for the session to put scrolls in directly.
+	publish *atomic.Pointer[seat]
 }
 
-func newConn(slug string, who readtag.Reader, hidden bool, client readtag.Client, rooms *actor.PID, publish *atomic.Pointer[actor.PID]) actor.Producer {
+func newConn(slug string, who readtag.Reader, hidden bool, client readtag.Client, rooms *actor.PID, publish *atomic.Pointer[seat]) actor.Producer {
 	return func() actor.Receiver {
 		return &conn{slug: slug, id: who.ID, want: who, hidden: hidden, client: client, rooms: rooms, publish: publish}
 	}
@@ -66,10 +66,10 @@ func (cn *conn) Receive(c *actor.Context) {
 	case welcome:
 		cn.expires.Stop()
 		cn.reader = msg.reader
-		// The room published the reader actor before it queued the
+		// The room published the reader's seat before it queued the
 		// welcome, so every scroll the client sends once welcomed goes
-		// straight to the reader. Scrolls that came here first reach it
-		// after newer ones: their sequence numbers let the reader drop them.
+		// straight there. A scroll that came here first reaches the seat
+		// after newer ones: its sequence number lets the seat drop it.
 		if cn.early != nil {
 			c.Send(cn.reader, *cn.early)
 			cn.early = nil

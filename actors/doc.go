@@ -16,7 +16,7 @@
 //	├── monitor/<node>                      watches actors stop (event stream)
 //	├── rooms/<node>                        the dynamic supervisor: slug → room
 //	│   └── rooms/<node>/room/<slug>        one per post with readers: table, tick, fan-out
-//	│       └── …/room/<slug>/reader/<id>   one per connection: id, colour, name, position
+//	│       └── …/room/<slug>/reader/<id>   one per connection: its lifecycle and its seat (position)
 //	└── conn/<id>                           one per WebSocket: joins, early scrolls, drops
 //
 // A resumed reader's actors are named <id>.<n> (system.resumeName): its
@@ -85,15 +85,21 @@
 // # Message flow
 //
 //	join:   web handler ──Join──▶ conn ──join──▶ rooms ──join──▶ room
-//	        room spawns reader/<id>; room ──watch(conn), watch(reader)──▶ monitor
-//	        room publishes reader/<id> to the session, ──Client.Welcome──▶ socket,
+//	        room spawns reader/<id> with its seat; room ──watch(conn), watch(reader)──▶ monitor
+//	        room publishes the seat to the session, ──Client.Welcome──▶ socket,
 //	        then ──welcome(reader)──▶ new conn (which forwards any early scroll)
 //	        at the room's next tick ──Client.Join──▶ every earlier reader's socket
 //	        (the joins of a tick together, before its moves)
-//	scroll: web handler ──Session.Scroll──▶ conn ──scroll──▶ reader ──moved──▶ room
-//	        until the welcome; then (the room published the reader actor to the
-//	        session first) scrolls go Session.Scroll ──scroll──▶ reader directly
-//	        (numbered, so the reader drops one that a newer one overtook).
+//	scroll: web handler ──Session.Scroll──▶ conn ──scroll──▶ reader ──▶ seat
+//	        until the welcome; then (the room published the seat to the session
+//	        first) Session.Scroll writes the seat itself: no actor message per
+//	        scroll. A seat that changed is listed once in the room's movebox, and
+//	        a box that was empty wakes the room ──movesDue──▶ room, which
+//	        collects every listed seat's latest position (reader.go). Scrolls
+//	        are numbered, so a seat drops one that a newer one overtook. While
+//	        debug tracing covers reader or room actors (of the post), scrolls
+//	        go Session.Scroll ──scroll──▶ reader ──▶ seat, so the trace shows
+//	        each (issue 24: the seat took a tenth of a hot post's CPU off).
 //	        The room keeps the latest position per reader; the first move
 //	        after a quiet tick goes out at once, later ones at the next tick
 //	        (Config.Tick, defaultTick)

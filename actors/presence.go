@@ -127,7 +127,7 @@ func (p *Presence) Join(slug string, who readtag.Reader, hidden bool, client rea
 	if who.Name != "" {
 		name = p.sys.resumeName(who.ID) // its old connection may still be open
 	}
-	s.pid = p.sys.spawn(newConn(slug, who, hidden, client, p.rooms, &s.reader), kindConn, name, tags{post: slug, reader: who.ID})
+	s.pid = p.sys.spawn(newConn(slug, who, hidden, client, p.rooms, &s.seat), kindConn, name, tags{post: slug, reader: who.ID})
 	p.sessions.Store(s, struct{}{})
 	return s
 }
@@ -137,19 +137,26 @@ type session struct {
 	p    *Presence
 	pid  *actor.PID
 	left atomic.Bool
-	// reader is the reader actor, published by the conn once welcomed:
-	// from then on scrolls go straight to it, one actor hop fewer.
-	reader atomic.Pointer[actor.PID]
-	seq    atomic.Uint64 // numbers scrolls, so that the reader drops older ones
+	// seat is the reader's seat, published by the room once welcomed:
+	// from then on scrolls land there, with no actor message (see seat).
+	seat atomic.Pointer[seat]
+	seq  atomic.Uint64 // numbers scrolls, so that the seat drops older ones
 }
 
+// Scroll puts the reader's new position in its seat; before the welcome it
+// goes to the conn as a message, and while the reader's scrolls are traced
+// to the reader actor (seat.traced).
 func (s *session) Scroll(position float64) {
-	msg := scroll{position: position, seq: s.seq.Add(1)}
-	if r := s.reader.Load(); r != nil {
-		s.p.sys.engine.Send(r, msg)
-		return
+	seq := s.seq.Add(1)
+	st := s.seat.Load()
+	switch {
+	case st == nil:
+		s.p.sys.engine.Send(s.pid, scroll{position: position, seq: seq})
+	case st.traced:
+		s.p.sys.engine.Send(st.pid, scroll{position: position, seq: seq})
+	default:
+		st.scroll(position, seq)
 	}
-	s.p.sys.engine.Send(s.pid, msg)
 }
 
 func (s *session) Leave() {

@@ -282,8 +282,10 @@ func TestRoomStopsWhenEmpty(t *testing.T) {
 	wantView(t, a)
 }
 
-// panicky makes reader actors that panic on their first scroll.
-func panicky(id string, _ *actor.PID) actor.Producer {
+// panicky makes reader actors that panic on their first scroll message
+// (see pokeReader).
+func panicky(st *seat) actor.Producer {
+	id := st.id
 	return func() actor.Receiver {
 		return actorFunc(func(c *actor.Context) {
 			if _, ok := c.Message().(scroll); ok {
@@ -291,6 +293,16 @@ func panicky(id string, _ *actor.PID) actor.Producer {
 			}
 		})
 	}
+}
+
+// pokeReader sends a session's reader actor a scroll as a message, the
+// way a scroll made before the welcome reaches it (a welcomed reader's
+// scrolls go to its seat, which never calls the reader actor).
+func pokeReader(t *testing.T, p *Presence, s readtag.Session, position float64) {
+	t.Helper()
+	sess := s.(*session)
+	eventually(t, "the session to have its seat", func() bool { return sess.seat.Load() != nil })
+	p.sys.engine.Send(sess.seat.Load().pid, scroll{position: position})
 }
 
 type actorFunc func(*actor.Context)
@@ -303,7 +315,7 @@ func TestPanickingReaderLeaves(t *testing.T) {
 	p.sys.newReader = panicky
 	b, sb := mustJoin(t, p, "post", "b")
 	wantView(t, a, "b@0")
-	sb.Scroll(0.5)
+	pokeReader(t, p, sb, 0.5)
 	wantView(t, a) // b's reader failed: b leaves a's screen
 	eventually(t, "b dropped", func() bool {
 		b.mu.Lock()
@@ -321,7 +333,7 @@ func TestSurvivesRepeatedPanics(t *testing.T) {
 	p.sys.newReader = panicky
 	for i := range 10 { // well past Hollywood's MaxRestarts of 3
 		_, s := mustJoin(t, p, "post", fmt.Sprint("p", i))
-		s.Scroll(0.5)
+		pokeReader(t, p, s, 0.5)
 	}
 	eventually(t, "10 panics", func() bool { return p.Stats().Panics == 10 })
 	wantView(t, a)

@@ -20,14 +20,6 @@ var palette = [...]string{
 	"#05a2c2", "#3e8ed0", "#5b6ee1", "#8e4ec6", "#ab4aba", "#d6409f",
 }
 
-// moved is a reader actor's report of its reader's new position.
-type moved struct {
-	id       string
-	position float64
-}
-
-func (m moved) traceInfo() (string, string, []any) { return m.id, "", []any{"position", m.position} }
-
 // readerGone is the monitor's word that a reader's connection or its reader
 // actor stopped; pid says which of the two.
 type readerGone struct {
@@ -55,6 +47,8 @@ type room struct {
 	monitor *actor.PID
 	tracker *actor.PID // nil on a single node
 	box     *mailbox   // what the tracker has queued here (roomInbox)
+	moves   *movebox   // the seats of own readers who scrolled (reader.go)
+	seats   []*seat    // the movebox's other array, reused
 
 	members  map[string]*member // local and remote readers
 	local    int                // how many members are this node's own
@@ -101,8 +95,9 @@ type member struct {
 	conn  *actor.PID // own readers only
 	// client and publish: own readers only (see join)
 	client  readtag.Client
-	publish *atomic.Pointer[actor.PID]
+	publish *atomic.Pointer[seat]
 	pid     *actor.PID // the reader actor, own readers only
+	seat    *seat      // where its scrolls land, own readers only
 	hidden  bool       // own readers only: shown to nobody else
 	// seq is the member's place in the order it joined the room (own and
 	// remote readers alike): the joins of a tick go to those who came
@@ -135,6 +130,7 @@ func newRoom(sys *system, slug string, rooms, monitor, tracker *actor.PID) actor
 func (r *room) Receive(c *actor.Context) {
 	switch msg := c.Message().(type) {
 	case actor.Started:
+		r.moves = &movebox{engine: c.Engine(), room: c.PID()}
 		if r.tracker != nil {
 			c.Send(r.tracker, roomSubscribe{post: r.slug, room: c.PID(), box: r.box})
 		}
@@ -144,8 +140,8 @@ func (r *room) Receive(c *actor.Context) {
 			return
 		}
 		r.join(c, msg)
-	case moved:
-		r.move(c, msg.id, msg.position, true)
+	case movesDue:
+		r.collectMoves(c)
 	case tick:
 		r.flush(c)
 	case bandsDue:
@@ -222,8 +218,10 @@ func (r *room) join(c *actor.Context, msg join) {
 	if msg.name != "" {
 		actorName = r.sys.resumeName(you.ID) // a takeover's old reader may not be gone yet
 	}
-	pid := r.sys.spawnUnder(c.PID(), r.sys.newReader(you.ID, c.PID()), kindReader, actorName, tags{post: r.slug, reader: you.ID})
-	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, hidden: msg.hidden, seq: r.nextSeq, crowdSeat: crowdSeat{slot: r.crowd.nextSlot}}
+	st := r.newSeat(you.ID)
+	st.pid = r.sys.spawnUnder(c.PID(), r.sys.newReader(st), kindReader, actorName, tags{post: r.slug, reader: you.ID})
+	pid := st.pid
+	m := &member{reader: you, color: color, conn: msg.conn, client: msg.client, publish: msg.publish, pid: pid, seat: st, hidden: msg.hidden, seq: r.nextSeq, crowdSeat: crowdSeat{slot: r.crowd.nextSlot}}
 	m.live.Store(you.Position)
 	r.crowd.nextSlot++
 	r.nextSeq++
@@ -287,7 +285,9 @@ func (r *room) takeOver(c *actor.Context, m *member, msg join) (rejoin bool) {
 		return true
 	}
 	m.conn, m.client, m.publish = msg.conn, msg.client, msg.publish
-	m.pid = r.sys.spawnUnder(c.PID(), r.sys.newReader(m.reader.ID, c.PID()), kindReader, r.sys.resumeName(m.reader.ID), tags{post: r.slug, reader: m.reader.ID})
+	m.seat = r.newSeat(m.reader.ID)
+	m.seat.pid = r.sys.spawnUnder(c.PID(), r.sys.newReader(m.seat), kindReader, r.sys.resumeName(m.reader.ID), tags{post: r.slug, reader: m.reader.ID})
+	m.pid = m.seat.pid
 	c.Send(r.monitor, watch{target: msg.conn, notify: c.PID(), msg: readerGone{id: m.reader.ID, pid: msg.conn}})
 	c.Send(r.monitor, watch{target: m.pid, notify: c.PID(), msg: readerGone{id: m.reader.ID, pid: m.pid}})
 	var others []readtag.Reader
@@ -307,12 +307,12 @@ func (r *room) takeOver(c *actor.Context, m *member, msg join) (rejoin bool) {
 	return false
 }
 
-// welcome publishes a reader's actor to its session, queues its welcome
+// welcome publishes a reader's seat to its session, queues its welcome
 // frame, and tells its conn. Publishing first means that every scroll the
-// client makes once welcomed goes straight to the reader actor.
+// client makes once welcomed goes straight to the seat.
 func (r *room) welcome(c *actor.Context, m *member, others []readtag.Reader) {
 	if m.publish != nil {
-		m.publish.Store(m.pid)
+		m.publish.Store(m.seat)
 	}
 	if r.trace != nil {
 		r.trace(c, m, "welcome", "color", m.reader.Color, "name", m.reader.Name, "others", len(others))
@@ -387,6 +387,28 @@ func (r *room) remoteJoin(c *actor.Context, rr remoteReader) {
 	}
 	r.resolve(c, rr.Reader)
 	r.checkMode(c)
+}
+
+// newSeat is the seat of a reader joining now (see seat); the caller sets
+// its pid before the welcome publishes it.
+func (r *room) newSeat(id string) *seat {
+	return &seat{id: id, box: r.moves, traced: r.sys.tracesScrolls(r.slug)}
+}
+
+// collectMoves takes the positions of the seats that changed since the
+// room last looked (movebox): a seat whose reader left, or was taken over
+// by a newer connection, is passed over, and so is a scroll back to where
+// the room already has the reader.
+func (r *room) collectMoves(c *actor.Context) {
+	seats := r.moves.take(r.seats)
+	for i, st := range seats {
+		seats[i] = nil
+		pos := st.take()
+		if m, ok := r.members[st.id]; ok && m.seat == st && pos != m.reader.Position {
+			r.move(c, st.id, pos, true)
+		}
+	}
+	r.seats = seats[:0]
 }
 
 // move records a reader's new position for the next tick; own moves are

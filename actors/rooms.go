@@ -22,10 +22,10 @@ type join struct {
 	// (it never blocks), so every frame of a reader comes from one
 	// goroutine, the room's, in the room's order.
 	client readtag.Client
-	// publish is where the room publishes the reader actor before it
-	// queues the welcome, so that the session sends every scroll made
-	// after the welcome straight to the reader actor.
-	publish *atomic.Pointer[actor.PID]
+	// publish is where the room publishes the reader's seat before it
+	// queues the welcome, so that the session puts every scroll made
+	// after the welcome straight into it.
+	publish *atomic.Pointer[seat]
 	// hidden readers see the others but are not shown to them, counted,
 	// or replicated to other nodes.
 	hidden bool

@@ -56,7 +56,7 @@ type system struct {
 	incarnations incarnations
 
 	// newReader makes a room's reader actors; tests swap it to inject faults.
-	newReader func(id string, room *actor.PID) actor.Producer
+	newReader func(st *seat) actor.Producer
 
 	// counts is every post's reader count, for the index (counts.go).
 	counts *counts

@@ -158,6 +158,14 @@ func readerOf(pid *actor.PID) string {
 	return ""
 }
 
+// tracesScrolls says whether the scrolls of a room's readers are traced:
+// then each goes to the reader actor as a message (see seat), which the
+// reader's or the room's trace shows as before.
+func (s *system) tracesScrolls(post string) bool {
+	return s.trace && (s.cfg.Trace.kind(kindReader) || s.cfg.Trace.kind(kindRoom)) &&
+		(s.cfg.Trace.Post == "" || s.cfg.Trace.Post == post)
+}
+
 // tracer logs one debug line per message the actor receives, before it
 // handles it: to, from, type, reader, post and a summary. It is installed
 // only when the logger is at debug level and the actor's kind is traced, so

@@ -112,14 +112,15 @@ func TestTraceFollowsOneReader(t *testing.T) {
 			{"msg": "actor message", "to": "/conn/" + rid, "type": "actors.welcome", "from": "local" + room},
 		},
 		// The client scrolls only once welcomed, and the room handed the
-		// session the reader actor (spawned with its Started logged on the
-		// room's goroutine) before it queued the welcome: the scroll goes
-		// straight to the reader.
+		// session the reader's seat (its actor spawned with its Started
+		// logged on the room's goroutine) before it queued the welcome:
+		// traced, the scroll goes to the reader actor, which puts it in the
+		// seat, and the room is woken to collect it.
 		"scroll": {
 			{"msg": "actor message", "to": room + "/reader/" + rid, "type": "actor.Started", "kind": "reader"},
 			{"msg": "websocket frame in"},
 			{"msg": "actor message", "to": room + "/reader/" + rid, "type": "actors.scroll", "position": ""},
-			{"msg": "actor message", "to": room, "type": "actors.moved"},
+			{"msg": "actor message", "to": room, "type": "actors.movesDue", "position": ""},
 		},
 		"bad frame": {
 			{"msg": "websocket frame in"},
