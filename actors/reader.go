@@ -50,15 +50,17 @@ func (r *reader) Receive(c *actor.Context) {
 // the reader actors' or rooms' messages (traced), still reach the seat
 // through the reader actor, so an operator following a reader sees each.
 type seat struct {
-	id     string
-	pid    *actor.PID // the reader actor
-	box    *movebox
-	traced bool // scrolls go to the reader actor as messages (see Session.Scroll)
+	id  string
+	pid *actor.PID // the reader actor
+	box *movebox
 
 	mu  sync.Mutex
 	pos float64
 	seq uint64 // the newest scroll's number (scroll.seq)
 	due bool   // in box (or about to be), not yet collected
+
+	traced bool // scrolls go to the reader actor as messages (see Session.Scroll)
+	// (the fields are in this order to fit 64 bytes: one per reader)
 }
 
 // scroll keeps a new position unless a newer scroll overtook it, and puts
