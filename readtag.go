@@ -8,6 +8,7 @@ package readtag
 
 import (
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -72,7 +73,9 @@ type Client interface {
 	Moves(moves []Move)
 	// Crowd is one tick's update for a reader of a crowded post, where each
 	// reader is shown only the readers nearest to it and those who moved
-	// last, plus a density summary of everyone. Slices are the client's own.
+	// last, plus a density summary of everyone. Its lists are the client's
+	// own (Bands excepted), from a pool: the client may hand them back with
+	// update.Recycle once it has written or merged them.
 	Crowd(update Crowd)
 	// Drop tells the client that the engine can no longer serve it (its actor
 	// failed or the server is stopping); the connection should be closed so
@@ -100,6 +103,56 @@ type Crowd struct {
 	Join  []Reader
 	Leave []string
 	Moves []Move
+
+	lists *crowdLists // where Join, Leave and Moves came from (NewCrowd), or nil
+}
+
+// crowdLists are the arrays of one crowd update's lists, between updates.
+type crowdLists struct {
+	join  []Reader
+	leave []string
+	moves []Move
+}
+
+// crowdPool holds crowd updates' arrays: a hot post's room hands out tens
+// of thousands of updates a second, and their lists were nine tenths of
+// all the memory the server allocated (docs/performance.md, issue 24).
+var crowdPool = sync.Pool{New: func() any { return new(crowdLists) }}
+
+// maxPooledList is the longest list whose array goes back to the pool: a
+// crowd view shows a few dozen readers; a longer one goes to the GC.
+const maxPooledList = 64
+
+// NewCrowd returns an update with empty lists whose arrays come from a
+// pool. Whoever holds the update last gives them back with Recycle.
+func NewCrowd() Crowd {
+	l := crowdPool.Get().(*crowdLists)
+	return Crowd{Join: l.join[:0], Leave: l.leave[:0], Moves: l.moves[:0], lists: l}
+}
+
+// Recycle gives the arrays of an update made by NewCrowd back to the pool
+// (others are left to the collector): neither u nor any slice of its lists
+// may be used afterwards, by anyone. A client calls it once the update is
+// written, or merged into another.
+func (u *Crowd) Recycle() {
+	l := u.lists
+	if l == nil {
+		return
+	}
+	u.lists = nil
+	l.join, l.leave, l.moves = pooled(u.Join), pooled(u.Leave), pooled(u.Moves)
+	u.Join, u.Leave, u.Moves = nil, nil, nil
+	crowdPool.Put(l)
+}
+
+// pooled is a list's array, cleared so that it pins nothing, if it is
+// short enough to keep.
+func pooled[T any](s []T) []T {
+	if cap(s) > maxPooledList {
+		return nil
+	}
+	clear(s[:cap(s)])
+	return s[:0]
 }
 
 // Session is the incoming half of one reader's connection.

@@ -132,6 +132,7 @@ func (o *outbox) Crowd(u readtag.Crowd) {
 		if tail := &o.queue[n-1]; tail.kind == kindCrowd && len(tail.crowd.Join)+len(tail.crowd.Leave) == 0 {
 			tail.crowd.Total, tail.crowd.Bands = u.Total, u.Bands
 			tail.crowd.Moves = mergeMoves(tail.crowd.Moves, u.Moves)
+			u.Recycle() // its moves are copied into the tail's
 			o.count(func(m *metrics) { m.coalesced.Inc() })
 			return
 		}
@@ -394,7 +395,14 @@ func (o *outbox) take() (batch []item, closing bool, code int, reason string) {
 	return batch, o.closing, o.code, o.reason
 }
 
+// done takes back a written batch: its crowd updates' lists go back to
+// their pool (readtag.Crowd.Recycle), its array is kept for the next one.
 func (o *outbox) done(batch []item) {
+	for i := range batch {
+		if batch[i].kind == kindCrowd {
+			batch[i].crowd.Recycle()
+		}
+	}
 	clear(batch)
 	o.mu.Lock()
 	o.spare = batch[:0]
