@@ -605,8 +605,10 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 	// them back once written: one array per list per tick, shared by every
 	// update, was nine tenths of what a hot post allocated.
 	var u readtag.Crowd
-	have := false // u has pooled lists, not yet handed out
-	defer func() { u.Recycle() }() // the last one, if it had nothing to send
+	// have: u has pooled lists not yet handed out; the last such goes
+	// back when no reader after it had anything to send.
+	have := false
+	defer func() { u.Recycle() }()
 	for _, m := range order {
 		if m.node != "" || int(m.slot%uint32(turns)) != turn {
 			continue
