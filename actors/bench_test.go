@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
@@ -11,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/anthdm/hollywood/actor"
+
+	"github.com/readtag/readtag"
 )
 
 // sink counts scrolls (or moves) and closes done at the n-th.
@@ -71,30 +72,49 @@ func BenchmarkMessagePath(b *testing.B) {
 	}
 }
 
-// BenchmarkScroll is one reader's scrolls to a real room, by the two
-// ways a scroll takes: into the seat straight from the session ("seat",
-// the way of every welcomed reader) and as a message through the reader
-// actor ("reader-actor", the way while tracing shows the scrolls; here
-// with the tracer itself off, to compare the paths alone). An op is one
-// scroll; the benchmark ends when the room has the last one.
+// BenchmarkScroll is scrolls into a real room of 1,000 readers, each
+// reader's in turn (so each finds its reader idle, as in a hot post where
+// a reader scrolls every 200 ms), by the two ways a scroll takes: into the
+// seat straight from the session ("seat", the way of every welcomed reader)
+// and as a message through the reader actor ("reader-actor", the way while
+// tracing shows the scrolls; here with the tracer itself off, to compare
+// the paths alone). An op is one scroll; the benchmark ends when the room
+// has collected them all.
 func BenchmarkScroll(b *testing.B) {
+	const readers = 1000
 	for _, viaActor := range []bool{false, true} {
 		name := map[bool]string{false: "seat", true: "reader-actor"}[viaActor]
 		b.Run(name, func(b *testing.B) {
 			p, _ := newPresence(b, Config{})
-			_, sess := mustJoin(b, p, "bench", "x")
-			y, _ := mustJoin(b, p, "bench", "y")
-			eventually(b, "the session to have its seat", func() bool { return sess.(*session).seat.Load() != nil })
-			sess.(*session).seat.Load().traced = viaActor // before any scroll
-			positions := [2]float64{0.25, 0.75}           // every scroll is a move
+			var seats []*seat
+			var sessions []readtag.Session
+			for i := range readers {
+				_, s := mustJoin(b, p, "bench", strconv.Itoa(i))
+				eventually(b, "the session to have its seat", func() bool { return s.(*session).seat.Load() != nil })
+				st := s.(*session).seat.Load()
+				st.traced = viaActor // before any scroll
+				seats, sessions = append(seats, st), append(sessions, s)
+			}
+			positions := [2]float64{0.25, 0.75} // every scroll is a move
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				sess.Scroll(positions[i&1])
+				sessions[i%readers].Scroll(positions[(i/readers)&1])
 			}
-			want := fmt.Sprintf("x@%g", positions[(b.N-1)&1])
-			for v := y.view(); len(v) != 1 || v[0] != want; v = y.view() {
-				runtime.Gosched()
+			for i, st := range seats {
+				if i >= b.N {
+					break
+				}
+				want := positions[((b.N-1-i)/readers)&1]
+				for {
+					st.mu.Lock()
+					done := st.pos == want && !st.due
+					st.mu.Unlock()
+					if done {
+						break
+					}
+					runtime.Gosched()
+				}
 			}
 		})
 	}
