@@ -138,7 +138,10 @@ func TestClusterOneWayHealth(t *testing.T) {
 		sa, sb := p.a.ClusterStatus(), p.b.ClusterStatus()
 		return sa.Peers[0].State == stateDown && sb.Peers[0].State == stateOneWay
 	})
+	// A peer's state and the node's readiness are published one after the
+	// other (not as one): wait for the readiness too.
 	for _, n := range []*Presence{p.a, p.b} {
+		eventually(t, "isolated nodes not ready", func() bool { ready, _, _ := n.Health(); return !ready })
 		if ready, node, members := n.Health(); ready || len(members) != 1 {
 			t.Errorf("%s, isolated, reports ready %v with members %v", node, ready, members)
 		}
