@@ -160,6 +160,9 @@ type Server struct {
 	// writersWaiting is how many post sockets' writers have been started
 	// and are not yet running (WritersWaiting).
 	writersWaiting atomic.Int64
+	// tokens holds resume token scratch (resume.go), free of allocations
+	// but the token: a live reader gets a new one every ResumeTTL/5.
+	tokens sync.Pool
 
 	mu       sync.Mutex
 	conns    map[*outbox]struct{}
