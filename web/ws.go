@@ -77,12 +77,7 @@ func (s *Server) runWS(ws *websocket.Conn, slug string, who readtag.Reader, hidd
 		log = s.log.With("reader", who.ID, "post", slug)
 	}
 
-	ob := newOutbox(s.cfg.OutboxLimit, s.metrics)
-	ob.waiting = &s.writersWaiting
-	if len(s.cfg.ResumeKey) > 0 {
-		ob.resume = func(you readtag.Reader) string { return s.issueResume(slug, you, time.Now()) }
-		ob.resumeEvery = s.cfg.ResumeTTL / 5
-	}
+	ob := &outbox{cfg: &s.outboxes, room: slug}
 	ob.write = func() {
 		s.writersWaiting.Add(-1) // running now (see WritersWaiting)
 		s.write(ws, ob, log)
