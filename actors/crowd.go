@@ -21,9 +21,9 @@ import (
 // stays under 4 KiB whatever the room's size.
 
 // crowdState is what a room keeps for crowd mode. It outlives the mode:
-// a room that leaves crowd mode and comes back keeps its recent movers, its
-// marks (stamp only grows, so a member's old vmark or dmark never matches a
-// new one) and its spare arrays.
+// a room that leaves crowd mode and comes back keeps its recent movers and
+// its marks (stamp only grows, so a member's old vmark or dmark never
+// matches a new one); its sort keys and spare arrays go (checkMode).
 type crowdState struct {
 	on        bool          // the room is in crowd mode
 	nextSlot  uint32        // the slot the next joining reader gets
@@ -143,7 +143,12 @@ func (r *room) checkMode(c *actor.Context) {
 	if r.crowd.on {
 		r.crowd.lastBands = nil // the first crowd frames have the bands of now
 		r.touch()
+		return
 	}
+	// The sort's arrays go with the mode: a room that shrank below it may
+	// stay small for good, and the keys point at members who since left.
+	r.crowd.keys, r.crowd.moved, r.crowd.keysAt = nil, nil, 0
+	r.crowd.spareOrder, r.crowd.recentBuf, r.crowd.nearBuf = nil, nil, nil
 }
 
 // crowdJoin shows a reader joining a crowd its view, and returns the

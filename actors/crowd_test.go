@@ -391,3 +391,49 @@ func TestByPositionMatchesFullSort(t *testing.T) {
 		r.setOrder(got)
 	}
 }
+
+// A room that leaves crowd mode lets its sort's arrays go: they pointed at
+// members, some of whom left, and a room that shrank may stay small for
+// good (issue 24: the keys were a reader's 45 bytes of heap after the mode).
+func TestCrowdLeftHoldsNoSortKeys(t *testing.T) {
+	r := benchCrowdRoom(100)
+	for _, m := range r.members {
+		m.node = "b" // no socket here: checkMode welcomes only local readers
+	}
+	r.local = 0
+	r.setOrder(r.byPosition())
+	for _, m := range r.members {
+		r.noteMover(m.reader.ID)
+		m.reader.Position = 1 - m.reader.Position
+	}
+	r.membership++ // a full sort, then a merge of the movers
+	r.setOrder(r.byPosition())
+	r.setOrder(r.byPosition())
+	if len(r.crowd.keys) == 0 {
+		t.Fatal("no keys in crowd mode")
+	}
+	for id := range r.members {
+		if len(r.members) < 40 {
+			break
+		}
+		delete(r.members, id)
+		r.membership++
+	}
+	r.checkMode(nil)
+	if r.crowd.on {
+		t.Fatal("still in crowd mode with 39 readers of 64")
+	}
+	if r.crowd.keys != nil || r.crowd.moved != nil || r.crowd.spareOrder != nil || r.crowd.recentBuf != nil || r.crowd.nearBuf != nil {
+		t.Errorf("out of crowd mode, the room holds keys %d, moved %d, spare order %d, recent %d, near %d",
+			cap(r.crowd.keys), cap(r.crowd.moved), cap(r.crowd.spareOrder), cap(r.crowd.recentBuf), cap(r.crowd.nearBuf))
+	}
+	for range 40 { // and back: the next sort starts afresh
+		id := fmt.Sprintf("n%d", r.membership)
+		r.members[id] = &member{reader: readtag.Reader{ID: id}, node: "b"}
+		r.membership++
+	}
+	r.checkMode(nil)
+	if !r.crowd.on || len(r.crowd.order) != len(r.members) {
+		t.Errorf("back in crowd mode %v with %d of %d members in order", r.crowd.on, len(r.crowd.order), len(r.members))
+	}
+}
