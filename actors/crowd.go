@@ -51,17 +51,20 @@ type crowdState struct {
 	moved     []posKey
 	recentBuf []*member
 	nearBuf   []*member // visible's scratch list
-	lastSizes [3]int    // joins, leaves and moves handed out in the last tick
-	stamp     uint64    // the last mark handed out (member.vmark, dmark, pmark)
-	present   uint64    // the pmark of the last byPosition
+	// view is crowdUpdates' scratch for a reader's new view, which is then
+	// copied into the reader's seen: one array a reader, not two (issue
+	// 24: a spare per reader was 512 bytes of every crowd reader's heap).
+	view      []seenEntry
+	lastSizes [3]int // joins, leaves and moves handed out in the last tick
+	stamp     uint64 // the last mark handed out (member.vmark, dmark, pmark)
+	present   uint64 // the pmark of the last byPosition
 }
 
 // crowdSeat is a member's part of crowd mode (member embeds it).
 type crowdSeat struct {
 	// seen is, in crowd mode, what this (own) reader is shown, with the
 	// positions it was last sent.
-	seen  []seenEntry
-	spare []seenEntry // the previous tick's seen, reused
+	seen []seenEntry
 	// Scratch marks of the room's crowd tick: vmark says the member is in
 	// the view being built, dmark in which of the viewer's old and new
 	// views it is, old its position in the old one.
@@ -126,11 +129,11 @@ func (r *room) checkMode(c *actor.Context) {
 		}
 		var others []readtag.Reader
 		if r.crowd.on {
-			m.seen = r.visible(order, m, recent, true, nil)
+			m.seen = r.visible(order, m, recent, true, r.newSeen())
 			others = readers(m.seen)
 		} else {
 			others = make([]readtag.Reader, 0, len(r.members))
-			m.seen, m.spare = nil, nil
+			m.seen = nil
 			for _, o := range r.members {
 				if o != m && !o.hidden {
 					others = append(others, o.reader)
@@ -148,7 +151,13 @@ func (r *room) checkMode(c *actor.Context) {
 	// The sort's arrays go with the mode: a room that shrank below it may
 	// stay small for good, and the keys point at members who since left.
 	r.crowd.keys, r.crowd.moved, r.crowd.keysAt = nil, nil, 0
-	r.crowd.spareOrder, r.crowd.recentBuf, r.crowd.nearBuf = nil, nil, nil
+	r.crowd.spareOrder, r.crowd.recentBuf, r.crowd.nearBuf, r.crowd.view = nil, nil, nil, nil
+}
+
+// newSeen is an array for a reader's crowd view, of the size the view
+// gets (append's growth made 32 places of 24, in 512 bytes a reader).
+func (r *room) newSeen() []seenEntry {
+	return make([]seenEntry, 0, min(r.sys.cfg.CrowdVisible, len(r.members)))
 }
 
 // crowdJoin shows a reader joining a crowd its view, and returns the
@@ -159,7 +168,7 @@ func (r *room) crowdJoin(m *member) []readtag.Reader {
 	if r.crowd.order == nil {
 		r.setOrder(r.byPosition())
 	}
-	m.seen = r.visible(r.crowd.order, m, r.recentMembers(nil), false, nil)
+	m.seen = r.visible(r.crowd.order, m, r.recentMembers(nil), false, r.newSeen())
 	others := readers(m.seen)
 	r.touch() // the newcomer changes everyone's bands
 	return others
@@ -615,7 +624,7 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 		if m.node != "" || int(m.slot%uint32(turns)) != turn {
 			continue
 		}
-		vis := r.visible(order, m, recent, true, m.spare)
+		vis := r.visible(order, m, recent, true, r.crowd.view)
 		// Everyone shown, plus the reader itself when it is hidden.
 		u := readtag.Crowd{Total: total, Bands: b}
 		if m.hidden {
@@ -646,7 +655,12 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 				leaves = append(leaves, e.m.reader.ID)
 			}
 		}
-		m.seen, m.spare = vis, m.seen
+		if cap(m.seen) < len(vis) { // it joined a smaller room
+			m.seen = r.newSeen()
+		}
+		m.seen = append(m.seen[:0], vis...)
+		clear(m.seen[len(vis):cap(m.seen)]) // no reader pinned by a shorter view
+		r.crowd.view = vis
 		if len(joins) > j0 {
 			u.Join = joins[j0:len(joins):len(joins)]
 		}
