@@ -277,7 +277,11 @@ func (s *Server) write(ws *websocket.Conn, ob *outbox, log *slog.Logger) {
 			}
 		}
 		if w.ping {
-			if err := ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(s.cfg.WriteWait)); err != nil {
+			// WriteMessage, not WriteControl: that allocates a frame buffer
+			// for every ping (3,000 a second for 15,000 idle readers); this
+			// writes from the connection's own, under the same lock.
+			_ = ws.SetWriteDeadline(time.Now().Add(s.cfg.WriteWait))
+			if err := ws.WriteMessage(websocket.PingMessage, nil); err != nil {
 				if tc != nil {
 					_ = tc.uncork(time.Now())
 				}
