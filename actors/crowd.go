@@ -21,9 +21,9 @@ import (
 // stays under 4 KiB whatever the room's size.
 
 // crowdState is what a room keeps for crowd mode. It outlives the mode:
-// a room that leaves crowd mode and comes back keeps its recent movers, its
-// marks (stamp only grows, so a member's old vmark or dmark never matches a
-// new one) and its spare arrays.
+// a room that leaves crowd mode and comes back keeps its recent movers and
+// its marks (stamp only grows, so a member's old vmark or dmark never
+// matches a new one); its sort keys and spare arrays go (checkMode).
 type crowdState struct {
 	on        bool          // the room is in crowd mode
 	nextSlot  uint32        // the slot the next joining reader gets
@@ -51,16 +51,19 @@ type crowdState struct {
 	moved     []posKey
 	recentBuf []*member
 	nearBuf   []*member // visible's scratch list
-	stamp     uint64    // the last mark handed out (member.vmark, dmark, pmark)
-	present   uint64    // the pmark of the last byPosition
+	// view is crowdUpdates' scratch for a reader's new view, which is then
+	// copied into the reader's seen: one array a reader, not two (issue
+	// 24: a spare per reader was 512 bytes of every crowd reader's heap).
+	view    []seenEntry
+	stamp   uint64 // the last mark handed out (member.vmark, dmark, pmark)
+	present uint64 // the pmark of the last byPosition
 }
 
 // crowdSeat is a member's part of crowd mode (member embeds it).
 type crowdSeat struct {
 	// seen is, in crowd mode, what this (own) reader is shown, with the
 	// positions it was last sent.
-	seen  []seenEntry
-	spare []seenEntry // the previous tick's seen, reused
+	seen []seenEntry
 	// Scratch marks of the room's crowd tick: vmark says the member is in
 	// the view being built, dmark in which of the viewer's old and new
 	// views it is, old its position in the old one.
@@ -125,11 +128,11 @@ func (r *room) checkMode(c *actor.Context) {
 		}
 		var others []readtag.Reader
 		if r.crowd.on {
-			m.seen = r.visible(order, m, recent, true, nil)
+			m.seen = r.visible(order, m, recent, true, r.newSeen())
 			others = readers(m.seen)
 		} else {
 			others = make([]readtag.Reader, 0, len(r.members))
-			m.seen, m.spare = nil, nil
+			m.seen = nil
 			for _, o := range r.members {
 				if o != m && !o.hidden {
 					others = append(others, o.reader)
@@ -142,7 +145,18 @@ func (r *room) checkMode(c *actor.Context) {
 	if r.crowd.on {
 		r.crowd.lastBands = nil // the first crowd frames have the bands of now
 		r.touch()
+		return
 	}
+	// The sort's arrays go with the mode: a room that shrank below it may
+	// stay small for good, and the keys point at members who since left.
+	r.crowd.keys, r.crowd.moved, r.crowd.keysAt = nil, nil, 0
+	r.crowd.spareOrder, r.crowd.recentBuf, r.crowd.nearBuf, r.crowd.view = nil, nil, nil, nil
+}
+
+// newSeen is an array for a reader's crowd view, of the size the view
+// gets (append's growth made 32 places of 24, in 512 bytes a reader).
+func (r *room) newSeen() []seenEntry {
+	return make([]seenEntry, 0, min(r.sys.cfg.CrowdVisible, len(r.members)))
 }
 
 // crowdJoin shows a reader joining a crowd its view, and returns the
@@ -153,7 +167,7 @@ func (r *room) crowdJoin(m *member) []readtag.Reader {
 	if r.crowd.order == nil {
 		r.setOrder(r.byPosition())
 	}
-	m.seen = r.visible(r.crowd.order, m, r.recentMembers(nil), false, nil)
+	m.seen = r.visible(r.crowd.order, m, r.recentMembers(nil), false, r.newSeen())
 	others := readers(m.seen)
 	r.touch() // the newcomer changes everyone's bands
 	return others
@@ -613,7 +627,7 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 		if m.node != "" || int(m.slot%uint32(turns)) != turn {
 			continue
 		}
-		vis := r.visible(order, m, recent, true, m.spare)
+		vis := r.visible(order, m, recent, true, r.crowd.view)
 		if !have {
 			u, have = readtag.NewCrowd(), true
 		}
@@ -646,7 +660,12 @@ func (r *room) crowdUpdates(turn, turns int, emit func(*member, readtag.Crowd)) 
 				u.Leave = append(u.Leave, e.m.reader.ID)
 			}
 		}
-		m.seen, m.spare = vis, m.seen
+		if cap(m.seen) < len(vis) { // it joined a smaller room
+			m.seen = r.newSeen()
+		}
+		m.seen = append(m.seen[:0], vis...)
+		clear(m.seen[len(vis):cap(m.seen)]) // no reader pinned by a shorter view
+		r.crowd.view = vis
 		if m.bandsVer != r.crowd.bandsVer || len(u.Leave)+len(u.Join)+len(u.Moves) > 0 {
 			m.bandsVer = r.crowd.bandsVer
 			emit(m, u)

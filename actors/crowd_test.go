@@ -307,13 +307,13 @@ func TestCrowdViewSticky(t *testing.T) {
 	for o, p := range map[*member]float64{m: 0.5, a: 0.51, b: 0.52, c: 0.53, d: 0.54, e: 0.9, f: 0.95} {
 		o.reader.Position = p
 	}
-	m.seen, m.spare = nil, nil
+	m.seen = nil
 	look := func(step string, want ...*member) {
 		t.Helper()
 		order := r.byPosition()
 		r.setOrder(order)
-		vis := r.visible(order, m, nil, true, m.spare)
-		m.seen, m.spare = vis, m.seen
+		vis := r.visible(order, m, nil, true, nil)
+		m.seen = vis
 		var got, wantIDs []string
 		for _, s := range vis {
 			got = append(got, s.m.reader.ID)
@@ -389,5 +389,83 @@ func TestByPositionMatchesFullSort(t *testing.T) {
 			}
 		}
 		r.setOrder(got)
+	}
+}
+
+// A room that leaves crowd mode lets its sort's arrays go: they pointed at
+// members, some of whom left, and a room that shrank may stay small for
+// good (issue 24: the keys were a reader's 45 bytes of heap after the mode).
+func TestCrowdLeftHoldsNoSortKeys(t *testing.T) {
+	r := benchCrowdRoom(100)
+	for _, m := range r.members {
+		m.node = "b" // no socket here: checkMode welcomes only local readers
+	}
+	r.local = 0
+	r.setOrder(r.byPosition())
+	for _, m := range r.members {
+		r.noteMover(m.reader.ID)
+		m.reader.Position = 1 - m.reader.Position
+	}
+	r.membership++ // a full sort, then a merge of the movers
+	r.setOrder(r.byPosition())
+	r.setOrder(r.byPosition())
+	if len(r.crowd.keys) == 0 {
+		t.Fatal("no keys in crowd mode")
+	}
+	for id := range r.members {
+		if len(r.members) < 40 {
+			break
+		}
+		delete(r.members, id)
+		r.membership++
+	}
+	r.checkMode(nil)
+	if r.crowd.on {
+		t.Fatal("still in crowd mode with 39 readers of 64")
+	}
+	if r.crowd.keys != nil || r.crowd.moved != nil || r.crowd.spareOrder != nil || r.crowd.recentBuf != nil || r.crowd.nearBuf != nil {
+		t.Errorf("out of crowd mode, the room holds keys %d, moved %d, spare order %d, recent %d, near %d",
+			cap(r.crowd.keys), cap(r.crowd.moved), cap(r.crowd.spareOrder), cap(r.crowd.recentBuf), cap(r.crowd.nearBuf))
+	}
+	for range 40 { // and back: the next sort starts afresh
+		id := fmt.Sprintf("n%d", r.membership)
+		r.members[id] = &member{reader: readtag.Reader{ID: id}, node: "b"}
+		r.membership++
+	}
+	r.checkMode(nil)
+	if !r.crowd.on || len(r.crowd.order) != len(r.members) {
+		t.Errorf("back in crowd mode %v with %d of %d members in order", r.crowd.on, len(r.crowd.order), len(r.members))
+	}
+}
+
+// A crowd reader holds one array for its view, of CrowdVisible places:
+// append's growth gave it 32 places for 24, and every reader served a tick
+// kept a second one, its previous view (issue 24: 1 KiB of each crowd
+// reader's heap, twice that in RSS with the collector's headroom).
+func TestCrowdViewOneArrayPerReader(t *testing.T) {
+	r := benchCrowdRoom(0)
+	k := r.sys.cfg.CrowdVisible
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range 200 {
+		id := fmt.Sprintf("r%d", i)
+		m := &member{reader: readtag.Reader{ID: id, Position: rng.Float64()}, crowdSeat: crowdSeat{slot: uint32(i)}}
+		r.members[id] = m
+		r.membership++
+		r.crowdJoin(m)
+	}
+	for tick := range 4 {
+		for _, m := range r.members {
+			if rng.IntN(4) == 0 {
+				m.reader.Position = rng.Float64()
+				r.noteMover(m.reader.ID)
+			}
+		}
+		r.touch()
+		r.crowdUpdates(tick%2, 2, func(*member, readtag.Crowd) {})
+	}
+	for id, m := range r.members {
+		if len(m.seen) != k || cap(m.seen) != k {
+			t.Fatalf("%s is shown %d readers in an array of %d places, want %d in %d", id, len(m.seen), cap(m.seen), k, k)
+		}
 	}
 }

@@ -62,47 +62,65 @@ const (
 // instead of a backlog. A reader that still falls limit frames behind is
 // closed, never allowed to hold memory or a room hostage.
 type outbox struct {
+	cfg   *outboxConfig // shared by every outbox of a server
+	write func()        // the writer, run on a new goroutine; nil in unit tests
+	room  string        // the post, for resume tokens
+
+	mu      sync.Mutex
+	bucket  int32 // the ping sweeper's bucket (see pinger)
+	ping    bool  // a ping is due
+	writing bool  // a writer is running, or ended is set: none may start
+	ended   bool  // the writer is done for good (closed or failed)
+	queue   []item
+	spare   []item         // the previous batch's array, reused
+	index   map[string]int // reader id → entry in the tail moves item, when owned
+	end     *ending        // set once the outbox closes
+	// who is the reader, from the welcome: its id is skipped in moves,
+	// and resume tokens are issued for it.
+	who      readtag.Reader
+	resumeAt int64 // when the last token was issued (cfg.since)
+}
+
+// outboxConfig is what every outbox of a server shares: one pointer in each
+// instead of five fields (every open reader holds an outbox, idle or not;
+// issue 24 found it at 280 bytes, TestOutboxSize keeps it at 176).
+type outboxConfig struct {
 	limit   int
 	metrics *metrics // nil in unit tests
-	write   func()   // the writer, run on a new goroutine; nil in unit tests
 	// waiting, if set, counts the writers started and not yet running
 	// (Server.WritersWaiting): signal adds one, the writer takes it off.
 	waiting *atomic.Int64
-	bucket  int // the ping sweeper's bucket (see pinger)
-	// resume, if set, issues the reader's resume token (resume.go); a new
-	// one goes out with the first ping resumeEvery after the last.
-	resume      func(you readtag.Reader) string
+	// resume, if set, issues a resume token for reader you of room
+	// (resume.go); a new one goes out with the first ping resumeEvery
+	// after the last.
+	resume      func(room string, you readtag.Reader) string
 	resumeEvery time.Duration
+	epoch       time.Time // the origin of since
+}
 
-	mu       sync.Mutex
-	you      string // the reader's own id, skipped in moves
-	queue    []item
-	spare    []item         // the previous batch's array, reused
-	index    map[string]int // reader id → entry in the tail moves item, when owned
-	closing  bool
-	code     int // close frame to send after the queue; 0 sends none
-	reason   string
-	failed   error          // the write that failed, if one did
-	ping     bool           // a ping is due
-	writing  bool           // a writer is running, or ended is set: none may start
-	ended    bool           // the writer is done for good (closed or failed)
-	exited   chan struct{}  // made by stop to wait for a running writer's end
-	who      readtag.Reader // the reader, from the welcome (resume tokens)
-	resumeAt time.Time      // when the last token was issued
+// since is the monotonic time since the config was made.
+func (c *outboxConfig) since() int64 { return int64(time.Since(c.epoch)) }
+
+// ending is an outbox's state once it closes, out of line because few
+// outboxes ever get there while they are held.
+type ending struct {
+	code   int // close frame to send after the queue; 0 sends none
+	reason string
+	failed error         // the write that failed, if one did
+	exited chan struct{} // made by stop to wait for a running writer's end
 }
 
 func newOutbox(limit int, m *metrics) *outbox {
-	return &outbox{limit: limit, metrics: m}
+	return &outbox{cfg: &outboxConfig{limit: limit, metrics: m, epoch: time.Now()}}
 }
 
 func (o *outbox) Welcome(you readtag.Reader, others []readtag.Reader) {
 	var token string
-	if o.resume != nil {
-		token = o.resume(you)
+	if o.cfg.resume != nil {
+		token = o.cfg.resume(o.room, you)
 	}
 	o.mu.Lock()
-	o.you = you.ID
-	o.who, o.resumeAt = you, time.Now()
+	o.who, o.resumeAt = you, o.cfg.since()
 	o.pushLocked(item{kind: kindWelcome, reader: you, others: others, text: token})
 	o.mu.Unlock()
 }
@@ -114,7 +132,7 @@ func (o *outbox) Leave(id string) { o.push(item{kind: kindLeave, text: id}) }
 func (o *outbox) Moves(moves []readtag.Move) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if n := len(o.queue); n > 0 && o.queue[n-1].kind == kindMoves && !o.closing {
+	if n := len(o.queue); n > 0 && o.queue[n-1].kind == kindMoves && o.end == nil {
 		o.merge(&o.queue[n-1], moves)
 		o.count(func(m *metrics) { m.coalesced.Inc() })
 		return
@@ -128,7 +146,7 @@ func (o *outbox) Moves(moves []readtag.Move) {
 func (o *outbox) Crowd(u readtag.Crowd) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if n := len(o.queue); n > 0 && !o.closing && len(u.Join)+len(u.Leave) == 0 {
+	if n := len(o.queue); n > 0 && o.end == nil && len(u.Join)+len(u.Leave) == 0 {
 		if tail := &o.queue[n-1]; tail.kind == kindCrowd && len(tail.crowd.Join)+len(tail.crowd.Leave) == 0 {
 			tail.crowd.Total, tail.crowd.Bands = u.Total, u.Bands
 			tail.crowd.Moves = mergeMoves(tail.crowd.Moves, u.Moves)
@@ -174,10 +192,10 @@ func (o *outbox) push(it item) {
 }
 
 func (o *outbox) pushLocked(it item) {
-	if o.closing {
+	if o.end != nil {
 		return
 	}
-	if len(o.queue) >= o.limit {
+	if len(o.queue) >= o.cfg.limit {
 		o.queue = o.queue[:0]
 		o.closeLocked(closePolicy, "too slow: the connection fell too far behind")
 		o.count(func(m *metrics) { m.slowClosed.Inc() })
@@ -192,8 +210,8 @@ func (o *outbox) pushLocked(it item) {
 }
 
 func (o *outbox) count(f func(*metrics)) {
-	if o.metrics != nil {
-		f(o.metrics)
+	if o.cfg.metrics != nil {
+		f(o.cfg.metrics)
 	}
 }
 
@@ -230,10 +248,10 @@ func (o *outbox) close(code int, reason string) {
 }
 
 func (o *outbox) closeLocked(code int, reason string) {
-	if o.closing {
+	if o.end != nil {
 		return
 	}
-	o.closing, o.code, o.reason = true, code, reason
+	o.end = &ending{code: code, reason: reason}
 	o.signal()
 }
 
@@ -242,16 +260,16 @@ func (o *outbox) closeLocked(code int, reason string) {
 // It returns once no writer runs or ever will: the socket is then free.
 func (o *outbox) stop() {
 	o.mu.Lock()
-	if !o.closing {
+	if o.end == nil {
 		o.queue = o.queue[:0]
-		o.closing, o.code, o.reason = true, 0, ""
+		o.end = &ending{}
 	}
 	var wait chan struct{}
 	if o.writing && !o.ended {
-		if o.exited == nil {
-			o.exited = make(chan struct{})
+		if o.end.exited == nil {
+			o.end.exited = make(chan struct{})
 		}
-		wait = o.exited // the writer sees closing and ends
+		wait = o.end.exited // the writer sees the end and ends
 	} else {
 		o.writing, o.ended = true, true
 	}
@@ -265,11 +283,11 @@ func (o *outbox) stop() {
 // writer, which calls it, then ends.
 func (o *outbox) fail(err error) {
 	o.mu.Lock()
-	o.failed = err
-	if !o.closing {
+	if o.end == nil {
 		o.queue = o.queue[:0]
-		o.closing, o.code, o.reason = true, 0, ""
+		o.end = &ending{}
 	}
+	o.end.failed = err
 	o.mu.Unlock()
 }
 
@@ -277,8 +295,8 @@ func (o *outbox) fail(err error) {
 func (o *outbox) finish() {
 	o.mu.Lock()
 	o.ended = true
-	if o.exited != nil {
-		close(o.exited)
+	if o.end != nil && o.end.exited != nil {
+		close(o.end.exited)
 	}
 	o.mu.Unlock()
 }
@@ -289,29 +307,34 @@ func (o *outbox) finish() {
 func (o *outbox) pingDue() {
 	o.mu.Lock()
 	var who readtag.Reader
-	if o.resume != nil && o.who.ID != "" && time.Since(o.resumeAt) >= o.resumeEvery {
-		who, o.resumeAt = o.who, time.Now()
+	if o.cfg.resume != nil && o.who.ID != "" && o.end == nil {
+		if now := o.cfg.since(); time.Duration(now-o.resumeAt) >= o.cfg.resumeEvery {
+			who, o.resumeAt = o.who, now
+		}
 	}
-	if !o.closing {
+	if o.end == nil {
 		o.ping = true
 		o.signal()
 	}
 	o.mu.Unlock()
 	if who.ID != "" {
-		o.push(item{kind: kindResume, text: o.resume(who)})
+		o.push(item{kind: kindResume, text: o.cfg.resume(o.room, who)})
 	}
 }
 
 func (o *outbox) failure() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.failed
+	if o.end == nil {
+		return nil
+	}
+	return o.end.failed
 }
 
 func (o *outbox) closed() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.closing
+	return o.end != nil
 }
 
 // signal starts the writer if none runs; o.mu is held.
@@ -320,8 +343,8 @@ func (o *outbox) signal() {
 		return
 	}
 	o.writing = true
-	if o.waiting != nil {
-		o.waiting.Add(1)
+	if o.cfg.waiting != nil {
+		o.cfg.waiting.Add(1)
 	}
 	// A func value with no arguments: go allocates nothing for it (go
 	// o.write(o) made a closure, 24 bytes for every frame of a hot post).
@@ -367,7 +390,7 @@ type work struct {
 func (o *outbox) next() (w work, ok bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if len(o.queue) == 0 && !o.closing && !o.ping {
+	if len(o.queue) == 0 && o.end == nil && !o.ping {
 		// Going idle: the arrays go too (an item is 264 bytes, and a
 		// reader's joins grow them to several), so an idle reader holds
 		// none. They go back to queuePool (queue is empty and spare was
@@ -378,10 +401,12 @@ func (o *outbox) next() (w work, ok bool) {
 		o.queue, o.spare = nil, nil
 		return w, false
 	}
-	w.ping, o.ping = o.ping && !o.closing, false
+	w.ping, o.ping = o.ping && o.end == nil, false
 	w.batch, o.queue = o.queue, o.spare[:0]
 	o.spare = nil
-	w.closing, w.code, w.reason = o.closing, o.code, o.reason
+	if o.end != nil {
+		w.closing, w.code, w.reason = true, o.end.code, o.end.reason
+	}
 	return w, true
 }
 
@@ -392,7 +417,10 @@ func (o *outbox) take() (batch []item, closing bool, code int, reason string) {
 	defer o.mu.Unlock()
 	batch, o.queue = o.queue, o.spare[:0]
 	o.spare = nil
-	return batch, o.closing, o.code, o.reason
+	if o.end == nil {
+		return batch, false, 0, ""
+	}
+	return batch, true, o.end.code, o.end.reason
 }
 
 // done takes back a written batch: its crowd updates' lists go back to
@@ -413,7 +441,7 @@ func (o *outbox) done(batch []item) {
 func (o *outbox) self() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.you
+	return o.who.ID
 }
 
 // encode appends the frame for it to b; ok is false for a moves item that

@@ -33,7 +33,7 @@ func newPinger(interval time.Duration) *pinger {
 
 func (p *pinger) add(ob *outbox) {
 	p.mu.Lock()
-	ob.bucket = p.next
+	ob.bucket = int32(p.next)
 	p.buckets[p.next][ob] = struct{}{}
 	p.next = (p.next + 1) % len(p.buckets)
 	p.mu.Unlock()

@@ -160,6 +160,11 @@ type Server struct {
 	// writersWaiting is how many post sockets' writers have been started
 	// and are not yet running (WritersWaiting).
 	writersWaiting atomic.Int64
+	// outboxes is what every post socket's outbox shares (outbox.go).
+	outboxes outboxConfig
+	// tokens holds resume token scratch (resume.go), free of allocations
+	// but the token: a live reader gets a new one every ResumeTTL/5.
+	tokens sync.Pool
 
 	mu       sync.Mutex
 	conns    map[*outbox]struct{}
@@ -257,6 +262,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if assets["favicon.svg"] == nil {
 		return nil, errNoFavicon
+	}
+	s.outboxes = outboxConfig{limit: cfg.OutboxLimit, metrics: s.metrics, waiting: &s.writersWaiting, epoch: time.Now()}
+	if len(cfg.ResumeKey) > 0 {
+		s.outboxes.resume = func(room string, you readtag.Reader) string { return s.issueResume(room, you, time.Now()) }
+		s.outboxes.resumeEvery = cfg.ResumeTTL / 5
 	}
 	if cfg.Counts != nil && !cfg.PresenceOnly {
 		s.index = newIndexHub(cfg.Counts, cfg.CountsInterval, s.postCounts)
