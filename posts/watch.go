@@ -28,6 +28,13 @@ const watchBatch = 50
 // as a post being written is, however big the folder.
 const hotFor = 10 * time.Minute
 
+// maxHot is how many files are hot at most: the newest saves win. A deploy
+// writes every file at once (a git clone, a copied image), and with every
+// one of 1,000 posts hot the watcher was back to 4,000 stats a second for
+// ten minutes, and an idle reader's memory 2 KiB heavier (docs/performance.md,
+// issue 24).
+const maxHot = watchBatch
+
 // Watch re-parses, in live mode, every file that changes, as soon as it
 // changes rather than when its page is next requested: the last good
 // version is then the last good save, and a broken save is logged when it
@@ -59,7 +66,7 @@ func (l *Library) Watch(ctx context.Context) {
 type watcher struct {
 	names []string             // the folder's listing for this round
 	next  int                  // the first of names the next turn looks at
-	hot   map[string]time.Time // files seen changing, and when
+	hot   map[string]time.Time // files seen changing (when) or saved lately (the save's time); at most maxHot
 }
 
 // watchTurn looks at the next watchBatch files of the round (listing the
@@ -95,9 +102,39 @@ func (l *Library) watchFile(w *watcher, name string, now time.Time) {
 		return
 	}
 	after, ok := l.entry(name)
-	if ok && (!after.mod.Equal(before.mod) || after.size != before.size || now.Sub(after.mod) < hotFor) {
-		w.hot[name] = now
+	switch {
+	case !ok:
+	case !after.mod.Equal(before.mod) || after.size != before.size:
+		w.heat(name, now)
+	case now.Sub(after.mod) < hotFor:
+		w.heat(name, after.mod)
 	}
+}
+
+// heat makes name hot as of at (hot files go hotFor after it), or keeps
+// it hot as of a later time it already has. When maxHot files are hot, it
+// takes the place of the one hot as of the earliest time, if that is
+// earlier than at; otherwise name stays a file like the others.
+func (w *watcher) heat(name string, at time.Time) {
+	if old, ok := w.hot[name]; ok {
+		if at.After(old) {
+			w.hot[name] = at
+		}
+		return
+	}
+	if len(w.hot) >= maxHot {
+		coldest, cold := "", at
+		for n, t := range w.hot {
+			if t.Before(cold) {
+				coldest, cold = n, t
+			}
+		}
+		if coldest == "" {
+			return
+		}
+		delete(w.hot, coldest)
+	}
+	w.hot[name] = at
 }
 
 // entry is name's cache entry.

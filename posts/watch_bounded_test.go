@@ -117,6 +117,54 @@ func TestWatchBigFolderInTurns(t *testing.T) {
 	}
 }
 
+// A deploy writes every file of the folder at once: at most maxHot of them
+// are hot, so a turn still makes at most watchBatch + maxHot stats, and an
+// author's save after it is hot at once, in place of one of them.
+func TestWatchDeployedFolderBoundsHot(t *testing.T) {
+	const n = 4 * watchBatch
+	l, cfs, save := bigFolder(t, n)
+	deployed := time.Now().Add(-time.Minute)
+	for i := range n {
+		save(i, "Deployed", deployed)
+	}
+	w := &watcher{hot: make(map[string]time.Time)}
+	now := time.Now()
+	turn := func() int64 {
+		before := cfs.stats.Load()
+		now = now.Add(WatchEvery)
+		l.watchTurn(w, now)
+		return cfs.stats.Load() - before
+	}
+	for i := range 3 * n / watchBatch {
+		if s := turn(); s > watchBatch+maxHot {
+			t.Fatalf("turn %d after a deploy made %d stats, want at most %d", i, s, watchBatch+maxHot)
+		}
+		if len(w.hot) > maxHot {
+			t.Fatalf("turn %d after a deploy: %d files hot, want at most %d", i, len(w.hot), maxHot)
+		}
+	}
+	if len(w.hot) != maxHot {
+		t.Errorf("%d files hot after a deploy of %d saved a minute ago, want %d", len(w.hot), n, maxHot)
+	}
+	// Saved again now: newer than every deployed file, so it is hot and
+	// looked at every turn.
+	save(n-1, "Edited", time.Now())
+	for turns := 0; title(t, l, fmt.Sprint("p", n-1)) != "Edited"; turns++ {
+		if turns > n/watchBatch {
+			t.Fatalf("the edit not parsed within a round")
+		}
+		turn()
+	}
+	if _, ok := w.hot[fmt.Sprintf("p%d.md", n-1)]; !ok {
+		t.Fatal("a file edited after the deploy is not hot")
+	}
+	save(n-1, "Again", time.Now())
+	turn()
+	if got := title(t, l, fmt.Sprint("p", n-1)); got != "Again" {
+		t.Errorf("the edited file's next save not parsed at the next turn: title %q", got)
+	}
+}
+
 // A flood of requests for posts that do not exist costs at most one scan of
 // the folder per round, not one per request.
 func TestNotFoundScanBounded(t *testing.T) {
