@@ -113,6 +113,29 @@ func TestHelp(t *testing.T) {
 	if !strings.Contains(out.String(), "("+kinds+")") {
 		t.Errorf("--help does not list the trace kinds %s:\n%s", kinds, out.String())
 	}
+	// It reads in a terminal of 90 columns (tab stops every 8; a default
+	// value's length is the machine's, not ours).
+	for _, line := range strings.Split(out.String(), "\n") {
+		if i := strings.Index(line, " (default "); i >= 0 {
+			line = line[:i]
+		}
+		if n := columns(line); n > 90 {
+			t.Errorf("--help line of %d columns, want at most 90:\n%s", n, line)
+		}
+	}
+}
+
+// columns is how wide line shows in a terminal with tab stops every 8.
+func columns(line string) int {
+	n := 0
+	for _, r := range line {
+		if r == '\t' {
+			n += 8 - n%8
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 // TestBadFlagPrintsNothing: run itself writes nothing for a bad flag (main
