@@ -9,12 +9,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/readtag/readtag/actors"
 	"github.com/readtag/readtag/internal/testutil"
@@ -450,4 +452,35 @@ func TestBrowserCrowd(t *testing.T) {
 	screenshot(t, page, "ghosts-crowd.png")
 	scrollTo(t, phone, 0.38)
 	screenshot(t, phone, "ghosts-crowd-phone-dark.png")
+
+	// On a phone the map is 12 px wide but takes taps 24 px wide.
+	if w := eval[float64](t, phone, `(() => { const m = `+railRoot+`.querySelector(".crowd-map");
+		const b = getComputedStyle(m, "::before");
+		return m.getBoundingClientRect().width - parseFloat(b.left) - parseFloat(b.right) })()`); w < 24 {
+		t.Errorf("the phone's minimap takes taps %v px wide, want at least 24", w)
+	}
+	// It takes the keyboard: Tab reaches it, Enter jumps to where most
+	// readers are, the arrows to the next part with readers below or above.
+	scrollTo(t, page, 0)
+	mapFocused := `(() => { const h = document.querySelector("readtag-rail");
+		return document.activeElement === h && h.shadowRoot.activeElement?.classList.contains("crowd-map") })()`
+	for i := 0; !eval[bool](t, page, mapFocused); i++ {
+		if i > 400 {
+			t.Fatal("Tab never reaches the minimap")
+		}
+		keyPress(t, page, kb.Tab)
+	}
+	if label := eval[string](t, page, railRoot+`.querySelector(".crowd-map").getAttribute("aria-label")`); !strings.Contains(label, "82 reading") {
+		t.Errorf("the minimap's label %q does not say how many read", label)
+	}
+	busiest := eval[float64](t, page, `(() => { const bars = [...`+railRoot+`.querySelectorAll(".crowd-map-bars i")].map((b) => +b.dataset.count);
+		return (bars.indexOf(Math.max(...bars)) + 0.5) / bars.length })()`)
+	keyPress(t, page, kb.Enter)
+	poll(t, page, "Enter on the minimap to reach the busiest part", fmt.Sprintf(`Math.abs(window.readtag.state().position - %g) < 0.03`, busiest), 5*time.Second)
+	at := eval[float64](t, page, `window.readtag.state().position`)
+	keyPress(t, page, kb.ArrowDown)
+	poll(t, page, "ArrowDown on the minimap to go further down", fmt.Sprintf(`window.readtag.state().position > %g + 0.01`, at), 5*time.Second)
+	at = eval[float64](t, page, `window.readtag.state().position`)
+	keyPress(t, page, kb.ArrowUp)
+	poll(t, page, "ArrowUp on the minimap to go back up", fmt.Sprintf(`window.readtag.state().position < %g - 0.01`, at), 5*time.Second)
 }

@@ -865,8 +865,13 @@
   // edge of the screen, like a code editor's scrollbar markers, with a box
   // for the part of the article you are looking at.
   let crowdTotal = 0;
+  let crowdBands = [];
+  // A button for the keyboard and screen readers too: Enter (or Space)
+  // jumps to where most readers are, the arrows to the next part of the
+  // page with readers below or above the one you are reading.
   const map = el("div", "crowd-map");
-  map.setAttribute("aria-hidden", "true");
+  map.tabIndex = 0;
+  map.setAttribute("role", "button");
   map.hidden = true;
   // Its label is readtag's own popup, not a title (the browser would draw
   // that over the text): placed in the margin by placePop.
@@ -880,6 +885,12 @@
     const r = mapBars.getBoundingClientRect();
     jumpTo((ev.clientY - r.top) / r.height);
   });
+  map.addEventListener("keydown", (ev) => {
+    const p = mapTarget(ev.key);
+    if (p === null) return;
+    ev.preventDefault();
+    jumpTo(p);
+  });
   map.addEventListener("pointerenter", showMapLabel);
   map.addEventListener("pointerleave", (ev) => {
     if (ev.pointerType === "mouse") mapLabel.hidden = true;
@@ -891,15 +902,43 @@
     placePop(mapLabel, map.getBoundingClientRect(), "right", true);
   }
 
+  // mapTarget is where a key pressed on the minimap jumps to (the middle
+  // of a band), or null for a key it does not take.
+  function mapTarget(key) {
+    const n = crowdBands.length;
+    if (n === 0) return null;
+    const mid = (i) => (i + 0.5) / n;
+    if (key === "Enter" || key === " ") {
+      const top = crowdBands.indexOf(Math.max(...crowdBands));
+      return mid(top);
+    }
+    const here = Math.min(n - 1, Math.floor(clamp01(currentPosition()) * n));
+    if (key === "ArrowDown") {
+      for (let i = here + 1; i < n; i++) if (crowdBands[i] > 0) return mid(i);
+      return null;
+    }
+    if (key === "ArrowUp") {
+      for (let i = here - 1; i >= 0; i--) if (crowdBands[i] > 0) return mid(i);
+      return null;
+    }
+    return null;
+  }
+
   function setCrowd(total, bands) {
     crowdTotal = total > 0 ? total : 0;
     if (!Array.isArray(bands) || bands.length === 0) {
+      crowdBands = [];
       map.hidden = true;
       mapLabel.hidden = true;
       return;
     }
     const counts = bands.map((n) => Math.max(0, Number(n) || 0));
+    crowdBands = counts;
     const peak = Math.max(1, ...counts);
+    const top = counts.indexOf(Math.max(...counts));
+    map.setAttribute("aria-label", "Where readers are in this page: most around " +
+      Math.round((top + 0.5) * 100 / counts.length) + " %" + (crowdTotal > 0 ? ", " + crowdTotal + " reading" : "") +
+      ". Enter jumps there; the arrow keys to the next part with readers below or above.");
     while (mapBars.children.length < counts.length) mapBars.append(el("i"));
     while (mapBars.children.length > counts.length) mapBars.lastChild.remove();
     counts.forEach((n, i) => {
@@ -1830,6 +1869,11 @@ button { font: inherit; }
   cursor: pointer; pointer-events: auto;
 }
 .wide .crowd-map { right: 12px; width: 28px; }
+/* On a phone the map is 12 px wide but takes taps 24 px wide (the least
+ * target size WCAG 2.2 asks for), reaching left over the margin. */
+.crowd-map::before { content: ""; position: absolute; top: 0; bottom: 0; left: -8px; right: -4px; }
+.wide .crowd-map::before { display: none; }
+.crowd-map:focus-visible { outline: 2px solid var(--focus); outline-offset: 3px; }
 .crowd-map-bars { position: absolute; inset: 0; }
 .crowd-map-bars i {
   position: absolute; right: 0; border-radius: 1px 0 0 1px;
