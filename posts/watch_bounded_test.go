@@ -48,6 +48,20 @@ func bigFolder(t *testing.T, n int) (*Library, *countingFS, func(i int, title st
 	return l, cfs, save
 }
 
+// watchTurns is a new watcher of l, a function that takes its next turn
+// (WatchEvery after the last) and reports the stats it made, and the time
+// of its last turn, which a test may move on.
+func watchTurns(l *Library, cfs *countingFS) (*watcher, func() int64, *time.Time) {
+	w := &watcher{hot: make(map[string]time.Time)}
+	now := time.Now()
+	return w, func() int64 {
+		before := cfs.stats.Load()
+		now = now.Add(WatchEvery)
+		l.watchTurn(w, now)
+		return cfs.stats.Load() - before
+	}, &now
+}
+
 func title(t *testing.T, l *Library, slug string) string {
 	t.Helper()
 	l.mu.Lock()
@@ -65,14 +79,7 @@ func title(t *testing.T, l *Library, slug string) string {
 func TestWatchBigFolderInTurns(t *testing.T) {
 	const n = 4 * watchBatch
 	l, cfs, save := bigFolder(t, n)
-	w := &watcher{hot: make(map[string]time.Time)}
-	now := time.Now()
-	turn := func() int64 {
-		before := cfs.stats.Load()
-		now = now.Add(WatchEvery)
-		l.watchTurn(w, now)
-		return cfs.stats.Load() - before
-	}
+	w, turn, now := watchTurns(l, cfs)
 	// A round: each turn stats its batch, not the folder.
 	for i := range n / watchBatch {
 		if s := turn(); s > watchBatch {
@@ -108,7 +115,7 @@ func TestWatchBigFolderInTurns(t *testing.T) {
 		t.Error("a file saved a moment ago, parsed by a request first, is not hot")
 	}
 	// After hotFor it is a file like the others again.
-	now = now.Add(hotFor + time.Second)
+	*now = now.Add(hotFor + time.Second)
 	turn()
 	for _, name := range []string{fmt.Sprintf("p%d.md", n-3), "p7.md"} {
 		if _, ok := w.hot[name]; ok {
@@ -127,14 +134,7 @@ func TestWatchDeployedFolderBoundsHot(t *testing.T) {
 	for i := range n {
 		save(i, "Deployed", deployed)
 	}
-	w := &watcher{hot: make(map[string]time.Time)}
-	now := time.Now()
-	turn := func() int64 {
-		before := cfs.stats.Load()
-		now = now.Add(WatchEvery)
-		l.watchTurn(w, now)
-		return cfs.stats.Load() - before
-	}
+	w, turn, _ := watchTurns(l, cfs)
 	for i := range 3 * n / watchBatch {
 		if s := turn(); s > watchBatch+maxHot {
 			t.Fatalf("turn %d after a deploy made %d stats, want at most %d", i, s, watchBatch+maxHot)
