@@ -477,10 +477,29 @@ func TestBrowserCrowd(t *testing.T) {
 		return (bars.indexOf(Math.max(...bars)) + 0.5) / bars.length })()`)
 	keyPress(t, page, kb.Enter)
 	poll(t, page, "Enter on the minimap to reach the busiest part", fmt.Sprintf(`Math.abs(window.readtag.state().position - %g) < 0.03`, busiest), 5*time.Second)
-	at := eval[float64](t, page, `window.readtag.state().position`)
+	at := settled(t, page)
 	keyPress(t, page, kb.ArrowDown)
 	poll(t, page, "ArrowDown on the minimap to go further down", fmt.Sprintf(`window.readtag.state().position > %g + 0.01`, at), 5*time.Second)
-	at = eval[float64](t, page, `window.readtag.state().position`)
+	at = settled(t, page)
 	keyPress(t, page, kb.ArrowUp)
 	poll(t, page, "ArrowUp on the minimap to go back up", fmt.Sprintf(`window.readtag.state().position < %g - 0.01`, at), 5*time.Second)
+}
+
+// settled waits for the page to stop scrolling (a smooth scroll's end:
+// the same position 100 ms apart) and returns its reading position.
+func settled(t *testing.T, ctx context.Context) float64 {
+	t.Helper()
+	last := eval[float64](t, ctx, `window.readtag.state().position`)
+	deadline := time.Now().Add(waitLimit)
+	for {
+		time.Sleep(100 * time.Millisecond) // the interval being compared, not a hope
+		p := eval[float64](t, ctx, `window.readtag.state().position`)
+		if p == last {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page still scrolling after %v (at %v)", waitLimit, p)
+		}
+		last = p
+	}
 }

@@ -912,13 +912,15 @@
       const top = crowdBands.indexOf(Math.max(...crowdBands));
       return mid(top);
     }
-    const here = Math.min(n - 1, Math.floor(clamp01(currentPosition()) * n));
+    // The next band with readers at least a band away, so that every
+    // press moves the page by a visible step.
+    const here = clamp01(currentPosition());
     if (key === "ArrowDown") {
-      for (let i = here + 1; i < n; i++) if (crowdBands[i] > 0) return mid(i);
+      for (let i = 0; i < n; i++) if (crowdBands[i] > 0 && mid(i) >= here + 1 / n) return mid(i);
       return null;
     }
     if (key === "ArrowUp") {
-      for (let i = here - 1; i >= 0; i--) if (crowdBands[i] > 0) return mid(i);
+      for (let i = n - 1; i >= 0; i--) if (crowdBands[i] > 0 && mid(i) <= here - 1 / n) return mid(i);
       return null;
     }
     return null;
